@@ -1,0 +1,43 @@
+// Error codes of the chatz protocol: the stable snake_case strings every error reply carries.
+// docs/PROTOCOL.md lists the same table; codes are never renamed, only added.
+
+/** Every error code a server may send, with the one-line meaning the protocol documents. */
+export const ERROR_CODES = {
+  bad_frame: "The frame could not be decoded (wrong frame count, not UTF-8 JSON, not an array)",
+  bad_version: "The protocol version frame is missing or not supported",
+  bad_request: "A request lacks a valid `op` or `id`, or a field has the wrong type",
+  too_large: "A frame, batch, text or field is over its documented size limit",
+  unknown_op: "The request's `op` is not one the server knows",
+  not_logged_in: "The request needs a logged-in session",
+  already_logged_in: "This connection is already logged in",
+  invalid_name: "A login or group name breaks the name rule",
+  unknown_command: "No command or alias by that name",
+  bad_arguments: "The command's arguments do not match its grammar",
+  no_such_user: "No account with that login",
+  user_offline: "The recipient is not online",
+  no_such_group: "No group by that name",
+  group_exists: "A group by that name already exists",
+  not_member: "The caller is not a member of that group",
+  already_member: "The caller is already a member of that group",
+  forbidden: "The caller may not do this (for example, not the group's owner)",
+  blocked: "A plugin refused to deliver the message",
+  bad_password: "The password is empty or over its size limit",
+  wrong_password: "The login exists and the password does not match",
+  registration_closed: "The login does not exist and the server does not register new accounts",
+  login_throttled: "Too many failed logins for this login or peer; wait and retry",
+  rate_limited: "Too many requests; wait and retry",
+  limit_reached: "A configured limit is reached (groups per user, sessions per account)",
+  plugin_failed: "The command's plugin threw; the error is logged on the server",
+  internal_error: "The server failed to handle the request; the error is logged",
+  kicked: "The operator ended the session",
+  server_shutdown: "The server is shutting down",
+  account_deleted: "The operator cleared the identity store; log in again to register",
+} as const;
+
+/** A stable error code of the chatz protocol. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Tells whether a string is a documented error code. */
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, value);
+}

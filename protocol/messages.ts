@@ -1,0 +1,187 @@
+// The shapes of everything that travels between a chatz client and server, as TypeScript types.
+// Requests carry an `id`; replies carry it back as `re`; pushed events carry a `type` instead.
+
+import type { ErrorCode } from "./errors.ts";
+
+/** Where a chat message goes: the room everyone is in, one person, or a group. */
+export type Scope = "public" | "direct" | "group";
+
+// ---- client to server ----
+
+/** Logs a connection in; the first request of every session. */
+export interface LoginRequest {
+  op: "login";
+  id: number;
+  login: string;
+  /** The account password; a new login registers with it when registration is open. */
+  password?: string;
+  /** A session token from an earlier login reply: resumes without hashing the password again. */
+  token?: string;
+  /** Free text naming the client program, for the operator's `users` list. */
+  client?: string;
+}
+
+/** Runs a chat command: `cmd` is the word after the slash, `args` the rest of the line. */
+export interface CommandRequest {
+  op: "cmd";
+  id: number;
+  cmd: string;
+  args: string;
+}
+
+/** Keeps the session alive and measures the round trip; the reply has no data. */
+export interface PingRequest {
+  op: "ping";
+  id: number;
+}
+
+/** Ends the session; the reply comes before the server forgets it. */
+export interface LogoutRequest {
+  op: "logout";
+  id: number;
+}
+
+/** Any request a client may send. */
+export type Request = LoginRequest | CommandRequest | PingRequest | LogoutRequest;
+
+// ---- server to client: replies ----
+
+/** A request succeeded; `text` is for people, `data` for programs. */
+export interface OkReply {
+  re: number;
+  ok: true;
+  text?: string;
+  data?: unknown;
+}
+
+/** A request failed with a documented code and a sentence for people. */
+export interface ErrorReply {
+  re: number;
+  ok: false;
+  code: ErrorCode;
+  message: string;
+}
+
+/** The answer to one request, matched by `re`. */
+export type Reply = OkReply | ErrorReply;
+
+/** The `data` of a successful login reply. */
+export interface LoginData {
+  /** The login as the server spells it. */
+  login: string;
+  /** True when this login created the account. */
+  registered: boolean;
+  /** Resumes the session later without the password (see `LoginRequest.token`). */
+  token: string;
+  /** Every command the server offers, for `/help` and completion. */
+  catalog: CommandInfo[];
+  server: { name: string; version: string; protocol: string };
+}
+
+// ---- server to client: events ----
+
+/** A chat message, live or replayed. */
+export interface MessageEvent {
+  type: "message";
+  /** Server-wide message id: increasing, unique, the history cursor. */
+  id: number;
+  /** Milliseconds since the Unix epoch, when the server stored it. */
+  ts: number;
+  scope: Scope;
+  from: string;
+  text: string;
+  /** Direct messages: the recipient. */
+  to?: string;
+  /** Group messages: the group. */
+  group?: string;
+  /** True when sent as `/me`: the text describes an action of `from`. */
+  action?: boolean;
+  /** True when replayed from history rather than new. */
+  history?: boolean;
+  /** True when stored while the recipient was offline and delivered at login. */
+  delayed?: boolean;
+}
+
+/** Someone came online or went offline. */
+export interface PresenceEvent {
+  type: "presence";
+  login: string;
+  state: "online" | "offline";
+  ts: number;
+}
+
+/** Something happened to a group the receiver is in (or, for create and delete, any group). */
+export interface GroupEvent {
+  type: "group";
+  group: string;
+  action: "create" | "delete" | "join" | "leave" | "kick" | "owner";
+  /** Who joined, left, was kicked or became owner. */
+  login: string;
+  /** Who did it, when it is someone else (the owner who kicked). */
+  by?: string;
+  ts: number;
+}
+
+/** A line from the server or its operator. */
+export interface NoticeEvent {
+  type: "notice";
+  text: string;
+  ts: number;
+}
+
+/** The server ends this session: the connection stays, but a new login is needed. */
+export interface ByeEvent {
+  type: "bye";
+  code: ErrorCode;
+  message: string;
+}
+
+/** An error that no request id can be given for (for example an undecodable frame). */
+export interface ErrorEvent {
+  type: "error";
+  code: ErrorCode;
+  message: string;
+}
+
+/** Anything the server pushes without being asked. */
+export type ServerEvent =
+  | MessageEvent
+  | PresenceEvent
+  | GroupEvent
+  | NoticeEvent
+  | ByeEvent
+  | ErrorEvent;
+
+/** Any message a server sends. */
+export type ServerMessage = Reply | ServerEvent;
+
+// ---- the command catalog ----
+
+/**
+ * The kinds of command parameters; `text` always takes the rest of the line. A `secret` is one word
+ * that clients ask for with a hidden prompt when it is missing, and never echo or keep in history.
+ */
+export type ParamKind = "login" | "group" | "word" | "int" | "text" | "secret";
+
+/** One parameter of a command's grammar. */
+export interface ParamSpec {
+  name: string;
+  kind: ParamKind;
+  optional?: boolean;
+  /** `int` only: inclusive bounds. */
+  min?: number;
+  max?: number;
+}
+
+/** A command as the catalog describes it to clients. */
+export interface CommandInfo {
+  name: string;
+  aliases: string[];
+  summary: string;
+  /** The grammar line, for example `/msg <login> <text>`. */
+  usage: string;
+  params: ParamSpec[];
+  examples: string[];
+  /** The plugin that registered it. */
+  plugin: string;
+}

@@ -1,0 +1,77 @@
+// Validation of decoded requests: turns untrusted JSON into a typed Request or a coded error.
+// The server runs every incoming message through parseRequest before anything else sees it.
+
+import type { ErrorCode } from "./errors.ts";
+import type { Request } from "./messages.ts";
+import { MAX_ARGS_LENGTH, MAX_PASSWORD_LENGTH } from "./wire.ts";
+
+/** A request that failed validation; `id` is set when the message had a usable one. */
+export interface RequestError {
+  id?: number;
+  code: ErrorCode;
+  message: string;
+}
+
+/** Largest request id: ids must stay exact in every JSON implementation. */
+export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
+
+/** Longest token or client name accepted in a login request. */
+const MAX_LOGIN_FIELD_LENGTH = 256;
+
+/** Checks one decoded message and returns it typed, or the error to send back. */
+export function parseRequest(value: unknown): Request | RequestError {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { code: "bad_request", message: "Cannot read request: not a JSON object" };
+  }
+  const raw = value as Record<string, unknown>;
+  const id = raw.id;
+  if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
+    return { code: "bad_request", message: "Cannot read request: `id` must be a non-negative integer" };
+  }
+  const fail = (code: ErrorCode, message: string): RequestError => ({ id, code, message });
+  switch (raw.op) {
+    case "login": {
+      if (typeof raw.login !== "string") return fail("bad_request", "Cannot log in: `login` must be a string");
+      for (const field of ["password", "token", "client"] as const) {
+        const v = raw[field];
+        if (v !== undefined && typeof v !== "string") {
+          return fail("bad_request", `Cannot log in: \`${field}\` must be a string`);
+        }
+      }
+      const password = raw.password as string | undefined;
+      if (password !== undefined && password.length > MAX_PASSWORD_LENGTH) {
+        return fail("bad_password", `Cannot log in: password over ${MAX_PASSWORD_LENGTH} characters`);
+      }
+      const token = raw.token as string | undefined;
+      const client = raw.client as string | undefined;
+      if ((token?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH || (client?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH) {
+        return fail("too_large", `Cannot log in: token or client over ${MAX_LOGIN_FIELD_LENGTH} characters`);
+      }
+      return { op: "login", id, login: raw.login, password, token, client };
+    }
+    case "cmd": {
+      if (typeof raw.cmd !== "string" || raw.cmd.length === 0 || raw.cmd.length > 64) {
+        return fail("bad_request", "Cannot run command: `cmd` must be a string of 1 to 64 characters");
+      }
+      const args = raw.args ?? "";
+      if (typeof args !== "string") return fail("bad_request", "Cannot run command: `args` must be a string");
+      if (args.length > MAX_ARGS_LENGTH) {
+        return fail("too_large", `Cannot run command: arguments over ${MAX_ARGS_LENGTH} characters`);
+      }
+      return { op: "cmd", id, cmd: raw.cmd, args };
+    }
+    case "ping":
+      return { op: "ping", id };
+    case "logout":
+      return { op: "logout", id };
+    default:
+      return typeof raw.op === "string"
+        ? fail("unknown_op", `Cannot handle request: unknown op "${raw.op.slice(0, 32)}"`)
+        : fail("bad_request", "Cannot read request: `op` must be a string");
+  }
+}
+
+/** Tells a validation failure from a request. */
+export function isRequestError(value: Request | RequestError): value is RequestError {
+  return "code" in value;
+}

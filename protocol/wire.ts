@@ -1,0 +1,87 @@
+// The chatz wire format: a version frame and a body frame holding a JSON array of messages.
+// Batching several messages per frame is what makes chatz fast; this module is its only codec.
+
+/** The first frame of every chatz message, in both directions. */
+export const PROTOCOL_VERSION = "chatz/1";
+
+/** Largest body frame a peer may send; libzmq drops a connection that sends more. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Most messages in one body frame: bounds the work one frame can cause. */
+export const MAX_BATCH = 512;
+
+/** Longest chat message text, in UTF-16 code units (what JavaScript's `length` counts). */
+export const MAX_TEXT_LENGTH = 4000;
+
+/** Longest argument string of one command. */
+export const MAX_ARGS_LENGTH = 8000;
+
+/** Longest password accepted, in UTF-16 code units. */
+export const MAX_PASSWORD_LENGTH = 1024;
+
+/** A frame that could not be decoded, with the protocol error code that describes why. */
+export class WireError extends Error {
+  constructor(readonly code: "bad_frame" | "bad_version" | "too_large", message: string) {
+    super(message);
+    this.name = "WireError";
+  }
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes the frames after the routing id into the list of messages they carry.
+ *
+ * @example
+ * ```ts
+ * import { decodeFrames, PROTOCOL_VERSION } from "./wire.ts";
+ * const enc = new TextEncoder();
+ * decodeFrames([enc.encode(PROTOCOL_VERSION), enc.encode('[{"op":"ping","id":1}]')]);
+ * ```
+ */
+export function decodeFrames(frames: readonly Uint8Array[]): unknown[] {
+  if (frames.length !== 2) {
+    throw new WireError("bad_frame", `Cannot decode message: expected 2 frames, got ${frames.length}`);
+  }
+  const [version, body] = frames;
+  if (!sameAscii(version, PROTOCOL_VERSION)) {
+    throw new WireError(
+      "bad_version",
+      `Cannot decode message: unsupported protocol version, expected "${PROTOCOL_VERSION}"`,
+    );
+  }
+  if (body.byteLength > MAX_FRAME_BYTES) {
+    throw new WireError("too_large", `Cannot decode message: body over ${MAX_FRAME_BYTES} bytes`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(body));
+  } catch {
+    throw new WireError("bad_frame", "Cannot decode message: body is not UTF-8 JSON");
+  }
+  if (!Array.isArray(value)) {
+    throw new WireError("bad_frame", "Cannot decode message: body is not a JSON array");
+  }
+  if (value.length > MAX_BATCH) {
+    throw new WireError("too_large", `Cannot decode message: over ${MAX_BATCH} messages in one frame`);
+  }
+  return value;
+}
+
+/** Joins already-encoded messages into one body frame: each message is encoded once, however many frames carry it. */
+export function joinBatch(encoded: readonly string[]): string {
+  return encoded.length === 1 ? `[${encoded[0]}]` : `[${encoded.join(",")}]`;
+}
+
+/** Encodes a list of messages as one body frame. */
+export function encodeBatch(messages: readonly unknown[]): string {
+  return JSON.stringify(messages);
+}
+
+function sameAscii(bytes: Uint8Array, text: string): boolean {
+  if (bytes.byteLength !== text.length) return false;
+  for (let i = 0; i < text.length; i++) {
+    if (bytes[i] !== text.charCodeAt(i)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,144 @@
+// The one owner of a ZeroMQ socket: a single receive loop and a single serialized send queue.
+// Sockets run non-blocking (timeouts 0); readiness comes from readiness.ts, never from zeromq's own poller.
+
+import { createReadiness, type Readiness } from "./readiness.ts";
+
+/** Messages handled before the loop yields to timers and other tasks: keeps the process responsive under load. */
+const RECEIVE_BUDGET = 256;
+
+/** The frames of one outgoing message: strings are sent as UTF-8. */
+export type OutFrames = (string | Uint8Array)[];
+
+/** What the loop uses of a zeromq Router or Dealer. */
+export interface LoopSocket {
+  readonly readable: boolean;
+  readonly writable: boolean;
+  receive(): Promise<Uint8Array[]>;
+  send(frames: OutFrames): Promise<void>;
+  close(): void;
+}
+
+/** An error from zeromq, with its POSIX-style code. */
+export type SocketError = Error & { code?: string };
+
+/** What the loop calls back into. */
+export interface SocketLoopHandlers {
+  /** One received message's frames, in arrival order. */
+  onMessage(frames: Uint8Array[]): void;
+  /** After a burst of receives, before queued sends go out: the place to flush batched output. */
+  onDrained?(): void;
+  /** A send failed (EHOSTUNREACH: peer gone; EAGAIN: peer's queue full). The message is dropped. */
+  onSendError?(frames: OutFrames, error: SocketError): void;
+  /** `onMessage` or `onDrained` threw; the loop goes on. */
+  onHandlerError?(error: unknown): void;
+}
+
+/** Runs a socket until closed. */
+export interface SocketLoop {
+  /** Queues a message; it goes out in order, at once when the socket can take it. */
+  send(frames: OutFrames): void;
+  /** Messages queued and not yet handed to the socket. */
+  readonly pending: number;
+  /** Stops the loop and closes the socket; resolves when both are done. */
+  close(): Promise<void>;
+  /** Settles when the loop has stopped. */
+  readonly done: Promise<void>;
+}
+
+/** Options of a socket loop. */
+export interface SocketLoopOptions {
+  /** Check ZMQ_POLLOUT before each send: DEALER sockets block when no peer is connected; ROUTER sockets never do. */
+  checkWritable: boolean;
+}
+
+/** Starts the receive loop of a socket created with `receiveTimeout: 0` and `sendTimeout: 0`. */
+export function startSocketLoop(
+  socket: LoopSocket,
+  handlers: SocketLoopHandlers,
+  options: SocketLoopOptions,
+): SocketLoop {
+  const readiness: Readiness = createReadiness(socket);
+  let queue: OutFrames[] = [];
+  let head = 0;
+  let closed = false;
+  let waiting = false;
+  const onSendError = handlers.onSendError ?? (() => {});
+  const reportSendError = (frames: OutFrames) => (error: SocketError) => onSendError(frames, error);
+
+  function flush(): void {
+    while (head < queue.length && !closed) {
+      if (options.checkWritable && !socket.writable) break;
+      const frames = queue[head];
+      queue[head++] = undefined as unknown as OutFrames; // let the frames be collected
+      socket.send(frames).then(undefined, reportSendError(frames));
+    }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    }
+  }
+
+  async function run(): Promise<void> {
+    try {
+      while (!closed) {
+        let received = 0;
+        while (!closed && received < RECEIVE_BUDGET && socket.readable) {
+          const frames = await socket.receive();
+          received++;
+          try {
+            handlers.onMessage(frames);
+          } catch (error) {
+            handlers.onHandlerError?.(error);
+          }
+        }
+        if (received > 0 && handlers.onDrained) {
+          try {
+            handlers.onDrained();
+          } catch (error) {
+            handlers.onHandlerError?.(error);
+          }
+        }
+        flush();
+        if (closed) break;
+        if (received === RECEIVE_BUDGET) {
+          await new Promise((resolve) => setTimeout(resolve, 0));
+          continue;
+        }
+        if (socket.readable) continue;
+        if (head < queue.length && socket.writable) continue;
+        waiting = true;
+        await readiness.wait();
+        waiting = false;
+      }
+    } finally {
+      readiness.close();
+      socket.close();
+    }
+  }
+
+  const done = run();
+
+  return {
+    send(frames) {
+      if (closed) return;
+      queue.push(frames);
+      // Inside a loop turn the loop flushes; while it sleeps, send now and make sure it re-checks
+      // ZMQ_EVENTS, since our send may have consumed the edge its poll was waiting for.
+      if (waiting) {
+        flush();
+        if (socket.readable || head < queue.length) readiness.wake();
+      }
+    },
+    get pending() {
+      return queue.length - head;
+    },
+    close() {
+      if (!closed) {
+        closed = true;
+        readiness.wake();
+      }
+      return done;
+    },
+    done,
+  };
+}
