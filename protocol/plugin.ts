@@ -102,6 +102,8 @@ export interface Caller {
 export interface Sent {
   id: number;
   ts: number;
+  /** Direct messages only: the recipient is offline and gets it at their next login. */
+  queued?: boolean;
 }
 
 /** A group as the services describe it. */

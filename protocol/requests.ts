@@ -26,12 +26,17 @@ export function parseRequest(value: unknown): Request | RequestError {
   const raw = value as Record<string, unknown>;
   const id = raw.id;
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
-    return { code: "bad_request", message: "Cannot read request: `id` must be a non-negative integer" };
+    return {
+      code: "bad_request",
+      message: "Cannot read request: `id` must be a non-negative integer",
+    };
   }
   const fail = (code: ErrorCode, message: string): RequestError => ({ id, code, message });
   switch (raw.op) {
     case "login": {
-      if (typeof raw.login !== "string") return fail("bad_request", "Cannot log in: `login` must be a string");
+      if (typeof raw.login !== "string") {
+        return fail("bad_request", "Cannot log in: `login` must be a string");
+      }
       for (const field of ["password", "token", "client"] as const) {
         const v = raw[field];
         if (v !== undefined && typeof v !== "string") {
@@ -40,23 +45,40 @@ export function parseRequest(value: unknown): Request | RequestError {
       }
       const password = raw.password as string | undefined;
       if (password !== undefined && password.length > MAX_PASSWORD_LENGTH) {
-        return fail("bad_password", `Cannot log in: password over ${MAX_PASSWORD_LENGTH} characters`);
+        return fail(
+          "bad_password",
+          `Cannot log in: password over ${MAX_PASSWORD_LENGTH} characters`,
+        );
       }
       const token = raw.token as string | undefined;
       const client = raw.client as string | undefined;
-      if ((token?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH || (client?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH) {
-        return fail("too_large", `Cannot log in: token or client over ${MAX_LOGIN_FIELD_LENGTH} characters`);
+      if (
+        (token?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH ||
+        (client?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH
+      ) {
+        return fail(
+          "too_large",
+          `Cannot log in: token or client over ${MAX_LOGIN_FIELD_LENGTH} characters`,
+        );
       }
       return { op: "login", id, login: raw.login, password, token, client };
     }
     case "cmd": {
       if (typeof raw.cmd !== "string" || raw.cmd.length === 0 || raw.cmd.length > 64) {
-        return fail("bad_request", "Cannot run command: `cmd` must be a string of 1 to 64 characters");
+        return fail(
+          "bad_request",
+          "Cannot run command: `cmd` must be a string of 1 to 64 characters",
+        );
       }
       const args = raw.args ?? "";
-      if (typeof args !== "string") return fail("bad_request", "Cannot run command: `args` must be a string");
+      if (typeof args !== "string") {
+        return fail("bad_request", "Cannot run command: `args` must be a string");
+      }
       if (args.length > MAX_ARGS_LENGTH) {
-        return fail("too_large", `Cannot run command: arguments over ${MAX_ARGS_LENGTH} characters`);
+        return fail(
+          "too_large",
+          `Cannot run command: arguments over ${MAX_ARGS_LENGTH} characters`,
+        );
       }
       return { op: "cmd", id, cmd: raw.cmd, args };
     }

@@ -41,7 +41,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  */
 export function decodeFrames(frames: readonly Uint8Array[]): unknown[] {
   if (frames.length !== 2) {
-    throw new WireError("bad_frame", `Cannot decode message: expected 2 frames, got ${frames.length}`);
+    throw new WireError(
+      "bad_frame",
+      `Cannot decode message: expected 2 frames, got ${frames.length}`,
+    );
   }
   const [version, body] = frames;
   if (!sameAscii(version, PROTOCOL_VERSION)) {
@@ -63,7 +66,10 @@ export function decodeFrames(frames: readonly Uint8Array[]): unknown[] {
     throw new WireError("bad_frame", "Cannot decode message: body is not a JSON array");
   }
   if (value.length > MAX_BATCH) {
-    throw new WireError("too_large", `Cannot decode message: over ${MAX_BATCH} messages in one frame`);
+    throw new WireError(
+      "too_large",
+      `Cannot decode message: over ${MAX_BATCH} messages in one frame`,
+    );
   }
   return value;
 }

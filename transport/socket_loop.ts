@@ -66,7 +66,7 @@ export function startSocketLoop(
   const reportSendError = (frames: OutFrames) => (error: SocketError) => onSendError(frames, error);
 
   function flush(): void {
-    while (head < queue.length && !closed) {
+    while (head < queue.length) {
       if (options.checkWritable && !socket.writable) break;
       const frames = queue[head];
       queue[head++] = undefined as unknown as OutFrames; // let the frames be collected
@@ -79,6 +79,7 @@ export function startSocketLoop(
   }
 
   async function run(): Promise<void> {
+    await Promise.resolve(); // let the caller finish wiring before the first handler runs
     try {
       while (!closed) {
         let received = 0;
@@ -111,6 +112,8 @@ export function startSocketLoop(
         waiting = false;
       }
     } finally {
+      // Hand what is still queued to libzmq: the socket's linger period sends it after close.
+      flush();
       readiness.close();
       socket.close();
     }

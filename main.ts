@@ -1,0 +1,109 @@
+// The chatz command line: wires the `serve` and `connect` subcommands to their modules.
+// Nothing else lives here; options are parsed by commander and handed over typed.
+
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import config from "./deno.json" with { type: "json" };
+import { runConnect } from "./client/mod.ts";
+import { isLogLevel, LOG_LEVELS } from "./server/log.ts";
+import { runServe } from "./server/mod.ts";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new InvalidArgumentError("must be a positive whole number");
+  }
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError("must be a whole number, 0 or more");
+  }
+  return n;
+}
+
+const program = new Command()
+  .name("chatz")
+  .description("Terminal chat over ZeroMQ: a server, and a client for people and scripts")
+  .version(config.version, "-V, --version")
+  .showHelpAfterError();
+
+program.command("serve")
+  .description("Run the chat server")
+  .addOption(
+    new Option("--bind <endpoint>", "ZeroMQ endpoint to listen on").env("CHATZ_BIND").default(
+      "tcp://0.0.0.0:5555",
+    ),
+  )
+  .addOption(
+    new Option("--data <dir>", "folder of the store").env("CHATZ_DATA").default("chatz-data"),
+  )
+  .addOption(new Option("--plugins <dir>", "folder of drop-in plugin files").env("CHATZ_PLUGINS"))
+  .addOption(
+    new Option("--registration <mode>", "whether unknown logins register").choices(
+      ["open", "closed"] as const,
+    ).default("open" as const),
+  )
+  .addOption(
+    new Option("--log-level <level>", "least severe level logged").choices(LOG_LEVELS).env(
+      "CHATZ_LOG_LEVEL",
+    ).default("info" as const),
+  )
+  .addOption(
+    new Option("--sync <mode>", "normal: commits survive a killed server; full: also a power cut")
+      .choices(["normal", "full"] as const).default("normal" as const),
+  )
+  .addOption(
+    new Option("--history-max-messages <n>", "keep at most this many messages").argParser(
+      positiveInt,
+    ),
+  )
+  .addOption(
+    new Option("--history-max-days <n>", "delete messages older than this").argParser(positiveInt),
+  )
+  .action(async (opts) => {
+    if (!isLogLevel(opts.logLevel)) throw new InvalidArgumentError("unknown log level");
+    Deno.exit(await runServe({ ...opts, version: config.version }));
+  });
+
+program.command("connect")
+  .description("Chat from this terminal, or from a script when stdin is not one")
+  .requiredOption("--login <login>", "your login; a new one registers when the server allows")
+  .addOption(
+    new Option("--server <endpoint>", "server endpoint").env("CHATZ_SERVER").default(
+      "tcp://127.0.0.1:5555",
+    ),
+  )
+  .option(
+    "--password-file <path>",
+    "read the password from the first line of this file (else CHATZ_PASSWORD, else a prompt)",
+  )
+  .option("--json", "print every event as one JSON object per line", false)
+  .addOption(
+    new Option("--timeout <ms>", "give up when the server does not answer in time").argParser(
+      positiveInt,
+    ).default(5000),
+  )
+  .addOption(
+    new Option(
+      "--wait <ms>",
+      "scripts: after stdin ends and replies are in, keep printing events this long",
+    ).argParser(nonNegativeInt).default(0),
+  )
+  .option("--no-color", "no ANSI colors")
+  .action(async (opts) => {
+    Deno.exit(
+      await runConnect({
+        server: opts.server,
+        login: opts.login,
+        passwordFile: opts.passwordFile,
+        json: opts.json,
+        timeoutMs: opts.timeout,
+        wait: opts.wait,
+        color: opts.color,
+      }),
+    );
+  });
+
+await program.parseAsync(Deno.args, { from: "user" });

@@ -1,0 +1,27 @@
+// Built-in plugin: account settings. `/passwd` changes the caller's password.
+
+import type { Plugin } from "../protocol/plugin.ts";
+
+const plugin: Plugin = {
+  name: "account",
+  description: "Manage your own account",
+  setup(ctx) {
+    // /passwd <current> <new>
+    ctx.command({
+      name: "passwd",
+      summary:
+        "Change your password (clients ask for both without echo); other sessions' tokens stop working",
+      params: [{ name: "current", kind: "secret" }, { name: "new", kind: "secret" }],
+      async handler(call) {
+        await call.chat.changePassword(
+          call.caller,
+          String(call.args.current),
+          String(call.args.new),
+        );
+        return call.ok("Password changed");
+      },
+    });
+  },
+};
+
+export default plugin;

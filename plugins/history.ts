@@ -1,0 +1,69 @@
+// Built-in plugin: message history of the public room, a direct conversation, or a group you are in.
+// Replies carry the messages in `data.messages`, oldest first, and the cursor for the page before them.
+
+import type { HistoryTarget, Plugin } from "../protocol/plugin.ts";
+
+/** Messages per page when no count is given. */
+const DEFAULT_COUNT = 50;
+/** Most messages one request may return. */
+const MAX_COUNT = 500;
+
+const plugin: Plugin = {
+  name: "history",
+  description: "Read earlier messages of a conversation",
+  setup(ctx) {
+    // /history [target] [count] [before]
+    ctx.command({
+      name: "history",
+      summary:
+        "Show earlier messages: target is public (default), a login, or #group; page back with before",
+      params: [
+        { name: "target", kind: "word", optional: true },
+        { name: "count", kind: "int", optional: true, min: 1, max: MAX_COUNT },
+        { name: "before", kind: "int", optional: true, min: 1 },
+      ],
+      examples: ["/history", "/history bob 20", "/history #ops 50 1200"],
+      handler(call) {
+        let target = call.args.target as string | undefined;
+        let count = call.args.count as number | undefined;
+        // `/history 20` means twenty public messages.
+        if (target !== undefined && count === undefined && /^\d+$/.test(target)) {
+          count = Number(target);
+          target = undefined;
+          if (count < 1 || count > MAX_COUNT) {
+            return call.fail(
+              "bad_arguments",
+              `Cannot run "/history": <count> must be from 1 to ${MAX_COUNT}`,
+            );
+          }
+        }
+        const where = toTarget(target);
+        const messages = call.chat.history(call.caller, where, {
+          limit,
+          before: call.args.before as number | undefined,
+        });
+        const limit = count ?? DEFAULT_COUNT;
+        // A full page may have older messages before it; a short one is the start of the conversation.
+        const next = messages.length === limit ? messages[0].id : undefined;
+        const label = where.scope === "public"
+          ? "the public room"
+          : where.scope === "group"
+          ? `#${where.group}`
+          : where.with;
+        const more = next !== undefined
+          ? `; older: /history ${target ?? "public"} ${limit} ${next}`
+          : "";
+        const noun = messages.length === 1 ? "message" : "messages";
+        return call.ok(`${messages.length} ${noun} of ${label}${more}`, { messages, before: next });
+      },
+    });
+  },
+};
+
+function toTarget(target: string | undefined): HistoryTarget {
+  if (target === undefined || target.toLowerCase() === "public") return { scope: "public" };
+  if (target.startsWith("#")) return { scope: "group", group: target.slice(1) };
+  return { scope: "direct", with: target.startsWith("@") ? target.slice(1) : target };
+}
+
+export default plugin;

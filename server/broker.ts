@@ -1,0 +1,374 @@
+// The session layer: decodes frames, logs peers in, dispatches commands and replies, ends sessions.
+// A peer is known only by its ROUTER routing id; what it may do follows from the session bound to it.
+
+import {
+  decodeFrames,
+  type ErrorCode,
+  isRequestError,
+  isValidName,
+  type LoginData,
+  type LoginRequest,
+  NAME_RULE,
+  nameKey,
+  parseRequest,
+  PROTOCOL_VERSION,
+  type Reply,
+  WireError,
+} from "../protocol/mod.ts";
+import type { CommandResult } from "../protocol/plugin.ts";
+import type { ChatCore } from "./chat.ts";
+import type { Logger } from "./log.ts";
+import type { Outbox, Recipient } from "./outbox.ts";
+import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.ts";
+import type { Registry } from "./registry.ts";
+import type { Session, SessionTable } from "./sessions.ts";
+import type { Store } from "./store.ts";
+import { LoginThrottle } from "./throttle.ts";
+
+/** A session silent for this long is taken as gone: three missed client pings (the client pings every 5 s). */
+export const SESSION_TIMEOUT_MS = 15_000;
+
+/** How long a session token resumes a login without the password. */
+const TOKEN_LIFETIME_MS = 30 * 24 * 3600_000;
+
+/** Logins no account may take: `public` names the public room in `/history`. */
+const RESERVED_LOGINS = new Set(["public"]);
+
+/** Whether new logins register themselves. */
+export type Registration = "open" | "closed";
+
+/** What the broker works with. */
+export interface BrokerDeps {
+  registry: Registry;
+  chat: ChatCore;
+  sessions: SessionTable;
+  store: Store;
+  outbox: Outbox;
+  log: Logger;
+  registration: Registration;
+  version: string;
+  now: () => number;
+  /** Something was queued outside a receive turn: flush soon. */
+  requestFlush: () => void;
+}
+
+/** The broker's interface to the socket owner and the operator. */
+export type Broker = ReturnType<typeof createBroker>;
+
+/** Builds the broker. */
+export function createBroker(deps: BrokerDeps) {
+  const { registry, chat, sessions, store, outbox, log, now } = deps;
+  const throttle = new LoginThrottle();
+  /** Requests that arrived while the peer's login was being checked, answered in order afterwards. */
+  const backlog = new Map<string, unknown[]>();
+  const counters = { frames: 0, badFrames: 0, logins: 0, refusedLogins: 0, sendFailures: 0 };
+
+  function reply(to: Recipient, id: number, result: CommandResult): void {
+    const message: Reply = result.ok
+      ? { re: id, ok: true, text: result.text, data: result.data }
+      : { re: id, ok: false, code: result.code, message: result.message };
+    outbox.push(to, JSON.stringify(message));
+  }
+
+  function replyError(to: Recipient, id: number, code: ErrorCode, message: string): void {
+    reply(to, id, { ok: false, code, message });
+  }
+
+  function pushEvent(to: Recipient, event: object): void {
+    outbox.push(to, JSON.stringify(event));
+  }
+
+  function handleOne(to: Recipient, message: unknown): void {
+    const pending = backlog.get(to.id);
+    if (pending) {
+      pending.push(message);
+      return;
+    }
+    const request = parseRequest(message);
+    if (isRequestError(request)) {
+      if (request.id === undefined) {
+        pushEvent(to, { type: "error", code: request.code, message: request.message });
+      } else replyError(to, request.id, request.code, request.message);
+      return;
+    }
+    const session = sessions.get(to.id);
+    switch (request.op) {
+      case "cmd": {
+        const caller = session && { login: session.login, session: session.id };
+        const result = registry.dispatch(caller, request, { chat, onPluginFailure });
+        if (result instanceof Promise) {
+          result.then((r) => {
+            reply(to, request.id, r);
+            deps.requestFlush();
+          });
+        } else {
+          reply(to, request.id, result);
+        }
+        return;
+      }
+      case "ping":
+        reply(to, request.id, { ok: true });
+        return;
+      case "logout":
+        if (!session) {
+          return replyError(to, request.id, "not_logged_in", "Cannot log out: not logged in");
+        }
+        reply(to, request.id, { ok: true });
+        endSession(to.id, "logout");
+        return;
+      case "login":
+        if (session) {
+          return replyError(
+            to,
+            request.id,
+            "already_logged_in",
+            `Cannot log in: already logged in as "${session.login}"`,
+          );
+        }
+        backlog.set(to.id, []);
+        login(to, request).catch((error) => {
+          log.error("login_failed", { error });
+          replyError(
+            to,
+            request.id,
+            "internal_error",
+            "Cannot log in: the server failed; it logged why",
+          );
+        }).finally(() => {
+          const queued = backlog.get(to.id) ?? [];
+          backlog.delete(to.id);
+          for (const next of queued) handleOne(to, next);
+          deps.requestFlush();
+        });
+        return;
+    }
+  }
+
+  async function login(to: Recipient, request: LoginRequest): Promise<void> {
+    const name = request.login;
+    const refuse = (code: ErrorCode, message: string, reason: string) => {
+      counters.refusedLogins++;
+      log.warn("login_refused", { login: name.slice(0, 40), peer: hex(to.peer), reason });
+      replyError(to, request.id, code, message);
+    };
+    if (!isValidName(name)) {
+      return refuse(
+        "invalid_name",
+        `Cannot log in as "${name.slice(0, 40)}": logins are ${NAME_RULE}`,
+        "invalid_name",
+      );
+    }
+    const key = nameKey(name);
+    if (RESERVED_LOGINS.has(key)) {
+      return refuse("invalid_name", `Cannot log in as "${name}": the name is reserved`, "reserved");
+    }
+    const peerKey = "peer:" + to.id;
+    const wait = Math.max(throttle.waitFor(key, now()), throttle.waitFor(peerKey, now()));
+    if (wait > 0) {
+      return refuse(
+        "login_throttled",
+        `Cannot log in as "${name}": too many failed attempts; retry in ${
+          Math.ceil(wait / 1000)
+        } s`,
+        "throttled",
+      );
+    }
+    const failed = (code: ErrorCode, message: string, reason: string) => {
+      throttle.fail(key, now());
+      throttle.fail(peerKey, now());
+      refuse(code, message, reason);
+    };
+
+    let token = request.token;
+    let registered = false;
+    if (token !== undefined) {
+      if (store.tokenAccount(tokenHash(token), now()) !== key) {
+        return failed(
+          "wrong_password",
+          `Cannot log in as "${name}": the session token is not valid`,
+          "bad_token",
+        );
+      }
+    } else {
+      const password = request.password ?? "";
+      if (password.length === 0) {
+        return refuse(
+          "bad_password",
+          `Cannot log in as "${name}": a password is required`,
+          "no_password",
+        );
+      }
+      const account = store.account(key);
+      if (account) {
+        if (!(await verifyPassword(password, account.password))) {
+          return failed(
+            "wrong_password",
+            `Cannot log in as "${name}": wrong password`,
+            "wrong_password",
+          );
+        }
+      } else {
+        if (deps.registration === "closed") {
+          return refuse(
+            "registration_closed",
+            `Cannot log in as "${name}": no such account and registration is closed`,
+            "registration_closed",
+          );
+        }
+        const hash = await hashPassword(password);
+        if (store.account(key)) {
+          return failed(
+            "wrong_password",
+            `Cannot log in as "${name}": the login was just taken`,
+            "race",
+          );
+        }
+        store.createAccount({ key, login: name, password: hash, created: now() });
+        registered = true;
+        log.info("register", { login: name });
+      }
+      token = newToken();
+      store.saveToken(tokenHash(token), key, now(), now() + TOKEN_LIFETIME_MS);
+    }
+    if (sessions.get(to.id)) {
+      return replyError(
+        to,
+        request.id,
+        "already_logged_in",
+        "Cannot log in: this connection logged in meanwhile",
+      );
+    }
+    const account = store.account(key);
+    if (!account) {
+      return refuse(
+        "no_such_user",
+        `Cannot log in as "${name}": the account was removed`,
+        "removed",
+      );
+    }
+    throttle.succeed(key);
+    throttle.succeed(peerKey);
+    const session: Session = {
+      id: to.id,
+      peer: to.peer,
+      account: key,
+      login: account.login,
+      since: now(),
+      lastSeen: now(),
+      client: (request.client ?? "").slice(0, 64),
+    };
+    const first = sessions.add(session);
+    counters.logins++;
+    const data: LoginData = {
+      login: account.login,
+      registered,
+      token,
+      catalog: registry.catalog(),
+      server: { name: "chatz", version: deps.version, protocol: PROTOCOL_VERSION },
+    };
+    reply(to, request.id, { ok: true, text: `Logged in as ${account.login}`, data });
+    chat.sessionStarted(session, first);
+    log.info("login", {
+      login: account.login,
+      session: hex(to.peer),
+      client: session.client,
+      resumed: request.token !== undefined,
+    });
+  }
+
+  function onPluginFailure(plugin: string, command: string, error: unknown): void {
+    log.error("plugin_failed", {
+      plugin,
+      command,
+      error: error instanceof Error ? error.stack ?? error.message : String(error),
+    });
+  }
+
+  /** Forgets a session; others see the account go offline when it was its last. */
+  function endSession(peerKey: string, reason: string): void {
+    const removed = sessions.remove(peerKey);
+    if (!removed) return;
+    chat.sessionEnded(removed.session, removed.last);
+    log.info("logout", {
+      login: removed.session.login,
+      session: hex(removed.session.peer),
+      reason,
+    });
+  }
+
+  /** Tells a session it is over, then forgets it. */
+  function byeSession(session: Session, code: ErrorCode, message: string, reason: string): void {
+    pushEvent(session, { type: "bye", code, message });
+    endSession(session.id, reason);
+  }
+
+  return {
+    counters,
+
+    /** Handles one message from the ROUTER: the routing id and the frames after it. */
+    handle(peer: Uint8Array, frames: Uint8Array[]): void {
+      counters.frames++;
+      const to: Recipient = { id: latin1(peer), peer };
+      let messages: unknown[];
+      try {
+        messages = decodeFrames(frames);
+      } catch (error) {
+        if (!(error instanceof WireError)) throw error;
+        counters.badFrames++;
+        log.warn("bad_frame", { peer: hex(peer), code: error.code, frames: frames.length });
+        pushEvent(to, { type: "error", code: error.code, message: error.message });
+        return;
+      }
+      const session = sessions.get(to.id);
+      if (session) session.lastSeen = now();
+      for (const message of messages) handleOne(to, message);
+    },
+
+    /** A send to a peer failed: a peer that is gone loses its session. */
+    sendFailed(peer: Uint8Array, code: string | undefined): void {
+      counters.sendFailures++;
+      const key = latin1(peer);
+      if (code === "EHOSTUNREACH") endSession(key, "unreachable");
+      else log.debug("send_failed", { peer: hex(peer), code });
+    },
+
+    /** Ends sessions silent past the timeout. */
+    sweep(): void {
+      for (const session of sessions.idleSince(now() - SESSION_TIMEOUT_MS)) {
+        byeSession(session, "kicked", "Session timed out", "timeout");
+      }
+      throttle.prune(now());
+    },
+
+    /** Ends every session of a login; returns how many there were. */
+    kick(login: string, reason: string): number {
+      const list = [...sessions.of(nameKey(login))];
+      for (const session of list) {
+        byeSession(
+          session,
+          "kicked",
+          reason ? `Kicked by the operator: ${reason}` : "Kicked by the operator",
+          "kicked",
+        );
+      }
+      return list.length;
+    },
+
+    /** Ends every session with a code, for shutdown and a cleared identity store. */
+    endAll(code: ErrorCode, message: string, reason: string): number {
+      const list = [...sessions.all()];
+      for (const session of list) byeSession(session, code, message, reason);
+      return list.length;
+    },
+  };
+}
+
+/** The peer key of a routing id: its bytes as a latin1 string, cheap to make and to hash. */
+export function latin1(bytes: Uint8Array): string {
+  return String.fromCharCode(...bytes);
+}
+
+/** A routing id in hex, for logs. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,76 @@
+// Per-peer batching of outgoing messages: everything for one peer in one turn goes out as one frame.
+// Messages arrive already encoded, so a fan-out encodes once whatever the number of recipients.
+
+import { joinBatch, MAX_BATCH, PROTOCOL_VERSION } from "../protocol/wire.ts";
+
+/** Characters of encoded messages per frame before a new frame starts: keeps frames well under the size limit. */
+const MAX_FRAME_CHARS = 256 * 1024;
+
+/** Where a message goes: a session's peer. */
+export interface Recipient {
+  readonly id: string;
+  readonly peer: Uint8Array;
+}
+
+interface Pending {
+  peer: Uint8Array;
+  parts: string[];
+  chars: number;
+}
+
+/** Sends one frame list to the ROUTER. */
+export type SendFrames = (frames: [Uint8Array, string, string]) => void;
+
+/** Collects encoded messages per peer until `drain`. */
+export class Outbox {
+  #pending = new Map<string, Pending>();
+
+  /** Queues one encoded message for one peer. */
+  push(to: Recipient, encoded: string): void {
+    const pending = this.#pending.get(to.id);
+    if (pending) {
+      pending.parts.push(encoded);
+      pending.chars += encoded.length;
+    } else {
+      this.#pending.set(to.id, { peer: to.peer, parts: [encoded], chars: encoded.length });
+    }
+  }
+
+  /** True when nothing is queued. */
+  get empty(): boolean {
+    return this.#pending.size === 0;
+  }
+
+  /** Forgets everything queued. */
+  discard(): void {
+    this.#pending = new Map();
+  }
+
+  /** Hands every queued message to `send`, one frame per peer (more when a batch is over its caps). */
+  drain(send: SendFrames): number {
+    let frames = 0;
+    const pending = this.#pending;
+    this.#pending = new Map();
+    for (const { peer, parts, chars } of pending.values()) {
+      if (parts.length <= MAX_BATCH && chars <= MAX_FRAME_CHARS) {
+        send([peer, PROTOCOL_VERSION, joinBatch(parts)]);
+        frames++;
+        continue;
+      }
+      let start = 0;
+      let size = 0;
+      for (let i = 0; i < parts.length; i++) {
+        if (i > start && (i - start === MAX_BATCH || size + parts[i].length > MAX_FRAME_CHARS)) {
+          send([peer, PROTOCOL_VERSION, joinBatch(parts.slice(start, i))]);
+          frames++;
+          start = i;
+          size = 0;
+        }
+        size += parts[i].length;
+      }
+      send([peer, PROTOCOL_VERSION, joinBatch(parts.slice(start))]);
+      frames++;
+    }
+    return frames;
+  }
+}

@@ -1,0 +1,134 @@
+// Loads plugins: the built-in ones and every file of an operator's drop-in folder, through one path.
+// A plugin that fails to load or set up is logged by name and skipped; the others keep working.
+
+import { readdir } from "node:fs/promises";
+import { extname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { DeliverHook, Plugin, PluginContext } from "../protocol/plugin.ts";
+import type { Logger } from "./log.ts";
+import type { Registry } from "./registry.ts";
+
+/** A plugin candidate: a module's default export and where it came from. */
+export interface PluginSource {
+  source: string;
+  plugin: unknown;
+}
+
+/** What loading did. */
+export interface LoadReport {
+  loaded: { name: string; description: string; source: string; commands: string[] }[];
+  failed: { source: string; error: string }[];
+}
+
+const PLUGIN_EXTENSIONS = new Set([".ts", ".js", ".mjs"]);
+
+/** Imports every plugin file of a folder, in name order; files that fail to import are reported, not thrown. */
+export async function importPluginDir(
+  dir: string,
+): Promise<{ sources: PluginSource[]; failed: LoadReport["failed"] }> {
+  const sources: PluginSource[] = [];
+  const failed: LoadReport["failed"] = [];
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((n) =>
+      PLUGIN_EXTENSIONS.has(extname(n)) && !n.endsWith("_test.ts")
+    ).sort();
+  } catch (error) {
+    throw new Error(`Cannot read plugin folder "${dir}": ${(error as Error).message}`);
+  }
+  for (const name of names) {
+    const path = resolve(join(dir, name));
+    try {
+      const module = await import(pathToFileURL(path).href);
+      sources.push({ source: path, plugin: module.default });
+    } catch (error) {
+      failed.push({ source: path, error: (error as Error).message ?? String(error) });
+    }
+  }
+  return { sources, failed };
+}
+
+/** Sets up plugins in order, registering their commands and hooks. */
+export async function setupPlugins(
+  sources: readonly PluginSource[],
+  deps: { registry: Registry; hooks: DeliverHook[]; log: Logger },
+): Promise<LoadReport> {
+  const report: LoadReport = { loaded: [], failed: [] };
+  const names = new Set<string>();
+  for (const { source, plugin } of sources) {
+    const problem = shapeProblem(plugin);
+    if (problem) {
+      report.failed.push({ source, error: `Cannot load plugin from "${source}": ${problem}` });
+      continue;
+    }
+    const p = plugin as Plugin;
+    if (names.has(p.name)) {
+      report.failed.push({
+        source,
+        error: `Cannot load plugin "${p.name}" from "${source}": a plugin by that name is loaded`,
+      });
+      continue;
+    }
+    const commands: string[] = [];
+    const hooks: DeliverHook[] = [];
+    const ctx: PluginContext = {
+      command(spec) {
+        deps.registry.register(p.name, spec);
+        commands.push(spec.name);
+      },
+      onDeliver(hook) {
+        hooks.push(guardHook(p.name, hook, deps.log));
+      },
+      log: {
+        info: (event, fields) => deps.log.info(event, { plugin: p.name, ...fields }),
+        warn: (event, fields) => deps.log.warn(event, { plugin: p.name, ...fields }),
+        error: (event, fields) => deps.log.error(event, { plugin: p.name, ...fields }),
+      },
+    };
+    try {
+      await p.setup(ctx);
+    } catch (error) {
+      deps.registry.unregisterPlugin(p.name);
+      report.failed.push({
+        source,
+        error: `Cannot set up plugin "${p.name}": ${(error as Error).message ?? String(error)}`,
+      });
+      continue;
+    }
+    names.add(p.name);
+    deps.hooks.push(...hooks);
+    report.loaded.push({ name: p.name, description: p.description, source, commands });
+  }
+  return report;
+}
+
+function shapeProblem(plugin: unknown): string | undefined {
+  if (typeof plugin !== "object" || plugin === null) {
+    return "the default export is not a plugin object";
+  }
+  const p = plugin as Record<string, unknown>;
+  if (typeof p.name !== "string" || !/^[a-z][a-z0-9_-]{0,39}$/.test(p.name)) {
+    return "`name` must be 1 to 40 lowercase letters, digits, '_' or '-'";
+  }
+  if (typeof p.description !== "string" || p.description.length === 0) {
+    return "`description` is missing";
+  }
+  if (typeof p.setup !== "function") return "`setup` is not a function";
+  return undefined;
+}
+
+/** A hook that throws is logged and skipped: the message goes on unchanged. */
+function guardHook(plugin: string, hook: DeliverHook, log: Logger): DeliverHook {
+  return (message) => {
+    try {
+      return hook(message);
+    } catch (error) {
+      log.error("plugin_failed", {
+        plugin,
+        hook: "deliver",
+        error: (error as Error).message ?? String(error),
+      });
+      return undefined;
+    }
+  };
+}

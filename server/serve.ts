@@ -1,0 +1,267 @@
+// Starts a chatz server: opens the store, loads plugins, binds the ROUTER and runs the broker on it.
+// Also the server's control surface (status, kick, broadcast, clear identities, stop) for the operator.
+
+import { Router } from "zeromq";
+import { MAX_FRAME_BYTES } from "../protocol/mod.ts";
+import type { DeliverHook } from "../protocol/plugin.ts";
+import { startSocketLoop } from "../transport/socket_loop.ts";
+import { createBroker, type Registration } from "./broker.ts";
+import { createChatCore } from "./chat.ts";
+import { GroupTable } from "./groups.ts";
+import type { Logger } from "./log.ts";
+import { Outbox } from "./outbox.ts";
+import {
+  importPluginDir,
+  type LoadReport,
+  type PluginSource,
+  setupPlugins,
+} from "./plugin_loader.ts";
+import { Registry } from "./registry.ts";
+import { SessionTable } from "./sessions.ts";
+import { openStore, type Retention, type SyncMode } from "./store.ts";
+
+/** How often silent sessions are looked for. */
+const SWEEP_INTERVAL_MS = 5000;
+/** How often history past its retention is deleted. */
+const PRUNE_INTERVAL_MS = 60_000;
+/** ZMTP heartbeats let libzmq drop a dead TCP connection by itself. */
+const ZMTP_HEARTBEAT_MS = 5000;
+/** Messages libzmq queues per peer before sends to it fail with EAGAIN (the peer is lagging). */
+const SEND_HWM = 10_000;
+/** Time libzmq keeps trying to deliver queued messages once the socket closes. */
+const LINGER_MS = 2000;
+
+/** Everything `startServer` needs. */
+export interface ServerOptions {
+  bind: string;
+  dataDir: string;
+  /** Plugins built into the server, set up before the drop-in folder. */
+  builtins: readonly PluginSource[];
+  pluginsDir?: string;
+  registration: Registration;
+  sync: SyncMode;
+  retention: Retention;
+  version: string;
+  log: Logger;
+}
+
+/** The operator's view of a running server. */
+export interface ServerStatus {
+  endpoint: string;
+  startedAt: number;
+  uptimeMs: number;
+  usersOnline: number;
+  sessions: number;
+  groups: number;
+  accounts: number;
+  messagesStored: number;
+  messagesRelayed: number;
+  deliveries: number;
+  memoryRss: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** The endpoint actually bound (with the real port when the bind asked for `*` or 0). */
+  readonly endpoint: string;
+  readonly plugins: LoadReport;
+  status(): ServerStatus;
+  users(): { login: string; since: number; sessions: number }[];
+  groups(): { name: string; owner: string; members: number }[];
+  kick(login: string, reason: string): number;
+  broadcast(text: string): void;
+  /** Wipes every account; online users are told and logged out. Returns the number of accounts removed. */
+  clearIdentities(): number;
+  /** Tells every client, sends what is queued, closes the socket and the store. */
+  stop(reason?: string): Promise<void>;
+}
+
+/** Starts the server and resolves once it is bound and serving. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { log } = options;
+  const now = Date.now;
+  const startedAt = now();
+
+  let inTurn = false;
+  let flushQueued = false;
+  const requestFlush = () => {
+    if (inTurn || flushQueued) return;
+    flushQueued = true;
+    queueMicrotask(flush);
+  };
+
+  const store = openStore(options.dataDir, { sync: options.sync, onWrite: requestFlush });
+  const sessions = new SessionTable();
+  const outbox = new Outbox();
+  const hooks: DeliverHook[] = [];
+  const registry = new Registry();
+  const chat = createChatCore({
+    store,
+    sessions,
+    groups: new GroupTable(),
+    outbox,
+    hooks,
+    log,
+    now,
+  });
+
+  const sources = [...options.builtins];
+  const failedImports: LoadReport["failed"] = [];
+  let plugins: LoadReport;
+  try {
+    if (options.pluginsDir) {
+      const dir = await importPluginDir(options.pluginsDir);
+      sources.push(...dir.sources);
+      failedImports.push(...dir.failed);
+    }
+    plugins = await setupPlugins(sources, { registry, hooks, log });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  plugins.failed.unshift(...failedImports);
+  for (const p of plugins.loaded) {
+    log.info("plugin_loaded", { plugin: p.name, commands: p.commands.join(",") });
+  }
+  for (const f of plugins.failed) log.error("plugin_failed", { source: f.source, error: f.error });
+
+  const broker = createBroker({
+    registry,
+    chat,
+    sessions,
+    store,
+    outbox,
+    log,
+    registration: options.registration,
+    version: options.version,
+    now,
+    requestFlush,
+  });
+
+  const router = new Router({
+    receiveTimeout: 0,
+    sendTimeout: 0,
+    mandatory: true, // sends to vanished or full peers fail loudly instead of vanishing
+    maxMessageSize: MAX_FRAME_BYTES + 1024,
+    sendHighWaterMark: SEND_HWM,
+    heartbeatInterval: ZMTP_HEARTBEAT_MS,
+    heartbeatTimeout: ZMTP_HEARTBEAT_MS * 3,
+    linger: LINGER_MS,
+  });
+  try {
+    await router.bind(options.bind);
+  } catch (error) {
+    router.close();
+    store.close();
+    throw new Error(`Cannot listen on "${options.bind}": ${(error as Error).message}`);
+  }
+  const endpoint = router.lastEndpoint ?? options.bind;
+
+  const loop = startSocketLoop(router, {
+    onMessage(frames) {
+      inTurn = true;
+      broker.handle(frames[0], frames.slice(1));
+    },
+    onDrained() {
+      flush();
+      inTurn = false;
+    },
+    onSendError(frames, error) {
+      broker.sendFailed(frames[0] as Uint8Array, error.code);
+    },
+    onHandlerError(error) {
+      inTurn = false;
+      log.error("handler_error", {
+        error: error instanceof Error ? error.stack ?? error.message : String(error),
+      });
+    },
+  }, { checkWritable: false });
+
+  function flush(): void {
+    flushQueued = false;
+    try {
+      store.commit();
+    } catch (error) {
+      // Nothing that was not stored may be acknowledged: drop this turn's replies; clients retry.
+      log.error("commit_failed", { error: (error as Error).message });
+      store.rollback();
+      outbox.discard();
+      return;
+    }
+    outbox.drain((frames) => loop.send(frames));
+  }
+
+  const timers = [
+    setInterval(() => {
+      broker.sweep();
+      requestFlush();
+    }, SWEEP_INTERVAL_MS),
+    setInterval(() => {
+      const removed = store.prune(options.retention, now());
+      if (removed > 0) log.info("history_pruned", { messages: removed });
+    }, PRUNE_INTERVAL_MS),
+  ];
+  store.prune(options.retention, now());
+  flush();
+  log.info("listening", { endpoint, version: options.version });
+
+  let stopping: Promise<void> | undefined;
+
+  return {
+    endpoint,
+    plugins,
+    status: () => ({
+      endpoint,
+      startedAt,
+      uptimeMs: now() - startedAt,
+      usersOnline: sessions.accountCount,
+      sessions: sessions.sessionCount,
+      groups: chat.groups().length,
+      accounts: store.accountCount(),
+      messagesStored: store.lastMessageId,
+      messagesRelayed: chat.stats.messages,
+      deliveries: chat.stats.deliveries,
+      memoryRss: Deno.memoryUsage().rss,
+    }),
+    users: () => sessions.online(),
+    groups: () => chat.groups(),
+    kick(login, reason) {
+      const n = broker.kick(login, reason);
+      if (n > 0) log.info("operator_kick", { login, sessions: n });
+      requestFlush();
+      return n;
+    },
+    broadcast(text) {
+      chat.broadcast(text);
+      log.info("operator_broadcast", {});
+      requestFlush();
+    },
+    clearIdentities() {
+      broker.endAll(
+        "account_deleted",
+        "The operator cleared all accounts; log in again to register",
+        "identities_cleared",
+      );
+      const removed = store.clearIdentities();
+      chat.groupsCleared();
+      log.warn("identities_cleared", { accounts: removed });
+      flush();
+      return removed;
+    },
+    stop(reason = "") {
+      stopping ??= (async () => {
+        for (const timer of timers) clearInterval(timer);
+        const told = broker.endAll(
+          "server_shutdown",
+          reason ? `Server shutting down: ${reason}` : "Server shutting down",
+          "shutdown",
+        );
+        flush();
+        await loop.close();
+        store.close();
+        log.info("stopped", { sessions: told, reason });
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,355 @@
+// The embedded store: accounts, tokens, groups, memberships, message history and undelivered messages.
+// The only module that speaks SQL. Writes of one event-loop turn share a transaction, committed before replies go out.
+
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Scope } from "../protocol/mod.ts";
+
+/** The schema, one entry per version; a store migrates itself forward on open. Never edit a shipped entry. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE accounts (
+     key TEXT PRIMARY KEY, login TEXT NOT NULL, password TEXT NOT NULL, created INTEGER NOT NULL);
+   CREATE TABLE tokens (
+     hash TEXT PRIMARY KEY, account TEXT NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL);
+   CREATE INDEX tokens_account ON tokens (account);
+   CREATE TABLE groups (
+     key TEXT PRIMARY KEY, name TEXT NOT NULL, owner TEXT NOT NULL, created INTEGER NOT NULL);
+   CREATE TABLE members (
+     grp TEXT NOT NULL, account TEXT NOT NULL, login TEXT NOT NULL, joined INTEGER NOT NULL,
+     PRIMARY KEY (grp, account));
+   CREATE TABLE messages (
+     id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, conv TEXT NOT NULL, scope TEXT NOT NULL,
+     sender TEXT NOT NULL, recipient TEXT, grp TEXT, action INTEGER NOT NULL, text TEXT NOT NULL);
+   CREATE INDEX messages_conv ON messages (conv, id);
+   CREATE TABLE undelivered (account TEXT NOT NULL, message INTEGER NOT NULL, PRIMARY KEY (account, message));`,
+];
+
+/** How hard commits are pushed to disk: `normal` survives a killed process, `full` also a power cut. */
+export type SyncMode = "normal" | "full";
+
+/** An account row. */
+export interface AccountRow {
+  key: string;
+  login: string;
+  password: string;
+  created: number;
+}
+
+/** A stored chat message. `conv` names its conversation: see `conversationOf`. */
+export interface StoredMessage {
+  id: number;
+  ts: number;
+  conv: string;
+  scope: Scope;
+  from: string;
+  to?: string;
+  group?: string;
+  action: boolean;
+  text: string;
+}
+
+/** A group as stored, with its members in join order. */
+export interface StoredGroup {
+  key: string;
+  name: string;
+  ownerKey: string;
+  created: number;
+  members: { account: string; login: string }[];
+}
+
+/** How long history is kept; unset means forever. */
+export interface Retention {
+  maxMessages?: number;
+  maxAgeMs?: number;
+}
+
+/** The conversation key of a message: the history index is per conversation. */
+export function conversationOf(
+  target: { scope: "public" } | { scope: "group"; groupKey: string } | {
+    scope: "direct";
+    a: string;
+    b: string;
+  },
+): string {
+  switch (target.scope) {
+    case "public":
+      return "p";
+    case "group":
+      return `g:${target.groupKey}`;
+    case "direct":
+      return target.a < target.b ? `d:${target.a}:${target.b}` : `d:${target.b}:${target.a}`;
+  }
+}
+
+/** The store's interface. */
+export type Store = ReturnType<typeof openStore>;
+
+/**
+ * Opens (creating if needed) the store in `dir`. `onWrite` is called when a turn's first write
+ * opens a transaction, so the caller can make sure a commit follows.
+ */
+export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () => void } = {}) {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, "chatz.db");
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
+  db.exec("PRAGMA busy_timeout = 5000");
+  migrate(db);
+
+  const cache = new Map<string, StatementSync>();
+  const sql = (text: string): StatementSync => {
+    let statement = cache.get(text);
+    if (!statement) cache.set(text, statement = db.prepare(text));
+    return statement;
+  };
+  let inTransaction = false;
+  const beginWrite = () => {
+    if (inTransaction) return;
+    db.exec("BEGIN");
+    inTransaction = true;
+    options.onWrite?.();
+  };
+  const write = (text: string, ...params: SQLInputValue[]) => {
+    beginWrite();
+    return sql(text).run(...params);
+  };
+  const insertMessage = db.prepare(
+    "INSERT INTO messages (id, ts, conv, scope, sender, recipient, grp, action, text) VALUES (?,?,?,?,?,?,?,?,?)",
+  );
+  let lastId = Number((sql("SELECT max(id) AS id FROM messages").get()?.id as number | null) ?? 0);
+
+  const toMessage = (row: Record<string, SQLInputValue>): StoredMessage => ({
+    id: Number(row.id),
+    ts: Number(row.ts),
+    conv: String(row.conv),
+    scope: row.scope as Scope,
+    from: String(row.sender),
+    to: row.recipient === null ? undefined : String(row.recipient),
+    group: row.grp === null ? undefined : String(row.grp),
+    action: row.action === 1,
+    text: String(row.text),
+  });
+
+  return {
+    path,
+
+    // ---- transactions ----
+
+    /** Commits the open transaction, if any: call before acknowledging what it wrote. */
+    commit(): void {
+      if (!inTransaction) return;
+      inTransaction = false;
+      db.exec("COMMIT");
+    },
+
+    /** Abandons the open transaction, if any. */
+    rollback(): void {
+      if (!inTransaction) return;
+      inTransaction = false;
+      db.exec("ROLLBACK");
+    },
+
+    close(): void {
+      this.commit();
+      db.close();
+    },
+
+    // ---- accounts ----
+
+    account(key: string): AccountRow | undefined {
+      return sql("SELECT key, login, password, created FROM accounts WHERE key = ?").get(key) as
+        | AccountRow
+        | undefined;
+    },
+
+    createAccount(row: AccountRow): void {
+      write(
+        "INSERT INTO accounts (key, login, password, created) VALUES (?,?,?,?)",
+        row.key,
+        row.login,
+        row.password,
+        row.created,
+      );
+    },
+
+    setPassword(key: string, password: string): void {
+      write("UPDATE accounts SET password = ? WHERE key = ?", password, key);
+    },
+
+    accountCount(): number {
+      return Number(sql("SELECT count(*) AS n FROM accounts").get()?.n ?? 0);
+    },
+
+    /** Wipes the identity store: accounts, tokens, groups, memberships and undelivered messages. History stays. */
+    clearIdentities(): number {
+      const count = this.accountCount();
+      for (const table of ["accounts", "tokens", "groups", "members", "undelivered"]) {
+        write(`DELETE FROM ${table}`);
+      }
+      return count;
+    },
+
+    // ---- session tokens ----
+
+    saveToken(hash: string, account: string, created: number, expires: number): void {
+      write(
+        "INSERT INTO tokens (hash, account, created, expires) VALUES (?,?,?,?)",
+        hash,
+        account,
+        created,
+        expires,
+      );
+    },
+
+    /** The account a token hash belongs to, when it exists and has not expired. */
+    tokenAccount(hash: string, now: number): string | undefined {
+      const row = sql("SELECT account FROM tokens WHERE hash = ? AND expires > ?").get(hash, now);
+      return row ? String(row.account) : undefined;
+    },
+
+    dropTokens(account: string): void {
+      write("DELETE FROM tokens WHERE account = ?", account);
+    },
+
+    // ---- groups ----
+
+    loadGroups(): StoredGroup[] {
+      const groups = new Map<string, StoredGroup>();
+      for (const row of sql("SELECT key, name, owner, created FROM groups ORDER BY key").all()) {
+        groups.set(String(row.key), {
+          key: String(row.key),
+          name: String(row.name),
+          ownerKey: String(row.owner),
+          created: Number(row.created),
+          members: [],
+        });
+      }
+      const rows = sql("SELECT grp, account, login FROM members ORDER BY joined, rowid").all();
+      for (const row of rows) {
+        groups.get(String(row.grp))?.members.push({
+          account: String(row.account),
+          login: String(row.login),
+        });
+      }
+      return [...groups.values()];
+    },
+
+    createGroup(group: { key: string; name: string; ownerKey: string; created: number }): void {
+      write(
+        "INSERT INTO groups (key, name, owner, created) VALUES (?,?,?,?)",
+        group.key,
+        group.name,
+        group.ownerKey,
+        group.created,
+      );
+    },
+
+    deleteGroup(key: string): void {
+      write("DELETE FROM members WHERE grp = ?", key);
+      write("DELETE FROM groups WHERE key = ?", key);
+    },
+
+    setOwner(key: string, ownerKey: string): void {
+      write("UPDATE groups SET owner = ? WHERE key = ?", ownerKey, key);
+    },
+
+    addMember(group: string, account: string, login: string, joined: number): void {
+      write(
+        "INSERT OR IGNORE INTO members (grp, account, login, joined) VALUES (?,?,?,?)",
+        group,
+        account,
+        login,
+        joined,
+      );
+    },
+
+    removeMember(group: string, account: string): void {
+      write("DELETE FROM members WHERE grp = ? AND account = ?", group, account);
+    },
+
+    // ---- messages ----
+
+    /** Stores a message under the next id and returns it. */
+    addMessage(message: Omit<StoredMessage, "id">): StoredMessage {
+      beginWrite();
+      const id = ++lastId;
+      insertMessage.run(
+        id,
+        message.ts,
+        message.conv,
+        message.scope,
+        message.from,
+        message.to ?? null,
+        message.group ?? null,
+        message.action ? 1 : 0,
+        message.text,
+      );
+      return { id, ...message };
+    },
+
+    /** The newest `limit` messages of a conversation below `before`, oldest first. */
+    history(conv: string, before: number, limit: number): StoredMessage[] {
+      const rows = sql(
+        "SELECT * FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?",
+      ).all(conv, before, limit);
+      return rows.map(toMessage).reverse();
+    },
+
+    messageCount(): number {
+      return Number(sql("SELECT count(*) AS n FROM messages").get()?.n ?? 0);
+    },
+
+    get lastMessageId(): number {
+      return lastId;
+    },
+
+    addUndelivered(account: string, message: number): void {
+      write("INSERT OR IGNORE INTO undelivered (account, message) VALUES (?,?)", account, message);
+    },
+
+    /** Returns and forgets the messages stored for an account while it was offline, oldest first. */
+    takeUndelivered(account: string): StoredMessage[] {
+      const rows = sql(
+        "SELECT m.* FROM undelivered u JOIN messages m ON m.id = u.message WHERE u.account = ? ORDER BY m.id",
+      ).all(account);
+      if (rows.length > 0) write("DELETE FROM undelivered WHERE account = ?", account);
+      return rows.map(toMessage);
+    },
+
+    /** Deletes history past the retention limits; returns how many messages went. */
+    prune(retention: Retention, now: number): number {
+      let removed = 0;
+      if (retention.maxAgeMs !== undefined) {
+        removed += Number(
+          write("DELETE FROM messages WHERE ts < ?", now - retention.maxAgeMs).changes,
+        );
+      }
+      if (retention.maxMessages !== undefined) {
+        removed += Number(
+          write("DELETE FROM messages WHERE id <= ?", lastId - retention.maxMessages).changes,
+        );
+      }
+      if (removed > 0) {
+        write("DELETE FROM undelivered WHERE message NOT IN (SELECT id FROM messages)");
+      }
+      return removed;
+    },
+  };
+}
+
+function migrate(db: DatabaseSync): void {
+  const version = Number(db.prepare("PRAGMA user_version").get()?.user_version ?? 0);
+  if (version > MIGRATIONS.length) {
+    throw new Error(
+      `Cannot open store: its schema version ${version} is newer than this chatz (${MIGRATIONS.length})`,
+    );
+  }
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.exec("BEGIN");
+    db.exec(MIGRATIONS[v]);
+    db.exec(`PRAGMA user_version = ${v + 1}`);
+    db.exec("COMMIT");
+  }
+}
