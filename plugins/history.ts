@@ -38,11 +38,11 @@ const plugin: Plugin = {
           }
         }
         const where = toTarget(target);
+        const limit = count ?? DEFAULT_COUNT;
         const messages = call.chat.history(call.caller, where, {
           limit,
           before: call.args.before as number | undefined,
         });
-        const limit = count ?? DEFAULT_COUNT;
         // A full page may have older messages before it; a short one is the start of the conversation.
         const next = messages.length === limit ? messages[0].id : undefined;
         const label = where.scope === "public"

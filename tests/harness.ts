@@ -1,0 +1,218 @@
+// Test harness for cross-process tests: starts real `chatz serve` processes and real clients on loopback.
+// Every wait has a deadline; nothing sleeps for a fixed time.
+
+import { fileURLToPath } from "node:url";
+import { ChatzError, connect, type Connection } from "../client/connection.ts";
+import type { Reply, ServerEvent } from "../protocol/mod.ts";
+
+/** The project root, so tests run from any working directory. */
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const MAIN = ROOT + "main.ts";
+
+/** Permissions of the `chatz` task, so tests run chatz the way users do. */
+export const CHATZ_PERMISSIONS = [
+  "--allow-ffi",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
+
+/** Default deadline of one wait. */
+export const WAIT_MS = 10_000;
+
+/** Resolves when `predicate` holds for an item pushed later (or already there); rejects at the deadline. */
+export class Recorder<T> {
+  readonly items: T[] = [];
+  #waiters: { predicate: (item: T) => boolean; resolve: (item: T) => void }[] = [];
+
+  push(item: T): void {
+    this.items.push(item);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!w.predicate(item)) return true;
+      w.resolve(item);
+      return false;
+    });
+  }
+
+  waitFor(predicate: (item: T) => boolean, what: string, ms = WAIT_MS): Promise<T> {
+    const found = this.items.find(predicate);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new Error(`Timed out after ${ms} ms waiting for ${what}`));
+      }, ms);
+      const waiter = {
+        predicate,
+        resolve: (item: T) => {
+          clearTimeout(timer);
+          resolve(item);
+        },
+      };
+      this.#waiters.push(waiter);
+    });
+  }
+}
+
+/** A `chatz serve` child process. */
+export interface ServerProcess {
+  endpoint: string;
+  dataDir: string;
+  child: Deno.ChildProcess;
+  /** stderr lines (the log) so far. */
+  log: Recorder<string>;
+  stdout: Recorder<string>;
+  /** Sends a signal and waits for the exit status. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Feeds a stream's lines into a recorder; resolves when the stream ends. */
+export async function pumpLines(
+  stream: ReadableStream<Uint8Array>,
+  into: Recorder<string>,
+): Promise<void> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (rest + chunk).split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) into.push(line);
+  }
+  if (rest) into.push(rest);
+}
+
+/** Starts `chatz serve` on a free loopback port with a fresh (or given) data folder. */
+export async function startServerProcess(
+  options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {},
+): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "chatz-test-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...CHATZ_PERMISSIONS,
+      MAIN,
+      "serve",
+      "--bind",
+      "tcp://127.0.0.1:*",
+      "--data",
+      dataDir,
+      ...(options.args ?? []),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: options.env,
+    cwd: ROOT,
+  }).spawn();
+  const stdout = new Recorder<string>();
+  const log = new Recorder<string>();
+  const pumps = Promise.all([pumpLines(child.stdout, stdout), pumpLines(child.stderr, log)]);
+  const status = child.status;
+  let line: string;
+  try {
+    line = await Promise.race([
+      stdout.waitFor((l) => l.includes("listening on"), "the server to listen", 20_000),
+      status.then((s) => {
+        throw new Error(
+          `chatz serve exited with ${s.code} before listening:\n${log.items.join("\n")}`,
+        );
+      }),
+    ]);
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await status;
+    await pumps;
+    throw error;
+  }
+  const endpoint = /listening on (\S+)/.exec(line)![1];
+  return {
+    endpoint,
+    dataDir,
+    child,
+    log,
+    stdout,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const result = await status;
+      await pumps;
+      return result;
+    },
+  };
+}
+
+/** A logged-in test client with its events recorded. */
+export interface TestClient {
+  conn: Connection;
+  events: Recorder<ServerEvent>;
+  /** Runs a command and asserts nothing: the reply, ok or not. */
+  cmd(cmd: string, args?: string): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+/** Connects and logs in; the password defaults to one derived from the login. */
+export async function client(
+  endpoint: string,
+  login: string,
+  password = `pw-${login}`,
+): Promise<TestClient> {
+  const events = new Recorder<ServerEvent>();
+  const conn = await connect({
+    server: endpoint,
+    login,
+    password,
+    timeoutMs: WAIT_MS,
+    onEvent: (e) => events.push(e),
+  });
+  return {
+    conn,
+    events,
+    cmd: (c, a = "") => conn.command(c, a),
+    close: () => conn.close({ logout: true }),
+  };
+}
+
+/** Tries to log in and returns the error code it failed with, or undefined when it worked. */
+export async function loginError(
+  endpoint: string,
+  login: string,
+  password: string,
+): Promise<string | undefined> {
+  try {
+    const c = await client(endpoint, login, password);
+    await c.close();
+    return undefined;
+  } catch (error) {
+    if (error instanceof ChatzError) return error.code;
+    throw error;
+  }
+}
+
+/** Runs the real `chatz` CLI with arguments and stdin, and collects its output. */
+export async function runCli(
+  args: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CHATZ_PERMISSIONS, MAIN, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+    cwd: ROOT,
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(options.stdin ?? ""));
+  await writer.close();
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Parses JSON-lines output. */
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+}

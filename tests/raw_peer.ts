@@ -1,0 +1,32 @@
+// A bare ZeroMQ DEALER for tests: sends arbitrary frames and records what comes back, undecoded.
+// Used to send garbage and to speak the protocol by hand, as a client in another language would.
+
+import { Dealer } from "zeromq";
+import { startSocketLoop } from "../transport/socket_loop.ts";
+import { Recorder } from "./harness.ts";
+
+/** A raw peer. */
+export interface RawPeer {
+  send(frames: (string | Uint8Array)[]): void;
+  /** Every message received, as decoded JSON arrays of the body frame (or null when not JSON). */
+  received: Recorder<unknown>;
+  close(): Promise<void>;
+}
+
+/** Connects a raw DEALER to an endpoint. */
+export function rawPeer(endpoint: string): RawPeer {
+  const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
+  const received = new Recorder<unknown>();
+  const loop = startSocketLoop(socket, {
+    onMessage(frames) {
+      let body: unknown = null;
+      try {
+        body = JSON.parse(new TextDecoder().decode(frames[frames.length - 1]));
+      } catch { /* recorded as null */ }
+      if (Array.isArray(body)) { for (const item of body) received.push(item); }
+      else received.push(body);
+    },
+  }, { checkWritable: true });
+  socket.connect(endpoint);
+  return { send: (frames) => loop.send(frames), received, close: () => loop.close() };
+}
