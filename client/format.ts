@@ -1,0 +1,320 @@
+// Renders server events and replies for output: human lines with optional colors, or JSON lines.
+// Pure: text from the wire is stripped of control characters so no peer can drive the terminal.
+
+import type {
+  CommandInfo,
+  ErrorCode,
+  GroupEvent,
+  MessageEvent,
+  OkReply,
+  Reply,
+  ServerEvent,
+} from "../protocol/mod.ts";
+import { nameKey } from "../protocol/mod.ts";
+import { resolveCommand, splitWord } from "./input.ts";
+
+/** How to render. */
+export interface FormatOptions {
+  /** The own login, as the server spells it: messages from or to it say "you". */
+  self: string;
+  /** Colors the line with ANSI escapes by kind: public, direct, group, notice, error. */
+  color?: boolean;
+}
+
+/** A command this client sent, to render its reply. */
+export interface SentCommand {
+  cmd: string;
+  args: string;
+}
+
+/** Options of `formatReply`. */
+export interface ReplyFormatOptions extends FormatOptions {
+  /** The command the reply answers: a successful chat message is shown as the user's own line. */
+  sent?: SentCommand;
+  /** The server's catalog, to recognise aliases of the message commands. */
+  catalog?: readonly CommandInfo[];
+}
+
+/** A line the client itself produces in `--json` mode. */
+export type LocalJson =
+  | { type: "help"; text: string }
+  | { type: "error"; code: ErrorCode | "unreachable" | "closed"; message: string };
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** ANSI SGR codes per kind of line. */
+const COLORS = {
+  time: "2", // dim
+  public: "36", // cyan
+  direct: "35", // magenta
+  group: "32", // green
+  info: "2", // dim: presence and group changes
+  notice: "33", // yellow
+  error: "31", // red
+} as const;
+
+type ColorKind = keyof typeof COLORS;
+
+/**
+ * Renders one pushed event as a human line, prefixed with its local time when it has one.
+ *
+ * @example
+ * ```ts
+ * import { formatEvent } from "./format.ts";
+ * const ts = new Date(2025, 0, 5, 9, 7).getTime();
+ * formatEvent({ type: "message", id: 1, ts, scope: "public", from: "alice", text: "hi" }, {
+ *   self: "bob",
+ * }); // "[09:07] <alice> hi"
+ * ```
+ */
+export function formatEvent(event: ServerEvent, options: FormatOptions): string {
+  const color = options.color ?? false;
+  switch (event.type) {
+    case "message":
+      return stamp(event.ts, formatMessage(event, options), color);
+    case "presence": {
+      const who = person(event.login, options);
+      const verb = who === "you" ? "are" : "is";
+      const line = `-- ${who} ${verb} ${oneLine(String(event.state))}`;
+      return stamp(event.ts, paint("info", line, color), color);
+    }
+    case "group":
+      return stamp(event.ts, paint("info", `-- ${groupChange(event, options)}`, color), color);
+    case "notice":
+      return textLines(event.text)
+        .map((line) => stamp(event.ts, paint("notice", `-!- ${line}`, color), color))
+        .join("\n");
+    case "bye":
+      return paint(
+        "notice",
+        `-!- Session ended: ${oneLine(event.message)} (${oneLine(event.code)})`,
+        color,
+      );
+    case "error":
+      return formatError(event.code, event.message, { color });
+    default: {
+      // An event type newer than this client: show it raw rather than drop it.
+      const unknown: unknown = event;
+      return paint("notice", `-!- ${oneLine(JSON.stringify(unknown))}`, color);
+    }
+  }
+}
+
+/**
+ * Renders a reply: an error line, the user's own chat line for a sent message, or the reply's text.
+ * Returns undefined for a success that has nothing to show.
+ */
+export function formatReply(reply: Reply, options: ReplyFormatOptions): string | undefined {
+  const color = options.color ?? false;
+  if (!reply.ok) return formatError(reply.code, reply.message, { color });
+  if (options.sent) {
+    const own = ownMessage(options.sent, reply, {
+      self: options.self,
+      catalog: options.catalog ?? [],
+    });
+    if (own) return formatEvent(own, options);
+  }
+  if (reply.text === undefined || reply.text === "") return undefined;
+  return textLines(reply.text).join("\n");
+}
+
+/** Renders an error the way every error line looks: `error: message (code)`. */
+export function formatError(
+  code: string,
+  message: string,
+  options: { color?: boolean } = {},
+): string {
+  return paint("error", `error: ${oneLine(message)} (${oneLine(code)})`, options.color ?? false);
+}
+
+/**
+ * The message event a successful `say`, `me`, `msg` or `group say` (or an alias) stands for: the
+ * server does not echo a message to the session that sent it, only its `id` and `ts`. Fields the
+ * reply's data carries (`text`, `scope`, `to`, `group`, `action`) win over what was typed, since a
+ * server plugin may have rewritten the text.
+ */
+export function ownMessage(
+  sent: SentCommand,
+  reply: OkReply,
+  options: { self: string; catalog: readonly CommandInfo[] },
+): MessageEvent | undefined {
+  const data = isRecord(reply.data) ? reply.data : {};
+  if (typeof data.id !== "number" || typeof data.ts !== "number") return undefined;
+  const { name, rest } = messageCommand(sent, options.catalog);
+  let typed: Pick<MessageEvent, "scope" | "text" | "to" | "group" | "action">;
+  if (name === "say") typed = { scope: "public", text: rest };
+  else if (name === "me") typed = { scope: "public", text: rest, action: true };
+  else if (name === "msg") {
+    const [to, text] = splitWord(rest);
+    typed = { scope: "direct", to, text };
+  } else if (name === "group say") {
+    const [group, text] = splitWord(rest);
+    typed = { scope: "group", group, text };
+  } else return undefined;
+
+  const event: MessageEvent = {
+    type: "message",
+    id: data.id,
+    ts: data.ts,
+    scope: isScope(data.scope) ? data.scope : typed.scope,
+    from: options.self,
+    text: typeof data.text === "string" ? data.text : typed.text,
+  };
+  const to = typeof data.to === "string" ? data.to : typed.to;
+  const group = typeof data.group === "string" ? data.group : typed.group;
+  const action = typeof data.action === "boolean" ? data.action : typed.action;
+  if (event.scope === "direct" && to !== undefined) event.to = to;
+  if (event.scope === "group" && group !== undefined) event.group = group;
+  if (action) event.action = true;
+  return event;
+}
+
+/**
+ * One `--json` output line: events as they came on the wire, replies as `reply` or `error` objects.
+ *
+ * @example
+ * ```ts
+ * import { toJsonLine } from "./format.ts";
+ * toJsonLine({ re: 4, ok: true, text: "Joined #ops" }); // '{"type":"reply","re":4,"text":"Joined #ops"}'
+ * ```
+ */
+export function toJsonLine(item: ServerEvent | Reply | LocalJson): string {
+  const value = "re" in item
+    ? item.ok
+      ? { type: "reply", re: item.re, text: item.text, data: item.data }
+      : { type: "error", re: item.re, code: item.code, message: item.message }
+    : item;
+  // JSON allows U+2028 and U+2029 raw, but some line splitters (Python's splitlines) break on them.
+  return JSON.stringify(value).replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+/** `HH:MM` in local time. */
+export function formatTime(ts: number): string {
+  const date = new Date(ts);
+  return `${pad2(date.getHours())}:${pad2(date.getMinutes())}`;
+}
+
+/** `HH:MM DD Mon` in local time. */
+export function formatDateTime(ts: number): string {
+  const date = new Date(ts);
+  return `${formatTime(ts)} ${pad2(date.getDate())} ${MONTHS[date.getMonth()]}`;
+}
+
+/**
+ * Makes untrusted text safe for one terminal line: line breaks become " ↵ ", tabs spaces, and other
+ * control or bidirectional-override characters are shown as U+FFFD.
+ */
+export function oneLine(text: string): string {
+  return sanitizeLine(text.replace(/\r\n|\r|\n/g, " ↵ "));
+}
+
+function formatMessage(event: MessageEvent, options: FormatOptions): string {
+  const color = options.color ?? false;
+  const tags: string[] = [];
+  if (event.history) tags.push("(history)");
+  if (event.delayed) tags.push(`(delayed, sent ${formatDateTime(event.ts)})`);
+  const text = oneLine(event.text);
+  let line: string;
+  if (event.action) {
+    // An action's text is written in the third person, so it keeps the sender's name even for oneself.
+    line = `* ${oneLine(event.from)} ${text}`;
+    if (event.scope === "direct") line = `${directHead(event, options)} ${line}`;
+  } else if (event.scope === "direct") line = `${directHead(event, options)} ${text}`;
+  else line = `${paint("public", `<${person(event.from, options)}>`, color)} ${text}`;
+  if (event.scope === "group") {
+    line = `${paint("group", `[#${oneLine(event.group ?? "?")}]`, color)} ${line}`;
+  }
+  return [...tags, line].join(" ");
+}
+
+function directHead(event: MessageEvent, options: FormatOptions): string {
+  const to = event.to === undefined ? "?" : person(event.to, options);
+  return paint("direct", `[${person(event.from, options)} → ${to}]`, options.color ?? false);
+}
+
+/**
+ * The canonical name of a sent command and its arguments after that name, through the catalog.
+ * Without a catalog entry the built-in spellings `group say` and `g` are still recognised.
+ */
+function messageCommand(
+  sent: SentCommand,
+  catalog: readonly CommandInfo[],
+): { name: string; rest: string } {
+  const resolved = resolveCommand(catalog, sent.cmd, sent.args);
+  if (resolved) return { name: resolved.info.name, rest: resolved.rest };
+  const cmd = sent.cmd.toLowerCase();
+  const [sub, afterSub] = splitWord(sent.args);
+  if (cmd === "group" && sub.toLowerCase() === "say") return { name: "group say", rest: afterSub };
+  if (cmd === "g") return { name: "group say", rest: sent.args.trim() };
+  return { name: cmd, rest: sent.args.trim() };
+}
+
+function groupChange(event: GroupEvent, options: FormatOptions): string {
+  const who = person(event.login, options);
+  const by = event.by === undefined ? undefined : person(event.by, options);
+  const group = `#${oneLine(event.group)}`;
+  switch (event.action) {
+    case "create":
+      return `${who} created ${group}`;
+    case "delete":
+      return `${who} deleted ${group}`;
+    case "join":
+      return `${who} joined ${group}`;
+    case "leave":
+      return `${who} left ${group}`;
+    case "kick":
+      return by === undefined
+        ? `${who} ${be(who, "was")} kicked from ${group}`
+        : `${by} kicked ${who} from ${group}`;
+    case "owner":
+      return by === undefined
+        ? `${who} ${be(who, "is")} now the owner of ${group}`
+        : `${by} made ${who} the owner of ${group}`;
+    default:
+      return `${who}: ${oneLine(String(event.action))} ${group}`;
+  }
+}
+
+/** A login as the reader should see it: "you" for the own login. */
+function person(login: string, options: FormatOptions): string {
+  return nameKey(login) === nameKey(options.self) ? "you" : oneLine(login);
+}
+
+function be(who: string, form: "is" | "was"): string {
+  if (who !== "you") return form;
+  return form === "is" ? "are" : "were";
+}
+
+function stamp(ts: number | undefined, line: string, color: boolean): string {
+  if (typeof ts !== "number" || !Number.isFinite(ts)) return line;
+  return `${paint("time", `[${formatTime(ts)}]`, color)} ${line}`;
+}
+
+function paint(kind: ColorKind, text: string, on: boolean): string {
+  return on ? `\x1b[${COLORS[kind]}m${text}\x1b[0m` : text;
+}
+
+/** Splits multi-line text from the server into safe lines. */
+function textLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/).map(sanitizeLine);
+}
+
+/** C0 and C1 controls (escape sequences start with one) and bidirectional overrides. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+function sanitizeLine(text: string): string {
+  return text.replace(/\t/g, " ").replace(UNSAFE_CHARACTERS, "\ufffd");
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isScope(value: unknown): value is MessageEvent["scope"] {
+  return value === "public" || value === "direct" || value === "group";
+}
