@@ -101,7 +101,8 @@ export function formatEvent(event: ServerEvent, options: FormatOptions): string 
 }
 
 /**
- * Renders a reply: an error line, the user's own chat line for a sent message, or the reply's text.
+ * Renders a reply: an error line, or the user's own chat line for a sent message followed by the
+ * reply's text, if any.
  * Returns undefined for a success that has nothing to show.
  */
 export function formatReply(reply: Reply, options: ReplyFormatOptions): string | undefined {
@@ -112,10 +113,15 @@ export function formatReply(reply: Reply, options: ReplyFormatOptions): string |
       self: options.self,
       catalog: options.catalog ?? [],
     });
-    if (own) return formatEvent(own, options);
+    // The reply's text, if any, says more (for example that the recipient is offline).
+    if (own) return [formatEvent(own, options), ...replyText(reply)].join("\n");
   }
-  if (reply.text === undefined || reply.text === "") return undefined;
-  return textLines(reply.text).join("\n");
+  const text = replyText(reply);
+  return text.length === 0 ? undefined : text.join("\n");
+}
+
+function replyText(reply: OkReply): string[] {
+  return reply.text === undefined || reply.text === "" ? [] : textLines(reply.text);
 }
 
 /** Renders an error the way every error line looks: `error: message (code)`. */

@@ -187,7 +187,7 @@ Deno.test("formatTime() pads hours and minutes", () => {
 const CATALOG: CommandInfo[] = [
   {
     name: "msg",
-    aliases: ["m"],
+    aliases: ["m", "tell"],
     summary: "Send a direct message",
     usage: "/msg <login> <text>",
     params: [{ name: "login", kind: "login" }, { name: "text", kind: "text" }],
@@ -226,6 +226,13 @@ Deno.test("formatReply() shows the user's own messages from the reply's id and t
     assert.equal(
       formatReply(rewritten, { ...options, sent: { cmd: "msg", args: "carol hello damn" } }),
       "[09:07] [you → Carol] hello ***",
+    );
+  });
+  await t.step("the reply's text follows the own line", () => {
+    const queued = { ...ok, text: "carol is offline; they get it at their next login" };
+    assert.equal(
+      formatReply(queued, { ...options, sent: { cmd: "tell", args: "carol hi" } }),
+      "[09:07] [you → carol] hi\ncarol is offline; they get it at their next login",
     );
   });
   await t.step("ownMessage() builds the event a receiver would get", () => {

@@ -24,7 +24,10 @@ export interface ConnectCliOptions {
   timeoutMs: number;
   /** Scripted mode: keep printing events this many milliseconds after the last reply. */
   wait: number;
-  /** ANSI colors; by default on in the terminal UI when stdout is a terminal and NO_COLOR is unset. */
+  /**
+   * `false` (`--no-color`) turns ANSI colors off. Otherwise human output is colored only when stdout
+   * is a terminal and NO_COLOR is unset, so piped output never carries escape sequences.
+   */
   color?: boolean;
 }
 
@@ -89,9 +92,9 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     });
   }
 
+  const color = options.color !== false && Deno.stdout.isTerminal() &&
+    (Deno.env.get("NO_COLOR") ?? "") === "";
   if (Deno.stdin.isTerminal() && !options.json) {
-    const color = options.color ??
-      (Deno.stdout.isTerminal() && (Deno.env.get("NO_COLOR") ?? "") === "");
     return await runInteractive(connection, { subscribe: events.subscribe, color });
   }
   const input = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
@@ -103,7 +106,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
       json: options.json,
       waitMs: options.wait,
       timeoutMs: options.timeoutMs,
-      color: options.color ?? false,
+      color,
     });
   } finally {
     input.close();
