@@ -168,7 +168,8 @@ export class Registry {
     };
     try {
       const result = command.spec.handler(call);
-      if (result instanceof Promise) return result.then(checkResult, settle);
+      // settle also catches checkResult's throw: a second argument to then() would not.
+      if (result instanceof Promise) return result.then(checkResult).catch(settle);
       return checkResult(result);
     } catch (error) {
       return settle(error);

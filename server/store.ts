@@ -23,6 +23,8 @@ const MIGRATIONS: readonly string[] = [
      sender TEXT NOT NULL, recipient TEXT, grp TEXT, action INTEGER NOT NULL, text TEXT NOT NULL);
    CREATE INDEX messages_conv ON messages (conv, id);
    CREATE TABLE undelivered (account TEXT NOT NULL, message INTEGER NOT NULL, PRIMARY KEY (account, message));`,
+  // The highest message id ever given, so ids never repeat after pruning deletes the newest messages.
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
 ];
 
 /** How hard commits are pushed to disk: `normal` survives a killed process, `full` also a power cut. */
@@ -118,7 +120,10 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
   const insertMessage = db.prepare(
     "INSERT INTO messages (id, ts, conv, scope, sender, recipient, grp, action, text) VALUES (?,?,?,?,?,?,?,?,?)",
   );
-  let lastId = Number((sql("SELECT max(id) AS id FROM messages").get()?.id as number | null) ?? 0);
+  let lastId = Math.max(
+    Number((sql("SELECT max(id) AS id FROM messages").get()?.id as number | null) ?? 0),
+    Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
+  );
 
   const toMessage = (row: Record<string, SQLInputValue>): StoredMessage => ({
     id: Number(row.id),
@@ -333,6 +338,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
       }
       if (removed > 0) {
         write("DELETE FROM undelivered WHERE message NOT IN (SELECT id FROM messages)");
+        write("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_message_id', ?)", lastId);
       }
       return removed;
     },

@@ -1,0 +1,499 @@
+// Tests of the SQLite store against a real database file in a temporary directory.
+// Durability is checked by closing and reopening the store, never by peeking at SQL from outside.
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { conversationOf, openStore, type Store, type StoredMessage } from "./store.ts";
+
+const DAY = 86_400_000;
+const T0 = 1_700_000_000_000;
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards whatever happens. */
+async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chatz_store_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Runs `fn` with a store in a fresh temporary directory, closed and removed afterwards. */
+function withStore(fn: (store: Store, dir: string) => void | Promise<void>): Promise<void> {
+  return withDir(async (dir) => {
+    const store = openStore(dir);
+    try {
+      await fn(store, dir);
+    } finally {
+      store.close();
+    }
+  });
+}
+
+function publicMessage(text: string, ts = T0): Omit<StoredMessage, "id"> {
+  return { ts, conv: "p", scope: "public", from: "alice", action: false, text };
+}
+
+function directMessage(from: string, to: string, text: string): Omit<StoredMessage, "id"> {
+  const conv = conversationOf({ scope: "direct", a: from, b: to });
+  return { ts: T0, conv, scope: "direct", from, to, action: false, text };
+}
+
+Deno.test("openStore() creates the database and migrates it to the current schema", async () => {
+  await withDir((dir) => {
+    const store = openStore(join(dir, "nested", "data"));
+    assert.equal(store.path, join(dir, "nested", "data", "chatz.db"));
+    store.close();
+    const db = new DatabaseSync(store.path);
+    try {
+      const version = Number(db.prepare("PRAGMA user_version").get()?.user_version);
+      assert.ok(version >= 1, `schema version ${version}`);
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
+        .map((row) => String(row.name));
+      for (const table of ["accounts", "tokens", "groups", "members", "messages", "undelivered"]) {
+        assert.ok(tables.includes(table), `missing table ${table}`);
+      }
+    } finally {
+      db.close();
+    }
+    // Opening again finds the schema current and changes nothing.
+    openStore(join(dir, "nested", "data")).close();
+  });
+});
+
+Deno.test("openStore() migrates a first-version store forward and keeps its data", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    store.createAccount({ key: "alice", login: "alice", password: "h", created: T0 });
+    store.addMessage(publicMessage("one"));
+    store.close();
+    // Turn it back into a store as the first release wrote it.
+    const db = new DatabaseSync(join(dir, "chatz.db"));
+    db.exec("DROP TABLE meta; PRAGMA user_version = 1");
+    db.close();
+
+    const reopened = openStore(dir);
+    try {
+      assert.equal(reopened.account("alice")?.login, "alice");
+      assert.equal(reopened.lastMessageId, 1);
+      assert.equal(reopened.addMessage(publicMessage("two")).id, 2);
+      assert.equal(reopened.prune({ maxMessages: 0 }, T0), 2, "the new table is usable");
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("openStore() refuses a store from a newer chatz", async () => {
+  await withDir((dir) => {
+    openStore(dir).close();
+    const db = new DatabaseSync(join(dir, "chatz.db"));
+    db.exec("PRAGMA user_version = 999");
+    db.close();
+    assert.throws(() => openStore(dir), /Cannot open store: its schema version 999 is newer/);
+  });
+});
+
+Deno.test("store accounts are created, found by key and updated", async () => {
+  await withStore((store) => {
+    assert.equal(store.account("alice"), undefined);
+    assert.equal(store.accountCount(), 0);
+    store.createAccount({ key: "alice", login: "Alice", password: "h1", created: T0 });
+    store.createAccount({ key: "bob", login: "bob", password: "h2", created: T0 + 1 });
+    assert.deepEqual({ ...store.account("alice") }, {
+      key: "alice",
+      login: "Alice",
+      password: "h1",
+      created: T0,
+    });
+    assert.equal(store.account("Alice"), undefined, "lookups are by key");
+    assert.equal(store.accountCount(), 2);
+    store.setPassword("alice", "h3");
+    assert.equal(store.account("alice")?.password, "h3");
+    assert.equal(store.account("bob")?.password, "h2");
+    assert.throws(() =>
+      store.createAccount({ key: "alice", login: "ALICE", password: "x", created: 0 })
+    );
+  });
+});
+
+Deno.test("store tokens resolve to their account until they expire", async (t) => {
+  await withStore(async (store) => {
+    store.saveToken("hash-a1", "alice", T0, T0 + DAY);
+    store.saveToken("hash-a2", "alice", T0, T0 + 2 * DAY);
+    store.saveToken("hash-b", "bob", T0, T0 + DAY);
+    await t.step("before expiry", () => {
+      assert.equal(store.tokenAccount("hash-a1", T0), "alice");
+      assert.equal(store.tokenAccount("hash-b", T0 + DAY - 1), "bob");
+    });
+    await t.step("at and after expiry", () => {
+      assert.equal(store.tokenAccount("hash-a1", T0 + DAY), undefined);
+      assert.equal(store.tokenAccount("hash-a1", T0 + 3 * DAY), undefined);
+      assert.equal(store.tokenAccount("hash-a2", T0 + DAY), "alice");
+    });
+    await t.step("an unknown hash", () => {
+      assert.equal(store.tokenAccount("nope", T0), undefined);
+    });
+    await t.step("dropTokens forgets every token of one account", () => {
+      store.dropTokens("alice");
+      assert.equal(store.tokenAccount("hash-a1", T0), undefined);
+      assert.equal(store.tokenAccount("hash-a2", T0), undefined);
+      assert.equal(store.tokenAccount("hash-b", T0), "bob");
+    });
+  });
+});
+
+Deno.test("store groups and members load back in join order after reopening", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    store.createGroup({ key: "ops", name: "Ops", ownerKey: "zed", created: T0 });
+    store.createGroup({ key: "dev", name: "dev", ownerKey: "bob", created: T0 + 5 });
+    store.createGroup({ key: "gone", name: "gone", ownerKey: "bob", created: T0 });
+    // Joined out of alphabetical and insertion order on purpose.
+    store.addMember("ops", "zed", "Zed", T0);
+    store.addMember("ops", "carol", "Carol", T0 + 20);
+    store.addMember("ops", "alice", "Alice", T0 + 10);
+    store.addMember("ops", "bob", "Bob", T0 + 20); // same time as carol: insertion order decides
+    store.addMember("ops", "alice", "Alice", T0 + 99); // already a member: ignored
+    store.addMember("dev", "bob", "bob", T0 + 5);
+    store.addMember("dev", "dave", "Dave", T0 + 6);
+    store.addMember("gone", "bob", "bob", T0);
+    store.removeMember("dev", "dave");
+    store.setOwner("ops", "alice");
+    store.deleteGroup("gone");
+    store.close();
+
+    const reopened = openStore(dir);
+    try {
+      assert.deepEqual(reopened.loadGroups(), [
+        {
+          key: "dev",
+          name: "dev",
+          ownerKey: "bob",
+          created: T0 + 5,
+          members: [{ account: "bob", login: "bob" }],
+        },
+        {
+          key: "ops",
+          name: "Ops",
+          ownerKey: "alice",
+          created: T0,
+          members: [
+            { account: "zed", login: "Zed" },
+            { account: "alice", login: "Alice" },
+            { account: "carol", login: "Carol" },
+            { account: "bob", login: "Bob" },
+          ],
+        },
+      ]);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("store.deleteGroup() also forgets the group's members", async () => {
+  await withStore((store) => {
+    store.createGroup({ key: "ops", name: "ops", ownerKey: "alice", created: T0 });
+    store.addMember("ops", "alice", "alice", T0);
+    store.deleteGroup("ops");
+    // A new group of the same name starts empty.
+    store.createGroup({ key: "ops", name: "OPS", ownerKey: "bob", created: T0 + 1 });
+    assert.deepEqual(store.loadGroups(), [
+      { key: "ops", name: "OPS", ownerKey: "bob", created: T0 + 1, members: [] },
+    ]);
+  });
+});
+
+Deno.test("store.addMessage() gives increasing ids that survive reopening", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    assert.equal(store.lastMessageId, 0);
+    const first = store.addMessage(publicMessage("one"));
+    const second = store.addMessage(directMessage("alice", "bob", "two"));
+    assert.equal(first.id, 1);
+    assert.equal(second.id, 2);
+    assert.deepEqual(first, { id: 1, ...publicMessage("one") });
+    assert.equal(store.lastMessageId, 2);
+    assert.equal(store.messageCount(), 2);
+    store.close();
+
+    const reopened = openStore(dir);
+    try {
+      assert.equal(reopened.lastMessageId, 2);
+      assert.equal(reopened.addMessage(publicMessage("three")).id, 3);
+      const [stored] = reopened.history(second.conv, Number.MAX_SAFE_INTEGER, 10);
+      assert.deepEqual(stored, { ...second, group: undefined });
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("store.addMessage() keeps every field of a group action", async () => {
+  await withStore((store) => {
+    const conv = conversationOf({ scope: "group", groupKey: "ops" });
+    const message = {
+      ts: T0,
+      conv,
+      scope: "group" as const,
+      from: "alice",
+      group: "Ops",
+      action: true,
+      text: "waves 🎉",
+    };
+    const stored = store.addMessage(message);
+    assert.deepEqual(store.history(conv, Number.MAX_SAFE_INTEGER, 1), [
+      { ...message, id: stored.id, to: undefined },
+    ]);
+  });
+});
+
+Deno.test("store.history() pages through one conversation, oldest first", async (t) => {
+  await withStore(async (store) => {
+    const ids: number[] = [];
+    for (let i = 1; i <= 10; i++) {
+      ids.push(store.addMessage(publicMessage(`p${i}`)).id);
+      store.addMessage(directMessage("alice", "bob", `d${i}`));
+    }
+    const texts = (messages: StoredMessage[]) => messages.map((m) => m.text);
+
+    await t.step("the newest `limit` messages, oldest first", () => {
+      assert.deepEqual(texts(store.history("p", Number.MAX_SAFE_INTEGER, 3)), ["p8", "p9", "p10"]);
+    });
+    await t.step("`before` is exclusive and pages backwards", () => {
+      const page = store.history("p", ids[7], 3); // below p8
+      assert.deepEqual(texts(page), ["p5", "p6", "p7"]);
+      assert.deepEqual(texts(store.history("p", page[0].id, 3)), ["p2", "p3", "p4"]);
+      assert.deepEqual(texts(store.history("p", ids[1], 3)), ["p1"]);
+      assert.deepEqual(store.history("p", ids[0], 3), []);
+    });
+    await t.step("a limit above the count returns everything", () => {
+      assert.equal(store.history("p", Number.MAX_SAFE_INTEGER, 100).length, 10);
+    });
+    await t.step("only the asked conversation", () => {
+      const direct = store.history(
+        conversationOf({ scope: "direct", a: "bob", b: "alice" }),
+        Number.MAX_SAFE_INTEGER,
+        2,
+      );
+      assert.deepEqual(texts(direct), ["d9", "d10"]);
+      assert.ok(direct.every((m) => m.scope === "direct" && m.to === "bob"));
+      assert.deepEqual(
+        store.history(
+          conversationOf({ scope: "direct", a: "alice", b: "carol" }),
+          Number.MAX_SAFE_INTEGER,
+          5,
+        ),
+        [],
+      );
+    });
+  });
+});
+
+Deno.test("conversationOf() names one key per conversation", () => {
+  assert.equal(conversationOf({ scope: "public" }), "p");
+  assert.equal(conversationOf({ scope: "group", groupKey: "ops" }), "g:ops");
+  const ab = conversationOf({ scope: "direct", a: "alice", b: "bob" });
+  assert.equal(ab, conversationOf({ scope: "direct", a: "bob", b: "alice" }));
+  assert.notEqual(ab, conversationOf({ scope: "direct", a: "alice", b: "carol" }));
+  assert.notEqual(
+    conversationOf({ scope: "direct", a: "alice", b: "alice" }),
+    conversationOf({ scope: "direct", a: "bob", b: "bob" }),
+  );
+});
+
+Deno.test("store.takeUndelivered() returns an account's queued messages once, oldest first", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    const m1 = store.addMessage(directMessage("alice", "bob", "one"));
+    const m2 = store.addMessage(directMessage("carol", "bob", "two"));
+    const m3 = store.addMessage(directMessage("bob", "alice", "three"));
+    store.addUndelivered("bob", m2.id);
+    store.addUndelivered("bob", m1.id);
+    store.addUndelivered("bob", m1.id); // twice: kept once
+    store.addUndelivered("alice", m3.id);
+    store.close();
+
+    const reopened = openStore(dir);
+    try {
+      assert.deepEqual(reopened.takeUndelivered("bob").map((m) => m.text), ["one", "two"]);
+      assert.deepEqual(reopened.takeUndelivered("bob"), []);
+      assert.deepEqual(reopened.takeUndelivered("carol"), []);
+      const [forAlice] = reopened.takeUndelivered("alice");
+      assert.deepEqual(forAlice, { ...m3, group: undefined });
+      // The messages themselves stay in history.
+      assert.equal(reopened.messageCount(), 3);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("store.prune() deletes history past the message count limit", async () => {
+  await withStore((store) => {
+    for (let i = 1; i <= 10; i++) store.addMessage(publicMessage(`m${i}`));
+    const queued = store.addMessage(directMessage("alice", "bob", "old dm"));
+    store.addUndelivered("bob", queued.id);
+    for (let i = 12; i <= 15; i++) store.addMessage(publicMessage(`m${i}`));
+
+    assert.equal(store.prune({}, T0), 0, "no limits, nothing goes");
+    assert.equal(store.prune({ maxMessages: 4 }, T0), 11);
+    assert.equal(store.messageCount(), 4);
+    assert.deepEqual(
+      store.history("p", Number.MAX_SAFE_INTEGER, 100).map((m) => m.text),
+      ["m12", "m13", "m14", "m15"],
+    );
+    assert.deepEqual(store.takeUndelivered("bob"), [], "undelivered copies of pruned messages go");
+    assert.equal(store.prune({ maxMessages: 4 }, T0), 0, "pruning again removes nothing");
+  });
+});
+
+Deno.test("store.prune() deletes history older than the age limit", async () => {
+  await withStore((store) => {
+    store.addMessage(publicMessage("ancient", T0 - 10 * DAY));
+    const old = store.addMessage({ ...directMessage("alice", "bob", "old"), ts: T0 - 2 * DAY });
+    store.addUndelivered("bob", old.id);
+    store.addMessage(publicMessage("yesterday", T0 - DAY));
+    const fresh = store.addMessage({ ...directMessage("carol", "bob", "fresh"), ts: T0 });
+    store.addUndelivered("bob", fresh.id);
+
+    assert.equal(store.prune({ maxAgeMs: DAY }, T0 + 1), 3);
+    assert.equal(store.messageCount(), 1);
+    assert.deepEqual(store.takeUndelivered("bob").map((m) => m.text), ["fresh"]);
+  });
+});
+
+Deno.test("store.prune() keeps a message exactly at the age limit", async () => {
+  await withStore((store) => {
+    store.addMessage(publicMessage("edge", T0 - DAY));
+    store.addMessage(publicMessage("older", T0 - DAY - 1));
+    assert.equal(store.prune({ maxAgeMs: DAY }, T0), 1);
+    assert.deepEqual(store.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.text), [
+      "edge",
+    ]);
+  });
+});
+
+Deno.test("store ids keep increasing after history was pruned to nothing and reopened", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    store.addMessage(publicMessage("one", T0));
+    const last = store.addMessage(publicMessage("two", T0));
+    assert.equal(store.prune({ maxAgeMs: DAY }, T0 + 2 * DAY), 2);
+    store.close();
+
+    const reopened = openStore(dir);
+    try {
+      assert.equal(reopened.messageCount(), 0);
+      const next = reopened.addMessage(publicMessage("three", T0 + 2 * DAY));
+      assert.ok(next.id > last.id, `id ${next.id} reuses an id up to ${last.id}`);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("store.clearIdentities() wipes identities but keeps history", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    store.createAccount({ key: "alice", login: "alice", password: "h", created: T0 });
+    store.createAccount({ key: "bob", login: "bob", password: "h", created: T0 });
+    store.saveToken("hash", "alice", T0, T0 + DAY);
+    store.createGroup({ key: "ops", name: "ops", ownerKey: "alice", created: T0 });
+    store.addMember("ops", "alice", "alice", T0);
+    const dm = store.addMessage(directMessage("alice", "bob", "hi"));
+    store.addUndelivered("bob", dm.id);
+    store.addMessage(publicMessage("hello"));
+
+    assert.equal(store.clearIdentities(), 2);
+    store.close();
+
+    const reopened = openStore(dir);
+    try {
+      assert.equal(reopened.accountCount(), 0);
+      assert.equal(reopened.account("alice"), undefined);
+      assert.equal(reopened.tokenAccount("hash", T0), undefined);
+      assert.deepEqual(reopened.loadGroups(), []);
+      assert.deepEqual(reopened.takeUndelivered("bob"), []);
+      assert.equal(reopened.messageCount(), 2);
+      assert.equal(reopened.history(dm.conv, Number.MAX_SAFE_INTEGER, 10)[0].text, "hi");
+      // The accounts are free to register again.
+      reopened.createAccount({ key: "alice", login: "Alice", password: "h2", created: T0 + 1 });
+      assert.equal(reopened.account("alice")?.login, "Alice");
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("store.rollback() undoes the open transaction's writes", async (t) => {
+  await withDir(async (dir) => {
+    let writes = 0;
+    const store = openStore(dir, { onWrite: () => writes++ });
+    try {
+      await t.step("reads open no transaction", () => {
+        store.account("alice");
+        store.history("p", Number.MAX_SAFE_INTEGER, 10);
+        store.takeUndelivered("alice");
+        assert.equal(writes, 0);
+      });
+      await t.step("the first write of a turn opens one transaction", () => {
+        store.createAccount({ key: "alice", login: "alice", password: "h", created: T0 });
+        store.addMessage(publicMessage("kept"));
+        assert.equal(writes, 1);
+        store.commit();
+        store.commit(); // nothing open: no-op
+      });
+      await t.step("a rolled-back write is gone", () => {
+        store.createAccount({ key: "bob", login: "bob", password: "h", created: T0 });
+        store.addMessage(publicMessage("lost"));
+        store.createGroup({ key: "ops", name: "ops", ownerKey: "bob", created: T0 });
+        assert.equal(writes, 2);
+        assert.equal(store.account("bob")?.login, "bob", "visible inside the transaction");
+        store.rollback();
+        store.rollback(); // nothing open: no-op
+        assert.equal(store.account("bob"), undefined);
+        assert.equal(store.account("alice")?.login, "alice");
+        assert.deepEqual(store.loadGroups(), []);
+        assert.deepEqual(
+          store.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.text),
+          ["kept"],
+        );
+      });
+      await t.step("ids stay unique after a rollback", () => {
+        const next = store.addMessage(publicMessage("after"));
+        assert.ok(next.id > 2, `id ${next.id}`);
+        assert.equal(writes, 3);
+        store.commit();
+      });
+    } finally {
+      store.close();
+    }
+    const reopened = openStore(dir);
+    try {
+      assert.equal(reopened.account("bob"), undefined);
+      assert.deepEqual(
+        reopened.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.text),
+        ["kept", "after"],
+      );
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("store.close() commits the open transaction", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    store.createAccount({ key: "alice", login: "alice", password: "h", created: T0 });
+    store.close();
+    const reopened = openStore(dir);
+    try {
+      assert.equal(reopened.account("alice")?.login, "alice");
+    } finally {
+      reopened.close();
+    }
+  });
+});
