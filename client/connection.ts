@@ -1,6 +1,7 @@
 // The client side of the chatz protocol: owns one DEALER socket, logs in, matches replies to requests.
 // Requests made in the same event-loop turn travel together in one frame.
 
+import { hostname } from "node:os";
 import { Dealer } from "zeromq";
 import {
   decodeFrames,
@@ -17,6 +18,16 @@ import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
 
 /** How often an idle client pings, so the server knows it is alive (the server's timeout is 3 beats). */
 export const PING_INTERVAL_MS = 5000;
+
+/**
+ * While the login is still queued (no connection was ever completed), re-dial this often. libzmq gives
+ * up on a connection whose handshake was refused (a paused server answers ZAP 300), so the client
+ * retries itself; a request never sent cannot have been answered, so this cannot log in twice.
+ */
+const REDIAL_INTERVAL_MS = 1000;
+
+/** Largest frame accepted from the server: history pages can be large. */
+const MAX_INBOUND_FRAME_BYTES = 16 * 1024 * 1024;
 
 /** Options of `connect`. */
 export interface ConnectOptions {
@@ -76,12 +87,13 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   let nextId = 1;
   let batch: Request[] = [];
   let alive = true;
+  let lastSent = Date.now();
 
   const loop: SocketLoop = startSocketLoop(socket, {
     onMessage(frames) {
       let messages: unknown[];
       try {
-        messages = decodeFrames(frames);
+        messages = decodeFrames(frames, { maxBytes: MAX_INBOUND_FRAME_BYTES });
       } catch (error) {
         if (error instanceof WireError) options.onProtocolError?.(error);
         return;
@@ -109,6 +121,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   function flush(): void {
     const requests = batch;
     batch = [];
+    lastSent = Date.now();
     loop.send([PROTOCOL_VERSION, encodeBatch(requests)]);
   }
 
@@ -119,7 +132,20 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     return new Promise((resolve) => waiting.set(id, resolve));
   }
 
-  socket.connect(options.server);
+  try {
+    socket.connect(options.server);
+  } catch (error) {
+    await loop.close();
+    throw new ChatzError(
+      "unreachable",
+      `Cannot connect to "${options.server}": ${(error as Error).message}`,
+    );
+  }
+  const redial = setInterval(() => {
+    if (loop.pending === 0) return;
+    socket.disconnect(options.server);
+    socket.connect(options.server);
+  }, REDIAL_INTERVAL_MS);
 
   const loginReply = await withTimeout(
     request({
@@ -128,9 +154,11 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       password: options.password,
       token: options.token,
       client: options.clientName ?? "chatz",
+      host: hostname(),
     }),
     options.timeoutMs,
   );
+  clearInterval(redial);
   if (loginReply === undefined) {
     await loop.close();
     throw new ChatzError(
@@ -144,8 +172,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   }
 
   const pinger = setInterval(() => {
-    if (alive && waiting.size === 0 && batch.length === 0) request({ op: "ping" });
-  }, PING_INTERVAL_MS);
+    if (alive && Date.now() - lastSent >= PING_INTERVAL_MS) request({ op: "ping" });
+  }, PING_INTERVAL_MS / 2);
 
   return {
     session: loginReply.data as LoginData,
@@ -162,7 +190,12 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       }
       await loop.close();
       for (const [id, resolve] of waiting) {
-        resolve({ re: id, ok: false, code: "internal_error", message: "Connection closed" });
+        resolve({
+          re: id,
+          ok: false,
+          code: "connection_lost",
+          message: "No reply: the connection closed first",
+        });
       }
       waiting.clear();
     },

@@ -128,13 +128,13 @@ Deno.test("runScripted() keeps events and replies in wire order", async () => {
   fake.deliver(
     { re: 2, ok: true, text: "bob" },
     presence,
-    { re: 3, ok: false, code: "rate_limited", message: "Slow down" },
+    { re: 3, ok: false, code: "no_such_user", message: 'Cannot send to "x": no such user' },
   );
   assert.equal(await run, 0);
   assert.deepEqual(output.map((line) => JSON.parse(line)), [
     { type: "reply", re: 2, text: "bob" },
     presence,
-    { type: "error", re: 3, code: "rate_limited", message: "Slow down" },
+    { type: "error", re: 3, code: "no_such_user", message: 'Cannot send to "x": no such user' },
   ]);
 });
 

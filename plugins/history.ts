@@ -7,6 +7,8 @@ import type { HistoryTarget, Plugin } from "../protocol/plugin.ts";
 const DEFAULT_COUNT = 50;
 /** Most messages one request may return. */
 const MAX_COUNT = 500;
+/** Most text characters in one reply: a page of long messages is cut short, and `before` pages on. */
+const MAX_PAGE_CHARS = 512 * 1024;
 
 const plugin: Plugin = {
   name: "history",
@@ -39,12 +41,15 @@ const plugin: Plugin = {
         }
         const where = toTarget(target);
         const limit = count ?? DEFAULT_COUNT;
-        const messages = call.chat.history(call.caller, where, {
+        const found = call.chat.history(call.caller, where, {
           limit,
           before: call.args.before as number | undefined,
         });
+        const messages = newestWithin(found, MAX_PAGE_CHARS);
         // A full page may have older messages before it; a short one is the start of the conversation.
-        const next = messages.length === limit ? messages[0].id : undefined;
+        const next = found.length === limit || messages.length < found.length
+          ? messages[0]?.id
+          : undefined;
         const label = where.scope === "public"
           ? "the public room"
           : where.scope === "group"
@@ -59,6 +64,18 @@ const plugin: Plugin = {
     });
   },
 };
+
+/** The newest messages whose texts fit in `budget` characters, oldest first; at least one. */
+function newestWithin<T extends { text: string }>(messages: T[], budget: number): T[] {
+  let start = messages.length;
+  let used = 0;
+  while (
+    start > 0 && (start === messages.length || used + messages[start - 1].text.length <= budget)
+  ) {
+    used += messages[--start].text.length;
+  }
+  return messages.slice(start);
+}
 
 function toTarget(target: string | undefined): HistoryTarget {
   if (target === undefined || target.toLowerCase() === "public") return { scope: "public" };

@@ -22,16 +22,16 @@ export const ERROR_CODES = {
   forbidden: "The caller may not do this (for example, not the group's owner)",
   blocked: "A plugin refused to deliver the message",
   bad_password: "The password is empty or over its size limit",
-  wrong_password: "The login exists and the password does not match",
+  wrong_password: "The password (or session token) does not match the account",
   registration_closed: "The login does not exist and the server does not register new accounts",
   login_throttled: "Too many failed logins for this login or peer; wait and retry",
-  rate_limited: "Too many requests; wait and retry",
-  limit_reached: "A configured limit is reached (groups per user, sessions per account)",
   plugin_failed: "The command's plugin threw; the error is logged on the server",
   internal_error: "The server failed to handle the request; the error is logged",
   kicked: "The operator ended the session",
   server_shutdown: "The server is shutting down",
   account_deleted: "The operator cleared the identity store; log in again to register",
+  not_confirmed: "An operator command that asks for confirmation was not confirmed",
+  connection_lost: "Made by the client library, never sent: the connection closed before the reply",
 } as const;
 
 /** A stable error code of the chatz protocol. */

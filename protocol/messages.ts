@@ -19,6 +19,8 @@ export interface LoginRequest {
   token?: string;
   /** Free text naming the client program, for the operator's `users` list. */
   client?: string;
+  /** The client machine's name as the client reports it, for the operator's `users` list. */
+  host?: string;
 }
 
 /** Runs a chat command: `cmd` is the word after the slash, `args` the rest of the line. */

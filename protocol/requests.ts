@@ -37,7 +37,7 @@ export function parseRequest(value: unknown): Request | RequestError {
       if (typeof raw.login !== "string") {
         return fail("bad_request", "Cannot log in: `login` must be a string");
       }
-      for (const field of ["password", "token", "client"] as const) {
+      for (const field of ["password", "token", "client", "host"] as const) {
         const v = raw[field];
         if (v !== undefined && typeof v !== "string") {
           return fail("bad_request", `Cannot log in: \`${field}\` must be a string`);
@@ -52,16 +52,14 @@ export function parseRequest(value: unknown): Request | RequestError {
       }
       const token = raw.token as string | undefined;
       const client = raw.client as string | undefined;
-      if (
-        (token?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH ||
-        (client?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH
-      ) {
+      const host = raw.host as string | undefined;
+      if ([token, client, host].some((v) => (v?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH)) {
         return fail(
           "too_large",
-          `Cannot log in: token or client over ${MAX_LOGIN_FIELD_LENGTH} characters`,
+          `Cannot log in: token, client or host over ${MAX_LOGIN_FIELD_LENGTH} characters`,
         );
       }
-      return { op: "login", id, login: raw.login, password, token, client };
+      return { op: "login", id, login: raw.login, password, token, client, host };
     }
     case "cmd": {
       if (typeof raw.cmd !== "string" || raw.cmd.length === 0 || raw.cmd.length > 64) {

@@ -33,8 +33,24 @@ Deno.test("parseRequest() accepts every op", async (t) => {
   });
   await t.step("login with every field", () => {
     assert.deepEqual(
-      accepted({ op: "login", id: 3, login: "alice", password: "pw", token: "tok", client: "cli" }),
-      { op: "login", id: 3, login: "alice", password: "pw", token: "tok", client: "cli" },
+      accepted({
+        op: "login",
+        id: 3,
+        login: "alice",
+        password: "pw",
+        token: "tok",
+        client: "cli",
+        host: "box",
+      }),
+      {
+        op: "login",
+        id: 3,
+        login: "alice",
+        password: "pw",
+        token: "tok",
+        client: "cli",
+        host: "box",
+      },
     );
   });
   await t.step("login with only a login", () => {
@@ -45,6 +61,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
       password: undefined,
       token: undefined,
       client: undefined,
+      host: undefined,
     });
   });
   await t.step("cmd with args", () => {

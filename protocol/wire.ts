@@ -39,7 +39,11 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * decodeFrames([enc.encode(PROTOCOL_VERSION), enc.encode('[{"op":"ping","id":1}]')]);
  * ```
  */
-export function decodeFrames(frames: readonly Uint8Array[]): unknown[] {
+export function decodeFrames(
+  frames: readonly Uint8Array[],
+  options: { maxBytes?: number } = {},
+): unknown[] {
+  const maxBytes = options.maxBytes ?? MAX_FRAME_BYTES;
   if (frames.length !== 2) {
     throw new WireError(
       "bad_frame",
@@ -53,8 +57,8 @@ export function decodeFrames(frames: readonly Uint8Array[]): unknown[] {
       `Cannot decode message: unsupported protocol version, expected "${PROTOCOL_VERSION}"`,
     );
   }
-  if (body.byteLength > MAX_FRAME_BYTES) {
-    throw new WireError("too_large", `Cannot decode message: body over ${MAX_FRAME_BYTES} bytes`);
+  if (body.byteLength > maxBytes) {
+    throw new WireError("too_large", `Cannot decode message: body over ${maxBytes} bytes`);
   }
   let value: unknown;
   try {

@@ -27,6 +27,7 @@ import type { Logger } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Session, SessionTable } from "./sessions.ts";
+import type { LoginThrottle } from "./throttle.ts";
 import { conversationOf, type Store, type StoredMessage } from "./store.ts";
 
 /** Messages of a group shown to someone who just joined it. */
@@ -41,6 +42,8 @@ export interface ChatDeps {
   hooks: DeliverHook[];
   log: Logger;
   now: () => number;
+  /** Shared with logins: wrong current passwords in `/passwd` count as failed logins. */
+  throttle: LoginThrottle;
 }
 
 /** Counters the operator's status shows. */
@@ -68,7 +71,7 @@ export interface ChatCore extends ChatServices {
 
 /** Builds the chat core over its state, store and outbox. */
 export function createChatCore(deps: ChatDeps): ChatCore {
-  const { store, sessions, groups, outbox, hooks, log, now } = deps;
+  const { store, sessions, groups, outbox, hooks, log, now, throttle } = deps;
   const stats: ChatStats = { messages: 0, deliveries: 0 };
 
   for (const stored of store.loadGroups()) {
@@ -264,7 +267,8 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const group = groups.create(name, { key: ownerKey, login: owner.login }, now());
       store.createGroup({ key: group.key, name: group.name, ownerKey, created: group.created });
       store.addMember(group.key, ownerKey, owner.login, group.created);
-      pushToAccount(ownerKey, groupEvent(group, "create", owner.login), owner.session);
+      // Groups are listed to everyone, so everyone hears of new and deleted ones.
+      pushAll(sessions.all(), groupEvent(group, "create", owner.login), owner.session);
       log.info("group_create", { group: group.name, owner: owner.login });
       return info(group);
     },
@@ -301,6 +305,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const outcome = groups.removeMember(group, key);
       if (outcome.deleted) {
         store.deleteGroup(group.key);
+        pushAll(sessions.all(), groupEvent(group, "delete", caller.login), caller.session);
         log.info("group_delete", { group: group.name, reason: "empty" });
         return;
       }
@@ -357,6 +362,13 @@ export function createChatCore(deps: ChatDeps): ChatCore {
 
     async changePassword(caller, current, next) {
       const key = nameKey(caller.login);
+      const wait = throttle.waitFor(key, now());
+      if (wait > 0) {
+        throw new ChatError(
+          "login_throttled",
+          `Cannot change password: too many wrong passwords; retry in ${Math.ceil(wait / 1000)} s`,
+        );
+      }
       const account = store.account(key);
       if (!account) {
         throw new ChatError(
@@ -365,6 +377,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         );
       }
       if (!(await verifyPassword(current, account.password))) {
+        throttle.fail(key, now());
         log.warn("passwd_refused", { login: caller.login });
         throw new ChatError(
           "wrong_password",
@@ -374,6 +387,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       if (next.length === 0) {
         throw new ChatError("bad_password", "Cannot change password: the new password is empty");
       }
+      throttle.succeed(key);
       store.setPassword(key, await hashPassword(next));
       store.dropTokens(key);
       log.info("passwd", { login: caller.login });

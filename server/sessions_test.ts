@@ -12,6 +12,7 @@ function session(id: string, login: string, fields: Partial<Session> = {}): Sess
     login,
     since: 0,
     client: "test",
+    host: "test-host",
     lastSeen: 0,
     ...fields,
   };

@@ -1,0 +1,26 @@
+// The operator control wire: `chatz admin` talks to a running server over an ipc socket in its data folder.
+// Frames as in the chat protocol: a version frame, then one JSON request or reply.
+
+import { join } from "node:path";
+import type { ErrorCode } from "./errors.ts";
+
+/** The first frame of every control message. */
+export const CONTROL_VERSION = "chatz-control/1";
+
+/** The control socket's folder inside the data folder (mode 0700) and the socket in it (mode 0600). */
+export function controlSocketPath(dataDir: string): string {
+  return join(dataDir, "control", "chatz.sock");
+}
+
+/** An operator command line, for example `kick bob spamming`. */
+export interface ControlRequest {
+  id: number;
+  line: string;
+  /** Confirms a command that asks first (`clear-logs`, `clear-identities`). */
+  yes?: boolean;
+}
+
+/** The answer to a control request. */
+export type ControlReply =
+  | { re: number; ok: true; text: string; data?: unknown }
+  | { re: number; ok: false; code: ErrorCode; message: string };
