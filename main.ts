@@ -1,10 +1,11 @@
-// The chatz command line: wires the `serve` and `connect` subcommands to their modules.
-// Nothing else lives here; options are parsed by commander and handed over typed.
+// The chatz command line: wires the `serve`, `connect` and `admin` subcommands to their modules.
+// Nothing else lives here; commander parses and types the options, the modules do the work.
 
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import config from "./deno.json" with { type: "json" };
 import { runConnect } from "./client/mod.ts";
-import { isLogLevel, LOG_LEVELS } from "./server/log.ts";
+import { runAdmin } from "./server/admin.ts";
+import { LOG_LEVELS } from "./server/log.ts";
 import { runServe } from "./server/mod.ts";
 
 function positiveInt(value: string): number {
@@ -23,6 +24,12 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+const dataOption = () =>
+  new Option("--data <dir>", "the server's data folder").env("CHATZ_DATA").default("chatz-data");
+const timeoutOption = () =>
+  new Option("--timeout <ms>", "give up when the server does not answer in time")
+    .argParser(positiveInt).default(5000);
+
 const program = new Command()
   .name("chatz")
   .description("Terminal chat over ZeroMQ: a server, and a client for people and scripts")
@@ -30,40 +37,39 @@ const program = new Command()
   .showHelpAfterError();
 
 program.command("serve")
-  .description("Run the chat server")
+  .description("Run the chat server (with an operator console when on a terminal)")
   .addOption(
-    new Option("--bind <endpoint>", "ZeroMQ endpoint to listen on").env("CHATZ_BIND").default(
-      "tcp://0.0.0.0:5555",
-    ),
+    new Option("--bind <endpoint>", "ZeroMQ endpoint to listen on")
+      .env("CHATZ_BIND").default("tcp://0.0.0.0:5555"),
   )
-  .addOption(
-    new Option("--data <dir>", "folder of the store").env("CHATZ_DATA").default("chatz-data"),
-  )
+  .addOption(dataOption())
   .addOption(new Option("--plugins <dir>", "folder of drop-in plugin files").env("CHATZ_PLUGINS"))
   .addOption(
-    new Option("--registration <mode>", "whether unknown logins register").choices(
-      ["open", "closed"] as const,
-    ).default("open" as const),
+    new Option("--registration <mode>", "whether unknown logins register themselves")
+      .choices(["open", "closed"] as const).default("open" as const),
   )
   .addOption(
-    new Option("--log-level <level>", "least severe level logged").choices(LOG_LEVELS).env(
-      "CHATZ_LOG_LEVEL",
-    ).default("info" as const),
+    new Option("--log-level <level>", "least severe level logged")
+      .choices(LOG_LEVELS).env("CHATZ_LOG_LEVEL").default("info" as const),
+  )
+  .addOption(
+    new Option("--log-max-bytes <n>", "rotate the log file at this size")
+      .argParser(positiveInt).default(10 * 1024 * 1024),
   )
   .addOption(
     new Option("--sync <mode>", "normal: commits survive a killed server; full: also a power cut")
       .choices(["normal", "full"] as const).default("normal" as const),
   )
   .addOption(
-    new Option("--history-max-messages <n>", "keep at most this many messages").argParser(
-      positiveInt,
-    ),
+    new Option("--history-max-messages <n>", "keep at most this many messages")
+      .argParser(positiveInt),
   )
   .addOption(
     new Option("--history-max-days <n>", "delete messages older than this").argParser(positiveInt),
   )
+  .option("--console", "run the operator console even when stdin is not a terminal")
+  .option("--no-console", "no operator console, even on a terminal")
   .action(async (opts) => {
-    if (!isLogLevel(opts.logLevel)) throw new InvalidArgumentError("unknown log level");
     Deno.exit(await runServe({ ...opts, version: config.version }));
   });
 
@@ -71,25 +77,18 @@ program.command("connect")
   .description("Chat from this terminal, or from a script when stdin is not one")
   .requiredOption("--login <login>", "your login; a new one registers when the server allows")
   .addOption(
-    new Option("--server <endpoint>", "server endpoint").env("CHATZ_SERVER").default(
-      "tcp://127.0.0.1:5555",
-    ),
+    new Option("--server <endpoint>", "server endpoint")
+      .env("CHATZ_SERVER").default("tcp://127.0.0.1:5555"),
   )
   .option(
     "--password-file <path>",
-    "read the password from the first line of this file (else CHATZ_PASSWORD, else a prompt)",
+    "read the password from this file's first line (else CHATZ_PASSWORD, else a prompt)",
   )
   .option("--json", "print every event as one JSON object per line", false)
+  .addOption(timeoutOption())
   .addOption(
-    new Option("--timeout <ms>", "give up when the server does not answer in time").argParser(
-      positiveInt,
-    ).default(5000),
-  )
-  .addOption(
-    new Option(
-      "--wait <ms>",
-      "scripts: after stdin ends and replies are in, keep printing events this long",
-    ).argParser(nonNegativeInt).default(0),
+    new Option("--wait <ms>", "scripts: after stdin ends, keep printing events this long")
+      .argParser(nonNegativeInt).default(0),
   )
   .option("--no-color", "no ANSI colors")
   .action(async (opts) => {
@@ -102,6 +101,25 @@ program.command("connect")
         timeoutMs: opts.timeout,
         wait: opts.wait,
         color: opts.color,
+      }),
+    );
+  });
+
+program.command("admin")
+  .description("Run an operator command on a running server (`chatz admin help` lists them)")
+  .argument("<command...>", "the command and its arguments, for example: kick bob spamming")
+  .addOption(dataOption())
+  .option("--yes", "confirm a command that asks first (clear-logs, clear-identities)", false)
+  .option("--json", "print the reply as JSON", false)
+  .addOption(timeoutOption())
+  .action(async (words, opts) => {
+    Deno.exit(
+      await runAdmin({
+        data: opts.data,
+        line: words.join(" "),
+        yes: opts.yes,
+        json: opts.json,
+        timeoutMs: opts.timeout,
       }),
     );
   });

@@ -23,7 +23,7 @@ import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.t
 import type { Registry } from "./registry.ts";
 import type { Session, SessionTable } from "./sessions.ts";
 import type { Store } from "./store.ts";
-import { LoginThrottle } from "./throttle.ts";
+import type { LoginThrottle } from "./throttle.ts";
 
 /** A session silent for this long is taken as gone: three missed client pings (the client pings every 5 s). */
 export const SESSION_TIMEOUT_MS = 15_000;
@@ -50,6 +50,8 @@ export interface BrokerDeps {
   now: () => number;
   /** Something was queued outside a receive turn: flush soon. */
   requestFlush: () => void;
+  /** Failed logins per login and per connection, shared with `/passwd`. */
+  throttle: LoginThrottle;
 }
 
 /** The broker's interface to the socket owner and the operator. */
@@ -58,7 +60,7 @@ export type Broker = ReturnType<typeof createBroker>;
 /** Builds the broker. */
 export function createBroker(deps: BrokerDeps) {
   const { registry, chat, sessions, store, outbox, log, now } = deps;
-  const throttle = new LoginThrottle();
+  const { throttle } = deps;
   /** Requests that arrived while the peer's login was being checked, answered in order afterwards. */
   const backlog = new Map<string, unknown[]>();
   const counters = { frames: 0, badFrames: 0, logins: 0, refusedLogins: 0, sendFailures: 0 };
@@ -209,6 +211,8 @@ export function createBroker(deps: BrokerDeps) {
         }
       } else {
         if (deps.registration === "closed") {
+          // Counted against the connection, so probing which logins exist is slowed down too.
+          throttle.fail(peerKey, now());
           return refuse(
             "registration_closed",
             `Cannot log in as "${name}": no such account and registration is closed`,
@@ -256,6 +260,7 @@ export function createBroker(deps: BrokerDeps) {
       since: now(),
       lastSeen: now(),
       client: (request.client ?? "").slice(0, 64),
+      host: (request.host ?? "").slice(0, 64),
     };
     const first = sessions.add(session);
     counters.logins++;
@@ -271,6 +276,7 @@ export function createBroker(deps: BrokerDeps) {
     log.info("login", {
       login: account.login,
       session: hex(to.peer),
+      host: session.host,
       client: session.client,
       resumed: request.token !== undefined,
     });

@@ -7,6 +7,7 @@ import type { DeliverHook } from "../protocol/plugin.ts";
 import { startSocketLoop } from "../transport/socket_loop.ts";
 import { createBroker, type Registration } from "./broker.ts";
 import { createChatCore } from "./chat.ts";
+import { openGate, ZAP_DOMAIN } from "./gate.ts";
 import { GroupTable } from "./groups.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
@@ -18,7 +19,9 @@ import {
 } from "./plugin_loader.ts";
 import { Registry } from "./registry.ts";
 import { SessionTable } from "./sessions.ts";
+import { RateWindow } from "./rate.ts";
 import { openStore, type Retention, type SyncMode } from "./store.ts";
+import { LoginThrottle } from "./throttle.ts";
 
 /** How often silent sessions are looked for. */
 const SWEEP_INTERVAL_MS = 5000;
@@ -48,8 +51,11 @@ export interface ServerOptions {
 /** The operator's view of a running server. */
 export interface ServerStatus {
   endpoint: string;
+  listening: boolean;
   startedAt: number;
   uptimeMs: number;
+  /** Handshakes refused while paused. */
+  refusedWhilePaused: number;
   usersOnline: number;
   sessions: number;
   groups: number;
@@ -57,7 +63,19 @@ export interface ServerStatus {
   messagesStored: number;
   messagesRelayed: number;
   deliveries: number;
+  /** Chat messages per second, averaged over the last minute. */
+  messagesPerSecond: number;
   memoryRss: number;
+  heapUsed: number;
+}
+
+/** One session, as the operator's `users` shows it. */
+export interface SessionView {
+  login: string;
+  since: number;
+  /** The client machine's name as the client reported it. */
+  host: string;
+  client: string;
 }
 
 /** A running server. */
@@ -66,8 +84,12 @@ export interface RunningServer {
   readonly endpoint: string;
   readonly plugins: LoadReport;
   status(): ServerStatus;
-  users(): { login: string; since: number; sessions: number }[];
-  groups(): { name: string; owner: string; members: number }[];
+  users(): SessionView[];
+  groups(): { name: string; owner: string; members: number; created: number }[];
+  /** Stops admitting new connections; existing sessions go on. */
+  pause(): boolean;
+  /** Admits new connections again. */
+  resume(): boolean;
   kick(login: string, reason: string): number;
   broadcast(text: string): void;
   /** Wipes every account; online users are told and logged out. Returns the number of accounts removed. */
@@ -95,6 +117,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const outbox = new Outbox();
   const hooks: DeliverHook[] = [];
   const registry = new Registry();
+  const throttle = new LoginThrottle();
   const chat = createChatCore({
     store,
     sessions,
@@ -103,6 +126,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     hooks,
     log,
     now,
+    throttle,
   });
 
   const sources = [...options.builtins];
@@ -125,6 +149,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   for (const f of plugins.failed) log.error("plugin_failed", { source: f.source, error: f.error });
 
+  let gate;
+  try {
+    gate = await openGate(log);
+  } catch (error) {
+    store.close();
+    throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
+  }
+
   const broker = createBroker({
     registry,
     chat,
@@ -136,6 +168,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     version: options.version,
     now,
     requestFlush,
+    throttle,
   });
 
   const router = new Router({
@@ -147,11 +180,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     heartbeatInterval: ZMTP_HEARTBEAT_MS,
     heartbeatTimeout: ZMTP_HEARTBEAT_MS * 3,
     linger: LINGER_MS,
+    zapDomain: ZAP_DOMAIN, // every handshake passes the gate, which pause and resume control
   });
   try {
     await router.bind(options.bind);
   } catch (error) {
     router.close();
+    await gate.close();
     store.close();
     throw new Error(`Cannot listen on "${options.bind}": ${(error as Error).message}`);
   }
@@ -182,7 +217,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     try {
       store.commit();
     } catch (error) {
-      // Nothing that was not stored may be acknowledged: drop this turn's replies; clients retry.
+      // Nothing that was not stored may be acknowledged: this turn's replies are dropped, and their
+      // senders see no answer (the full-disk case in docs/REPORT.md).
       log.error("commit_failed", { error: (error as Error).message });
       store.rollback();
       outbox.discard();
@@ -191,7 +227,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     outbox.drain((frames) => loop.send(frames));
   }
 
+  const rate = new RateWindow();
   const timers = [
+    setInterval(() => rate.sample(chat.stats.messages), 1000),
     setInterval(() => {
       broker.sweep();
       requestFlush();
@@ -212,8 +250,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     plugins,
     status: () => ({
       endpoint,
+      listening: !gate.paused,
       startedAt,
       uptimeMs: now() - startedAt,
+      refusedWhilePaused: gate.refused,
       usersOnline: sessions.accountCount,
       sessions: sessions.sessionCount,
       groups: chat.groups().length,
@@ -221,10 +261,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       messagesStored: store.lastMessageId,
       messagesRelayed: chat.stats.messages,
       deliveries: chat.stats.deliveries,
+      messagesPerSecond: rate.perSecond(),
       memoryRss: Deno.memoryUsage().rss,
+      heapUsed: Deno.memoryUsage().heapUsed,
     }),
-    users: () => sessions.online(),
+    users: () =>
+      sessions.list().map((s) => ({
+        login: s.login,
+        since: s.since,
+        host: s.host,
+        client: s.client,
+      })),
     groups: () => chat.groups(),
+    pause() {
+      const changed = !gate.paused;
+      gate.pause();
+      if (changed) log.info("operator_pause", {});
+      return changed;
+    },
+    resume() {
+      const changed = gate.paused;
+      gate.resume();
+      if (changed) log.info("operator_resume", {});
+      return changed;
+    },
     kick(login, reason) {
       const n = broker.kick(login, reason);
       if (n > 0) log.info("operator_kick", { login, sessions: n });
@@ -258,6 +318,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         );
         flush();
         await loop.close();
+        await gate.close();
         store.close();
         log.info("stopped", { sessions: told, reason });
       })();

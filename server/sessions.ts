@@ -16,6 +16,8 @@ export interface Session {
   readonly since: number;
   /** The client program's own name, for the operator. */
   readonly client: string;
+  /** The client machine's name as the client reports it: informative, never trusted. */
+  readonly host: string;
   lastSeen: number;
 }
 
@@ -60,6 +62,13 @@ export class SessionTable {
   /** Every session. */
   all(): IterableIterator<Session> {
     return this.#byPeer.values();
+  }
+
+  /** Every session, sorted by login then start, for the operator. */
+  list(): Session[] {
+    return [...this.#byPeer.values()].sort((a, b) =>
+      a.login.localeCompare(b.login) || a.since - b.since
+    );
   }
 
   /** The accounts online with their first session's time, sorted by login. */

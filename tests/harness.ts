@@ -65,6 +65,10 @@ export interface ServerProcess {
   stdout: Recorder<string>;
   /** Sends a signal and waits for the exit status. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+  /** Types a line into the operator console (servers started with `console: true`). */
+  type(line: string): Promise<void>;
+  /** Settles with the exit status, however the process ends. */
+  status: Promise<Deno.CommandStatus>;
 }
 
 /** Feeds a stream's lines into a recorder; resolves when the stream ends. */
@@ -83,7 +87,8 @@ export async function pumpLines(
 
 /** Starts `chatz serve` on a free loopback port with a fresh (or given) data folder. */
 export async function startServerProcess(
-  options: { dataDir?: string; args?: string[]; env?: Record<string, string> } = {},
+  options: { dataDir?: string; args?: string[]; env?: Record<string, string>; console?: boolean } =
+    {},
 ): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "chatz-test-" });
   const child = new Deno.Command(Deno.execPath(), {
@@ -96,9 +101,10 @@ export async function startServerProcess(
       "tcp://127.0.0.1:*",
       "--data",
       dataDir,
+      options.console ? "--console" : "--no-console",
       ...(options.args ?? []),
     ],
-    stdin: "null",
+    stdin: options.console ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
     env: options.env,
@@ -127,16 +133,23 @@ export async function startServerProcess(
     throw error;
   }
   const endpoint = /listening on (\S+)/.exec(line)![1];
+  const stdin = options.console ? child.stdin.getWriter() : undefined;
   return {
     endpoint,
     dataDir,
     child,
     log,
     stdout,
+    status,
+    async type(text: string) {
+      if (!stdin) throw new Error("The server was started without a console");
+      await stdin.write(new TextEncoder().encode(text + "\n"));
+    },
     async stop(signal: Deno.Signal = "SIGTERM") {
       try {
         child.kill(signal);
       } catch { /* already gone */ }
+      await stdin?.close().catch(() => {});
       const result = await status;
       await pumps;
       return result;

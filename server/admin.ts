@@ -1,0 +1,78 @@
+// `chatz admin`: runs an operator command against a running server through its data folder's control socket.
+// For servers without a terminal; the commands are the console's own.
+
+import { existsSync } from "node:fs";
+import { Dealer } from "zeromq";
+import { CONTROL_VERSION, type ControlReply, controlSocketPath } from "../protocol/control.ts";
+import { startSocketLoop } from "../transport/socket_loop.ts";
+
+/** Exit code when no server answers on the data folder, as `systemctl status` uses for a stopped unit. */
+export const EXIT_NOT_RUNNING = 3;
+
+/** Options of `chatz admin`. */
+export interface AdminOptions {
+  data: string;
+  /** The command line, for example `kick bob spamming`. */
+  line: string;
+  yes: boolean;
+  json: boolean;
+  timeoutMs: number;
+}
+
+/** Sends one command and waits for its reply; undefined when nobody answered in time. */
+export async function sendControl(
+  dataDir: string,
+  request: { line: string; yes?: boolean },
+  timeoutMs: number,
+): Promise<ControlReply | undefined> {
+  const path = controlSocketPath(dataDir);
+  if (!existsSync(path)) return undefined;
+  const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
+  const answered = Promise.withResolvers<ControlReply>();
+  const loop = startSocketLoop(socket, {
+    onMessage(frames) {
+      try {
+        answered.resolve(JSON.parse(new TextDecoder().decode(frames[frames.length - 1])));
+      } catch { /* not ours */ }
+    },
+  }, { checkWritable: true });
+  socket.connect(`ipc://${path}`);
+  loop.send([CONTROL_VERSION, JSON.stringify({ id: 1, ...request })]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    return await Promise.race([answered.promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+    await loop.close();
+  }
+}
+
+/** Runs `chatz admin`; resolves with the exit code. */
+export async function runAdmin(options: AdminOptions): Promise<number> {
+  const reply = await sendControl(
+    options.data,
+    { line: options.line, yes: options.yes },
+    options.timeoutMs,
+  );
+  if (!reply) {
+    const message =
+      `No chatz server is running with data folder "${options.data}" (nothing answers at ${
+        controlSocketPath(options.data)
+      })`;
+    if (options.json) console.log(JSON.stringify({ ok: false, code: "not_running", message }));
+    else console.error(`chatz: ${message}`);
+    return EXIT_NOT_RUNNING;
+  }
+  if (options.json) {
+    console.log(JSON.stringify(reply));
+  } else if (reply.ok) {
+    console.log(reply.text);
+  } else {
+    const hint = reply.code === "not_confirmed" ? " (add --yes to confirm)" : "";
+    console.error(`chatz: ${reply.message}${hint} [${reply.code}]`);
+  }
+  return reply.ok ? 0 : 1;
+}

@@ -1,0 +1,61 @@
+// The ZAP handler in front of the ROUTER: admits or refuses every new ZeroMQ handshake.
+// Pausing answers 300 (temporary failure): existing sessions go on, refused clients retry by themselves.
+
+import { Router } from "zeromq";
+import { startSocketLoop } from "../transport/socket_loop.ts";
+import type { Logger } from "./log.ts";
+
+/** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */
+const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
+/** The ZAP domain the chat ROUTER asks about; without one libzmq skips ZAP for the NULL mechanism. */
+export const ZAP_DOMAIN = "chatz";
+
+/** The gate's controls. */
+export interface Gate {
+  readonly paused: boolean;
+  pause(): void;
+  resume(): void;
+  readonly refused: number;
+  close(): Promise<void>;
+}
+
+/**
+ * Binds the ZAP handler; must run before the chat ROUTER binds, in the same thread. Every handshake
+ * is logged with its network address: zeromq.js cannot tie an address to a routing id, so the log
+ * is where connection addresses are seen.
+ */
+export async function openGate(log: Logger): Promise<Gate> {
+  const socket = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
+  await socket.bind(ZAP_ENDPOINT);
+  let paused = false;
+  let refused = 0;
+  const decoder = new TextDecoder();
+
+  const loop = startSocketLoop(socket, {
+    onMessage(frames) {
+      // [sender, empty, version, request id, domain, address, identity, mechanism, credentials...]
+      const [sender, empty, version, requestId, , address] = frames;
+      if (!requestId || !address) return;
+      const [status, text] = paused ? ["300", "Server paused; retry later"] : ["200", "OK"];
+      if (paused) refused++;
+      log.info("connect", { address: decoder.decode(address), admitted: !paused });
+      loop.send([sender, empty, version, requestId, status, text, "", ""]);
+    },
+  }, { checkWritable: false });
+
+  return {
+    get paused() {
+      return paused;
+    },
+    pause() {
+      paused = true;
+    },
+    resume() {
+      paused = false;
+    },
+    get refused() {
+      return refused;
+    },
+    close: () => loop.close(),
+  };
+}

@@ -1,0 +1,304 @@
+// The operator's commands: one table, run the same way from the console and from `chatz admin`.
+// Each declares its grammar and whether it asks for confirmation; the server work goes to the serving thread.
+
+import { isValidName, NAME_RULE } from "../protocol/mod.ts";
+import { ChatError } from "./errors.ts";
+import { isLogLevel, LOG_LEVELS, type Logger } from "./log.ts";
+import type { LogFile } from "./log_file.ts";
+import type { ServerStatus, SessionView } from "./serve.ts";
+import type { ServingThread } from "./serving_thread.ts";
+
+/** Lines `logs` shows when no count is given. */
+const DEFAULT_LOG_LINES = 50;
+/** Most lines `logs` shows at once. */
+const MAX_LOG_LINES = 10_000;
+
+/** What operator commands work with. */
+export interface OperatorContext {
+  server: Pick<ServingThread, "call">;
+  logs: LogFile;
+  log: Logger;
+  version: string;
+  /** Starts a graceful shutdown after the current reply is out. */
+  shutdown(reason: string): void;
+}
+
+/** A command's answer: text for people, data for `chatz admin --json`. */
+export interface OperatorResult {
+  text: string;
+  data?: unknown;
+}
+
+/** One operator command. */
+export interface OperatorCommand {
+  name: string;
+  aliases?: string[];
+  /** Grammar line, for example `kick <login> [reason...]`. */
+  usage: string;
+  summary: string;
+  /** The question asked before running; `chatz admin` needs `--yes` instead. */
+  confirm?: string;
+  run(ctx: OperatorContext, args: string): Promise<OperatorResult>;
+}
+
+/** Every operator command, in help order. */
+export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
+  {
+    name: "help",
+    usage: "help [command]",
+    summary: "List the commands, or show one",
+    run(_ctx, args) {
+      const name = args.trim();
+      if (name) {
+        const command = findOperatorCommand(name);
+        if (!command) {
+          throw new ChatError("unknown_command", `Cannot show help for "${name}": no such command`);
+        }
+        const aliases = command.aliases ? ` (also: ${command.aliases.join(", ")})` : "";
+        return Promise.resolve({ text: `${command.usage}${aliases}\n  ${command.summary}` });
+      }
+      const width = Math.max(...OPERATOR_COMMANDS.map((c) => c.usage.length));
+      const lines = OPERATOR_COMMANDS.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`);
+      return Promise.resolve({ text: ["Commands:", ...lines].join("\n") });
+    },
+  },
+  {
+    name: "status",
+    usage: "status",
+    summary: "Uptime, endpoint, listening or paused, users, groups, message rate, memory",
+    async run(ctx) {
+      const s = await ctx.server.call<ServerStatus>({ method: "status" });
+      const listening = s.listening
+        ? "listening"
+        : `PAUSED: new connections are refused (${s.refusedWhilePaused} so far)`;
+      const text = [
+        `chatz ${ctx.version}, up ${duration(s.uptimeMs)}`,
+        `endpoint  ${s.endpoint} (${listening})`,
+        `users     ${s.usersOnline} online in ${s.sessions} sessions; ${s.accounts} accounts`,
+        `groups    ${s.groups}`,
+        `messages  ${s.messagesRelayed} relayed since start, ${
+          s.messagesPerSecond.toFixed(1)
+        }/s over the last minute; ` +
+        `${s.deliveries} deliveries; ${s.messagesStored} stored in all`,
+        `memory    rss ${mib(s.memoryRss)}, serving heap ${mib(s.heapUsed)}`,
+      ].join("\n");
+      return { text, data: s };
+    },
+  },
+  {
+    name: "users",
+    aliases: ["who"],
+    usage: "users",
+    summary: "Who is online, since when and from which host (as the client reports it)",
+    async run(ctx) {
+      const users = await ctx.server.call<SessionView[]>({ method: "users" });
+      if (users.length === 0) return { text: "No one is online", data: users };
+      const lines = users.map((u) =>
+        `  ${u.login.padEnd(20)} since ${clock(u.since)}  on ${u.host || "?"}  (${u.client || "?"})`
+      );
+      return { text: [`${users.length} sessions:`, ...lines].join("\n"), data: users };
+    },
+  },
+  {
+    name: "groups",
+    usage: "groups",
+    summary: "Which groups exist, with owner and member count",
+    async run(ctx) {
+      const groups = await ctx.server.call<{ name: string; owner: string; members: number }[]>({
+        method: "groups",
+      });
+      if (groups.length === 0) return { text: "No groups", data: groups };
+      const lines = groups.map((g) =>
+        `  ${g.name.padEnd(32)} ${String(g.members).padStart(5)} members  owner ${g.owner}`
+      );
+      return { text: [`${groups.length} groups:`, ...lines].join("\n"), data: groups };
+    },
+  },
+  {
+    name: "pause",
+    usage: "pause",
+    summary: "Stop admitting new connections; sessions already connected go on",
+    async run(ctx) {
+      const changed = await ctx.server.call<boolean>({ method: "pause" });
+      return {
+        text: changed
+          ? "Paused: new connections are refused and retry by themselves; connected sessions go on"
+          : "Already paused",
+      };
+    },
+  },
+  {
+    name: "resume",
+    usage: "resume",
+    summary: "Admit new connections again",
+    async run(ctx) {
+      const changed = await ctx.server.call<boolean>({ method: "resume" });
+      return {
+        text: changed
+          ? "Listening again: waiting clients get in on their next retry"
+          : "Already listening",
+      };
+    },
+  },
+  {
+    name: "logs",
+    usage: "logs [count] [level]",
+    summary:
+      `The last lines of the server log (default ${DEFAULT_LOG_LINES}), optionally only a level and worse`,
+    run(ctx, args) {
+      let count = DEFAULT_LOG_LINES;
+      let level: (typeof LOG_LEVELS)[number] = "debug";
+      for (const word of args.split(/\s+/).filter(Boolean)) {
+        if (/^\d+$/.test(word) && Number(word) >= 1 && Number(word) <= MAX_LOG_LINES) {
+          count = Number(word);
+        } else if (isLogLevel(word.toLowerCase())) level = word.toLowerCase() as typeof level;
+        else {
+          throw new ChatError(
+            "bad_arguments",
+            `Cannot show logs: "${
+              word.slice(0, 20)
+            }" is neither a count from 1 to ${MAX_LOG_LINES} nor a level (${
+              LOG_LEVELS.join(", ")
+            })`,
+          );
+        }
+      }
+      const lines = ctx.logs.tail(count, level);
+      return Promise.resolve({
+        text: lines.length ? lines.join("\n") : "The log is empty",
+        data: lines,
+      });
+    },
+  },
+  {
+    name: "clear-logs",
+    usage: "clear-logs",
+    summary: "Empty the server log (rotated files stay); the clearing itself is logged",
+    confirm: "Empty the server log?",
+    run(ctx) {
+      ctx.logs.clear();
+      ctx.log.warn("log_cleared", { by: "operator" });
+      return Promise.resolve({ text: "Log cleared" });
+    },
+  },
+  {
+    name: "clear-identities",
+    aliases: ["clear-users"],
+    usage: "clear-identities",
+    summary: "Delete every account, group and membership; online users are told and logged out",
+    confirm: "Delete every account? Online users are logged out and must register again.",
+    async run(ctx) {
+      const removed = await ctx.server.call<number>({ method: "clearIdentities" });
+      return {
+        text: `Deleted ${removed} accounts; everyone must register again`,
+        data: { accounts: removed },
+      };
+    },
+  },
+  {
+    name: "kick",
+    usage: "kick <login> [reason...]",
+    summary: "End every session of a login, telling them why",
+    async run(ctx, args) {
+      const [login, ...rest] = args.trim().split(/\s+/);
+      if (!login) {
+        throw new ChatError(
+          "bad_arguments",
+          "Cannot kick: name a login; usage: kick <login> [reason...]",
+        );
+      }
+      if (!isValidName(login)) {
+        throw new ChatError(
+          "invalid_name",
+          `Cannot kick "${login.slice(0, 40)}": logins are ${NAME_RULE}`,
+        );
+      }
+      const sessions = await ctx.server.call<number>({
+        method: "kick",
+        login,
+        reason: rest.join(" "),
+      });
+      if (sessions === 0) throw new ChatError("user_offline", `Cannot kick "${login}": not online`);
+      return { text: `Kicked ${login} (${sessions} sessions)`, data: { sessions } };
+    },
+  },
+  {
+    name: "broadcast",
+    usage: "broadcast <text...>",
+    summary: "Send a server notice to everyone online",
+    async run(ctx, args) {
+      const text = args.trim();
+      if (!text) {
+        throw new ChatError(
+          "bad_arguments",
+          "Cannot broadcast: the text is empty; usage: broadcast <text...>",
+        );
+      }
+      await ctx.server.call({ method: "broadcast", text });
+      return { text: "Notice sent" };
+    },
+  },
+  {
+    name: "shutdown",
+    aliases: ["quit"],
+    usage: "shutdown [reason...]",
+    summary: "Stop gracefully: clients are told, queued writes finish, the store closes",
+    run(ctx, args) {
+      ctx.shutdown(args.trim());
+      return Promise.resolve({ text: "Shutting down" });
+    },
+  },
+];
+
+/** Finds a command by name or alias. */
+export function findOperatorCommand(name: string): OperatorCommand | undefined {
+  const word = name.toLowerCase();
+  return OPERATOR_COMMANDS.find((c) => c.name === word || c.aliases?.includes(word));
+}
+
+/**
+ * Runs one operator line. `confirm` is asked when the command wants confirmation;
+ * failures throw a ChatError with a code.
+ */
+export async function runOperatorLine(
+  ctx: OperatorContext,
+  line: string,
+  options: { source: "console" | "admin"; confirm: (question: string) => Promise<boolean> },
+): Promise<OperatorResult> {
+  const trimmed = line.trim();
+  const space = trimmed.search(/\s/);
+  const name = space < 0 ? trimmed : trimmed.slice(0, space);
+  const args = space < 0 ? "" : trimmed.slice(space + 1);
+  const command = findOperatorCommand(name);
+  if (!command) {
+    throw new ChatError(
+      "unknown_command",
+      `Cannot run "${name.slice(0, 32)}": no such command; "help" lists them`,
+    );
+  }
+  if (command.confirm && !(await options.confirm(command.confirm))) {
+    throw new ChatError("not_confirmed", `Cannot run "${command.name}": not confirmed`);
+  }
+  // Operator actions are logged by name only: broadcast texts and kick reasons stay out of the log.
+  if (!["help", "status", "users", "groups", "logs"].includes(command.name)) {
+    ctx.log.info("operator_command", { command: command.name, source: options.source });
+  }
+  return await command.run(ctx, args);
+}
+
+function duration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  const hms = [Math.floor(s / 3600) % 24, Math.floor(s / 60) % 60, s % 60].map((n) =>
+    String(n).padStart(2, "0")
+  );
+  return `${d > 0 ? `${d}d ` : ""}${hms.join(":")}`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function clock(ts: number): string {
+  return new Date(ts).toISOString().replace("T", " ").slice(0, 19) + "Z";
+}

@@ -1,0 +1,37 @@
+// The messages between the main thread (console, control, logs) and the serving thread (Worker).
+// Plain data only: everything here crosses postMessage by structured clone.
+
+import type { LogRecord } from "./log.ts";
+import type { LoadReport } from "./plugin_loader.ts";
+import type { ServerOptions } from "./serve.ts";
+
+/** Server options as they cross to the worker: the worker adds the logger and the built-in plugins. */
+export type ThreadServerOptions = Omit<ServerOptions, "log" | "builtins"> & {
+  logLevel: LogRecord["level"];
+};
+
+/** What the operator may ask of the serving thread. */
+export type ServerCall =
+  | { method: "status" }
+  | { method: "users" }
+  | { method: "groups" }
+  | { method: "pause" }
+  | { method: "resume" }
+  | { method: "kick"; login: string; reason: string }
+  | { method: "broadcast"; text: string }
+  | { method: "clearIdentities" };
+
+/** Main thread to worker. */
+export type ToServingThread =
+  | { type: "start"; options: ThreadServerOptions }
+  | { type: "call"; id: number; call: ServerCall }
+  | { type: "stop"; reason: string };
+
+/** Worker to main thread. */
+export type FromServingThread =
+  | { type: "ready"; endpoint: string; plugins: LoadReport }
+  | { type: "failed"; error: string }
+  | { type: "result"; id: number; ok: true; value: unknown }
+  | { type: "result"; id: number; ok: false; error: string }
+  | { type: "log"; record: LogRecord }
+  | { type: "stopped" };

@@ -1,0 +1,73 @@
+// The serving thread: a Deno Worker that runs the ROUTER, the broker and the plugins.
+// It takes a start message, answers operator calls, forwards its log records, and stops on request.
+
+import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
+import { createLogger } from "./log.ts";
+import { type RunningServer, startServer } from "./serve.ts";
+import type { FromServingThread, ServerCall, ToServingThread } from "./thread_protocol.ts";
+
+const port = self as unknown as {
+  postMessage(message: FromServingThread): void;
+  onmessage: ((event: { data: ToServingThread }) => void) | null;
+};
+const post = (message: FromServingThread) => port.postMessage(message);
+let server: RunningServer | undefined;
+
+function call(server: RunningServer, request: ServerCall): unknown {
+  switch (request.method) {
+    case "status":
+      return server.status();
+    case "users":
+      return server.users();
+    case "groups":
+      return server.groups();
+    case "pause":
+      return server.pause();
+    case "resume":
+      return server.resume();
+    case "kick":
+      return server.kick(request.login, request.reason);
+    case "broadcast":
+      return server.broadcast(request.text);
+    case "clearIdentities":
+      return server.clearIdentities();
+  }
+}
+
+port.onmessage = async ({ data: message }) => {
+  switch (message.type) {
+    case "start": {
+      const { logLevel, ...options } = message.options;
+      try {
+        server = await startServer({
+          ...options,
+          builtins: BUILTIN_PLUGINS.map((plugin) => ({ source: "builtin", plugin })),
+          log: createLogger(logLevel, (record) => post({ type: "log", record })),
+        });
+        post({ type: "ready", endpoint: server.endpoint, plugins: server.plugins });
+      } catch (error) {
+        post({ type: "failed", error: (error as Error).message });
+      }
+      return;
+    }
+    case "call":
+      if (!server) {
+        return post({
+          type: "result",
+          id: message.id,
+          ok: false,
+          error: "The server is not running",
+        });
+      }
+      try {
+        post({ type: "result", id: message.id, ok: true, value: call(server, message.call) });
+      } catch (error) {
+        post({ type: "result", id: message.id, ok: false, error: (error as Error).message });
+      }
+      return;
+    case "stop":
+      await server?.stop(message.reason);
+      post({ type: "stopped" });
+      return;
+  }
+};
