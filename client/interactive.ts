@@ -2,7 +2,8 @@
 // Thin on purpose: parsing and rendering live in input.ts and format.ts.
 
 import process from "node:process";
-import { clearScreenDown, createInterface, cursorTo, moveCursor } from "node:readline";
+import { clearScreenDown, createInterface, cursorTo } from "node:readline";
+import { writeAbovePrompt } from "../terminal/above_prompt.ts";
 import type { ServerEvent } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import { formatError, formatEvent, formatReply, oneLine } from "./format.ts";
@@ -52,11 +53,7 @@ export function runInteractive(
       held.push(text);
       return;
     }
-    moveCursor(output, 0, -rl.getCursorPos().rows);
-    cursorTo(output, 0);
-    clearScreenDown(output);
-    output.write(`${text}\n`);
-    rl.prompt(true);
+    writeAbovePrompt(rl, output, text);
   }
 
   /** Ends the session; `ending` says what to do with the prompt line the cursor is on. */

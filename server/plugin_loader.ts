@@ -42,7 +42,10 @@ export async function importPluginDir(
       const module = await import(pathToFileURL(path).href);
       sources.push({ source: path, plugin: module.default });
     } catch (error) {
-      failed.push({ source: path, error: (error as Error).message ?? String(error) });
+      failed.push({
+        source: path,
+        error: `Cannot import plugin file "${path}": ${firstLine(error)}`,
+      });
     }
   }
   return { sources, failed };
@@ -91,7 +94,7 @@ export async function setupPlugins(
       deps.registry.unregisterPlugin(p.name);
       report.failed.push({
         source,
-        error: `Cannot set up plugin "${p.name}": ${(error as Error).message ?? String(error)}`,
+        error: `Cannot set up plugin "${p.name}" from "${source}": ${firstLine(error)}`,
       });
       continue;
     }
@@ -100,6 +103,11 @@ export async function setupPlugins(
     report.loaded.push({ name: p.name, description: p.description, source, commands });
   }
   return report;
+}
+
+/** An error's first line: enough to name the problem in one log line. */
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split("\n")[0];
 }
 
 function shapeProblem(plugin: unknown): string | undefined {

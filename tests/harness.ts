@@ -229,3 +229,47 @@ export async function runCli(
 export function jsonLines(text: string): Record<string, unknown>[] {
   return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
 }
+
+/** A long-running `chatz connect` child: type lines into it and read its output as it comes. */
+export interface CliProcess {
+  stdout: Recorder<string>;
+  stderr: Recorder<string>;
+  type(line: string): Promise<void>;
+  /** Closes stdin and waits for the exit status. */
+  end(): Promise<Deno.CommandStatus>;
+}
+
+/** Starts the real `chatz` CLI with stdin kept open. */
+export function spawnCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CHATZ_PERMISSIONS, MAIN, ...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+    cwd: ROOT,
+  }).spawn();
+  const stdout = new Recorder<string>();
+  const stderr = new Recorder<string>();
+  const pumps = Promise.all([pumpLines(child.stdout, stdout), pumpLines(child.stderr, stderr)]);
+  const stdin = child.stdin.getWriter();
+  return {
+    stdout,
+    stderr,
+    type: (line) => stdin.write(new TextEncoder().encode(line + "\n")),
+    async end() {
+      await stdin.close().catch(() => {});
+      const status = await child.status;
+      await pumps;
+      return status;
+    },
+  };
+}
+
+/** A loopback TCP port nobody listens on (bound, read back, released). */
+export function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}

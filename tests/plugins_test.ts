@@ -1,0 +1,109 @@
+// Tests of drop-in plugins with a real server: a new command works from an unchanged client,
+// and plugins that fail to load, set up or run are named in errors while everything else keeps working.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { Reply } from "../protocol/mod.ts";
+import { client, jsonLines, ROOT, runCli, startServerProcess } from "./harness.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+const PLUGINS: Record<string, string> = {
+  "echo.ts": `import type { Plugin } from "chatz/plugin";
+const plugin: Plugin = {
+  name: "echo",
+  description: "Repeats a text back",
+  setup(ctx) {
+    ctx.command({
+      name: "echo",
+      summary: "Repeat a text back to you",
+      params: [{ name: "text", kind: "text" }],
+      handler: (call) => call.ok(String(call.args.text)),
+    });
+    ctx.command({
+      name: "boom",
+      summary: "Always throws",
+      handler: () => {
+        throw new Error("kaboom");
+      },
+    });
+  },
+};
+export default plugin;
+`,
+  "broken_syntax.ts": "export default { name: 'broken', description: 'x', setup( {",
+  "throws_setup.ts":
+    `export default { name: "grumpy", description: "Fails at setup", setup() { throw new Error("no thanks"); } };`,
+  "not_a_plugin.ts": `export default 42;`,
+  "clash.ts": `export default {
+  name: "clash",
+  description: "Claims a built-in name",
+  setup(ctx) { ctx.command({ name: "msg", summary: "Mine now", handler: (call) => call.ok("hijacked") }); },
+};`,
+};
+
+Deno.test("drop-in plugins: new commands work and failures stay contained", opts, async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "chatz-plugins-" });
+  for (const [name, text] of Object.entries(PLUGINS)) {
+    await Deno.writeTextFile(join(dir, name), text);
+  }
+  const server = await startServerProcess({ args: ["--plugins", dir] });
+  try {
+    await t.step("each failed plugin is named on stderr", async () => {
+      for (const name of ["broken_syntax.ts", "grumpy", "not_a_plugin.ts", "clash"]) {
+        await server.log.waitFor(
+          (l) => l.startsWith("chatz: plugin failed") && l.includes(name),
+          name,
+        );
+      }
+      const clash = server.log.items.find((l) =>
+        l.startsWith("chatz: plugin failed") && l.includes("clash")
+      );
+      assert.match(clash ?? "", /"msg".*taken by plugin "direct"/);
+    });
+    const alice = await client(server.endpoint, "alice");
+    const bob = await client(server.endpoint, "bob");
+    await t.step("the new command is in the catalog and works", async () => {
+      assert.ok(alice.conn.session.catalog.some((c) => c.name === "echo" && c.plugin === "echo"));
+      const reply = await alice.cmd("echo", "hello  world");
+      assert.deepEqual([reply.ok, reply.ok && reply.text], [true, "hello  world"]);
+    });
+    await t.step("a throwing handler is plugin_failed, logged with the plugin's name", async () => {
+      const reply: Reply = await alice.cmd("boom");
+      assert.equal(reply.ok ? "ok" : reply.code, "plugin_failed");
+      assert.match(reply.ok ? "" : reply.message, /plugin "echo"/);
+      await server.log.waitFor(
+        (l) => /ERROR plugin_failed plugin=echo command=boom/.test(l),
+        "the log line",
+      );
+    });
+    await t.step("built-ins are untouched by the plugin that claimed their name", async () => {
+      const reply = await alice.cmd("msg", "bob still mine");
+      assert.ok(reply.ok && reply.text === undefined);
+      await bob.events.waitFor((e) => e.type === "message" && e.text === "still mine", "the DM");
+    });
+    await alice.close();
+    await bob.close();
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the example /roll plugin works from the unchanged chatz client", opts, async () => {
+  const server = await startServerProcess({ args: ["--plugins", join(ROOT, "plugins/examples")] });
+  try {
+    const { code, stdout } = await runCli(
+      ["connect", "--login", "alice", "--server", server.endpoint, "--json"],
+      { stdin: "/help roll\n/roll 2d6\n", env: { CHATZ_PASSWORD: "pw" } },
+    );
+    assert.equal(code, 0);
+    const [help, reply] = jsonLines(stdout);
+    assert.equal(help.type, "help");
+    assert.match(String(help.text), /\/roll \[dice\]/);
+    assert.equal(reply.type, "reply");
+    assert.match(String(reply.text), /^You rolled 2d6: \d \+ \d = \d+$/);
+  } finally {
+    await server.stop();
+  }
+});
