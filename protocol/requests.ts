@@ -15,7 +15,7 @@ export interface RequestError {
 /** Largest request id: ids must stay exact in every JSON implementation. */
 export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
 
-/** Longest token or client name accepted in a login request. */
+/** Longest token, client name or host name accepted in a login request. */
 const MAX_LOGIN_FIELD_LENGTH = 256;
 
 /** Checks one decoded message and returns it typed, or the error to send back. */

@@ -12,7 +12,6 @@ import {
   nameKey,
   parseRequest,
   PROTOCOL_VERSION,
-  type Reply,
   WireError,
 } from "../protocol/mod.ts";
 import type { CommandResult } from "../protocol/plugin.ts";
@@ -66,10 +65,7 @@ export function createBroker(deps: BrokerDeps) {
   const counters = { frames: 0, badFrames: 0, logins: 0, refusedLogins: 0, sendFailures: 0 };
 
   function reply(to: Recipient, id: number, result: CommandResult): void {
-    const message: Reply = result.ok
-      ? { re: id, ok: true, text: result.text, data: result.data }
-      : { re: id, ok: false, code: result.code, message: result.message };
-    outbox.push(to, JSON.stringify(message));
+    outbox.push(to, encodeReply(id, result));
   }
 
   function replyError(to: Recipient, id: number, code: ErrorCode, message: string): void {
@@ -367,6 +363,22 @@ export function createBroker(deps: BrokerDeps) {
       return list.length;
     },
   };
+}
+
+/**
+ * A reply encoded without building the reply object: one per request on the message path.
+ * The output is exactly `JSON.stringify` of the `Reply`.
+ */
+export function encodeReply(id: number, result: CommandResult): string {
+  if (!result.ok) {
+    return `{"re":${id},"ok":false,"code":"${result.code}","message":${
+      JSON.stringify(result.message)
+    }}`;
+  }
+  let json = `{"re":${id},"ok":true`;
+  if (result.text !== undefined) json += `,"text":${JSON.stringify(result.text)}`;
+  if (result.data !== undefined) json += `,"data":${JSON.stringify(result.data)}`;
+  return json + "}";
 }
 
 /** The peer key of a routing id: its bytes as a latin1 string, cheap to make and to hash. */

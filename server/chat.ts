@@ -50,7 +50,7 @@ export interface ChatDeps {
 export interface ChatStats {
   /** Chat messages stored and fanned out. */
   messages: number;
-  /** Deliveries: one per message per recipient session. */
+  /** Events queued for sessions: messages, presence, group events, notices and history replays. */
   deliveries: number;
 }
 
@@ -222,7 +222,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     sendGroup(from, name, text, opts = {}) {
       const group = requireGroup(name, "send to");
       requireMember(group, from, "send to");
-      const conv = conversationOf({ scope: "group", groupKey: group.key });
+      const conv = conversationOf({ scope: "group", groupKey: group.key, created: group.created });
       const stored = storeMessage(
         { scope: "group", from: from.login, group: group.name, text },
         conv,
@@ -286,7 +286,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       store.addMember(group.key, key, caller.login, now());
       pushToMembers(group, groupEvent(group, "join", caller.login), caller.session);
       const recent = store.history(
-        conversationOf({ scope: "group", groupKey: group.key }),
+        conversationOf({ scope: "group", groupKey: group.key, created: group.created }),
         Number.MAX_SAFE_INTEGER,
         JOIN_HISTORY,
       );
@@ -451,7 +451,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         const group = requireGroup(target.group, "read history of");
         requireMember(group, caller, "read history of");
         return store.history(
-          conversationOf({ scope: "group", groupKey: group.key }),
+          conversationOf({ scope: "group", groupKey: group.key, created: group.created }),
           before,
           query.limit,
         );
@@ -487,6 +487,21 @@ export function toEvent(
   return event;
 }
 
-function encodeMessage(m: StoredMessage, marks?: { history?: boolean; delayed?: boolean }): string {
-  return JSON.stringify(toEvent(m, marks));
+/**
+ * A stored message encoded as its event, without building the event object: this runs once per
+ * message on the message path. The output is exactly `JSON.stringify(toEvent(m, marks))`.
+ */
+export function encodeMessage(
+  m: StoredMessage,
+  marks: { history?: boolean; delayed?: boolean } = {},
+): string {
+  let json = `{"type":"message","id":${m.id},"ts":${m.ts},"scope":"${m.scope}","from":${
+    JSON.stringify(m.from)
+  },"text":${JSON.stringify(m.text)}`;
+  if (m.to !== undefined) json += `,"to":${JSON.stringify(m.to)}`;
+  if (m.group !== undefined) json += `,"group":${JSON.stringify(m.group)}`;
+  if (m.action) json += `,"action":true`;
+  if (marks.history) json += `,"history":true`;
+  if (marks.delayed) json += `,"delayed":true`;
+  return json + "}";
 }

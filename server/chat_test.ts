@@ -10,7 +10,7 @@ import {
   type ServerEvent,
 } from "../protocol/mod.ts";
 import type { Caller, DeliverHook, OutgoingMessage } from "../protocol/plugin.ts";
-import { type ChatCore, createChatCore } from "./chat.ts";
+import { type ChatCore, createChatCore, encodeMessage, toEvent } from "./chat.ts";
 import { ChatError } from "./errors.ts";
 import { GroupTable } from "./groups.ts";
 import { LoginThrottle } from "./throttle.ts";
@@ -18,7 +18,7 @@ import { createLogger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { hashPassword } from "./passwords.ts";
 import { type Session, SessionTable } from "./sessions.ts";
-import { openStore, type Store } from "./store.ts";
+import { openStore, type Store, type StoredMessage } from "./store.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -827,4 +827,28 @@ Deno.test("chat.changePassword() checks the current password and drops tokens", 
       );
     });
   });
+});
+
+Deno.test("encodeMessage() writes exactly what JSON.stringify writes for the event", async (t) => {
+  const base: StoredMessage = {
+    id: 7,
+    ts: 1700000000123,
+    conv: "p",
+    scope: "public",
+    from: 'al"ice',
+    text: "line\nwith \u2028 \\ and \ud83d\ude00 and \ud800 lone",
+    action: false,
+  };
+  const variants: [string, StoredMessage, { history?: boolean; delayed?: boolean }][] = [
+    ["public", base, {}],
+    ["direct, delayed", { ...base, scope: "direct", to: "bob" }, { delayed: true }],
+    ["group action, history", { ...base, scope: "group", group: "ops", action: true }, {
+      history: true,
+    }],
+  ];
+  for (const [name, message, marks] of variants) {
+    await t.step(name, () => {
+      assert.equal(encodeMessage(message, marks), JSON.stringify(toEvent(message, marks)));
+    });
+  }
 });

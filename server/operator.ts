@@ -1,7 +1,7 @@
 // The operator's commands: one table, run the same way from the console and from `chatz admin`.
 // Each declares its grammar and whether it asks for confirmation; the server work goes to the serving thread.
 
-import { isValidName, NAME_RULE } from "../protocol/mod.ts";
+import { isValidName, MAX_TEXT_LENGTH, NAME_RULE } from "../protocol/mod.ts";
 import { ChatError } from "./errors.ts";
 import { isLogLevel, LOG_LEVELS, type Logger } from "./log.ts";
 import type { LogFile } from "./log_file.ts";
@@ -79,7 +79,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
         `messages  ${s.messagesRelayed} relayed since start, ${
           s.messagesPerSecond.toFixed(1)
         }/s over the last minute; ` +
-        `${s.deliveries} deliveries; ${s.messagesStored} stored in all`,
+        `${s.deliveries} events queued; last message id ${s.messagesStored}`,
         `memory    rss ${mib(s.memoryRss)}, serving heap ${mib(s.heapUsed)}`,
       ].join("\n");
       return { text, data: s };
@@ -122,7 +122,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       const changed = await ctx.server.call<boolean>({ method: "pause" });
       return {
         text: changed
-          ? "Paused: new connections are refused and retry by themselves; connected sessions go on"
+          ? "Paused: new connections are refused (chatz clients re-dial every second); connected sessions go on"
           : "Already paused",
       };
     },
@@ -232,6 +232,12 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
         throw new ChatError(
           "bad_arguments",
           "Cannot broadcast: the text is empty; usage: broadcast <text...>",
+        );
+      }
+      if (text.length > MAX_TEXT_LENGTH) {
+        throw new ChatError(
+          "too_large",
+          `Cannot broadcast: text over ${MAX_TEXT_LENGTH} characters`,
         );
       }
       await ctx.server.call({ method: "broadcast", text });

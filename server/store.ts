@@ -27,6 +27,11 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
 ];
 
+/** Columns of a message row. */
+const MESSAGE_COLUMNS = 9;
+/** Rows per multi-row INSERT: 64 × 9 parameters stay far below SQLite's limit of 32766. */
+const INSERT_CHUNK = 64;
+
 /** How hard commits are pushed to disk: `normal` survives a killed process, `full` also a power cut. */
 export type SyncMode = "normal" | "full";
 
@@ -66,9 +71,12 @@ export interface Retention {
   maxAgeMs?: number;
 }
 
-/** The conversation key of a message: the history index is per conversation. */
+/**
+ * The conversation key of a message: the history index is per conversation. A group's key holds its
+ * creation time, so a new group that reuses a name never shows the old group's messages.
+ */
 export function conversationOf(
-  target: { scope: "public" } | { scope: "group"; groupKey: string } | {
+  target: { scope: "public" } | { scope: "group"; groupKey: string; created: number } | {
     scope: "direct";
     a: string;
     b: string;
@@ -78,7 +86,7 @@ export function conversationOf(
     case "public":
       return "p";
     case "group":
-      return `g:${target.groupKey}`;
+      return `g:${target.groupKey}:${target.created}`;
     case "direct":
       return target.a < target.b ? `d:${target.a}:${target.b}` : `d:${target.b}:${target.a}`;
   }
@@ -117,9 +125,31 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
     beginWrite();
     return sql(text).run(...params);
   };
-  const insertMessage = db.prepare(
-    "INSERT INTO messages (id, ts, conv, scope, sender, recipient, grp, action, text) VALUES (?,?,?,?,?,?,?,?,?)",
-  );
+  // Messages of a turn are inserted at commit, many rows per statement: one binding call per
+  // INSERT_CHUNK rows instead of one per message is most of the store's cost on the message path.
+  const pendingRows: SQLInputValue[] = [];
+  const inserts = new Map<number, StatementSync>();
+  const insertStatement = (rows: number) => {
+    let statement = inserts.get(rows);
+    if (!statement) {
+      const values = Array(rows).fill("(?,?,?,?,?,?,?,?,?)").join(",");
+      statement = db.prepare(
+        `INSERT INTO messages (id, ts, conv, scope, sender, recipient, grp, action, text) VALUES ${values}`,
+      );
+      inserts.set(rows, statement);
+    }
+    return statement;
+  };
+  /** Writes the buffered messages; every read of messages and every commit calls it first. */
+  const flushMessages = () => {
+    const total = pendingRows.length / MESSAGE_COLUMNS;
+    for (let row = 0; row < total; row += INSERT_CHUNK) {
+      const rows = Math.min(INSERT_CHUNK, total - row);
+      const params = pendingRows.slice(row * MESSAGE_COLUMNS, (row + rows) * MESSAGE_COLUMNS);
+      insertStatement(rows).run(...params);
+    }
+    pendingRows.length = 0;
+  };
   let lastId = Math.max(
     Number((sql("SELECT max(id) AS id FROM messages").get()?.id as number | null) ?? 0),
     Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
@@ -145,12 +175,14 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
     /** Commits the open transaction, if any: call before acknowledging what it wrote. */
     commit(): void {
       if (!inTransaction) return;
+      flushMessages();
       inTransaction = false;
       db.exec("COMMIT");
     },
 
-    /** Abandons the open transaction, if any. */
+    /** Abandons the open transaction, if any, buffered messages included. */
     rollback(): void {
+      pendingRows.length = 0;
       if (!inTransaction) return;
       inTransaction = false;
       db.exec("ROLLBACK");
@@ -187,12 +219,18 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
       return Number(sql("SELECT count(*) AS n FROM accounts").get()?.n ?? 0);
     },
 
-    /** Wipes the identity store: accounts, tokens, groups, memberships and undelivered messages. History stays. */
+    /**
+     * Wipes the identity store: accounts, tokens, groups, memberships, undelivered messages, and
+     * the direct and group history a future account of the same name must not read. The public
+     * room's history stays.
+     */
     clearIdentities(): number {
+      flushMessages();
       const count = this.accountCount();
       for (const table of ["accounts", "tokens", "groups", "members", "undelivered"]) {
         write(`DELETE FROM ${table}`);
       }
+      write("DELETE FROM messages WHERE conv <> 'p'");
       return count;
     },
 
@@ -280,7 +318,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
     addMessage(message: Omit<StoredMessage, "id">): StoredMessage {
       beginWrite();
       const id = ++lastId;
-      insertMessage.run(
+      pendingRows.push(
         id,
         message.ts,
         message.conv,
@@ -296,6 +334,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
 
     /** The newest `limit` messages of a conversation below `before`, oldest first. */
     history(conv: string, before: number, limit: number): StoredMessage[] {
+      flushMessages();
       const rows = sql(
         "SELECT * FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?",
       ).all(conv, before, limit);
@@ -303,6 +342,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
     },
 
     messageCount(): number {
+      flushMessages();
       return Number(sql("SELECT count(*) AS n FROM messages").get()?.n ?? 0);
     },
 
@@ -316,6 +356,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
 
     /** Returns and forgets the messages stored for an account while it was offline, oldest first. */
     takeUndelivered(account: string): StoredMessage[] {
+      flushMessages();
       const rows = sql(
         "SELECT m.* FROM undelivered u JOIN messages m ON m.id = u.message WHERE u.account = ? ORDER BY m.id",
       ).all(account);
@@ -325,6 +366,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
 
     /** Deletes history past the retention limits; returns how many messages went. */
     prune(retention: Retention, now: number): number {
+      flushMessages();
       let removed = 0;
       if (retention.maxAgeMs !== undefined) {
         removed += Number(

@@ -233,7 +233,7 @@ Deno.test("store.addMessage() gives increasing ids that survive reopening", asyn
 
 Deno.test("store.addMessage() keeps every field of a group action", async () => {
   await withStore((store) => {
-    const conv = conversationOf({ scope: "group", groupKey: "ops" });
+    const conv = conversationOf({ scope: "group", groupKey: "ops", created: 5 });
     const message = {
       ts: T0,
       conv,
@@ -294,7 +294,7 @@ Deno.test("store.history() pages through one conversation, oldest first", async 
 
 Deno.test("conversationOf() names one key per conversation", () => {
   assert.equal(conversationOf({ scope: "public" }), "p");
-  assert.equal(conversationOf({ scope: "group", groupKey: "ops" }), "g:ops");
+  assert.equal(conversationOf({ scope: "group", groupKey: "ops", created: 5 }), "g:ops:5");
   const ab = conversationOf({ scope: "direct", a: "alice", b: "bob" });
   assert.equal(ab, conversationOf({ scope: "direct", a: "bob", b: "alice" }));
   assert.notEqual(ab, conversationOf({ scope: "direct", a: "alice", b: "carol" }));
@@ -395,7 +395,7 @@ Deno.test("store ids keep increasing after history was pruned to nothing and reo
   });
 });
 
-Deno.test("store.clearIdentities() wipes identities but keeps history", async () => {
+Deno.test("store.clearIdentities() wipes identities and private history, keeps the public room", async () => {
   await withDir((dir) => {
     const store = openStore(dir);
     store.createAccount({ key: "alice", login: "alice", password: "h", created: T0 });
@@ -417,8 +417,13 @@ Deno.test("store.clearIdentities() wipes identities but keeps history", async ()
       assert.equal(reopened.tokenAccount("hash", T0), undefined);
       assert.deepEqual(reopened.loadGroups(), []);
       assert.deepEqual(reopened.takeUndelivered("bob"), []);
-      assert.equal(reopened.messageCount(), 2);
-      assert.equal(reopened.history(dm.conv, Number.MAX_SAFE_INTEGER, 10)[0].text, "hi");
+      assert.equal(reopened.messageCount(), 1);
+      assert.deepEqual(
+        reopened.history(dm.conv, Number.MAX_SAFE_INTEGER, 10),
+        [],
+        "no old DMs for a new alice",
+      );
+      assert.equal(reopened.history("p", Number.MAX_SAFE_INTEGER, 10)[0].text, "hello");
       // The accounts are free to register again.
       reopened.createAccount({ key: "alice", login: "Alice", password: "h2", created: T0 + 1 });
       assert.equal(reopened.account("alice")?.login, "Alice");
@@ -494,6 +499,34 @@ Deno.test("store.close() commits the open transaction", async () => {
       assert.equal(reopened.account("alice")?.login, "alice");
     } finally {
       reopened.close();
+    }
+  });
+});
+
+Deno.test("store.addMessage() buffers a turn's messages and writes them in chunks at commit", async (t) => {
+  await withDir(async (dir) => {
+    const store = openStore(dir);
+    try {
+      await t.step("150 messages in one turn cross two chunk boundaries", () => {
+        const ids = Array.from(
+          { length: 150 },
+          (_, i) => store.addMessage(publicMessage(`m${i}`)).id,
+        );
+        assert.deepEqual(
+          store.history("p", Number.MAX_SAFE_INTEGER, 200).map((m) => m.id),
+          ids,
+          "reads see buffered messages",
+        );
+        store.commit();
+        assert.equal(store.messageCount(), 150);
+      });
+      await t.step("a rollback drops buffered messages", () => {
+        store.addMessage(publicMessage("gone"));
+        store.rollback();
+        assert.equal(store.messageCount(), 150);
+      });
+    } finally {
+      store.close();
     }
   });
 });
