@@ -84,13 +84,17 @@ export interface LoginData {
 
 /** A chat message, live or replayed. */
 export interface MessageEvent {
+  /** Tells a chat message apart from the other events. */
   type: "message";
   /** Server-wide message id: increasing, unique, the history cursor. */
   id: number;
   /** Milliseconds since the Unix epoch, when the server stored it. */
   ts: number;
+  /** Where it was sent. */
   scope: Scope;
+  /** The sender's login. */
   from: string;
+  /** The message text, at most 4000 characters. */
   text: string;
   /** Direct messages: the recipient. */
   to?: string;
@@ -167,11 +171,15 @@ export type ParamKind = "login" | "group" | "word" | "int" | "text" | "secret";
 
 /** One parameter of a command's grammar. */
 export interface ParamSpec {
+  /** The key of its value in the handler's arguments, and its label in the usage line. */
   name: string;
+  /** What value it takes and how the server checks it. */
   kind: ParamKind;
+  /** May be left out; optional parameters come after the required ones. */
   optional?: boolean;
-  /** `int` only: inclusive bounds. */
+  /** `int` only: the smallest value accepted. */
   min?: number;
+  /** `int` only: the largest value accepted. */
   max?: number;
 }
 

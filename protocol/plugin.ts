@@ -5,6 +5,7 @@ import type { ErrorCode } from "./errors.ts";
 import type { MessageEvent, ParamSpec, Scope } from "./messages.ts";
 
 export type { ErrorCode } from "./errors.ts";
+export { ERROR_CODES } from "./errors.ts";
 export type { MessageEvent, ParamKind, ParamSpec, Scope } from "./messages.ts";
 
 /**
@@ -49,8 +50,11 @@ export interface PluginContext {
 
 /** Structured logging for plugins: an event name and fields. */
 export interface PluginLog {
+  /** Logs an event at level `info`. */
   info(event: string, fields?: Record<string, unknown>): void;
+  /** Logs an event at level `warn`. */
   warn(event: string, fields?: Record<string, unknown>): void;
+  /** Logs an event at level `error`. */
   error(event: string, fields?: Record<string, unknown>): void;
 }
 
@@ -66,6 +70,7 @@ export interface CommandSpec {
   params?: readonly ParamSpec[];
   /** Example lines, shown by `/help COMMAND`. */
   examples?: readonly string[];
+  /** Runs the command; a chat services error becomes the reply, any other throw `plugin_failed`. */
   handler: CommandHandler;
 }
 
@@ -77,8 +82,11 @@ export type CommandArgs = Readonly<Record<string, string | number | undefined>>;
 
 /** What a handler gets: the caller, the checked arguments, the chat services and reply helpers. */
 export interface CommandCall {
+  /** Who ran the command, taken from the session. */
   caller: Caller;
+  /** The arguments, parsed and checked against the command's `params`. */
   args: CommandArgs;
+  /** The server's services: send messages, manage groups, read history. */
   chat: ChatServices;
   /** A successful reply: `text` for people, `data` for programs. */
   ok(text?: string, data?: unknown): CommandResult;
@@ -93,6 +101,7 @@ export type CommandResult =
 
 /** The logged-in user who ran the command. The server sets it from the session, never from the request. */
 export interface Caller {
+  /** The account's login, spelled as when it was registered. */
   login: string;
   /** This connection's session id; one account may have several. */
   session: string;
@@ -100,7 +109,9 @@ export interface Caller {
 
 /** A stored and delivered message's identity. */
 export interface Sent {
+  /** The stored message's server-wide id, as in its `message` event. */
   id: number;
+  /** When the server stored it, in milliseconds since the Unix epoch. */
   ts: number;
   /** Direct messages only: the recipient is offline and gets it at their next login. */
   queued?: boolean;
@@ -108,16 +119,23 @@ export interface Sent {
 
 /** A group as the services describe it. */
 export interface GroupInfo {
+  /** The group's name, spelled as when it was created. */
   name: string;
+  /** The owner's login. */
   owner: string;
+  /** How many members the group has, the owner included. */
   members: number;
+  /** When the group was created, in milliseconds since the Unix epoch. */
   created: number;
 }
 
 /** A logged-in account and its sessions. */
 export interface OnlineUser {
+  /** The account's login, spelled as when it was registered. */
   login: string;
+  /** When the account's first current session started, in milliseconds since the Unix epoch. */
   since: number;
+  /** How many sessions the account has open. */
   sessions: number;
 }
 
@@ -156,8 +174,11 @@ export interface ChatServices {
   members(group: string): string[];
   /** The groups a login belongs to, sorted. */
   groupsOf(login: string): string[];
+  /** Creates a group with `owner` as its owner and first member. */
   createGroup(owner: Caller, name: string): GroupInfo;
+  /** Adds the caller and replays up to the group's 20 latest messages to the caller's session. */
   joinGroup(caller: Caller, name: string): GroupInfo;
+  /** Removes the caller; the longest-standing member succeeds an owner; an empty group is deleted. */
   leaveGroup(caller: Caller, name: string): void;
   /** Owner only: removes a member. */
   kickFromGroup(owner: Caller, name: string, login: string): void;
@@ -184,9 +205,14 @@ export type DeliverHook = (message: OutgoingMessage) => DeliverVerdict;
 
 /** A message on its way, as deliver hooks see it. */
 export interface OutgoingMessage {
+  /** Where the message goes. */
   scope: Scope;
+  /** The sender's login. */
   from: string;
+  /** The text as the earlier hooks left it. */
   text: string;
+  /** Direct messages: the recipient's login. */
   to?: string;
+  /** Group messages: the group's name. */
   group?: string;
 }
