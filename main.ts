@@ -67,6 +67,11 @@ program.command("serve")
   .addOption(
     new Option("--history-max-days <n>", "delete messages older than this").argParser(positiveInt),
   )
+  .option("--curve", "encrypt with CURVE (key pair in DATA/curve.key) and serve the public key")
+  .option(
+    "--key-bind <endpoint>",
+    "where to serve the public key, unencrypted (default: --bind's port + 1; implies --curve)",
+  )
   .option("--console", "run the operator console even when stdin is not a terminal")
   .option("--no-console", "no operator console, even on a terminal")
   .action(async (opts) => {
@@ -79,6 +84,12 @@ program.command("connect")
   .addOption(
     new Option("--server <endpoint>", "server endpoint")
       .env("CHATZ_SERVER").default("tcp://127.0.0.1:5555"),
+  )
+  .option("--curve", "encrypt; the server's key is remembered, or trusted on first use")
+  .option("--server-key <key>", "the server's CURVE public key, as it printed it (implies --curve)")
+  .option(
+    "--key-endpoint <endpoint>",
+    "where to ask for the server's key (default: --server's port + 1; implies --curve)",
   )
   .option(
     "--password-file <path>",
@@ -101,6 +112,9 @@ program.command("connect")
         timeoutMs: opts.timeout,
         wait: opts.wait,
         color: opts.color,
+        curve: opts.curve,
+        serverKey: opts.serverKey,
+        keyEndpoint: opts.keyEndpoint,
       }),
     );
   });

@@ -14,6 +14,7 @@ import {
   type ServerEvent,
   WireError,
 } from "../protocol/mod.ts";
+import { curveClientOptions } from "../transport/curve.ts";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
 
 /** How often an idle client pings, so the server knows it is alive (the server's timeout is 3 beats). */
@@ -41,6 +42,8 @@ export interface ConnectOptions {
   timeoutMs: number;
   /** Names this program in the operator's `users` list. */
   clientName?: string;
+  /** Encrypt with CURVE: the server's public key (Z85); the client makes its own key pair. */
+  curve?: { serverKey: string };
   /** Every event the server pushes, in order. */
   onEvent?: (event: ServerEvent) => void;
   /** A frame from the server could not be decoded. */
@@ -82,6 +85,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     immediate: true, // queue nothing on a connection that is not up: the connect timeout is honest
     reconnectInterval: 100,
     reconnectMaxInterval: 2000,
+    ...(options.curve && curveClientOptions(options.curve.serverKey)),
   });
   const waiting = new Map<number, (reply: Reply) => void>();
   let nextId = 1;

@@ -11,6 +11,7 @@ import type {
   ServerEvent,
 } from "../protocol/mod.ts";
 import { nameKey } from "../protocol/mod.ts";
+import type { TrustErrorCode } from "./curve_trust.ts";
 import { resolveCommand, splitWord } from "./input.ts";
 
 /** How to render. */
@@ -38,7 +39,7 @@ export interface ReplyFormatOptions extends FormatOptions {
 /** A line the client itself produces in `--json` mode. */
 export type LocalJson =
   | { type: "help"; text: string }
-  | { type: "error"; code: ErrorCode | "unreachable" | "closed"; message: string };
+  | { type: "error"; code: ErrorCode | "unreachable" | "closed" | TrustErrorCode; message: string };
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 

@@ -5,6 +5,12 @@ import process from "node:process";
 import { createInterface } from "node:readline";
 import type { ServerEvent } from "../protocol/mod.ts";
 import { ChatzError, connect, type Connection } from "./connection.ts";
+import {
+  explainUnansweredLogin,
+  type TrustedKey,
+  TrustError,
+  trustServerKey,
+} from "./curve_trust.ts";
 import { type LocalJson, toJsonLine } from "./format.ts";
 import { runInteractive } from "./interactive.ts";
 import { ABORT_EXIT_CODE, getPassword, PasswordError, PromptAbortedError } from "./password.ts";
@@ -29,6 +35,12 @@ export interface ConnectCliOptions {
    * is a terminal and NO_COLOR is unset, so piped output never carries escape sequences.
    */
   color?: boolean;
+  /** Encrypt with CURVE; the key comes from `serverKey`, the known-servers file, or first use. */
+  curve?: boolean;
+  /** The server's CURVE public key, trusted as given (implies `curve`). */
+  serverKey?: string;
+  /** Where to ask for the server's key (implies `curve`); default: the server's port + 1. */
+  keyEndpoint?: string;
 }
 
 /**
@@ -55,6 +67,27 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     if (options.json) writeLine(toJsonLine(item));
     return 1;
   };
+  const failTrust = (error: TrustError): number => {
+    for (const line of error.warning) console.error(`chatz: ${line}`);
+    return fail({ type: "error", code: error.code, message: error.message });
+  };
+
+  // Encryption first, as SSH checks the host key before asking for a password.
+  const trust = {
+    server: options.server,
+    serverKey: options.serverKey,
+    keyEndpoint: options.keyEndpoint,
+    timeoutMs: options.timeoutMs,
+  };
+  let trusted: TrustedKey | undefined;
+  if (options.curve || options.serverKey !== undefined || options.keyEndpoint !== undefined) {
+    try {
+      trusted = await trustServerKey({ ...trust, warn: (line) => console.error(`chatz: ${line}`) });
+    } catch (error) {
+      if (error instanceof TrustError) return failTrust(error);
+      throw error;
+    }
+  }
 
   let password: string | undefined;
   try {
@@ -69,6 +102,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
 
   const events = createEventFeed();
   let connection: Connection;
+  const started = Date.now();
   try {
     connection = await connect({
       server: options.server,
@@ -76,11 +110,19 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
       password,
       timeoutMs: options.timeoutMs,
       clientName: "chatz-cli",
+      curve: trusted && { serverKey: trusted.key },
       onEvent: events.push,
       onProtocolError: (error) =>
         events.push({ type: "error", code: error.code, message: error.message }),
     });
   } catch (error) {
+    // A failed CURVE handshake (or encryption on one side only) leaves the login unanswered.
+    if (
+      error instanceof ChatzError && error.code === "unreachable" &&
+      Date.now() - started >= options.timeoutMs
+    ) {
+      return failTrust(await explainUnansweredLogin(error.message, trusted, trust));
+    }
     if (error instanceof ChatzError) {
       return fail({ type: "error", code: error.code, message: error.message });
     }

@@ -3,11 +3,14 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { keyEndpointFor } from "../protocol/curve.ts";
 import { sendControl } from "./admin.ts";
 import type { Registration } from "./broker.ts";
 import { type OperatorConsole, startConsole } from "./console.ts";
 import { openControlEndpoint } from "./control_endpoint.ts";
+import { type CurveKeys, loadCurveKeys } from "./curve_keys.ts";
 import { ChatError } from "./errors.ts";
+import { type KeyEndpoint, openKeyEndpoint } from "./key_endpoint.ts";
 import { createLogger, formatRecord, type LogLevel, type LogRecord } from "./log.ts";
 import { LogFile } from "./log_file.ts";
 import { type OperatorContext, runOperatorLine } from "./operator.ts";
@@ -32,6 +35,10 @@ export interface ServeCliOptions {
   historyMaxDays?: number;
   /** Run the operator console; default: when stdin is a terminal. */
   console?: boolean;
+  /** Encrypt the chat endpoint with CURVE (key pair in `<data>/curve.key`). */
+  curve?: boolean;
+  /** Where to serve the public key (implies `curve`); default: the bind's host, port + 1. */
+  keyBind?: string;
   version: string;
 }
 
@@ -58,6 +65,28 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   };
   const log = createLogger(options.logLevel, sink);
 
+  // Encryption: the key pair, and where its public half is served for trust on first use.
+  let curveKeys: CurveKeys | undefined;
+  const keyBind = options.keyBind ?? keyEndpointFor(options.bind);
+  if (options.curve || options.keyBind !== undefined) {
+    try {
+      if (!keyBind) {
+        throw new Error(`Cannot choose a key endpoint for "${options.bind}": give --key-bind`);
+      }
+      const loaded = await loadCurveKeys(options.data);
+      curveKeys = loaded.keys;
+      log.info(loaded.created ? "curve_key_created" : "curve_key_loaded", {
+        path: loaded.path,
+        key: curveKeys.publicKey,
+      });
+    } catch (error) {
+      log.error("start_failed", { error: (error as Error).message });
+      console.error(`chatz: ${(error as Error).message}`);
+      logs.close();
+      return 1;
+    }
+  }
+
   let thread;
   try {
     thread = await startServingThread({
@@ -74,12 +103,27 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
       },
       version: options.version,
       logLevel: options.logLevel,
+      curve: curveKeys && { secretKey: curveKeys.secretKey },
     }, sink);
   } catch (error) {
     log.error("start_failed", { error: (error as Error).message });
     console.error(`chatz: ${(error as Error).message}`);
     logs.close();
     return 1;
+  }
+
+  let keyEndpoint: KeyEndpoint | undefined;
+  if (curveKeys && keyBind) {
+    try {
+      keyEndpoint = await openKeyEndpoint(keyBind, curveKeys.publicKey);
+    } catch (error) {
+      log.error("start_failed", { error: (error as Error).message });
+      console.error(`chatz: ${(error as Error).message}`);
+      await thread.stop("the key endpoint could not be bound");
+      logs.close();
+      return 1;
+    }
+    log.info("key_endpoint", { endpoint: keyEndpoint.endpoint });
   }
 
   const done = Promise.withResolvers<number>();
@@ -90,6 +134,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     log.info("shutdown", { reason });
     operatorConsole?.close();
     await thread.stop(reason);
+    await keyEndpoint?.close();
     await control.close();
     logs.close();
     done.resolve(0);
@@ -113,6 +158,10 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   );
 
   console.log(`chatz ${options.version} listening on ${thread.endpoint} (data in ${options.data})`);
+  if (curveKeys && keyEndpoint) {
+    console.log(`CURVE public key: ${curveKeys.publicKey}`);
+    console.log(`key endpoint: ${keyEndpoint.endpoint}`);
+  }
   for (const failure of thread.plugins.failed) {
     console.error(`chatz: plugin failed: ${failure.error}`);
   }

@@ -4,6 +4,7 @@
 import { Router } from "zeromq";
 import { MAX_FRAME_BYTES } from "../protocol/mod.ts";
 import type { DeliverHook } from "../protocol/plugin.ts";
+import { curveServerOptions } from "../transport/curve.ts";
 import { startSocketLoop } from "../transport/socket_loop.ts";
 import { createBroker, type Registration } from "./broker.ts";
 import { createChatCore } from "./chat.ts";
@@ -46,6 +47,8 @@ export interface ServerOptions {
   retention: Retention;
   version: string;
   log: Logger;
+  /** Encrypt the chat endpoint with CURVE, as the server with this secret key (Z85). */
+  curve?: { secretKey: string };
 }
 
 /** The operator's view of a running server. */
@@ -181,6 +184,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     heartbeatTimeout: ZMTP_HEARTBEAT_MS * 3,
     linger: LINGER_MS,
     zapDomain: ZAP_DOMAIN, // every handshake passes the gate, which pause and resume control
+    ...(options.curve && curveServerOptions(options.curve.secretKey)),
   });
   try {
     await router.bind(options.bind);

@@ -1,0 +1,267 @@
+// Which CURVE key `chatz connect` trusts for a server: the one given with --server-key, the one in
+// the known-servers file, or, on first use, the one the server's key endpoint tells (then remembered).
+
+import { Dealer } from "zeromq";
+import { isCurveKey, KEY_PROTOCOL_VERSION, keyEndpointFor } from "../protocol/curve.ts";
+import { startSocketLoop } from "../transport/socket_loop.ts";
+import { knownServersPath, lookupKnownServer, rememberServer } from "./known_servers.ts";
+
+/** How long to ask the key endpoint why a login went unanswered: the user already waited once. */
+const DIAGNOSIS_TIMEOUT_MS = 2000;
+/** A key reply is one short JSON object; anything bigger is not one. */
+const MAX_KEY_REPLY_BYTES = 4096;
+
+/** Codes of the client's own encryption failures; like `unreachable`, they never travel on the wire. */
+export type TrustErrorCode =
+  | "unreachable" // the login went unanswered, and nothing better explains why
+  | "no_server_key" // no key known, and none could be fetched or remembered
+  | "bad_server_key" // a key that is not 40 Z85 characters
+  | "wrong_server_key" // --server-key differs from the key the server's key endpoint reports
+  | "server_key_changed"; // the remembered key differs from the one the key endpoint reports
+
+/** Why the client will not, or could not, talk to a server over CURVE. */
+export class TrustError extends Error {
+  constructor(
+    readonly code: TrustErrorCode,
+    message: string,
+    /** Lines to show the user before the message: the loud part of a warning. */
+    readonly warning: readonly string[] = [],
+  ) {
+    super(message);
+    this.name = "TrustError";
+  }
+}
+
+/** What `trustServerKey` needs. */
+export interface TrustOptions {
+  /** The chat endpoint, as given with --server: also the known-servers file's key. */
+  server: string;
+  /** --server-key: trusted as given. */
+  serverKey?: string;
+  /** --key-endpoint; default: the server's host, port + 1. */
+  keyEndpoint?: string;
+  /** How long to wait for the key endpoint on first use. */
+  timeoutMs: number;
+  /** Default: `knownServersPath()`. */
+  knownServersFile?: string;
+  /** Shows one line of a warning to the user (stderr). */
+  warn(line: string): void;
+}
+
+/** The key to encrypt with, and how the client came to trust it. */
+export interface TrustedKey {
+  key: string;
+  source: "given" | "known" | "first_use";
+  /** The known-servers file; unset for a given key. */
+  file?: string;
+}
+
+/**
+ * Finds the server's key: `--server-key`, else the known-servers file, else trust on first use:
+ * asks the key endpoint, warns loudly, remembers the key, and returns it.
+ *
+ * @example
+ * ```ts
+ * import { trustServerKey } from "./curve_trust.ts";
+ * const trusted = await trustServerKey({
+ *   server: "tcp://chat.example.org:5555",
+ *   timeoutMs: 5000,
+ *   warn: (line) => console.error(`chatz: ${line}`),
+ * });
+ * console.log(trusted.key, trusted.source); // "rq:rM>…", "first_use"
+ * ```
+ */
+export async function trustServerKey(options: TrustOptions): Promise<TrustedKey> {
+  const { server } = options;
+  if (options.serverKey !== undefined) {
+    if (!isCurveKey(options.serverKey)) {
+      throw new TrustError(
+        "bad_server_key",
+        `Cannot use --server-key "${options.serverKey}": not a CURVE key (40 Z85 characters, ` +
+          `as "chatz serve --curve" prints it)`,
+      );
+    }
+    return { key: options.serverKey, source: "given" };
+  }
+
+  let file: string;
+  let known: string | undefined;
+  try {
+    file = options.knownServersFile ?? knownServersPath();
+    known = lookupKnownServer(file, server);
+  } catch (error) {
+    throw new TrustError("no_server_key", (error as Error).message);
+  }
+  if (known !== undefined) {
+    if (!isCurveKey(known)) {
+      throw new TrustError(
+        "bad_server_key",
+        `Cannot use the key remembered for "${server}" in "${file}": not a CURVE key; ` +
+          `fix or remove its line`,
+      );
+    }
+    return { key: known, source: "known", file };
+  }
+
+  const endpoint = keyEndpointOf(options);
+  const key = await fetchServerKey(endpoint, options.timeoutMs);
+  if (key === undefined) {
+    throw new TrustError(
+      "no_server_key",
+      `Cannot get the CURVE key of "${server}": its key endpoint "${endpoint}" did not answer ` +
+        `within ${options.timeoutMs} ms; give the key with --server-key, or the key endpoint ` +
+        `with --key-endpoint`,
+    );
+  }
+  options.warn(`WARNING: The authenticity of server "${server}" cannot be established.`);
+  options.warn(
+    `Its CURVE key is ${key} (as told, unencrypted, by its key endpoint "${endpoint}").`,
+  );
+  options.warn(`Trusting it on first use and remembering it in "${file}".`);
+  options.warn(`To be sure, compare it with the "CURVE public key:" line the server printed.`);
+  try {
+    rememberServer(file, server, key);
+  } catch (error) {
+    throw new TrustError("no_server_key", (error as Error).message);
+  }
+  return { key, source: "first_use", file };
+}
+
+/**
+ * Explains a login that went unanswered for the whole timeout, which is how a failed CURVE
+ * handshake looks from a client. With a trusted key, asks the key endpoint: a different key there
+ * means the remembered key is stale (refuse loudly) or the given one wrong. Without encryption,
+ * hints that the server may need it. `timeoutMessage` is the connection's own error message.
+ */
+export async function explainUnansweredLogin(
+  timeoutMessage: string,
+  trusted: TrustedKey | undefined,
+  options: Omit<TrustOptions, "warn" | "knownServersFile">,
+): Promise<TrustError> {
+  if (!trusted) {
+    return new TrustError(
+      "unreachable",
+      `${timeoutMessage}; if the server encrypts (chatz serve --curve), connect with --curve or ` +
+        `--server-key KEY`,
+    );
+  }
+  const { server } = options;
+  let endpoint: string | undefined;
+  let reported: string | undefined;
+  try {
+    endpoint = keyEndpointOf(options);
+    reported = await fetchServerKey(endpoint, Math.min(options.timeoutMs, DIAGNOSIS_TIMEOUT_MS));
+  } catch {
+    // No usable key endpoint: nothing to compare with, so the hint below is all there is.
+  }
+  if (reported === trusted.key) return new TrustError("unreachable", timeoutMessage);
+  if (reported === undefined) {
+    const which = trusted.source === "given"
+      ? '--server-key is not the key the server printed ("CURVE public key:")'
+      : `the server's key changed since it was remembered in "${trusted.file}"`;
+    return new TrustError(
+      "unreachable",
+      `${timeoutMessage}; the CURVE handshake may have failed: perhaps ${which}, or the server ` +
+        `does not run with --curve (its key endpoint ${
+          endpoint ? `"${endpoint}" ` : ""
+        }did not answer to tell)`,
+    );
+  }
+  if (trusted.source === "given") {
+    return new TrustError(
+      "wrong_server_key",
+      `Cannot connect to "${server}": the CURVE handshake failed: --server-key is ${trusted.key}, ` +
+        `but the server's key endpoint "${endpoint}" reports ${reported}; check the key the ` +
+        `server printed ("CURVE public key:")`,
+    );
+  }
+  const banner = "@".repeat(72);
+  return new TrustError(
+    "server_key_changed",
+    `Cannot connect to "${server}": its CURVE key has CHANGED from ${trusted.key} to ` +
+      `${reported}; refusing to connect; if this is expected, remove its line from ` +
+      `"${trusted.file}"`,
+    [
+      banner,
+      `WARNING: the CURVE key of server "${server}" has CHANGED from ${trusted.key} to ${reported}`,
+      banner,
+      "Someone may be intercepting your connection (a man-in-the-middle attack),",
+      "or the server's operator replaced its key (a new data folder, a lost curve.key).",
+    ],
+  );
+}
+
+/**
+ * Asks a key endpoint for the server's public key. Resolves with the key, or undefined when nobody
+ * answered in time; throws a TrustError for an answer that is not a key or an unusable endpoint.
+ *
+ * @example
+ * ```ts
+ * import { fetchServerKey } from "./curve_trust.ts";
+ * const key = await fetchServerKey("tcp://chat.example.org:5556", 5000);
+ * ```
+ */
+export async function fetchServerKey(
+  endpoint: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
+  const socket = new Dealer({
+    receiveTimeout: 0,
+    sendTimeout: 0,
+    linger: 0,
+    immediate: true, // the request waits for a connection instead of being lost in a dead one
+    reconnectInterval: 100,
+    reconnectMaxInterval: 1000,
+    maxMessageSize: MAX_KEY_REPLY_BYTES,
+  });
+  const answer = Promise.withResolvers<string | TrustError>();
+  const decoder = new TextDecoder();
+  const loop = startSocketLoop(socket, {
+    onMessage([version, body]) {
+      if (!version || decoder.decode(version) !== KEY_PROTOCOL_VERSION) return;
+      let key: unknown;
+      try {
+        key = JSON.parse(decoder.decode(body)).key;
+      } catch { /* checked below */ }
+      answer.resolve(
+        typeof key === "string" && isCurveKey(key) ? key : new TrustError(
+          "bad_server_key",
+          `Cannot use the answer of key endpoint "${endpoint}": it holds no CURVE key`,
+        ),
+      );
+    },
+  }, { checkWritable: true });
+  try {
+    socket.connect(endpoint);
+  } catch (error) {
+    await loop.close();
+    throw new TrustError(
+      "no_server_key",
+      `Cannot ask key endpoint "${endpoint}" for the server's key: ${(error as Error).message}`,
+    );
+  }
+  loop.send([KEY_PROTOCOL_VERSION, "{}"]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([answer.promise, timeout]);
+    if (result instanceof TrustError) throw result;
+    return result;
+  } finally {
+    clearTimeout(timer);
+    await loop.close();
+  }
+}
+
+function keyEndpointOf(options: { server: string; keyEndpoint?: string }): string {
+  const endpoint = options.keyEndpoint ?? keyEndpointFor(options.server);
+  if (!endpoint) {
+    throw new TrustError(
+      "no_server_key",
+      `Cannot find the key endpoint of "${options.server}": give --key-endpoint or --server-key`,
+    );
+  }
+  return endpoint;
+}
