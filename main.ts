@@ -7,6 +7,7 @@ import { runConnect } from "./client/mod.ts";
 import { runAdmin } from "./server/admin.ts";
 import { LOG_LEVELS } from "./server/log.ts";
 import { runServe } from "./server/mod.ts";
+import { DEFAULT_LIMITS } from "./server/serve.ts";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -67,6 +68,34 @@ program.command("serve")
   .addOption(
     new Option("--history-max-days <n>", "delete messages older than this").argParser(positiveInt),
   )
+  .addOption(
+    new Option("--rate <n>", "commands per second per account after the burst; 0: no limit")
+      .argParser(nonNegativeInt).default(DEFAULT_LIMITS.commandsPerSecond),
+  )
+  .addOption(
+    new Option("--burst <n>", "commands an account may send at once")
+      .argParser(positiveInt).default(DEFAULT_LIMITS.commandBurst),
+  )
+  .addOption(
+    new Option("--max-groups <n>", "groups one account may be in")
+      .argParser(positiveInt).default(DEFAULT_LIMITS.maxGroupsPerUser),
+  )
+  .addOption(
+    new Option("--max-sessions <n>", "sessions one account may have at once")
+      .argParser(positiveInt).default(DEFAULT_LIMITS.maxSessionsPerAccount),
+  )
+  .addOption(
+    new Option("--session-timeout <ms>", "end a session silent this long")
+      .argParser(positiveInt).default(DEFAULT_LIMITS.sessionTimeoutMs),
+  )
+  .addOption(
+    new Option("--lag-limit <ms>", "end a session that reads nothing this long")
+      .argParser(positiveInt).default(DEFAULT_LIMITS.lagLimitMs),
+  )
+  .addOption(
+    new Option("--connects-per-minute <n>", "new connections per minute per address; 0: no limit")
+      .argParser(nonNegativeInt).default(DEFAULT_LIMITS.connectsPerMinute),
+  )
   .option("--curve", "encrypt with CURVE (key pair in DATA/curve.key) and serve the public key")
   .option(
     "--key-bind <endpoint>",
@@ -75,7 +104,16 @@ program.command("serve")
   .option("--console", "run the operator console even when stdin is not a terminal")
   .option("--no-console", "no operator console, even on a terminal")
   .action(async (opts) => {
-    Deno.exit(await runServe({ ...opts, version: config.version }));
+    const limits = {
+      commandsPerSecond: opts.rate,
+      commandBurst: opts.burst,
+      maxGroupsPerUser: opts.maxGroups,
+      maxSessionsPerAccount: opts.maxSessions,
+      sessionTimeoutMs: opts.sessionTimeout,
+      lagLimitMs: opts.lagLimit,
+      connectsPerMinute: opts.connectsPerMinute,
+    };
+    Deno.exit(await runServe({ ...opts, limits, version: config.version }));
   });
 
 program.command("connect")

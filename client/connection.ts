@@ -17,8 +17,18 @@ import {
 import { curveClientOptions } from "../transport/curve.ts";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
 
-/** How often an idle client pings, so the server knows it is alive (the server's timeout is 3 beats). */
+/** How often an idle client pings until the server says otherwise (its login reply does). */
 export const PING_INTERVAL_MS = 5000;
+
+/** Silence, in ping intervals, after which the server is taken as gone and the client reconnects. */
+const DEAD_AFTER_PINGS = 3;
+
+/** Reconnect back-off: the first retry waits this long, each next one twice as long, up to the cap. */
+const BACKOFF_FIRST_MS = 250;
+const BACKOFF_MAX_MS = 15_000;
+
+/** Byes after which the session is resumed rather than ended: the server restarted or dropped us. */
+const RESUMABLE_BYES: ReadonlySet<string> = new Set(["server_shutdown", "timed_out", "too_slow"]);
 
 /**
  * While the login is still queued (no connection was ever completed), re-dial this often. libzmq gives
@@ -38,17 +48,30 @@ export interface ConnectOptions {
   password?: string;
   /** Resume with a token from an earlier login instead of the password. */
   token?: string;
-  /** How long to wait for the server to answer the login. */
+  /** How long to wait for the server to answer the first login. */
   timeoutMs: number;
   /** Names this program in the operator's `users` list. */
   clientName?: string;
   /** Encrypt with CURVE: the server's public key (Z85); the client makes its own key pair. */
   curve?: { serverKey: string };
+  /**
+   * Reconnect by itself when the server goes silent or restarts, log in again with the session
+   * token, receive what was missed as catch-up and re-send unacknowledged commands. Default false:
+   * the connection ends with the first `bye`.
+   */
+  reconnect?: boolean;
   /** Every event the server pushes, in order. */
   onEvent?: (event: ServerEvent) => void;
+  /** The connection was lost and is being re-established, or is back. */
+  onStatus?: (status: ConnectionStatus) => void;
   /** A frame from the server could not be decoded. */
   onProtocolError?: (error: WireError) => void;
 }
+
+/** What `onStatus` reports. */
+export type ConnectionStatus =
+  | { state: "reconnecting"; reason: string; attempt: number }
+  | { state: "online"; catchup: LoginData["catchup"] };
 
 /** Why `connect` or a request failed: a protocol error code, or `unreachable` / `closed`. */
 export class ChatzError extends Error {
@@ -60,14 +83,16 @@ export class ChatzError extends Error {
 
 /** A logged-in connection. */
 export interface Connection {
-  /** The login reply's data: the login as spelled by the server, the catalog, the resume token. */
+  /** The latest login reply's data: the login as spelled by the server, the catalog, the token. */
   readonly session: LoginData;
   /** Sends a request and resolves with its reply, success or error. */
   request(request: RequestBody): Promise<Reply>;
-  /** Runs a chat command: `command("msg", "bob hello")`. */
+  /** Runs a chat command: `command("msg", "bob hello")`. It carries a client message id (`cid`). */
   command(cmd: string, args?: string): Promise<Reply>;
   /** Requests sent and not yet answered. */
   readonly inFlight: number;
+  /** The highest message id received: where a resumed session continues. */
+  readonly lastMessageId: number;
   /** Logs out (when `logout` is set and the session is alive) and closes the socket. */
   close(options?: { logout?: boolean }): Promise<void>;
 }
@@ -75,6 +100,12 @@ export interface Connection {
 /** A request without its id: the connection numbers requests itself. */
 export type RequestBody = Request extends infer R ? R extends Request ? Omit<R, "id"> : never
   : never;
+
+/** A request waiting for its reply; commands are re-sent after a reconnect, other requests fail. */
+interface Pending {
+  body: RequestBody;
+  resolve: (reply: Reply) => void;
+}
 
 /** Connects, logs in and resolves once the server accepted the login. */
 export async function connect(options: ConnectOptions): Promise<Connection> {
@@ -87,14 +118,24 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     reconnectMaxInterval: 2000,
     ...(options.curve && curveClientOptions(options.curve.serverKey)),
   });
-  const waiting = new Map<number, (reply: Reply) => void>();
+  const pending = new Map<number, Pending>();
+  /** Requests made while not logged in: sent once the (re-)login succeeds. */
+  let held: number[] = [];
   let nextId = 1;
   let batch: Request[] = [];
-  let alive = true;
+  /** `ended`: the server ended the session, the socket is still open; `closed`: close() was called. */
+  let state: "connecting" | "online" | "reconnecting" | "ended" | "closed" = "connecting";
   let lastSent = Date.now();
+  let lastHeard = Date.now();
+  let lastMessageId = 0;
+  let session: LoginData | undefined;
+  let pingIntervalMs = PING_INTERVAL_MS;
+  const cidPrefix = crypto.randomUUID().slice(0, 8);
+  let nextCid = 1;
 
   const loop: SocketLoop = startSocketLoop(socket, {
     onMessage(frames) {
+      lastHeard = Date.now();
       let messages: unknown[];
       try {
         messages = decodeFrames(frames, { maxBytes: MAX_INBOUND_FRAME_BYTES });
@@ -110,30 +151,127 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     if (typeof message !== "object" || message === null) return;
     const reply = message as Reply;
     if (typeof reply.re === "number") {
-      const resolve = waiting.get(reply.re);
-      if (resolve) {
-        waiting.delete(reply.re);
-        resolve(reply);
+      const waiter = pending.get(reply.re);
+      if (waiter) {
+        pending.delete(reply.re);
+        waiter.resolve(reply);
       }
       return;
     }
     const event = message as ServerEvent;
-    if (event.type === "bye") alive = false;
+    if (event.type === "message" && !event.history && event.id > lastMessageId) {
+      lastMessageId = event.id;
+    }
+    if (event.type === "bye") {
+      if (options.reconnect && RESUMABLE_BYES.has(event.code)) {
+        reconnect(event.message);
+        return;
+      }
+      state = "ended";
+    }
     options.onEvent?.(event);
   }
 
   function flush(): void {
+    if (batch.length === 0) return;
     const requests = batch;
     batch = [];
     lastSent = Date.now();
     loop.send([PROTOCOL_VERSION, encodeBatch(requests)]);
   }
 
+  function send(id: number): void {
+    const waiter = pending.get(id);
+    if (!waiter) return;
+    if (batch.length === 0) queueMicrotask(flush);
+    batch.push({ ...waiter.body, id } as Request);
+  }
+
   function request(body: RequestBody): Promise<Reply> {
     const id = nextId++;
-    if (batch.length === 0) queueMicrotask(flush);
-    batch.push({ ...body, id } as Request);
-    return new Promise((resolve) => waiting.set(id, resolve));
+    return new Promise((resolve) => {
+      if (state === "closed") return resolve(lost(id));
+      pending.set(id, { body, resolve });
+      if (state === "online" || state === "ended" || body.op === "login") send(id);
+      else held.push(id);
+    });
+  }
+
+  function lost(id: number): Reply {
+    return {
+      re: id,
+      ok: false,
+      code: "connection_lost",
+      message: "No reply: the connection closed first",
+    };
+  }
+
+  function login(auth: { password?: string; token?: string; resume?: number }): Promise<Reply> {
+    return request({
+      op: "login",
+      login: options.login,
+      client: options.clientName ?? "chatz",
+      host: hostname(),
+      ...auth,
+    });
+  }
+
+  function online(data: LoginData): void {
+    session = data;
+    state = "online";
+    pingIntervalMs = data.pingIntervalMs || PING_INTERVAL_MS;
+    const waiting = held;
+    held = [];
+    for (const id of waiting) send(id);
+  }
+
+  /** Replaces a dead connection: new socket connection, token login with resume, re-sent commands. */
+  async function reconnect(reason: string): Promise<void> {
+    if (state !== "online") return;
+    state = "reconnecting";
+    loop.discardQueued();
+    batch = [];
+    // Commands are re-sent with their cid (the server answers a duplicate from the first one);
+    // pings and the like only mattered on the old connection.
+    for (const [id, waiter] of pending) {
+      if (waiter.body.op === "cmd") held.push(id);
+      else {
+        pending.delete(id);
+        waiter.resolve(lost(id));
+      }
+    }
+    held.sort((a, b) => a - b);
+    for (let attempt = 1; state === "reconnecting"; attempt++) {
+      options.onStatus?.({ state: "reconnecting", reason, attempt });
+      socket.disconnect(options.server);
+      socket.connect(options.server);
+      const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1));
+      const reply = await withTimeout(
+        login({ token: session?.token, resume: lastMessageId }),
+        wait,
+      );
+      if (state !== "reconnecting") return;
+      if (reply === undefined) {
+        loop.discardQueued();
+        for (const [id, waiter] of pending) if (waiter.body.op === "login") pending.delete(id);
+        reason = "no answer yet";
+        continue;
+      }
+      if (!reply.ok) {
+        if (reply.code === "login_throttled" || reply.code === "limit_reached") {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
+        state = "ended";
+        for (const [id, waiter] of pending) waiter.resolve(lost(id));
+        pending.clear();
+        options.onEvent?.({ type: "bye", code: reply.code, message: reply.message });
+        return;
+      }
+      const data = reply.data as LoginData;
+      online(data);
+      options.onStatus?.({ state: "online", catchup: data.catchup });
+    }
   }
 
   try {
@@ -150,16 +288,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     socket.disconnect(options.server);
     socket.connect(options.server);
   }, REDIAL_INTERVAL_MS);
-
   const loginReply = await withTimeout(
-    request({
-      op: "login",
-      login: options.login,
-      password: options.password,
-      token: options.token,
-      client: options.clientName ?? "chatz",
-      host: hostname(),
-    }),
+    login({ password: options.password, token: options.token }),
     options.timeoutMs,
   );
   clearInterval(redial);
@@ -174,34 +304,46 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     await loop.close();
     throw new ChatzError(loginReply.code, loginReply.message);
   }
+  online(loginReply.data as LoginData);
 
-  const pinger = setInterval(() => {
-    if (alive && Date.now() - lastSent >= PING_INTERVAL_MS) request({ op: "ping" });
-  }, PING_INTERVAL_MS / 2);
+  const watchdog = setInterval(() => {
+    if (state !== "online") return;
+    const now = Date.now();
+    if (options.reconnect && now - lastHeard > pingIntervalMs * DEAD_AFTER_PINGS) {
+      reconnect(`no answer from the server for ${Math.round((now - lastHeard) / 1000)} s`);
+    } else if (now - lastSent >= pingIntervalMs) {
+      request({ op: "ping" });
+    }
+  }, Math.max(50, Math.floor(PING_INTERVAL_MS / 10)));
 
   return {
-    session: loginReply.data as LoginData,
+    get session() {
+      return session!;
+    },
     request,
-    command: (cmd, args = "") => request({ op: "cmd", cmd, args }),
+    command: (cmd, args = "") =>
+      request({ op: "cmd", cmd, args, cid: `${cidPrefix}-${nextCid++}` }),
     get inFlight() {
-      return waiting.size;
+      return pending.size;
+    },
+    get lastMessageId() {
+      return lastMessageId;
     },
     async close(closeOptions = {}) {
-      clearInterval(pinger);
-      if (closeOptions.logout && alive) {
-        alive = false;
-        await withTimeout(request({ op: "logout" }), 1000);
+      clearInterval(watchdog);
+      const wasOnline = state === "online";
+      state = "closed";
+      if (closeOptions.logout && wasOnline) {
+        const id = nextId++;
+        const reply = new Promise<Reply>((resolve) =>
+          pending.set(id, { body: { op: "logout" }, resolve })
+        );
+        send(id);
+        await withTimeout(reply, 1000);
       }
       await loop.close();
-      for (const [id, resolve] of waiting) {
-        resolve({
-          re: id,
-          ok: false,
-          code: "connection_lost",
-          message: "No reply: the connection closed first",
-        });
-      }
-      waiting.clear();
+      for (const [id, waiter] of pending) waiter.resolve(lost(id));
+      pending.clear();
     },
   };
 }

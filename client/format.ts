@@ -220,6 +220,7 @@ function formatMessage(event: MessageEvent, options: FormatOptions): string {
   const tags: string[] = [];
   if (event.history) tags.push("(history)");
   if (event.delayed) tags.push(`(delayed, sent ${formatDateTime(event.ts)})`);
+  if (event.catchup) tags.push("(missed while reconnecting)");
   const text = oneLine(event.text);
   let line: string;
   if (event.action) {

@@ -4,7 +4,7 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import type { ServerEvent } from "../protocol/mod.ts";
-import { ChatzError, connect, type Connection } from "./connection.ts";
+import { ChatzError, connect, type Connection, type ConnectionStatus } from "./connection.ts";
 import {
   explainUnansweredLogin,
   type TrustedKey,
@@ -111,6 +111,8 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
       timeoutMs: options.timeoutMs,
       clientName: "chatz-cli",
       curve: trusted && { serverKey: trusted.key },
+      reconnect: true,
+      onStatus: (status) => events.push(statusNotice(status)),
       onEvent: events.push,
       onProtocolError: (error) =>
         events.push({ type: "error", code: error.code, message: error.message }),
@@ -153,6 +155,20 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
   } finally {
     input.close();
   }
+}
+
+/** A connection status change as a notice line, so both the terminal and scripts see it. */
+function statusNotice(status: ConnectionStatus): ServerEvent {
+  const text = status.state === "reconnecting"
+    ? `Connection lost (${status.reason}); reconnecting, attempt ${status.attempt}`
+    : `Reconnected${
+      status.catchup.count > 0
+        ? `; ${status.catchup.count} missed messages follow${
+          status.catchup.complete ? "" : " (more in /history)"
+        }`
+        : ""
+    }`;
+  return { type: "notice", text, ts: Date.now() };
 }
 
 /**

@@ -40,6 +40,8 @@ function fakeConnection(): Fake {
         token: "token",
         catalog: CATALOG,
         server: { name: "test", version: "0", protocol: "chatz/1" },
+        pingIntervalMs: 5000,
+        catchup: { count: 0, complete: true },
       },
       command(cmd, args = "") {
         const re = nextId++;

@@ -21,6 +21,11 @@ export interface LoginRequest {
   client?: string;
   /** The client machine's name as the client reports it, for the operator's `users` list. */
   host?: string;
+  /**
+   * The highest message id this client received before it lost its connection: the server then
+   * sends every message the account should have received after it, marked `catchup`.
+   */
+  resume?: number;
 }
 
 /** Runs a chat command: `cmd` is the word after the slash, `args` the rest of the line. */
@@ -29,6 +34,11 @@ export interface CommandRequest {
   id: number;
   cmd: string;
   args: string;
+  /**
+   * The client's own id for the message this command sends (up to 64 characters, unique per
+   * account): a command re-sent after a lost acknowledgement is answered from the first one.
+   */
+  cid?: string;
 }
 
 /** Keeps the session alive and measures the round trip; the reply has no data. */
@@ -78,6 +88,10 @@ export interface LoginData {
   /** Every command the server offers, for `/help` and completion. */
   catalog: CommandInfo[];
   server: { name: string; version: string; protocol: string };
+  /** How often the client should send something (a ping when idle) so the server keeps it. */
+  pingIntervalMs: number;
+  /** Messages that follow the reply as catch-up for `resume`; `complete` is false when capped. */
+  catchup: { count: number; complete: boolean };
 }
 
 // ---- server to client: events ----
@@ -106,6 +120,8 @@ export interface MessageEvent {
   history?: boolean;
   /** True when stored while the recipient was offline and delivered at login. */
   delayed?: boolean;
+  /** True when sent again after a reconnect or a lag, because this session missed it live. */
+  catchup?: boolean;
 }
 
 /** Someone came online or went offline. */

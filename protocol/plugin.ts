@@ -105,6 +105,8 @@ export interface Caller {
   login: string;
   /** This connection's session id; one account may have several. */
   session: string;
+  /** The client's id for the message this command sends, when it gave one: re-sends are answered once. */
+  cid?: string;
 }
 
 /** A stored and delivered message's identity. */

@@ -15,6 +15,9 @@ export interface RequestError {
 /** Largest request id: ids must stay exact in every JSON implementation. */
 export const MAX_REQUEST_ID = Number.MAX_SAFE_INTEGER;
 
+/** Longest client message id (`cid`). */
+export const MAX_CID_LENGTH = 64;
+
 /** Longest token, client name or host name accepted in a login request. */
 const MAX_LOGIN_FIELD_LENGTH = 256;
 
@@ -59,7 +62,14 @@ export function parseRequest(value: unknown): Request | RequestError {
           `Cannot log in: token, client or host over ${MAX_LOGIN_FIELD_LENGTH} characters`,
         );
       }
-      return { op: "login", id, login: raw.login, password, token, client, host };
+      const resume = raw.resume;
+      if (
+        resume !== undefined &&
+        (typeof resume !== "number" || !Number.isSafeInteger(resume) || resume < 0)
+      ) {
+        return fail("bad_request", "Cannot log in: `resume` must be a non-negative integer");
+      }
+      return { op: "login", id, login: raw.login, password, token, client, host, resume };
     }
     case "cmd": {
       if (typeof raw.cmd !== "string" || raw.cmd.length === 0 || raw.cmd.length > 64) {
@@ -78,7 +88,17 @@ export function parseRequest(value: unknown): Request | RequestError {
           `Cannot run command: arguments over ${MAX_ARGS_LENGTH} characters`,
         );
       }
-      return { op: "cmd", id, cmd: raw.cmd, args };
+      const cid = raw.cid;
+      if (
+        cid !== undefined &&
+        (typeof cid !== "string" || cid.length === 0 || cid.length > MAX_CID_LENGTH)
+      ) {
+        return fail(
+          "bad_request",
+          `Cannot run command: \`cid\` must be a string of 1 to ${MAX_CID_LENGTH} characters`,
+        );
+      }
+      return { op: "cmd", id, cmd: raw.cmd, args, cid };
     }
     case "ping":
       return { op: "ping", id };

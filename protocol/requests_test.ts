@@ -25,6 +25,12 @@ function refused(value: unknown, code: ErrorCode, id?: number): RequestError {
 }
 
 Deno.test("parseRequest() accepts every op", async (t) => {
+  await t.step("a login that resumes and a command with a client message id", () => {
+    const login = accepted({ op: "login", id: 1, login: "a", token: "t", resume: 42 });
+    assert.equal(login.op === "login" && login.resume, 42);
+    const cmd = accepted({ op: "cmd", id: 2, cmd: "say", args: "hi", cid: "c-1" });
+    assert.equal(cmd.op === "cmd" && cmd.cid, "c-1");
+  });
   await t.step("ping", () => {
     assert.deepEqual(accepted({ op: "ping", id: 1 }), { op: "ping", id: 1 });
   });
@@ -50,6 +56,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
         token: "tok",
         client: "cli",
         host: "box",
+        resume: undefined,
       },
     );
   });
@@ -62,6 +69,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
       token: undefined,
       client: undefined,
       host: undefined,
+      resume: undefined,
     });
   });
   await t.step("cmd with args", () => {
@@ -70,6 +78,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
       id: 5,
       cmd: "msg",
       args: "bob hi",
+      cid: undefined,
     });
   });
   await t.step("cmd without args gets an empty string", () => {
@@ -78,6 +87,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
       id: 6,
       cmd: "who",
       args: "",
+      cid: undefined,
     });
   });
   await t.step("unknown extra fields are dropped", () => {
@@ -221,4 +231,15 @@ Deno.test("parseRequest() checks cmd fields", async (t) => {
 Deno.test("isRequestError() tells errors from requests", () => {
   assert.equal(isRequestError({ op: "ping", id: 1 }), false);
   assert.equal(isRequestError({ code: "bad_request", message: "x" }), true);
+});
+
+Deno.test("parseRequest() refuses a bad resume cursor or client message id", () => {
+  for (const resume of [-1, 1.5, "7", null]) {
+    const result = parseRequest({ op: "login", id: 1, login: "a", resume });
+    assert.ok(isRequestError(result) && result.code === "bad_request", `resume ${resume}`);
+  }
+  for (const cid of ["", "x".repeat(65), 7]) {
+    const result = parseRequest({ op: "cmd", id: 1, cmd: "say", args: "", cid });
+    assert.ok(isRequestError(result) && result.code === "bad_request", `cid ${cid}`);
+  }
 });

@@ -15,17 +15,20 @@ import {
   WireError,
 } from "../protocol/mod.ts";
 import type { CommandResult } from "../protocol/plugin.ts";
-import type { ChatCore } from "./chat.ts";
+import { type ChatCore, MAX_CATCHUP } from "./chat.ts";
 import type { Logger } from "./log.ts";
 import type { Outbox, Recipient } from "./outbox.ts";
 import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.ts";
 import type { Registry } from "./registry.ts";
 import type { Session, SessionTable } from "./sessions.ts";
 import type { Store } from "./store.ts";
+import type { RateLimiter } from "./rate_limit.ts";
 import type { LoginThrottle } from "./throttle.ts";
 
-/** A session silent for this long is taken as gone: three missed client pings (the client pings every 5 s). */
+/** The default session timeout: a session silent this long is taken as gone. */
 export const SESSION_TIMEOUT_MS = 15_000;
+/** Clients are asked to send something this many times per timeout, so one lost ping is survived. */
+const PINGS_PER_TIMEOUT = 3;
 
 /** How long a session token resumes a login without the password. */
 const TOKEN_LIFETIME_MS = 30 * 24 * 3600_000;
@@ -51,6 +54,12 @@ export interface BrokerDeps {
   requestFlush: () => void;
   /** Failed logins per login and per connection, shared with `/passwd`. */
   throttle: LoginThrottle;
+  /** Commands per account: the flood limit. */
+  commandLimit: RateLimiter;
+  /** A session silent this long is ended with `timed_out`. */
+  sessionTimeoutMs: number;
+  /** Most sessions one account may have at once. */
+  maxSessionsPerAccount: number;
 }
 
 /** The broker's interface to the socket owner and the operator. */
@@ -92,7 +101,20 @@ export function createBroker(deps: BrokerDeps) {
     const session = sessions.get(to.id);
     switch (request.op) {
       case "cmd": {
-        const caller = session && { login: session.login, session: session.id };
+        if (session) {
+          const wait = deps.commandLimit.take(session.account, now());
+          if (wait > 0) {
+            return replyError(
+              to,
+              request.id,
+              "rate_limited",
+              `Cannot run "/${request.cmd.slice(0, 32)}": too many commands; retry in ${
+                (wait / 1000).toFixed(1)
+              } s`,
+            );
+          }
+        }
+        const caller = session && { login: session.login, session: session.id, cid: request.cid };
         const result = registry.dispatch(caller, request, { chat, onPluginFailure });
         if (result instanceof Promise) {
           result.then((r) => {
@@ -246,8 +268,18 @@ export function createBroker(deps: BrokerDeps) {
         "removed",
       );
     }
+    if (sessions.of(key).length >= deps.maxSessionsPerAccount) {
+      return refuse(
+        "limit_reached",
+        `Cannot log in as "${account.login}": it has ${deps.maxSessionsPerAccount} sessions, the most allowed`,
+        "too_many_sessions",
+      );
+    }
     throttle.succeed(key);
     throttle.succeed(peerKey);
+    const missed = request.resume === undefined
+      ? []
+      : chat.missedBy(key, account.login, request.resume);
     const session: Session = {
       id: to.id,
       peer: to.peer,
@@ -266,9 +298,14 @@ export function createBroker(deps: BrokerDeps) {
       token,
       catalog: registry.catalog(),
       server: { name: "chatz", version: deps.version, protocol: PROTOCOL_VERSION },
+      pingIntervalMs: Math.floor(deps.sessionTimeoutMs / PINGS_PER_TIMEOUT),
+      catchup: {
+        count: Math.min(missed.length, MAX_CATCHUP),
+        complete: missed.length <= MAX_CATCHUP,
+      },
     };
     reply(to, request.id, { ok: true, text: `Logged in as ${account.login}`, data });
-    chat.sessionStarted(session, first);
+    chat.sessionStarted(session, first, missed);
     log.info("login", {
       login: account.login,
       session: hex(to.peer),
@@ -327,19 +364,45 @@ export function createBroker(deps: BrokerDeps) {
     },
 
     /** A send to a peer failed: a peer that is gone loses its session. */
-    sendFailed(peer: Uint8Array, code: string | undefined): void {
+    sendFailed(peer: Uint8Array, code: string | undefined, body: string): void {
       counters.sendFailures++;
       const key = latin1(peer);
-      if (code === "EHOSTUNREACH") endSession(key, "unreachable");
-      else log.debug("send_failed", { peer: hex(peer), code });
+      if (code === "EHOSTUNREACH") return endSession(key, "unreachable");
+      const session = sessions.get(key);
+      if (code === "EAGAIN" && session) {
+        // The peer's queue is full: the first message of the lost frame is where it resumes.
+        const first = /"type":"message","id":(\d+)/.exec(body);
+        chat.lagged(session, first ? Number(first[1]) : Number.MAX_SAFE_INTEGER);
+        return;
+      }
+      log.debug("send_failed", { peer: hex(peer), code });
     },
 
     /** Ends sessions silent past the timeout. */
     sweep(): void {
-      for (const session of sessions.idleSince(now() - SESSION_TIMEOUT_MS)) {
-        byeSession(session, "kicked", "Session timed out", "timeout");
+      for (const session of sessions.idleSince(now() - deps.sessionTimeoutMs)) {
+        byeSession(
+          session,
+          "timed_out",
+          "Session timed out: the server heard nothing from it",
+          "timeout",
+        );
       }
       throttle.prune(now());
+      deps.commandLimit.prune(now());
+    },
+
+    /** Sends catch-up to lagging sessions; ends those lagging for longer than `limitMs`. */
+    retryLagging(limitMs: number): void {
+      for (const session of chat.retryLagging(now() - limitMs)) {
+        session.lagging = undefined;
+        byeSession(
+          session,
+          "too_slow",
+          `Session ended: it read nothing for ${limitMs / 1000} s`,
+          "too_slow",
+        );
+      }
     },
 
     /** Ends every session of a login; returns how many there were. */

@@ -32,6 +32,10 @@ import { conversationOf, type Store, type StoredMessage } from "./store.ts";
 
 /** Messages of a group shown to someone who just joined it. */
 const JOIN_HISTORY = 20;
+/** Most messages sent as catch-up at once (after a reconnect or a lag); `/history` pages further. */
+export const MAX_CATCHUP = 2000;
+/** Recent client message ids remembered to drop re-sent duplicates; older re-sends are stored again. */
+const DEDUP_WINDOW = 100_000;
 
 /** What the chat core works with. */
 export interface ChatDeps {
@@ -44,6 +48,8 @@ export interface ChatDeps {
   now: () => number;
   /** Shared with logins: wrong current passwords in `/passwd` count as failed logins. */
   throttle: LoginThrottle;
+  /** Most groups one account may belong to. */
+  maxGroupsPerUser: number;
 }
 
 /** Counters the operator's status shows. */
@@ -59,8 +65,20 @@ export interface ChatCore extends ChatServices {
   readonly stats: ChatStats;
   /** Queues one encoded message for a session. */
   push(session: Session, encoded: string): void;
-  /** A session logged in: presence for others, and the direct messages kept while the account was away. */
-  sessionStarted(session: Session, first: boolean): void;
+  /** What an account missed after message `after` (up to MAX_CATCHUP + 1, to tell a capped list). */
+  missedBy(account: string, login: string, after: number): StoredMessage[];
+  /**
+   * A session logged in: presence for others, the catch-up it asked for, and the direct messages
+   * kept while the account was away (those already in the catch-up are not sent twice).
+   */
+  sessionStarted(session: Session, first: boolean, catchup?: readonly StoredMessage[]): void;
+  /** A send to the session failed because its queue is full: stop sending and remember where. */
+  lagged(session: Session, firstUndelivered: number): void;
+  /**
+   * Retries lagging sessions with a catch-up from the store; returns those lagging since before
+   * `giveUpBefore`, for the broker to end.
+   */
+  retryLagging(giveUpBefore: number): Session[];
   /** A session ended: presence for others when it was the account's last. */
   sessionEnded(session: Session, last: boolean): void;
   /** Sends a notice to every session. */
@@ -73,6 +91,12 @@ export interface ChatCore extends ChatServices {
 export function createChatCore(deps: ChatDeps): ChatCore {
   const { store, sessions, groups, outbox, hooks, log, now, throttle } = deps;
   const stats: ChatStats = { messages: 0, deliveries: 0 };
+  /** Sent messages by account, client message id and send number within the command. */
+  const recentSends = new Map<string, Sent>();
+  const sendsInCall = new WeakMap<Caller, number>();
+  for (const row of store.recentClientIds(DEDUP_WINDOW)) {
+    recentSends.set(`${nameKey(row.sender)}\u0000${row.cid}\u00000`, { id: row.id, ts: row.ts });
+  }
 
   for (const stored of store.loadGroups()) {
     const owner = stored.members.find((m) => m.account === stored.ownerKey) ?? stored.members[0];
@@ -87,8 +111,24 @@ export function createChatCore(deps: ChatDeps): ChatCore {
   }
 
   function push(session: Session, encoded: string): void {
+    if (session.lagging) return; // it catches up from the store when its queue drains
     outbox.push(session, encoded);
     stats.deliveries++;
+  }
+
+  /** The key under which a caller's next send is remembered, when its command carries a cid. */
+  function sendKey(from: Caller): string | undefined {
+    if (from.cid === undefined) return undefined;
+    const n = sendsInCall.get(from) ?? 0;
+    sendsInCall.set(from, n + 1);
+    return `${nameKey(from.login)}\u0000${from.cid}\u0000${n}`;
+  }
+
+  function remember(key: string | undefined, sent: Sent): Sent {
+    if (key === undefined) return sent;
+    if (recentSends.size >= DEDUP_WINDOW) recentSends.delete(recentSends.keys().next().value!);
+    recentSends.set(key, sent);
+    return sent;
   }
 
   function pushAll(list: Iterable<Session>, encoded: string, except?: string): void {
@@ -132,6 +172,15 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     }
   }
 
+  function requireRoomForGroup(account: string, action: string): void {
+    if (groups.groupsOf(account).length >= deps.maxGroupsPerUser) {
+      throw new ChatError(
+        "limit_reached",
+        `Cannot ${action}: you are in ${deps.maxGroupsPerUser} groups, the most allowed`,
+      );
+    }
+  }
+
   function requireOwner(group: Group, caller: Caller, action: string): void {
     if (group.ownerKey !== nameKey(caller.login)) {
       throw new ChatError(
@@ -142,7 +191,11 @@ export function createChatCore(deps: ChatDeps): ChatCore {
   }
 
   /** Runs the deliver hooks, checks the text and stores the message. */
-  function storeMessage(message: OutgoingMessage, conv: string, action: boolean): StoredMessage {
+  function storeMessage(
+    message: OutgoingMessage,
+    conv: string,
+    opts: { action?: boolean; cid?: string },
+  ): StoredMessage {
     let text = message.text;
     for (const hook of hooks) {
       const verdict = hook({ ...message, text });
@@ -167,8 +220,9 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       from: message.from,
       to: message.to,
       group: message.group,
-      action,
+      action: opts.action === true,
       text,
+      cid: opts.cid,
     });
   }
 
@@ -191,45 +245,54 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     push,
 
     sendPublic(from, text, opts = {}) {
+      const key = sendKey(from);
+      const earlier = key && recentSends.get(key);
+      if (earlier) return earlier;
       const stored = storeMessage(
         { scope: "public", from: from.login, text },
         "p",
-        opts.action === true,
+        { action: opts.action, cid: from.cid },
       );
       pushAll(sessions.all(), encodeMessage(stored), from.session);
-      return sent(stored);
+      return remember(key, sent(stored));
     },
 
     sendDirect(from, to, text, opts = {}) {
       const toKey = nameKey(to);
       const recipient = accountLogin(to);
       if (!recipient) throw new ChatError("no_such_user", `Cannot send to "${to}": no such user`);
+      const key = sendKey(from);
+      const earlier = key && recentSends.get(key);
+      if (earlier) return earlier;
       const fromKey = nameKey(from.login);
       const conv = conversationOf({ scope: "direct", a: fromKey, b: toKey });
       const stored = storeMessage(
         { scope: "direct", from: from.login, to: recipient, text },
         conv,
-        opts.action === true,
+        { action: opts.action, cid: from.cid },
       );
       const encoded = encodeMessage(stored);
       const online = sessions.of(toKey);
       if (online.length === 0) store.addUndelivered(toKey, stored.id);
       pushAll(online, encoded, from.session);
       if (toKey !== fromKey) pushToAccount(fromKey, encoded, from.session);
-      return online.length === 0 ? { ...sent(stored), queued: true } : sent(stored);
+      return remember(key, online.length === 0 ? { ...sent(stored), queued: true } : sent(stored));
     },
 
     sendGroup(from, name, text, opts = {}) {
       const group = requireGroup(name, "send to");
       requireMember(group, from, "send to");
+      const key = sendKey(from);
+      const earlier = key && recentSends.get(key);
+      if (earlier) return earlier;
       const conv = conversationOf({ scope: "group", groupKey: group.key, created: group.created });
       const stored = storeMessage(
         { scope: "group", from: from.login, group: group.name, text },
         conv,
-        opts.action === true,
+        { action: opts.action, cid: from.cid },
       );
       pushToMembers(group, encodeMessage(stored), from.session);
-      return sent(stored);
+      return remember(key, sent(stored));
     },
 
     notify(login, text) {
@@ -264,6 +327,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         throw new ChatError("group_exists", `Cannot create group "${name}": it already exists`);
       }
       const ownerKey = nameKey(owner.login);
+      requireRoomForGroup(ownerKey, `create group "${name}"`);
       const group = groups.create(name, { key: ownerKey, login: owner.login }, now());
       store.createGroup({ key: group.key, name: group.name, ownerKey, created: group.created });
       store.addMember(group.key, ownerKey, owner.login, group.created);
@@ -282,6 +346,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
           `Cannot join group "${group.name}": you are already a member`,
         );
       }
+      requireRoomForGroup(key, `join group "${group.name}"`);
       groups.addMember(group, key, caller.login);
       store.addMember(group.key, key, caller.login, now());
       pushToMembers(group, groupEvent(group, "join", caller.login), caller.session);
@@ -393,7 +458,45 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       log.info("passwd", { login: caller.login });
     },
 
-    sessionStarted(session, first) {
+    missedBy(account, login, after) {
+      const groupConvs = groups.groupsOf(account).map((g) =>
+        conversationOf({ scope: "group", groupKey: g.key, created: g.created })
+      );
+      return store.missed(after, { login, groupConvs }, MAX_CATCHUP + 1);
+    },
+
+    lagged(session, firstUndelivered) {
+      const after = Math.max(0, firstUndelivered - 1);
+      if (session.lagging) {
+        session.lagging.after = Math.min(session.lagging.after, after);
+        return;
+      }
+      session.lagging = { since: now(), after };
+      log.warn("session_lagging", { login: session.login, after });
+    },
+
+    retryLagging(giveUpBefore) {
+      const hopeless: Session[] = [];
+      for (const session of sessions.all()) {
+        const lag = session.lagging;
+        if (!lag) continue;
+        if (lag.since < giveUpBefore) {
+          hopeless.push(session);
+          continue;
+        }
+        // Optimistically resume: if the queue is still full, the send fails and `lagged` runs again.
+        session.lagging = undefined;
+        const missed = core.missedBy(session.account, session.login, lag.after).slice(
+          0,
+          MAX_CATCHUP,
+        );
+        for (const message of missed) push(session, encodeMessage(message, { catchup: true }));
+        log.info("session_caught_up", { login: session.login, messages: missed.length });
+      }
+      return hopeless;
+    },
+
+    sessionStarted(session, first, catchup = []) {
       if (first) {
         const event: PresenceEvent = {
           type: "presence",
@@ -403,8 +506,13 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         };
         pushAll(sessions.all(), JSON.stringify(event), session.id);
       }
+      const caughtUp = new Set<number>();
+      for (const message of catchup.slice(0, MAX_CATCHUP)) {
+        caughtUp.add(message.id);
+        push(session, encodeMessage(message, { catchup: true }));
+      }
       for (const message of store.takeUndelivered(session.account)) {
-        push(session, encodeMessage(message, { delayed: true }));
+        if (!caughtUp.has(message.id)) push(session, encodeMessage(message, { delayed: true }));
       }
     },
 
@@ -462,6 +570,9 @@ export function createChatCore(deps: ChatDeps): ChatCore {
   return core;
 }
 
+/** How a message event is marked when it is not new: replayed, kept for later, or caught up. */
+type Marks = { history?: boolean; delayed?: boolean; catchup?: boolean };
+
 function sent(stored: StoredMessage): Sent {
   return { id: stored.id, ts: stored.ts };
 }
@@ -469,7 +580,7 @@ function sent(stored: StoredMessage): Sent {
 /** A stored message as the event clients receive. */
 export function toEvent(
   m: StoredMessage,
-  marks: { history?: boolean; delayed?: boolean } = {},
+  marks: Marks = {},
 ): MessageEvent {
   const event: MessageEvent = {
     type: "message",
@@ -484,6 +595,7 @@ export function toEvent(
   if (m.action) event.action = true;
   if (marks.history) event.history = true;
   if (marks.delayed) event.delayed = true;
+  if (marks.catchup) event.catchup = true;
   return event;
 }
 
@@ -493,7 +605,7 @@ export function toEvent(
  */
 export function encodeMessage(
   m: StoredMessage,
-  marks: { history?: boolean; delayed?: boolean } = {},
+  marks: Marks = {},
 ): string {
   let json = `{"type":"message","id":${m.id},"ts":${m.ts},"scope":"${m.scope}","from":${
     JSON.stringify(m.from)
@@ -503,5 +615,6 @@ export function encodeMessage(
   if (m.action) json += `,"action":true`;
   if (marks.history) json += `,"history":true`;
   if (marks.delayed) json += `,"delayed":true`;
+  if (marks.catchup) json += `,"catchup":true`;
   return json + "}";
 }

@@ -56,6 +56,7 @@ class World {
       log: createLogger("error", () => {}),
       now: () => this.time,
       throttle: new LoginThrottle(),
+      maxGroupsPerUser: 3,
     });
   }
 
@@ -66,7 +67,7 @@ class World {
   }
 
   /** Logs `login` in on session `id`, registering the account on first use. */
-  login(login: string, id: string): User {
+  login(login: string, id: string, catchup: StoredMessage[] = []): User {
     if (!this.store.account(nameKey(login))) this.register(login);
     const session: Session = {
       id,
@@ -79,7 +80,7 @@ class World {
       lastSeen: this.time,
     };
     const first = this.sessions.add(session);
-    this.chat.sessionStarted(session, first);
+    this.chat.sessionStarted(session, first, catchup);
     return { session, caller: { login: session.login, session: id } };
   }
 
@@ -851,4 +852,83 @@ Deno.test("encodeMessage() writes exactly what JSON.stringify writes for the eve
       assert.equal(encodeMessage(message, marks), JSON.stringify(toEvent(message, marks)));
     });
   }
+});
+
+Deno.test("a send re-sent with the same cid is stored and delivered once", async (t) => {
+  await withWorld(async (world) => {
+    const a = world.login("alice", "a1");
+    world.login("bob", "b1");
+    world.drain();
+    await t.step("within one run of the server", () => {
+      const first = world.chat.sendDirect({ ...a.caller, cid: "c1" }, "bob", "once");
+      const again = world.chat.sendDirect({ ...a.caller, cid: "c1" }, "bob", "once");
+      assert.deepEqual(again, first);
+      assert.equal(world.drain().get("b1")?.length, 1);
+      const other = world.chat.sendPublic({ ...a.caller, cid: "c2" }, "another");
+      assert.notEqual(other.id, first.id);
+    });
+    await t.step("after a restart, from the store", () => {
+      world.store.commit();
+      const first = world.store.recentClientIds(10).find((r) => r.cid === "c1")!;
+      const after = world.restart();
+      after.login("alice", "a2");
+      const again = after.chat.sendDirect(
+        { login: "alice", session: "a2", cid: "c1" },
+        "bob",
+        "once",
+      );
+      assert.equal(again.id, first.id);
+    });
+  });
+});
+
+Deno.test("chat.sessionStarted() sends the catch-up once and skips its delayed copies", async () => {
+  await withWorld((world) => {
+    const a = world.login("alice", "a1");
+    const b = world.login("bob", "b1");
+    const seen = world.chat.sendPublic(a.caller, "seen live").id;
+    world.logout(b);
+    const missedPublic = world.chat.sendPublic(a.caller, "while away");
+    const missedDirect = world.chat.sendDirect(a.caller, "bob", "kept for you");
+    world.drain();
+    const missed = world.chat.missedBy("bob", "bob", seen);
+    assert.deepEqual(missed.map((m) => m.id), [missedPublic.id, missedDirect.id]);
+    const back = world.login("bob", "b2", missed);
+    const events = (world.drain().get(back.session.id) ?? []) as MessageEvent[];
+    const messages = events.filter((e) => e.type === "message");
+    assert.deepEqual(messages.map((m) => [m.id, m.catchup, m.delayed]), [
+      [missedPublic.id, true, undefined],
+      [missedDirect.id, true, undefined],
+    ]);
+  });
+});
+
+Deno.test("a lagging session gets nothing queued, then catches up from the store", async () => {
+  await withWorld((world) => {
+    const a = world.login("alice", "a1");
+    const b = world.login("bob", "b1");
+    world.drain();
+    const first = world.chat.sendPublic(a.caller, "lost in a full queue");
+    world.drain(); // the frame that carried it failed with EAGAIN
+    world.chat.lagged(b.session, first.id);
+    const second = world.chat.sendPublic(a.caller, "not queued while lagging");
+    assert.equal(world.drain().get("b1"), undefined);
+    assert.deepEqual(world.chat.retryLagging(world.time - 1), [], "not hopeless yet");
+    const caught = (world.drain().get("b1") ?? []) as MessageEvent[];
+    assert.deepEqual(caught.map((m) => [m.id, m.catchup]), [[first.id, true], [second.id, true]]);
+    world.chat.lagged(b.session, second.id + 1);
+    world.time += 60_000;
+    assert.deepEqual(world.chat.retryLagging(world.time - 1000), [b.session], "lagging too long");
+  });
+});
+
+Deno.test("chat.createGroup() and joinGroup() refuse past the groups-per-user limit", async () => {
+  await withWorld((world) => {
+    const a = world.login("alice", "a1");
+    const b = world.login("bob", "b1");
+    for (const name of ["g1", "g2", "g3"]) world.chat.createGroup(a.caller, name);
+    assertChatError(() => world.chat.createGroup(a.caller, "g4"), "limit_reached");
+    world.chat.createGroup(b.caller, "bobs");
+    assertChatError(() => world.chat.joinGroup(a.caller, "bobs"), "limit_reached");
+  });
 });

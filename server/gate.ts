@@ -5,6 +5,7 @@
 import { Router } from "zeromq";
 import { startSocketLoop } from "../transport/socket_loop.ts";
 import type { Logger } from "./log.ts";
+import type { RateLimiter } from "./rate_limit.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
@@ -25,7 +26,7 @@ export interface Gate {
  * is logged with its network address: zeromq.js cannot tie an address to a routing id, so the log
  * is where connection addresses are seen.
  */
-export async function openGate(log: Logger): Promise<Gate> {
+export async function openGate(log: Logger, connectLimit: RateLimiter): Promise<Gate> {
   const socket = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
   await socket.bind(ZAP_ENDPOINT);
   let paused = false;
@@ -37,9 +38,16 @@ export async function openGate(log: Logger): Promise<Gate> {
       // [sender, empty, version, request id, domain, address, identity, mechanism, credentials...]
       const [sender, empty, version, requestId, , address] = frames;
       if (!requestId || !address) return;
-      const [status, text] = paused ? ["300", "Server paused; retry later"] : ["200", "OK"];
+      const from = decoder.decode(address);
+      const tooMany = !paused && connectLimit.take(from, Date.now()) > 0;
+      const [status, text] = paused
+        ? ["300", "Server paused; retry later"]
+        : tooMany
+        ? ["300", "Too many connections from this address; retry later"]
+        : ["200", "OK"];
       if (paused) refused++;
-      log.info("connect", { address: decoder.decode(address), admitted: !paused });
+      if (tooMany) log.warn("connect_refused", { address: from, reason: "rate" });
+      else log.info("connect", { address: from, admitted: !paused });
       loop.send([sender, empty, version, requestId, status, text, "", ""]);
     },
   }, { checkWritable: false });

@@ -15,6 +15,7 @@ import { createLogger, formatRecord, type LogLevel, type LogRecord } from "./log
 import { LogFile } from "./log_file.ts";
 import { type OperatorContext, runOperatorLine } from "./operator.ts";
 import { startServingThread } from "./serving_thread.ts";
+import type { ServerLimits } from "./serve.ts";
 import type { SyncMode } from "./store.ts";
 
 /** Rotated log files kept beside the current one. */
@@ -39,6 +40,7 @@ export interface ServeCliOptions {
   curve?: boolean;
   /** Where to serve the public key (implies `curve`); default: the bind's host, port + 1. */
   keyBind?: string;
+  limits: ServerLimits;
   version: string;
 }
 
@@ -104,6 +106,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
       version: options.version,
       logLevel: options.logLevel,
       curve: curveKeys && { secretKey: curveKeys.secretKey },
+      limits: options.limits,
     }, sink);
   } catch (error) {
     log.error("start_failed", { error: (error as Error).message });

@@ -58,6 +58,7 @@ export async function createPluginBench(
     log,
     now: Date.now,
     throttle: new LoginThrottle(),
+    maxGroupsPerUser: Number.MAX_SAFE_INTEGER,
   });
   const report = await setupPlugins(plugins.map((plugin) => ({ source: "bench", plugin })), {
     registry,

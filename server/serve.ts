@@ -21,11 +21,14 @@ import {
 import { Registry } from "./registry.ts";
 import { SessionTable } from "./sessions.ts";
 import { RateWindow } from "./rate.ts";
+import { RateLimiter } from "./rate_limit.ts";
 import { openStore, type Retention, type SyncMode } from "./store.ts";
 import { LoginThrottle } from "./throttle.ts";
 
-/** How often silent sessions are looked for. */
+/** How often silent sessions are looked for, at most. */
 const SWEEP_INTERVAL_MS = 5000;
+/** How often lagging sessions are retried with a catch-up. */
+const LAG_RETRY_MS = 1000;
 /** How often history past its retention is deleted. */
 const PRUNE_INTERVAL_MS = 60_000;
 /** ZMTP heartbeats let libzmq drop a dead TCP connection by itself. */
@@ -35,8 +38,36 @@ const SEND_HWM = 10_000;
 /** Time libzmq keeps trying to deliver queued messages once the socket closes. */
 const LINGER_MS = 2000;
 
+/** The limits that protect the server and its users from one abusive or stuck client. */
+export interface ServerLimits {
+  /** Commands per second per account after the burst (0: no flood limit). */
+  commandsPerSecond: number;
+  /** Commands an account may send at once before the rate applies. */
+  commandBurst: number;
+  maxGroupsPerUser: number;
+  maxSessionsPerAccount: number;
+  /** A session the server hears nothing from for this long is ended (`timed_out`). */
+  sessionTimeoutMs: number;
+  /** A session whose queue stays full this long is ended (`too_slow`). */
+  lagLimitMs: number;
+  /** New connections per minute from one network address (0: no limit). */
+  connectsPerMinute: number;
+}
+
+/** Defaults sized for people and ordinary bots; benchmarks lift the flood limit. */
+export const DEFAULT_LIMITS: ServerLimits = {
+  commandsPerSecond: 50,
+  commandBurst: 200,
+  maxGroupsPerUser: 100,
+  maxSessionsPerAccount: 16,
+  sessionTimeoutMs: 15_000,
+  lagLimitMs: 60_000,
+  connectsPerMinute: 600,
+};
+
 /** Everything `startServer` needs. */
 export interface ServerOptions {
+  limits: ServerLimits;
   bind: string;
   dataDir: string;
   /** Plugins built into the server, set up before the drop-in folder. */
@@ -130,6 +161,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     now,
     throttle,
+    maxGroupsPerUser: options.limits.maxGroupsPerUser,
   });
 
   const sources = [...options.builtins];
@@ -154,7 +186,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   let gate;
   try {
-    gate = await openGate(log);
+    gate = await openGate(
+      log,
+      new RateLimiter({
+        burst: Math.max(1, options.limits.connectsPerMinute / 10),
+        perSecond: options.limits.connectsPerMinute / 60,
+      }),
+    );
   } catch (error) {
     store.close();
     throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
@@ -172,6 +210,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now,
     requestFlush,
     throttle,
+    commandLimit: new RateLimiter({
+      burst: options.limits.commandBurst,
+      perSecond: options.limits.commandsPerSecond,
+    }),
+    sessionTimeoutMs: options.limits.sessionTimeoutMs,
+    maxSessionsPerAccount: options.limits.maxSessionsPerAccount,
   });
 
   const router = new Router({
@@ -206,7 +250,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       inTurn = false;
     },
     onSendError(frames, error) {
-      broker.sendFailed(frames[0] as Uint8Array, error.code);
+      broker.sendFailed(frames[0] as Uint8Array, error.code, String(frames[2]));
     },
     onHandlerError(error) {
       inTurn = false;
@@ -237,7 +281,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     setInterval(() => {
       broker.sweep();
       requestFlush();
-    }, SWEEP_INTERVAL_MS),
+    }, Math.min(SWEEP_INTERVAL_MS, options.limits.sessionTimeoutMs / 3)),
+    setInterval(() => {
+      broker.retryLagging(options.limits.lagLimitMs);
+      requestFlush();
+    }, LAG_RETRY_MS),
     setInterval(() => {
       const removed = store.prune(options.retention, now());
       if (removed > 0) log.info("history_pruned", { messages: removed });

@@ -19,6 +19,8 @@ export interface Session {
   /** The client machine's name as the client reports it: informative, never trusted. */
   readonly host: string;
   lastSeen: number;
+  /** Set while the peer's queue is full: events are not queued; it catches up after message `after`. */
+  lagging?: { since: number; after: number };
 }
 
 /** Sessions by peer and by account. */

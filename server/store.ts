@@ -25,10 +25,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE undelivered (account TEXT NOT NULL, message INTEGER NOT NULL, PRIMARY KEY (account, message));`,
   // The highest message id ever given, so ids never repeat after pruning deletes the newest messages.
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
+  // v3: the client's message id, so a message re-sent after a lost acknowledgement is stored once.
+  `ALTER TABLE messages ADD COLUMN cid TEXT;`,
 ];
 
 /** Columns of a message row. */
-const MESSAGE_COLUMNS = 9;
+const MESSAGE_COLUMNS = 10;
 /** Rows per multi-row INSERT: 64 × 9 parameters stay far below SQLite's limit of 32766. */
 const INSERT_CHUNK = 64;
 
@@ -54,6 +56,8 @@ export interface StoredMessage {
   group?: string;
   action: boolean;
   text: string;
+  /** The sender's client message id, when the client gave one. */
+  cid?: string;
 }
 
 /** A group as stored, with its members in join order. */
@@ -132,9 +136,9 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
   const insertStatement = (rows: number) => {
     let statement = inserts.get(rows);
     if (!statement) {
-      const values = Array(rows).fill("(?,?,?,?,?,?,?,?,?)").join(",");
+      const values = Array(rows).fill("(?,?,?,?,?,?,?,?,?,?)").join(",");
       statement = db.prepare(
-        `INSERT INTO messages (id, ts, conv, scope, sender, recipient, grp, action, text) VALUES ${values}`,
+        `INSERT INTO messages (id, ts, conv, scope, sender, recipient, grp, action, text, cid) VALUES ${values}`,
       );
       inserts.set(rows, statement);
     }
@@ -328,6 +332,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
         message.group ?? null,
         message.action ? 1 : 0,
         message.text,
+        message.cid ?? null,
       );
       return { id, ...message };
     },
@@ -339,6 +344,37 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
         "SELECT * FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?",
       ).all(conv, before, limit);
       return rows.map(toMessage).reverse();
+    },
+
+    /**
+     * What an account missed after message `after`, oldest first, at most `limit`: the public
+     * room, the given group conversations, and its direct messages either way.
+     */
+    missed(
+      after: number,
+      account: { login: string; groupConvs: readonly string[] },
+      limit: number,
+    ): StoredMessage[] {
+      flushMessages();
+      const convs = ["p", ...account.groupConvs];
+      const rows = db.prepare(
+        `SELECT * FROM messages WHERE id > ? AND (conv IN (${convs.map(() => "?").join(",")})
+           OR (scope = 'direct' AND (sender = ? OR recipient = ?))) ORDER BY id LIMIT ?`,
+      ).all(after, ...convs, account.login, account.login, limit);
+      return rows.map(toMessage);
+    },
+
+    /** The client message ids of the newest `count` messages that have one, oldest first. */
+    recentClientIds(count: number): { id: number; ts: number; sender: string; cid: string }[] {
+      flushMessages();
+      return sql(
+        "SELECT id, ts, sender, cid FROM messages WHERE id > ? AND cid IS NOT NULL ORDER BY id",
+      ).all(lastId - count).map((row) => ({
+        id: Number(row.id),
+        ts: Number(row.ts),
+        sender: String(row.sender),
+        cid: String(row.cid),
+      }));
     },
 
     messageCount(): number {

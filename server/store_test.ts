@@ -70,7 +70,7 @@ Deno.test("openStore() migrates a first-version store forward and keeps its data
     store.close();
     // Turn it back into a store as the first release wrote it.
     const db = new DatabaseSync(join(dir, "chatz.db"));
-    db.exec("DROP TABLE meta; PRAGMA user_version = 1");
+    db.exec("DROP TABLE meta; ALTER TABLE messages DROP COLUMN cid; PRAGMA user_version = 1");
     db.close();
 
     const reopened = openStore(dir);
@@ -528,5 +528,36 @@ Deno.test("store.addMessage() buffers a turn's messages and writes them in chunk
     } finally {
       store.close();
     }
+  });
+});
+
+Deno.test("store.missed() finds what an account missed after a message id", async () => {
+  await withStore((store) => {
+    const before = store.addMessage(publicMessage("seen"));
+    const pub = store.addMessage(publicMessage("missed public"));
+    const toMe = store.addMessage(directMessage("alice", "bob", "to bob"));
+    const fromMe = store.addMessage(directMessage("bob", "carol", "from bob"));
+    store.addMessage(directMessage("alice", "carol", "not bob's"));
+    const conv = conversationOf({ scope: "group", groupKey: "ops", created: 5 });
+    const group = store.addMessage({
+      ...publicMessage("in ops"),
+      scope: "group",
+      conv,
+      group: "ops",
+    });
+    store.addMessage({ ...publicMessage("in dev"), scope: "group", conv: "g:dev:1", group: "dev" });
+    const missed = store.missed(before.id, { login: "bob", groupConvs: [conv] }, 100);
+    assert.deepEqual(missed.map((m) => m.id), [pub.id, toMe.id, fromMe.id, group.id]);
+    assert.equal(store.missed(before.id, { login: "bob", groupConvs: [] }, 2).length, 2, "capped");
+  });
+});
+
+Deno.test("store.recentClientIds() returns the client ids of recent messages", async () => {
+  await withStore((store) => {
+    store.addMessage({ ...publicMessage("a"), cid: "c1" });
+    store.addMessage(publicMessage("no cid"));
+    const last = store.addMessage({ ...publicMessage("b"), cid: "c2" });
+    assert.deepEqual(store.recentClientIds(10).map((r) => r.cid), ["c1", "c2"]);
+    assert.deepEqual(store.recentClientIds(1).map((r) => r.id), [last.id]);
   });
 });

@@ -6,7 +6,7 @@ import { connect } from "../client/connection.ts";
 import type { LoginData, MessageEvent, Reply } from "../protocol/mod.ts";
 import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
 import { createLogger } from "../server/log.ts";
-import { startServer } from "../server/serve.ts";
+import { DEFAULT_LIMITS, startServer } from "../server/serve.ts";
 import { client, loginError, startServerProcess, type TestClient } from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -273,6 +273,7 @@ Deno.test(
       retention: {},
       version: "test",
       log: createLogger("error", () => {}),
+      limits: DEFAULT_LIMITS,
     });
     try {
       const alice = await client(server.endpoint, "alice");

@@ -102,6 +102,9 @@ export async function startServerProcess(
       "--data",
       dataDir,
       options.console ? "--console" : "--no-console",
+      // Feature tests send bursts; the flood limit has its own tests, which pass --rate again.
+      "--rate",
+      "0",
       ...(options.args ?? []),
     ],
     stdin: options.console ? "piped" : "null",

@@ -39,6 +39,8 @@ export interface SocketLoop {
   send(frames: OutFrames): void;
   /** Messages queued and not yet handed to the socket. */
   readonly pending: number;
+  /** Drops the messages not yet handed to the socket, for a connection that is being replaced. */
+  discardQueued(): void;
   /** Stops the loop and closes the socket; resolves when both are done. */
   close(): Promise<void>;
   /** Settles when the loop has stopped. */
@@ -134,6 +136,10 @@ export function startSocketLoop(
     },
     get pending() {
       return queue.length - head;
+    },
+    discardQueued() {
+      queue = [];
+      head = 0;
     },
     close() {
       if (!closed) {
