@@ -101,6 +101,10 @@ program.command("serve")
     "--key-bind <endpoint>",
     "where to serve the public key, unencrypted (default: --bind's port + 1; implies --curve)",
   )
+  .addOption(
+    new Option("--peer-queue <frames>", "frames queued per client before it counts as lagging")
+      .argParser(positiveInt).default(DEFAULT_LIMITS.peerQueueFrames),
+  )
   .option("--console", "run the operator console even when stdin is not a terminal")
   .option("--no-console", "no operator console, even on a terminal")
   .action(async (opts) => {
@@ -112,6 +116,7 @@ program.command("serve")
       sessionTimeoutMs: opts.sessionTimeout,
       lagLimitMs: opts.lagLimit,
       connectsPerMinute: opts.connectsPerMinute,
+      peerQueueFrames: opts.peerQueue,
     };
     Deno.exit(await runServe({ ...opts, limits, version: config.version }));
   });

@@ -152,14 +152,24 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     const reply = message as Reply;
     if (typeof reply.re === "number") {
       const waiter = pending.get(reply.re);
-      if (waiter) {
-        pending.delete(reply.re);
-        waiter.resolve(reply);
+      if (!waiter) return;
+      if (
+        options.reconnect && (state === "online" || state === "reconnecting") && sessionGone(reply)
+      ) {
+        // The server lost our session (it restarted and libzmq re-dialled): resume; the request
+        // stays pending, and commands are sent again after the new login.
+        reconnect("the server no longer knows this session");
+        return;
       }
+      pending.delete(reply.re);
+      waiter.resolve(reply);
       return;
     }
     const event = message as ServerEvent;
-    if (event.type === "message" && !event.history && event.id > lastMessageId) {
+    if (event.type === "message" && !event.history && !event.delayed) {
+      // Live and catch-up messages come in id order: one at or below the cursor was seen already
+      // (a frame of the old connection read after a reconnect), so it is dropped.
+      if (event.id <= lastMessageId) return;
       lastMessageId = event.id;
     }
     if (event.type === "bye") {
@@ -346,6 +356,13 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       pending.clear();
     },
   };
+}
+
+/** A reply that says the connection has no session: a command refused, or a ping that says so. */
+function sessionGone(reply: Reply): boolean {
+  if (!reply.ok) return reply.code === "not_logged_in";
+  const data = reply.data as { session?: boolean } | undefined;
+  return data?.session === false;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -16,7 +16,7 @@ import {
 } from "../protocol/mod.ts";
 import type { CommandResult } from "../protocol/plugin.ts";
 import { type ChatCore, MAX_CATCHUP } from "./chat.ts";
-import type { Logger } from "./log.ts";
+import { type Logger, printable } from "./log.ts";
 import type { Outbox, Recipient } from "./outbox.ts";
 import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.ts";
 import type { Registry } from "./registry.ts";
@@ -27,6 +27,8 @@ import type { LoginThrottle } from "./throttle.ts";
 
 /** The default session timeout: a session silent this long is taken as gone. */
 export const SESSION_TIMEOUT_MS = 15_000;
+/** Bad frames from one connection are logged at most once in this period. */
+const BAD_FRAME_WARN_EVERY_MS = 60_000;
 /** Clients are asked to send something this many times per timeout, so one lost ping is survived. */
 const PINGS_PER_TIMEOUT = 3;
 
@@ -71,6 +73,8 @@ export function createBroker(deps: BrokerDeps) {
   const { throttle } = deps;
   /** Requests that arrived while the peer's login was being checked, answered in order afterwards. */
   const backlog = new Map<string, unknown[]>();
+  /** When each peer's last bad-frame warning was logged. */
+  const warnedAt = new Map<string, number>();
   const counters = { frames: 0, badFrames: 0, logins: 0, refusedLogins: 0, sendFailures: 0 };
 
   function reply(to: Recipient, id: number, result: CommandResult): void {
@@ -109,7 +113,7 @@ export function createBroker(deps: BrokerDeps) {
               request.id,
               "rate_limited",
               `Cannot run "/${request.cmd.slice(0, 32)}": too many commands; retry in ${
-                (wait / 1000).toFixed(1)
+                Math.max(0.1, Math.ceil(wait / 100) / 10)
               } s`,
             );
           }
@@ -127,7 +131,9 @@ export function createBroker(deps: BrokerDeps) {
         return;
       }
       case "ping":
-        reply(to, request.id, { ok: true });
+        // A client that thinks it is logged in learns here that this connection has no session
+        // (the server restarted and libzmq re-dialled by itself): it logs in again and resumes.
+        reply(to, request.id, session ? { ok: true } : { ok: true, data: { session: false } });
         return;
       case "logout":
         if (!session) {
@@ -287,8 +293,9 @@ export function createBroker(deps: BrokerDeps) {
       login: account.login,
       since: now(),
       lastSeen: now(),
-      client: (request.client ?? "").slice(0, 64),
-      host: (request.host ?? "").slice(0, 64),
+      // Shown on the operator's terminal: no control characters get there.
+      client: printable((request.client ?? "").slice(0, 64)),
+      host: printable((request.host ?? "").slice(0, 64)),
     };
     const first = sessions.add(session);
     counters.logins++;
@@ -354,7 +361,18 @@ export function createBroker(deps: BrokerDeps) {
       } catch (error) {
         if (!(error instanceof WireError)) throw error;
         counters.badFrames++;
-        log.warn("bad_frame", { peer: hex(peer), code: error.code, frames: frames.length });
+        // One warning per connection a minute: a peer sending garbage must not flood the log.
+        const last = warnedAt.get(to.id) ?? -Infinity;
+        if (now() - last > BAD_FRAME_WARN_EVERY_MS) {
+          if (warnedAt.size >= 10_000) warnedAt.clear();
+          warnedAt.set(to.id, now());
+          log.warn("bad_frame", {
+            peer: hex(peer),
+            code: error.code,
+            frames: frames.length,
+            total: counters.badFrames,
+          });
+        }
         pushEvent(to, { type: "error", code: error.code, message: error.message });
         return;
       }
@@ -395,7 +413,7 @@ export function createBroker(deps: BrokerDeps) {
     /** Sends catch-up to lagging sessions; ends those lagging for longer than `limitMs`. */
     retryLagging(limitMs: number): void {
       for (const session of chat.retryLagging(now() - limitMs)) {
-        session.lagging = undefined;
+        session.lagging = undefined; // so the bye is queued
         byeSession(
           session,
           "too_slow",

@@ -34,6 +34,8 @@ import { conversationOf, type Store, type StoredMessage } from "./store.ts";
 const JOIN_HISTORY = 20;
 /** Most messages sent as catch-up at once (after a reconnect or a lag); `/history` pages further. */
 export const MAX_CATCHUP = 2000;
+/** A lagging session whose catch-up went out without a failure for this long has caught up. */
+const LAG_SETTLE_MS = 2000;
 /** Recent client message ids remembered to drop re-sent duplicates; older re-sends are stored again. */
 const DEDUP_WINDOW = 100_000;
 
@@ -111,7 +113,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
   }
 
   function push(session: Session, encoded: string): void {
-    if (session.lagging) return; // it catches up from the store when its queue drains
+    if (session.lagging?.active) return; // it catches up from the store when its queue drains
     outbox.push(session, encoded);
     stats.deliveries++;
   }
@@ -467,11 +469,15 @@ export function createChatCore(deps: ChatDeps): ChatCore {
 
     lagged(session, firstUndelivered) {
       const after = Math.max(0, firstUndelivered - 1);
-      if (session.lagging) {
-        session.lagging.after = Math.min(session.lagging.after, after);
+      const lag = session.lagging;
+      if (lag) {
+        // The same episode goes on: a catch-up offered since did not get through either.
+        lag.after = lag.active ? Math.min(lag.after, after) : after;
+        lag.last = now();
+        lag.active = true;
         return;
       }
-      session.lagging = { since: now(), after };
+      session.lagging = { since: now(), last: now(), after, active: true };
       log.warn("session_lagging", { login: session.login, after });
     },
 
@@ -480,18 +486,25 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       for (const session of sessions.all()) {
         const lag = session.lagging;
         if (!lag) continue;
+        if (!lag.active) {
+          // The catch-up offered last time went out without a failure since: the episode is over.
+          if (now() - lag.last >= LAG_SETTLE_MS) {
+            session.lagging = undefined;
+            log.info("session_caught_up", { login: session.login });
+          }
+          continue;
+        }
         if (lag.since < giveUpBefore) {
           hopeless.push(session);
           continue;
         }
-        // Optimistically resume: if the queue is still full, the send fails and `lagged` runs again.
-        session.lagging = undefined;
-        const missed = core.missedBy(session.account, session.login, lag.after).slice(
-          0,
-          MAX_CATCHUP,
-        );
-        for (const message of missed) push(session, encodeMessage(message, { catchup: true }));
-        log.info("session_caught_up", { login: session.login, messages: missed.length });
+        // Offer a catch-up: if the queue is still full, its send fails and `lagged` runs again.
+        lag.active = false;
+        lag.last = now();
+        const missed = core.missedBy(session.account, session.login, lag.after);
+        for (const message of missed.slice(0, MAX_CATCHUP)) {
+          push(session, encodeMessage(message, { catchup: true }));
+        }
       }
       return hopeless;
     },

@@ -916,9 +916,15 @@ Deno.test("a lagging session gets nothing queued, then catches up from the store
     assert.deepEqual(world.chat.retryLagging(world.time - 1), [], "not hopeless yet");
     const caught = (world.drain().get("b1") ?? []) as MessageEvent[];
     assert.deepEqual(caught.map((m) => [m.id, m.catchup]), [[first.id, true], [second.id, true]]);
-    world.chat.lagged(b.session, second.id + 1);
+    // The catch-up failed too: the episode goes on from where it started.
+    world.chat.lagged(b.session, first.id);
     world.time += 60_000;
     assert.deepEqual(world.chat.retryLagging(world.time - 1000), [b.session], "lagging too long");
+    // A catch-up that went out without a failure for a while ends the episode.
+    b.session.lagging = { since: world.time, last: world.time, after: 0, active: false };
+    world.time += 2000;
+    world.chat.retryLagging(0);
+    assert.equal(b.session.lagging, undefined);
   });
 });
 

@@ -37,6 +37,23 @@ export function createLogger(level: LogLevel, sink: (record: LogRecord) => void)
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
+/** Characters that must not reach a terminal raw: C0 and C1 controls, DEL, bidi and line overrides. */
+const UNSAFE = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+const UNSAFE_ALL = new RegExp(UNSAFE.source, "gu");
+
+/** Quotes a value as JSON, escaping also what JSON leaves raw (DEL, C1, bidi controls). */
+function quote(text: string): string {
+  return JSON.stringify(text).replace(
+    UNSAFE_ALL,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** Replaces characters that could steer a terminal with "?", for short client-given labels. */
+export function printable(text: string): string {
+  return text.replace(UNSAFE_ALL, "?");
+}
+
 /**
  * Renders a record as `TIME LEVEL event key=value ...`, quoting values with spaces.
  *
@@ -56,7 +73,7 @@ export function formatRecord(record: LogRecord): string {
       : typeof value === "string"
       ? value
       : JSON.stringify(value);
-    line += ` ${key}=${/^[^\s"=]+$/.test(text) ? text : JSON.stringify(text)}`;
+    line += ` ${key}=${/^[^\s"=]+$/.test(text) && !UNSAFE.test(text) ? text : quote(text)}`;
   }
   return line;
 }

@@ -33,8 +33,6 @@ const LAG_RETRY_MS = 1000;
 const PRUNE_INTERVAL_MS = 60_000;
 /** ZMTP heartbeats let libzmq drop a dead TCP connection by itself. */
 const ZMTP_HEARTBEAT_MS = 5000;
-/** Messages libzmq queues per peer before sends to it fail with EAGAIN (the peer is lagging). */
-const SEND_HWM = 10_000;
 /** Time libzmq keeps trying to deliver queued messages once the socket closes. */
 const LINGER_MS = 2000;
 
@@ -52,6 +50,8 @@ export interface ServerLimits {
   lagLimitMs: number;
   /** New connections per minute from one network address (0: no limit). */
   connectsPerMinute: number;
+  /** Frames libzmq queues per peer before sends to it fail and the session counts as lagging. */
+  peerQueueFrames: number;
 }
 
 /** Defaults sized for people and ordinary bots; benchmarks lift the flood limit. */
@@ -63,6 +63,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   sessionTimeoutMs: 15_000,
   lagLimitMs: 60_000,
   connectsPerMinute: 600,
+  peerQueueFrames: 10_000,
 };
 
 /** Everything `startServer` needs. */
@@ -223,7 +224,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sendTimeout: 0,
     mandatory: true, // sends to vanished or full peers fail loudly instead of vanishing
     maxMessageSize: MAX_FRAME_BYTES + 1024,
-    sendHighWaterMark: SEND_HWM,
+    sendHighWaterMark: options.limits.peerQueueFrames,
     heartbeatInterval: ZMTP_HEARTBEAT_MS,
     heartbeatTimeout: ZMTP_HEARTBEAT_MS * 3,
     linger: LINGER_MS,

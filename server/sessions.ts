@@ -19,8 +19,11 @@ export interface Session {
   /** The client machine's name as the client reports it: informative, never trusted. */
   readonly host: string;
   lastSeen: number;
-  /** Set while the peer's queue is full: events are not queued; it catches up after message `after`. */
-  lagging?: { since: number; after: number };
+  /**
+   * A lag episode: its queue filled at `since`, most recently at `last`. While `active`, nothing is
+   * queued for it; a catch-up after message `after` is offered every second until it keeps up.
+   */
+  lagging?: { since: number; last: number; after: number; active: boolean };
 }
 
 /** Sessions by peer and by account. */

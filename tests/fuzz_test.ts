@@ -18,7 +18,7 @@ import {
   type PeerInfo,
   Rng,
 } from "./fuzz_cases.ts";
-import { client, type ServerProcess, startServerProcess } from "./harness.ts";
+import { client, rssKiB, type ServerProcess, startServerProcess } from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -253,14 +253,6 @@ function short(value: unknown): string {
   return text.length > 200 ? text.slice(0, 200) + "…" : text;
 }
 
-/** The server's resident memory in KiB, from /proc. */
-async function rssKiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
-  if (!match) throw new Error(`Cannot read VmRSS of process ${pid}`);
-  return Number(match[1]);
-}
-
 /** Answers a ping from a fresh connection, or fails when the server exited or stopped answering. */
 async function pingFromFreshPeer(server: ServerProcess, id: number): Promise<void> {
   const peer = new FuzzPeer(-1, { role: "anon" }, server.endpoint);
@@ -269,7 +261,7 @@ async function pingFromFreshPeer(server: ServerProcess, id: number): Promise<voi
       throw new Error(`The server exited with code ${s.code} (signal ${s.signal})`);
     });
     const reply = await Promise.race([peer.request({ op: "ping", id }, ALIVE_DEADLINE_MS), exited]);
-    assert.deepEqual(reply.raw, { re: id, ok: true });
+    assert.deepEqual(reply.raw, { re: id, ok: true, data: { session: false } });
   } finally {
     await peer.close();
   }

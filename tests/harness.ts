@@ -240,6 +240,8 @@ export interface CliProcess {
   type(line: string): Promise<void>;
   /** Closes stdin and waits for the exit status. */
   end(): Promise<Deno.CommandStatus>;
+  /** Sends a signal to the client process (SIGSTOP and SIGCONT to pause and resume it). */
+  signal(signal: Deno.Signal): void;
 }
 
 /** Starts the real `chatz` CLI with stdin kept open. */
@@ -260,6 +262,7 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliP
     stdout,
     stderr,
     type: (line) => stdin.write(new TextEncoder().encode(line + "\n")),
+    signal: (signal) => child.kill(signal),
     async end() {
       await stdin.close().catch(() => {});
       const status = await child.status;
@@ -275,4 +278,17 @@ export function closedPort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/**
+ * A process's resident memory in KiB. Read through `ps`, since Deno asks for all permissions
+ * to read /proc/PID/status.
+ */
+export async function rssKiB(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  const kib = Number(new TextDecoder().decode(out.stdout).trim());
+  if (!out.success || !Number.isFinite(kib) || kib <= 0) {
+    throw new Error(`Cannot read the memory of process ${pid}`);
+  }
+  return kib;
 }
