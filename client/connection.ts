@@ -31,11 +31,14 @@ const BACKOFF_MAX_MS = 15_000;
 const RESUMABLE_BYES: ReadonlySet<string> = new Set(["server_shutdown", "timed_out", "too_slow"]);
 
 /**
- * While the login is still queued (no connection was ever completed), re-dial this often. libzmq gives
- * up on a connection whose handshake was refused (a paused server answers ZAP 300), so the client
- * retries itself; a request never sent cannot have been answered, so this cannot log in twice.
+ * While the login is still queued (no connection was ever completed), re-dial after this long,
+ * doubling up to REDIAL_MAX_MS. libzmq gives up on a connection whose handshake was refused (a
+ * paused server answers ZAP 300), so the client retries itself; a request never sent cannot have
+ * been answered, so this cannot log in twice. Backing off keeps a slow handshake on a loaded
+ * machine from being cut short again and again.
  */
-const REDIAL_INTERVAL_MS = 1000;
+const REDIAL_FIRST_MS = 1000;
+const REDIAL_MAX_MS = 8000;
 
 /** Largest frame accepted from the server: history pages can be large. */
 const MAX_INBOUND_FRAME_BYTES = 16 * 1024 * 1024;
@@ -293,16 +296,22 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       `Cannot connect to "${options.server}": ${(error as Error).message}`,
     );
   }
-  const redial = setInterval(() => {
-    if (loop.pending === 0) return;
-    socket.disconnect(options.server);
-    socket.connect(options.server);
-  }, REDIAL_INTERVAL_MS);
+  let redialDelay = REDIAL_FIRST_MS;
+  let redial: ReturnType<typeof setTimeout>;
+  const redialIfStuck = () => {
+    if (loop.pending > 0) {
+      socket.disconnect(options.server);
+      socket.connect(options.server);
+      redialDelay = Math.min(REDIAL_MAX_MS, redialDelay * 2);
+    }
+    redial = setTimeout(redialIfStuck, redialDelay);
+  };
+  redial = setTimeout(redialIfStuck, redialDelay);
   const loginReply = await withTimeout(
     login({ password: options.password, token: options.token }),
     options.timeoutMs,
   );
-  clearInterval(redial);
+  clearTimeout(redial);
   if (loginReply === undefined) {
     await loop.close();
     throw new ChatzError(
@@ -314,9 +323,14 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     await loop.close();
     throw new ChatzError(loginReply.code, loginReply.message);
   }
-  online(loginReply.data as LoginData);
+  const first = loginReply.data as LoginData;
+  lastMessageId = first.cursor ?? 0;
+  online(first);
 
-  const watchdog = setInterval(() => {
+  // Checks four times per ping interval, which the server may change at each login.
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const watch = () => {
+    watchdog = setTimeout(watch, Math.max(20, Math.floor(pingIntervalMs / 4)));
     if (state !== "online") return;
     const now = Date.now();
     if (options.reconnect && now - lastHeard > pingIntervalMs * DEAD_AFTER_PINGS) {
@@ -324,7 +338,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     } else if (now - lastSent >= pingIntervalMs) {
       request({ op: "ping" });
     }
-  }, Math.max(50, Math.floor(PING_INTERVAL_MS / 10)));
+  };
+  watch();
 
   return {
     get session() {
@@ -340,7 +355,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       return lastMessageId;
     },
     async close(closeOptions = {}) {
-      clearInterval(watchdog);
+      clearTimeout(watchdog);
       const wasOnline = state === "online";
       state = "closed";
       if (closeOptions.logout && wasOnline) {

@@ -41,6 +41,7 @@ function fakeConnection(): Fake {
         catalog: CATALOG,
         server: { name: "test", version: "0", protocol: "chatz/1" },
         pingIntervalMs: 5000,
+        cursor: 0,
         catchup: { count: 0, complete: true },
       },
       command(cmd, args = "") {

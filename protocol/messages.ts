@@ -90,6 +90,11 @@ export interface LoginData {
   server: { name: string; version: string; protocol: string };
   /** How often the client should send something (a ping when idle) so the server keeps it. */
   pingIntervalMs: number;
+  /**
+   * The highest message id when the login was answered: a new session's resume cursor, so a
+   * client that receives nothing before a reconnect resumes from here and not from the start.
+   */
+  cursor: number;
   /** Messages that follow the reply as catch-up for `resume`; `complete` is false when capped. */
   catchup: { count: number; complete: boolean };
 }

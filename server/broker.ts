@@ -199,6 +199,13 @@ export function createBroker(deps: BrokerDeps) {
         "throttled",
       );
     }
+    if (sessions.of(key).length >= deps.maxSessionsPerAccount) {
+      return refuse(
+        "limit_reached",
+        `Cannot log in as "${name}": it has ${deps.maxSessionsPerAccount} sessions, the most allowed`,
+        "too_many_sessions",
+      );
+    }
     const failed = (code: ErrorCode, message: string, reason: string) => {
       throttle.fail(key, now());
       throttle.fail(peerKey, now());
@@ -274,13 +281,6 @@ export function createBroker(deps: BrokerDeps) {
         "removed",
       );
     }
-    if (sessions.of(key).length >= deps.maxSessionsPerAccount) {
-      return refuse(
-        "limit_reached",
-        `Cannot log in as "${account.login}": it has ${deps.maxSessionsPerAccount} sessions, the most allowed`,
-        "too_many_sessions",
-      );
-    }
     throttle.succeed(key);
     throttle.succeed(peerKey);
     const missed = request.resume === undefined
@@ -306,6 +306,7 @@ export function createBroker(deps: BrokerDeps) {
       catalog: registry.catalog(),
       server: { name: "chatz", version: deps.version, protocol: PROTOCOL_VERSION },
       pingIntervalMs: Math.floor(deps.sessionTimeoutMs / PINGS_PER_TIMEOUT),
+      cursor: store.lastMessageId,
       catchup: {
         count: Math.min(missed.length, MAX_CATCHUP),
         complete: missed.length <= MAX_CATCHUP,
@@ -390,7 +391,8 @@ export function createBroker(deps: BrokerDeps) {
       if (code === "EAGAIN" && session) {
         // The peer's queue is full: the first message of the lost frame is where it resumes.
         const first = /"type":"message","id":(\d+)/.exec(body);
-        chat.lagged(session, first ? Number(first[1]) : Number.MAX_SAFE_INTEGER);
+        // A frame without chat messages (presence, replies): nothing is missed up to now.
+        chat.lagged(session, first ? Number(first[1]) : store.lastMessageId + 1);
         return;
       }
       log.debug("send_failed", { peer: hex(peer), code });
@@ -413,7 +415,7 @@ export function createBroker(deps: BrokerDeps) {
     /** Sends catch-up to lagging sessions; ends those lagging for longer than `limitMs`. */
     retryLagging(limitMs: number): void {
       for (const session of chat.retryLagging(now() - limitMs)) {
-        session.lagging = undefined; // so the bye is queued
+        session.lagging = undefined;
         byeSession(
           session,
           "too_slow",

@@ -87,6 +87,8 @@ export interface ChatCore extends ChatServices {
   broadcast(text: string): void;
   /** Forgets every group in memory after the identity store was cleared. */
   groupsCleared(): void;
+  /** The turn's commit failed: forget what it remembered for duplicate suppression. */
+  commitFailed(): void;
 }
 
 /** Builds the chat core over its state, store and outbox. */
@@ -97,7 +99,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
   const recentSends = new Map<string, Sent>();
   const sendsInCall = new WeakMap<Caller, number>();
   for (const row of store.recentClientIds(DEDUP_WINDOW)) {
-    recentSends.set(`${nameKey(row.sender)}\u0000${row.cid}\u00000`, { id: row.id, ts: row.ts });
+    recentSends.set(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
   }
 
   for (const stored of store.loadGroups()) {
@@ -118,12 +120,20 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     stats.deliveries++;
   }
 
-  /** The key under which a caller's next send is remembered, when its command carries a cid. */
-  function sendKey(from: Caller): string | undefined {
+  /**
+   * The stored form of a send's client id: the command's cid and the send's number within the
+   * command (a command may send several messages). Undefined when the command has no cid.
+   */
+  function storedCid(from: Caller): string | undefined {
     if (from.cid === undefined) return undefined;
     const n = sendsInCall.get(from) ?? 0;
     sendsInCall.set(from, n + 1);
-    return `${nameKey(from.login)}\u0000${from.cid}\u0000${n}`;
+    return `${n}:${from.cid}`; // the send number first: it has no ':' of its own
+  }
+
+  /** The key under which a send is remembered: account and stored cid. */
+  function sendKey(from: Caller, cid: string | undefined): string | undefined {
+    return cid === undefined ? undefined : `${nameKey(from.login)}\u0000${cid}`;
   }
 
   function remember(key: string | undefined, sent: Sent): Sent {
@@ -247,13 +257,14 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     push,
 
     sendPublic(from, text, opts = {}) {
-      const key = sendKey(from);
+      const cid = storedCid(from);
+      const key = sendKey(from, cid);
       const earlier = key && recentSends.get(key);
       if (earlier) return earlier;
       const stored = storeMessage(
         { scope: "public", from: from.login, text },
         "p",
-        { action: opts.action, cid: from.cid },
+        { action: opts.action, cid },
       );
       pushAll(sessions.all(), encodeMessage(stored), from.session);
       return remember(key, sent(stored));
@@ -263,7 +274,8 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const toKey = nameKey(to);
       const recipient = accountLogin(to);
       if (!recipient) throw new ChatError("no_such_user", `Cannot send to "${to}": no such user`);
-      const key = sendKey(from);
+      const cid = storedCid(from);
+      const key = sendKey(from, cid);
       const earlier = key && recentSends.get(key);
       if (earlier) return earlier;
       const fromKey = nameKey(from.login);
@@ -271,7 +283,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const stored = storeMessage(
         { scope: "direct", from: from.login, to: recipient, text },
         conv,
-        { action: opts.action, cid: from.cid },
+        { action: opts.action, cid },
       );
       const encoded = encodeMessage(stored);
       const online = sessions.of(toKey);
@@ -284,14 +296,15 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     sendGroup(from, name, text, opts = {}) {
       const group = requireGroup(name, "send to");
       requireMember(group, from, "send to");
-      const key = sendKey(from);
+      const cid = storedCid(from);
+      const key = sendKey(from, cid);
       const earlier = key && recentSends.get(key);
       if (earlier) return earlier;
       const conv = conversationOf({ scope: "group", groupKey: group.key, created: group.created });
       const stored = storeMessage(
         { scope: "group", from: from.login, group: group.name, text },
         conv,
-        { action: opts.action, cid: from.cid },
+        { action: opts.action, cid },
       );
       pushToMembers(group, encodeMessage(stored), from.session);
       return remember(key, sent(stored));
@@ -505,6 +518,15 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         for (const message of missed.slice(0, MAX_CATCHUP)) {
           push(session, encodeMessage(message, { catchup: true }));
         }
+        if (missed.length > MAX_CATCHUP) {
+          const event: NoticeEvent = {
+            type: "notice",
+            text:
+              `More than ${MAX_CATCHUP} messages were missed while this session lagged; /history has the rest`,
+            ts: now(),
+          };
+          push(session, JSON.stringify(event));
+        }
       }
       return hopeless;
     },
@@ -542,6 +564,11 @@ export function createChatCore(deps: ChatDeps): ChatCore {
 
     groupsCleared() {
       groups.clear();
+    },
+
+    commitFailed() {
+      // Some remembered sends were never stored: forget them all rather than acknowledge a ghost.
+      recentSends.clear();
     },
   };
 

@@ -869,7 +869,7 @@ Deno.test("a send re-sent with the same cid is stored and delivered once", async
     });
     await t.step("after a restart, from the store", () => {
       world.store.commit();
-      const first = world.store.recentClientIds(10).find((r) => r.cid === "c1")!;
+      const first = world.store.recentClientIds(10).find((r) => r.cid === "0:c1")!;
       const after = world.restart();
       after.login("alice", "a2");
       const again = after.chat.sendDirect(
@@ -936,5 +936,39 @@ Deno.test("chat.createGroup() and joinGroup() refuse past the groups-per-user li
     assertChatError(() => world.chat.createGroup(a.caller, "g4"), "limit_reached");
     world.chat.createGroup(b.caller, "bobs");
     assertChatError(() => world.chat.joinGroup(a.caller, "bobs"), "limit_reached");
+  });
+});
+
+Deno.test("a command that sends twice is deduplicated per send, also after a restart", async () => {
+  await withWorld((world) => {
+    const a = world.login("alice", "a1");
+    const call = { ...a.caller, cid: "multi" };
+    const one = world.chat.sendPublic(call, "first of two");
+    const two = world.chat.sendPublic(call, "second of two");
+    assert.notEqual(one.id, two.id);
+    world.store.commit();
+    const after = world.restart();
+    after.login("alice", "a2");
+    const again = { login: "alice", session: "a2", cid: "multi" };
+    assert.deepEqual(
+      [
+        after.chat.sendPublic(again, "first of two").id,
+        after.chat.sendPublic(again, "second of two").id,
+      ],
+      [one.id, two.id],
+    );
+  });
+});
+
+Deno.test("chat.commitFailed() forgets sends that were never stored", async () => {
+  await withWorld((world) => {
+    const a = world.login("alice", "a1");
+    world.chat.sendPublic({ ...a.caller, cid: "x" }, "lost in a failed commit");
+    world.store.rollback();
+    world.chat.commitFailed();
+    const again = world.chat.sendPublic({ ...a.caller, cid: "x" }, "lost in a failed commit");
+    world.store.commit();
+    const stored = world.store.history("p", Number.MAX_SAFE_INTEGER, 10);
+    assert.deepEqual(stored.map((m) => m.id), [again.id], "stored once, under the id acknowledged");
   });
 });

@@ -1,6 +1,6 @@
 // The ZAP handler in front of the ROUTER: admits or refuses every new ZeroMQ handshake.
 // Pausing answers 300 (temporary failure): existing sessions go on; libzmq then gives up on the refused
-// connection, so clients re-dial themselves (the chatz client library does, every second).
+// connection, so clients re-dial themselves (the chatz client library does, backing off to 8 s).
 
 import { Router } from "zeromq";
 import { startSocketLoop } from "../transport/socket_loop.ts";

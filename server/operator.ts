@@ -122,7 +122,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       const changed = await ctx.server.call<boolean>({ method: "pause" });
       return {
         text: changed
-          ? "Paused: new connections are refused (chatz clients re-dial every second); connected sessions go on"
+          ? "Paused: new connections are refused (chatz clients re-dial, backing off to 8 s); connected sessions go on"
           : "Already paused",
       };
     },

@@ -33,6 +33,8 @@ const LAG_RETRY_MS = 1000;
 const PRUNE_INTERVAL_MS = 60_000;
 /** ZMTP heartbeats let libzmq drop a dead TCP connection by itself. */
 const ZMTP_HEARTBEAT_MS = 5000;
+/** Time given to libzmq's I/O thread to send the shutdown byes before the process may exit. */
+const SHUTDOWN_GRACE_MS = 250;
 /** Time libzmq keeps trying to deliver queued messages once the socket closes. */
 const LINGER_MS = 2000;
 
@@ -270,6 +272,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       // senders see no answer (the full-disk case in docs/REPORT.md).
       log.error("commit_failed", { error: (error as Error).message });
       store.rollback();
+      chat.commitFailed();
       outbox.discard();
       return;
     }
@@ -370,6 +373,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           "shutdown",
         );
         flush();
+        // The byes are in libzmq's queues; its I/O thread writes them unless the process exits
+        // first, and a process exit skips the socket's linger. Give it a moment when anyone is told.
+        if (told > 0) await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
         await loop.close();
         await gate.close();
         store.close();

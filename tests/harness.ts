@@ -102,8 +102,11 @@ export async function startServerProcess(
       "--data",
       dataDir,
       options.console ? "--console" : "--no-console",
-      // Feature tests send bursts; the flood limit has its own tests, which pass --rate again.
+      // Feature tests send bursts from one address; the limits have their own tests, which pass
+      // these options again.
       "--rate",
+      "0",
+      "--connects-per-minute",
       "0",
       ...(options.args ?? []),
     ],
