@@ -51,9 +51,16 @@ export class Outbox {
     let frames = 0;
     const pending = this.#pending;
     this.#pending = new Map();
+    // Group members get the same encoded events in the same order: join such a body once.
+    let lastParts: string[] = [];
+    let lastBody = "";
     for (const { peer, parts, chars } of pending.values()) {
       if (parts.length <= MAX_BATCH && chars <= MAX_FRAME_CHARS) {
-        send([peer, PROTOCOL_VERSION, joinBatch(parts)]);
+        if (!sameStrings(parts, lastParts)) {
+          lastParts = parts;
+          lastBody = joinBatch(parts);
+        }
+        send([peer, PROTOCOL_VERSION, lastBody]);
         frames++;
         continue;
       }
@@ -73,4 +80,13 @@ export class Outbox {
     }
     return frames;
   }
+}
+
+/** True when both lists hold the very same string objects: a cheap check, no characters compared. */
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) return false;
+  }
+  return true;
 }

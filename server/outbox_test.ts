@@ -117,3 +117,16 @@ Deno.test("outbox.discard() forgets everything queued", () => {
   outbox.push(recipient("a"), "3");
   assert.deepEqual(JSON.parse(drainAll(outbox).frames[0][2]), [3]);
 });
+
+Deno.test("Outbox.drain() joins a body once for peers that get the same events", () => {
+  const outbox = new Outbox();
+  const shared = ['{"type":"message","id":1}', '{"type":"message","id":2}'];
+  const peers = ["a", "b", "c"].map((id) => ({ id, peer: new TextEncoder().encode(id) }));
+  for (const to of peers) for (const part of shared) outbox.push(to, part);
+  outbox.push(peers[2], '{"type":"presence"}');
+  const bodies: string[] = [];
+  outbox.drain((frames) => bodies.push(frames[2]));
+  assert.equal(bodies[0], bodies[1]);
+  assert.deepEqual(JSON.parse(bodies[0]).map((m: { id: number }) => m.id), [1, 2]);
+  assert.equal(JSON.parse(bodies[2]).length, 3, "a peer with one more event gets its own body");
+});
