@@ -200,11 +200,16 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     batch.push({ ...waiter.body, id } as Request);
   }
 
-  function request(body: RequestBody): Promise<Reply> {
+  /**
+   * Sends a request; `onReply` runs as soon as the reply is read, before anything that came after
+   * it in the same frame (a resumed login's catch-up comes right behind its reply).
+   */
+  function request(body: RequestBody, onReply?: (reply: Reply) => void): Promise<Reply> {
     const id = nextId++;
     return new Promise((resolve) => {
       if (state === "closed") return resolve(lost(id));
-      pending.set(id, { body, resolve });
+      const settle = onReply ? (reply: Reply) => (onReply(reply), resolve(reply)) : resolve;
+      pending.set(id, { body, resolve: settle });
       if (state === "online" || state === "ended" || body.op === "login") send(id);
       else held.push(id);
     });
@@ -219,14 +224,17 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     };
   }
 
-  function login(auth: { password?: string; token?: string; resume?: number }): Promise<Reply> {
+  function login(
+    auth: { password?: string; token?: string; resume?: number },
+    onReply?: (reply: Reply) => void,
+  ): Promise<Reply> {
     return request({
       op: "login",
       login: options.login,
       client: options.clientName ?? "chatz",
       host: hostname(),
       ...auth,
-    });
+    }, onReply);
   }
 
   function online(data: LoginData): void {
@@ -259,11 +267,17 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       socket.disconnect(options.server);
       socket.connect(options.server);
       const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1));
+      // Back online the moment the reply is read, so the status comes before the catch-up.
       const reply = await withTimeout(
-        login({ token: session?.token, resume: lastMessageId }),
+        login({ token: session?.token, resume: lastMessageId }, (r) => {
+          if (!r.ok || state !== "reconnecting") return;
+          const data = r.data as LoginData;
+          online(data);
+          options.onStatus?.({ state: "online", catchup: data.catchup });
+        }),
         wait,
       );
-      if (state !== "reconnecting") return;
+      if (state !== "reconnecting") return; // online, or closed meanwhile
       if (reply === undefined) {
         loop.discardQueued();
         for (const [id, waiter] of pending) if (waiter.body.op === "login") pending.delete(id);
@@ -281,9 +295,6 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
         options.onEvent?.({ type: "bye", code: reply.code, message: reply.message });
         return;
       }
-      const data = reply.data as LoginData;
-      online(data);
-      options.onStatus?.({ state: "online", catchup: data.catchup });
     }
   }
 

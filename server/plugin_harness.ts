@@ -2,16 +2,12 @@
 // It uses the real registry and chat core with a temporary store, so a plugin behaves as it will live.
 
 import { nameKey, type ServerEvent } from "../protocol/mod.ts";
-import type { CommandResult, DeliverHook, Plugin } from "../protocol/plugin.ts";
-import { createChatCore } from "./chat.ts";
-import { GroupTable } from "./groups.ts";
+import type { CommandResult, Plugin } from "../protocol/plugin.ts";
+import { assembleCore } from "./core.ts";
 import { createLogger, type LogRecord } from "./log.ts";
-import { Outbox } from "./outbox.ts";
 import { setupPlugins } from "./plugin_loader.ts";
-import { Registry } from "./registry.ts";
-import { type Session, SessionTable } from "./sessions.ts";
+import type { Session } from "./sessions.ts";
 import { openStore } from "./store.ts";
-import { LoginThrottle } from "./throttle.ts";
 
 /** A bench with some users logged in. */
 export interface PluginBench {
@@ -43,21 +39,11 @@ export async function createPluginBench(
 ): Promise<PluginBench> {
   const dir = await Deno.makeTempDir({ prefix: "chatz-bench-" });
   const store = openStore(dir);
-  const sessions = new SessionTable();
-  const outbox = new Outbox();
-  const hooks: DeliverHook[] = [];
-  const registry = new Registry();
   const logs: LogRecord[] = [];
   const log = createLogger("debug", (record) => logs.push(record));
-  const chat = createChatCore({
-    store,
-    sessions,
-    groups: new GroupTable(),
-    outbox,
-    hooks,
+  const { sessions, outbox, hooks, registry, chat } = assembleCore(store, {
     log,
     now: Date.now,
-    throttle: new LoginThrottle(),
     maxGroupsPerUser: Number.MAX_SAFE_INTEGER,
   });
   const report = await setupPlugins(plugins.map((plugin) => ({ source: "bench", plugin })), {

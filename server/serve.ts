@@ -3,27 +3,21 @@
 
 import { Router } from "zeromq";
 import { MAX_FRAME_BYTES } from "../protocol/mod.ts";
-import type { DeliverHook } from "../protocol/plugin.ts";
 import { curveServerOptions } from "../transport/curve.ts";
 import { startSocketLoop } from "../transport/socket_loop.ts";
 import { createBroker, type Registration } from "./broker.ts";
-import { createChatCore } from "./chat.ts";
+import { assembleCore } from "./core.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
-import { GroupTable } from "./groups.ts";
 import type { Logger } from "./log.ts";
-import { Outbox } from "./outbox.ts";
 import {
   importPluginDir,
   type LoadReport,
   type PluginSource,
   setupPlugins,
 } from "./plugin_loader.ts";
-import { Registry } from "./registry.ts";
-import { SessionTable } from "./sessions.ts";
 import { RateWindow } from "./rate.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { openStore, type Retention, type SyncMode } from "./store.ts";
-import { LoginThrottle } from "./throttle.ts";
 
 /** How often silent sessions are looked for, at most. */
 const SWEEP_INTERVAL_MS = 5000;
@@ -150,20 +144,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const store = openStore(options.dataDir, { sync: options.sync, onWrite: requestFlush });
-  const sessions = new SessionTable();
-  const outbox = new Outbox();
-  const hooks: DeliverHook[] = [];
-  const registry = new Registry();
-  const throttle = new LoginThrottle();
-  const chat = createChatCore({
-    store,
-    sessions,
-    groups: new GroupTable(),
-    outbox,
-    hooks,
+  const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, {
     log,
     now,
-    throttle,
     maxGroupsPerUser: options.limits.maxGroupsPerUser,
   });
 

@@ -3,22 +3,20 @@
 
 import assert from "node:assert/strict";
 import { connect } from "../client/connection.ts";
-import type { LoginData, MessageEvent, Reply } from "../protocol/mod.ts";
+import type { LoginData, MessageEvent } from "../protocol/mod.ts";
 import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
 import { createLogger } from "../server/log.ts";
 import { DEFAULT_LIMITS, startServer } from "../server/serve.ts";
-import { client, loginError, startServerProcess, type TestClient } from "./harness.ts";
+import {
+  client,
+  loginError,
+  replyCode,
+  replyData,
+  startServerProcess,
+  type TestClient,
+} from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function data<T>(reply: Reply): T {
-  assert.ok(reply.ok, `expected success, got ${JSON.stringify(reply)}`);
-  return reply.data as T;
-}
-
-function code(reply: Reply): string | undefined {
-  return reply.ok ? undefined : reply.code;
-}
 
 Deno.test("accounts, groups and history survive a restart", opts, async () => {
   let server = await startServerProcess();
@@ -26,10 +24,10 @@ Deno.test("accounts, groups and history survive a restart", opts, async () => {
   try {
     const alice = await client(server.endpoint, "Alice", "s3cret pass");
     const bob = await client(server.endpoint, "bob");
-    data(await alice.cmd("group", "create ops"));
-    data(await bob.cmd("group", "join ops"));
-    const said = data<{ id: number }>(await alice.cmd("g", "ops remember this"));
-    const dm = data<{ id: number }>(await alice.cmd("msg", "bob and this"));
+    replyData(await alice.cmd("group", "create ops"));
+    replyData(await bob.cmd("group", "join ops"));
+    const said = replyData<{ id: number }>(await alice.cmd("g", "ops remember this"));
+    const dm = replyData<{ id: number }>(await alice.cmd("msg", "bob and this"));
     await alice.close();
     await bob.close();
     assert.equal((await server.stop()).code, 0);
@@ -38,7 +36,7 @@ Deno.test("accounts, groups and history survive a restart", opts, async () => {
     assert.equal(await loginError(server.endpoint, "alice", "wrong"), "wrong_password");
     const again = await client(server.endpoint, "ALICE", "s3cret pass");
     assert.equal(again.conn.session.login, "Alice", "the registered spelling is kept");
-    const groups = data<
+    const groups = replyData<
       { groups: { name: string; member: boolean; owner: string; members: number }[] }
     >(
       await again.cmd("group", "list"),
@@ -49,13 +47,13 @@ Deno.test("accounts, groups and history survive a restart", opts, async () => {
       "Alice",
       2,
     ]]);
-    const history = data<{ messages: MessageEvent[] }>(await again.cmd("history", "#ops"));
+    const history = replyData<{ messages: MessageEvent[] }>(await again.cmd("history", "#ops"));
     assert.deepEqual(history.messages.map((m) => [m.id, m.text, m.history]), [[
       said.id,
       "remember this",
       true,
     ]]);
-    const direct = data<{ messages: MessageEvent[] }>(await again.cmd("history", "bob"));
+    const direct = replyData<{ messages: MessageEvent[] }>(await again.cmd("history", "bob"));
     assert.deepEqual(direct.messages.map((m) => m.id), [dm.id]);
     await again.close();
   } finally {
@@ -69,7 +67,7 @@ Deno.test("a direct message to an offline user waits for their next login", opts
     const bob = await client(server.endpoint, "bob");
     await bob.close();
     const alice = await client(server.endpoint, "alice");
-    const sent = data<{ id: number; ts: number; queued?: boolean }>(
+    const sent = replyData<{ id: number; ts: number; queued?: boolean }>(
       await alice.cmd("msg", "bob see you later"),
     );
     assert.equal(sent.queued, true);
@@ -97,16 +95,16 @@ Deno.test("one account online from two terminals receives on both", opts, async 
     const two = await client(server.endpoint, "bob");
     const alice = await client(server.endpoint, "alice");
     clients.push(one, two, alice);
-    const sent = data<{ id: number }>(await alice.cmd("msg", "bob hi both"));
+    const sent = replyData<{ id: number }>(await alice.cmd("msg", "bob hi both"));
     await one.events.waitFor((e) => e.type === "message" && e.id === sent.id, "first session");
     await two.events.waitFor((e) => e.type === "message" && e.id === sent.id, "second session");
-    const mine = data<{ id: number }>(await one.cmd("msg", "alice hi from one"));
+    const mine = replyData<{ id: number }>(await one.cmd("msg", "alice hi from one"));
     await two.events.waitFor(
       (e) => e.type === "message" && e.id === mine.id,
       "own message on the other session",
     );
     const users =
-      data<{ users: { login: string; sessions: number }[] }>(await alice.cmd("list")).users;
+      replyData<{ users: { login: string; sessions: number }[] }>(await alice.cmd("list")).users;
     assert.deepEqual(users.find((u) => u.login === "bob")?.sessions, 2);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
@@ -133,7 +131,7 @@ Deno.test("passwords: /passwd, throttling and session tokens", opts, async (t) =
   try {
     await t.step("/passwd checks the current password and replaces it", async () => {
       const alice = await client(server.endpoint, "alice", "old");
-      assert.equal(code(await alice.cmd("passwd", "wrong new")), "wrong_password");
+      assert.equal(replyCode(await alice.cmd("passwd", "wrong new")), "wrong_password");
       assert.ok((await alice.cmd("passwd", "old new")).ok);
       await alice.close();
       assert.equal(await loginError(server.endpoint, "alice", "old"), "wrong_password");
@@ -187,44 +185,44 @@ Deno.test("history: paging, permissions and absurd requests", opts, async (t) =>
     clients.push(alice, eve);
     const ids: number[] = [];
     for (let i = 0; i < 120; i++) {
-      ids.push(data<{ id: number }>(await alice.cmd("say", `line ${i}`)).id);
+      ids.push(replyData<{ id: number }>(await alice.cmd("say", `line ${i}`)).id);
     }
 
     await t.step("pages go back with the before cursor", async () => {
-      const first = data<{ messages: MessageEvent[]; before?: number }>(
+      const first = replyData<{ messages: MessageEvent[]; before?: number }>(
         await eve.cmd("history", "public 50"),
       );
       assert.deepEqual(first.messages.map((m) => m.id), ids.slice(70));
-      const second = data<{ messages: MessageEvent[]; before?: number }>(
+      const second = replyData<{ messages: MessageEvent[]; before?: number }>(
         await eve.cmd("history", `public 50 ${first.before}`),
       );
       assert.deepEqual(second.messages.map((m) => m.id), ids.slice(20, 70));
-      const third = data<{ messages: MessageEvent[]; before?: number }>(
+      const third = replyData<{ messages: MessageEvent[]; before?: number }>(
         await eve.cmd("history", `public 50 ${second.before}`),
       );
       assert.deepEqual(third.messages.map((m) => m.id), ids.slice(0, 20));
       assert.equal(third.before, undefined, "no page before the first");
       assert.equal(
-        data<{ messages: MessageEvent[] }>(await eve.cmd("history", "10")).messages.length,
+        replyData<{ messages: MessageEvent[] }>(await eve.cmd("history", "10")).messages.length,
         10,
       );
     });
     await t.step("outsiders cannot read a group's history", async () => {
-      data(await alice.cmd("group", "create secret"));
-      data(await alice.cmd("g", "secret the plan"));
-      assert.equal(code(await eve.cmd("history", "#secret")), "not_member");
-      assert.equal(code(await eve.cmd("history", "#nosuch")), "no_such_group");
-      assert.equal(code(await eve.cmd("history", "nobody")), "no_such_user");
+      replyData(await alice.cmd("group", "create secret"));
+      replyData(await alice.cmd("g", "secret the plan"));
+      assert.equal(replyCode(await eve.cmd("history", "#secret")), "not_member");
+      assert.equal(replyCode(await eve.cmd("history", "#nosuch")), "no_such_group");
+      assert.equal(replyCode(await eve.cmd("history", "nobody")), "no_such_user");
     });
     await t.step("absurd counts are refused", async () => {
-      assert.equal(code(await eve.cmd("history", "public 100000")), "bad_arguments");
-      assert.equal(code(await eve.cmd("history", "public -5")), "bad_arguments");
-      assert.equal(code(await eve.cmd("history", "public 10 x")), "bad_arguments");
+      assert.equal(replyCode(await eve.cmd("history", "public 100000")), "bad_arguments");
+      assert.equal(replyCode(await eve.cmd("history", "public -5")), "bad_arguments");
+      assert.equal(replyCode(await eve.cmd("history", "public 10 x")), "bad_arguments");
     });
     await t.step("joining a group shows its recent messages as history", async () => {
-      data(await alice.cmd("group", "create open"));
-      const said = data<{ id: number }>(await alice.cmd("g", "open welcome"));
-      data(await eve.cmd("group", "join open"));
+      replyData(await alice.cmd("group", "create open"));
+      const said = replyData<{ id: number }>(await alice.cmd("g", "open welcome"));
+      replyData(await eve.cmd("group", "join open"));
       const got = await eve.events.waitFor(
         (e) => e.type === "message" && e.id === said.id,
         "group history",
@@ -243,14 +241,16 @@ Deno.test("every acknowledged message survives kill -9 of the server", opts, asy
   try {
     const alice = await client(server.endpoint, "alice");
     const sends = Array.from({ length: 300 }, (_, i) => alice.cmd("say", `durable ${i}`));
-    const acked = (await Promise.all(sends)).map((r) => data<{ id: number }>(r).id);
+    const acked = (await Promise.all(sends)).map((r) => replyData<{ id: number }>(r).id);
     const status = await server.stop("SIGKILL");
     assert.equal(status.signal, "SIGKILL");
     await alice.conn.close();
 
     server = await startServerProcess({ dataDir });
     const reader = await client(server.endpoint, "alice");
-    const stored = data<{ messages: MessageEvent[] }>(await reader.cmd("history", "public 500"))
+    const stored = replyData<{ messages: MessageEvent[] }>(
+      await reader.cmd("history", "public 500"),
+    )
       .messages.map((m) => m.id);
     assert.deepEqual(stored, acked);
     await reader.close();
@@ -277,12 +277,12 @@ Deno.test(
     });
     try {
       const alice = await client(server.endpoint, "alice");
-      data(await alice.cmd("group", "create ops"));
-      data(await alice.cmd("say", "kept in history"));
+      replyData(await alice.cmd("group", "create ops"));
+      replyData(await alice.cmd("say", "kept in history"));
       assert.equal(server.clearIdentities(), 1);
       const bye = await alice.events.waitFor((e) => e.type === "bye", "the bye");
       assert.equal(bye.type === "bye" && bye.code, "account_deleted");
-      assert.equal(code(await alice.cmd("list")), "not_logged_in");
+      assert.equal(replyCode(await alice.cmd("list")), "not_logged_in");
       await alice.conn.close();
       assert.equal(
         await loginError(server.endpoint, "alice", "a new password"),
@@ -291,8 +291,14 @@ Deno.test(
       );
       const fresh = await client(server.endpoint, "alice", "a new password");
       assert.equal(fresh.conn.session.registered, false);
-      assert.deepEqual(data<{ groups: unknown[] }>(await fresh.cmd("group", "list")).groups, []);
-      assert.equal(data<{ messages: unknown[] }>(await fresh.cmd("history")).messages.length, 1);
+      assert.deepEqual(
+        replyData<{ groups: unknown[] }>(await fresh.cmd("group", "list")).groups,
+        [],
+      );
+      assert.equal(
+        replyData<{ messages: unknown[] }>(await fresh.cmd("history")).messages.length,
+        1,
+      );
       await fresh.close();
     } finally {
       await server.stop();

@@ -2,19 +2,17 @@
 // Covers logins, direct messages, the public room, groups, presence, errors and concurrency.
 
 import assert from "node:assert/strict";
-import type { MessageEvent, Reply } from "../protocol/mod.ts";
-import { client, loginError, startServerProcess, type TestClient } from "./harness.ts";
+import type { MessageEvent } from "../protocol/mod.ts";
+import {
+  client,
+  loginError,
+  replyCode,
+  replyData,
+  startServerProcess,
+  type TestClient,
+} from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function okData<T>(reply: Reply): T {
-  assert.ok(reply.ok, `expected success, got ${JSON.stringify(reply)}`);
-  return reply.data as T;
-}
-
-function errorCode(reply: Reply): string | undefined {
-  return reply.ok ? undefined : reply.code;
-}
 
 Deno.test(
   "chatz serve relays direct, public and group messages between real clients",
@@ -46,7 +44,7 @@ Deno.test(
       });
 
       await t.step("/msg reaches only the recipient", async () => {
-        const sent = okData<{ id: number }>(await alice.cmd("msg", "bob hello there"));
+        const sent = replyData<{ id: number }>(await alice.cmd("msg", "bob hello there"));
         const got = await bob.events.waitFor(
           (e) => e.type === "message" && e.id === sent.id,
           "bob's DM",
@@ -59,13 +57,13 @@ Deno.test(
       });
 
       await t.step("/msg to an unknown login is an error with a code", async () => {
-        assert.equal(errorCode(await alice.cmd("msg", "nobody hi")), "no_such_user");
-        assert.equal(errorCode(await alice.cmd("msg", "bob")), "bad_arguments");
-        assert.equal(errorCode(await alice.cmd("msg", "b@d hi")), "invalid_name");
+        assert.equal(replyCode(await alice.cmd("msg", "nobody hi")), "no_such_user");
+        assert.equal(replyCode(await alice.cmd("msg", "bob")), "bad_arguments");
+        assert.equal(replyCode(await alice.cmd("msg", "b@d hi")), "invalid_name");
       });
 
       await t.step("a plain line reaches everyone else in the public room", async () => {
-        const sent = okData<{ id: number }>(await bob.cmd("say", "hi all"));
+        const sent = replyData<{ id: number }>(await bob.cmd("say", "hi all"));
         for (const other of [alice, carol]) {
           const got = await other.events.waitFor(
             (e) => e.type === "message" && e.id === sent.id,
@@ -81,28 +79,28 @@ Deno.test(
       });
 
       await t.step("groups: create, join, talk, members, list, leave", async () => {
-        okData(await alice.cmd("group", "create ops"));
-        assert.equal(errorCode(await bob.cmd("group", "create OPS")), "group_exists");
-        okData(await bob.cmd("group", "join ops"));
+        replyData(await alice.cmd("group", "create ops"));
+        assert.equal(replyCode(await bob.cmd("group", "create OPS")), "group_exists");
+        replyData(await bob.cmd("group", "join ops"));
         await alice.events.waitFor(
           (e) => e.type === "group" && e.action === "join" && e.login === "bob",
           "join notice",
         );
-        assert.equal(errorCode(await bob.cmd("group", "join ops")), "already_member");
+        assert.equal(replyCode(await bob.cmd("group", "join ops")), "already_member");
 
-        const sent = okData<{ id: number }>(await bob.cmd("g", "ops deploy done"));
+        const sent = replyData<{ id: number }>(await bob.cmd("g", "ops deploy done"));
         const got = await alice.events.waitFor(
           (e) => e.type === "message" && e.id === sent.id,
           "group message",
         ) as MessageEvent;
         assert.equal(got.scope, "group");
         assert.equal(got.group, "ops");
-        assert.equal(errorCode(await carol.cmd("g", "ops let me in")), "not_member");
+        assert.equal(replyCode(await carol.cmd("g", "ops let me in")), "not_member");
         assert.ok(!carol.events.items.some((e) => e.type === "message" && e.id === sent.id));
 
-        const members = okData<{ members: string[] }>(await carol.cmd("group", "members ops"));
+        const members = replyData<{ members: string[] }>(await carol.cmd("group", "members ops"));
         assert.deepEqual(members.members, ["alice", "bob"]);
-        const list = okData<{ groups: { name: string; members: number; member: boolean }[] }>(
+        const list = replyData<{ groups: { name: string; members: number; member: boolean }[] }>(
           await carol.cmd("group", "list"),
         );
         assert.deepEqual(list.groups.map((g) => [g.name, g.members, g.member]), [[
@@ -111,18 +109,18 @@ Deno.test(
           false,
         ]]);
 
-        okData(await bob.cmd("group", "leave ops"));
+        replyData(await bob.cmd("group", "leave ops"));
         await alice.events.waitFor(
           (e) => e.type === "group" && e.action === "leave" && e.login === "bob",
           "leave notice",
         );
-        assert.equal(errorCode(await bob.cmd("group", "leave ops")), "not_member");
-        assert.equal(errorCode(await bob.cmd("group", "join nothere")), "no_such_group");
-        assert.equal(errorCode(await bob.cmd("group", "frobnicate ops")), "unknown_command");
+        assert.equal(replyCode(await bob.cmd("group", "leave ops")), "not_member");
+        assert.equal(replyCode(await bob.cmd("group", "join nothere")), "no_such_group");
+        assert.equal(replyCode(await bob.cmd("group", "frobnicate ops")), "unknown_command");
       });
 
       await t.step("/list shows who is online and which groups exist", async () => {
-        const data = okData<{ users: { login: string }[]; groups: { name: string }[] }>(
+        const data = replyData<{ users: { login: string }[]; groups: { name: string }[] }>(
           await carol.cmd("list"),
         );
         assert.deepEqual(data.users.map((u) => u.login), ["alice", "bob", "carol"]);
@@ -139,9 +137,9 @@ Deno.test(
       });
 
       await t.step("commands before login and unknown commands get coded errors", async () => {
-        assert.equal(errorCode(await alice.cmd("frobnicate")), "unknown_command");
+        assert.equal(replyCode(await alice.cmd("frobnicate")), "unknown_command");
         assert.equal(
-          errorCode(await alice.conn.request({ op: "login", login: "alice", password: "x" })),
+          replyCode(await alice.conn.request({ op: "login", login: "alice", password: "x" })),
           "already_logged_in",
         );
       });
@@ -173,7 +171,7 @@ Deno.test("chatz serve serves 50 clients at once", opts, async () => {
     const logins = Array.from({ length: 50 }, (_, i) => `user${i}`);
     clients.push(...await Promise.all(logins.map((l) => client(server.endpoint, l))));
     const replies = await Promise.all(clients.map((c, i) => c.cmd("say", `hello from ${i}`)));
-    const ids = replies.map((r) => okData<{ id: number }>(r).id);
+    const ids = replies.map((r) => replyData<{ id: number }>(r).id);
     // Every client receives the 49 messages of the others.
     await Promise.all(
       clients.map((c, i) =>

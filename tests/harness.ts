@@ -3,6 +3,7 @@
 
 import { fileURLToPath } from "node:url";
 import { ChatzError, connect, type Connection } from "../client/connection.ts";
+import assert from "node:assert/strict";
 import type { Reply, ServerEvent } from "../protocol/mod.ts";
 
 /** The project root, so tests run from any working directory. */
@@ -294,4 +295,15 @@ export async function rssKiB(pid: number): Promise<number> {
     throw new Error(`Cannot read the memory of process ${pid}`);
   }
   return kib;
+}
+
+/** The data of a successful reply; fails the test with the reply when it is an error. */
+export function replyData<T>(reply: Reply): T {
+  assert.ok(reply.ok, `expected success, got ${JSON.stringify(reply)}`);
+  return reply.data as T;
+}
+
+/** The error code of a reply, or undefined when it succeeded. */
+export function replyCode(reply: Reply): string | undefined {
+  return reply.ok ? undefined : reply.code;
 }

@@ -5,10 +5,11 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../client/connection.ts";
-import type { MessageEvent, Reply } from "../protocol/mod.ts";
+import type { MessageEvent } from "../protocol/mod.ts";
 import {
   client,
   loginError,
+  replyData,
   runCli,
   startServerProcess,
   type TestClient,
@@ -16,11 +17,6 @@ import {
 } from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-function data<T>(reply: Reply): T {
-  assert.ok(reply.ok, `expected success, got ${JSON.stringify(reply)}`);
-  return reply.data as T;
-}
 
 function admin(dataDir: string, ...args: string[]) {
   return runCli(["admin", "--data", dataDir, ...args]);
@@ -46,7 +42,7 @@ Deno.test("the operator console runs every command from stdin", opts, async (t) 
   try {
     const alice = await client(server.endpoint, "alice");
     clients.push(alice);
-    data(await alice.cmd("group", "create ops"));
+    replyData(await alice.cmd("group", "create ops"));
 
     await t.step("help lists the commands", async () => {
       const from = seen();
@@ -174,7 +170,9 @@ Deno.test(
             const s = JSON.parse((await admin(dir, "--json", "status")).stdout);
             return s.data.refusedWhilePaused > 0;
           }, "a refused handshake");
-          const during = data<{ id: number }>(await alice.cmd("say", "still here while paused"));
+          const during = replyData<{ id: number }>(
+            await alice.cmd("say", "still here while paused"),
+          );
           assert.ok(during.id > 0, "the existing session goes on");
           assert.match((await admin(dir, "resume")).stdout, /^Listening again/);
           const conn = await late;
@@ -256,7 +254,7 @@ Deno.test(
       await server.type("clear-logs");
       await server.stdout.waitFor((l) => /Empty the server log\?/.test(l), "the question");
       const before = acked;
-      const probe = data<{ id: number }>(await sender.cmd("msg", "receiver probe"));
+      const probe = replyData<{ id: number }>(await sender.cmd("msg", "receiver probe"));
       await receiver.events.waitFor(
         (e) => e.type === "message" && (e as MessageEvent).id === probe.id,
         "probe delivered",
@@ -312,7 +310,7 @@ Deno.test("a shutdown loses no acknowledged message", opts, async () => {
     const pending = Array.from({ length: 500 }, (_, i) => alice.cmd("say", `before shutdown ${i}`));
     const stopping = admin(dataDir, "shutdown");
     const acked = (await Promise.all(pending)).filter((r) => r.ok).map((r) =>
-      data<{ id: number }>(r).id
+      replyData<{ id: number }>(r).id
     );
     assert.equal((await stopping).code, 0);
     assert.equal((await server.status).code, 0);
@@ -321,9 +319,10 @@ Deno.test("a shutdown loses no acknowledged message", opts, async () => {
     server = await startServerProcess({ dataDir });
     const reader = await client(server.endpoint, "alice");
     const stored = new Set(
-      data<{ messages: MessageEvent[] }>(await reader.cmd("history", "public 500")).messages.map((
-        m,
-      ) => m.id),
+      replyData<{ messages: MessageEvent[] }>(await reader.cmd("history", "public 500")).messages
+        .map((
+          m,
+        ) => m.id),
     );
     assert.ok(acked.length > 0);
     assert.deepEqual(

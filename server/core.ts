@@ -1,0 +1,45 @@
+// Assembles the serving core over a store: sessions, outbox, command registry and chat services.
+// The server and the plugin bench build it the same way, so a plugin behaves in tests as it will live.
+
+import type { DeliverHook } from "../protocol/plugin.ts";
+import { type ChatCore, createChatCore } from "./chat.ts";
+import { GroupTable } from "./groups.ts";
+import type { Logger } from "./log.ts";
+import { Outbox } from "./outbox.ts";
+import { Registry } from "./registry.ts";
+import { SessionTable } from "./sessions.ts";
+import type { Store } from "./store.ts";
+import { LoginThrottle } from "./throttle.ts";
+
+/** The parts of a serving core. */
+export interface Core {
+  sessions: SessionTable;
+  outbox: Outbox;
+  hooks: DeliverHook[];
+  registry: Registry;
+  throttle: LoginThrottle;
+  chat: ChatCore;
+}
+
+/** Builds a core over `store`; plugins are set up on its registry and hooks afterwards. */
+export function assembleCore(
+  store: Store,
+  options: { log: Logger; now: () => number; maxGroupsPerUser: number },
+): Core {
+  const sessions = new SessionTable();
+  const outbox = new Outbox();
+  const hooks: DeliverHook[] = [];
+  const throttle = new LoginThrottle();
+  const chat = createChatCore({
+    store,
+    sessions,
+    groups: new GroupTable(),
+    outbox,
+    hooks,
+    log: options.log,
+    now: options.now,
+    throttle,
+    maxGroupsPerUser: options.maxGroupsPerUser,
+  });
+  return { sessions, outbox, hooks, registry: new Registry(), throttle, chat };
+}
