@@ -8,13 +8,34 @@ const SCRYPT = { N: 16384, r: 8, p: 1 };
 const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
-function derive(password: string, salt: Buffer, cost: typeof SCRYPT): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, KEY_LENGTH, { ...cost, maxmem: 256 * cost.N * cost.r }, (error, key) => {
-      if (error) reject(error);
-      else resolve(key);
+/**
+ * Hashes running at once. Each takes 16 MiB and one of Deno's blocking threads, which the socket
+ * loops also wait on: a burst of password logins must neither balloon memory nor stall sockets.
+ */
+const MAX_CONCURRENT_HASHES = 4;
+let running = 0;
+const queued: (() => void)[] = [];
+
+async function derive(password: string, salt: Buffer, cost: typeof SCRYPT): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((start) => queued.push(start));
+  running++;
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(
+        password,
+        salt,
+        KEY_LENGTH,
+        { ...cost, maxmem: 256 * cost.N * cost.r },
+        (error, key) => {
+          if (error) reject(error);
+          else resolve(key);
+        },
+      );
     });
-  });
+  } finally {
+    running--;
+    queued.shift()?.();
+  }
 }
 
 /** Hashes a password as `scrypt$N$r$p$salt$hash` (salt and hash in base64). */
