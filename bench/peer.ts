@@ -1,0 +1,651 @@
+// One simulated client of the benchmark: a DEALER socket driven by its own socket loop.
+// Speaks chatz (login, pipelined commands acknowledged by replies) or the baseline's forwarding.
+
+import { Buffer } from "node:buffer";
+import { monotonicNs } from "./clock.ts";
+import { Dealer } from "zeromq";
+import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
+import {
+  type LoadSettings,
+  type PeerReport,
+  type PeerSpec,
+  TEXT_BYTES,
+  type WindowCounts,
+} from "./load_protocol.ts";
+
+const VERSION = "chatz/1";
+/** The plain text of streamed messages. */
+const PLAIN_TEXT = "x".repeat(TEXT_BYTES);
+/**
+ * A login still queued on a socket that is not connected is re-dialled after 1 s, then after
+ * doubling waits up to 8 s: REDIAL_FIRST_MS and REDIAL_MAX_MS of client/connection.ts.
+ */
+const REDIAL_FIRST_MS = 1000;
+const REDIAL_MAX_MS = 8000;
+/**
+ * A login handed to a connection that then went away (a re-dial racing the handshake, a restart) is
+ * never answered: it is sent again after this long. A duplicate that does arrive is answered
+ * `already_logged_in`, which counts as logged in.
+ */
+const RESEND_MS = 3000;
+/** After a `bye`, the login waits for the old connection to drop, but no longer than this. */
+const RELOGIN_FALLBACK_MS = 5000;
+/** An idle session pings after this long without sending: chatz ends sessions silent for 15 s. */
+const PING_AFTER_MS = 4000;
+/** Errors kept per peer: the first few tell the story. */
+const MAX_ERRORS = 5;
+
+const MESSAGE = Buffer.from('"type":"message"');
+const ACK = Buffer.from('"data":{"id":');
+const REFUSED = Buffer.from('"ok":false');
+const QUEUED = Buffer.from('"queued":true');
+const BYE = Buffer.from('"type":"bye"');
+const PRESENCE = Buffer.from('"type":"presence"');
+const CREDIT = "credit ";
+const HELLO = "hello";
+const utf8 = new TextDecoder();
+
+/** How often `needle` occurs in `haystack`, without decoding it. */
+export function occurrences(haystack: Buffer, needle: Buffer): number {
+  let n = 0;
+  for (let i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + needle.length)) {
+    n++;
+  }
+  return n;
+}
+
+/** A text of exactly TEXT_BYTES bytes that starts with its send time: `t<ns>xxxx…`. */
+export function stampedText(ns: bigint): string {
+  const head = `t${ns}`;
+  return head + "x".repeat(Math.max(0, TEXT_BYTES - head.length));
+}
+
+/** The send time inside a stamped text, or undefined for other texts. */
+export function stampOf(text: string): bigint | undefined {
+  if (!text.startsWith("t")) return undefined;
+  const end = text.indexOf("x");
+  return /^\d+$/.test(text.slice(1, end)) ? BigInt(text.slice(1, end)) : undefined;
+}
+
+interface ReplyLike {
+  re: number;
+  ok: boolean;
+  code?: string;
+  message?: string;
+  data?: { id?: number; queued?: boolean; token?: string; messages?: unknown[] };
+}
+
+type Waiter = (reply: ReplyLike, atNs: bigint) => void;
+
+/** A benchmark client; the worker that owns it calls `tick` regularly and reacts to `onChange`. */
+export class Peer {
+  readonly spec: PeerSpec;
+  readonly #settings: LoadSettings;
+  readonly #socket: Dealer;
+  readonly #loop: SocketLoop;
+  readonly #onChange: () => void;
+  readonly #waiters = new Map<number, Waiter>();
+  readonly #parseAll: boolean;
+  #nextId = 1;
+  #lastSentMs = 0;
+  #closed = false;
+
+  // Session state.
+  loggedIn = false;
+  #token: string | undefined;
+  #loginPending:
+    | { redialAtMs: number; redialDelayMs: number; handedAtMs?: number }
+    | undefined;
+  #needLoginSinceMs: number | undefined;
+  #logins = 0;
+  #firstLoginNs: bigint | undefined;
+  #lastLoginNs: bigint | undefined;
+
+  // Counts since the last `resetCounts`.
+  #sent = 0;
+  #acked = 0;
+  #failed = 0;
+  #received = 0;
+  #skipped = 0;
+  #redials = 0;
+  #resends = 0;
+  #drops = 0;
+  #told = 0;
+  #duplicates = 0;
+  #presence = 0;
+  readonly #sendErrors: Record<string, number> = {};
+  readonly #byes: Record<string, number> = {};
+  readonly #errors: string[] = [];
+  readonly #credits = new Map<string, number>();
+  #window: WindowCounts | undefined;
+  #windowStart:
+    | { sent: number; acked: number; received: number; ns: bigint; lateNs: bigint }
+    | undefined;
+  #schedule: { fromNs: bigint; toNs: bigint } | undefined;
+  #latency: { fromNs: bigint; toNs: bigint; samples: number[] } | undefined;
+  #rttUs: number[] | undefined;
+
+  // Sending state.
+  #streaming = false;
+  #pacing: ReturnType<typeof setTimeout> | undefined;
+  readonly #bodies = new Map<number, Uint8Array>();
+
+  constructor(spec: PeerSpec, settings: LoadSettings, onChange: () => void) {
+    this.spec = spec;
+    this.#settings = settings;
+    this.#onChange = onChange;
+    this.#token = spec.token;
+    this.#parseAll = spec.latency === true || spec.role === "history";
+    this.#socket = new Dealer({
+      receiveTimeout: 0,
+      sendTimeout: 0,
+      linger: 0,
+      immediate: true, // as the chatz client: nothing queues on a connection that is not up
+      reconnectInterval: 100,
+      reconnectMaxInterval: 2000,
+      ...(settings.dialect === "baseline" ? { routingId: spec.name } : {}),
+    });
+    this.#loop = startSocketLoop(this.#socket, {
+      onMessage: (frames) => this.#onFrames(frames),
+      onDrained: () => this.#topUp(),
+      onHandlerError: (error) => this.#error(`handler failed: ${error}`),
+      onSendError: (_frames, error) => {
+        this.#sendErrors[error.code ?? "unknown"] =
+          (this.#sendErrors[error.code ?? "unknown"] ?? 0) + 1;
+      },
+    }, { checkWritable: true });
+    this.#socket.connect(settings.endpoint);
+  }
+
+  get #chatz(): boolean {
+    return this.#settings.dialect === "chatz";
+  }
+
+  get #inflight(): number {
+    if (this.#chatz) return this.#sent - this.#acked - this.#failed;
+    let credited = Infinity;
+    for (const to of this.#destinations()) {
+      credited = Math.min(credited, this.#credits.get(to) ?? 0);
+    }
+    return this.#sent - (credited === Infinity ? this.#sent : credited);
+  }
+
+  /** Sends the first login (chatz) or the hello that proves the route (baseline). */
+  login(): void {
+    this.#sendLogin();
+  }
+
+  /** Runs the spec's setup commands in order; rejects on the first refusal. */
+  async runCommands(timeoutMs: number): Promise<void> {
+    for (const { cmd, args } of this.spec.commands ?? []) {
+      const { reply } = await this.request({ op: "cmd", cmd, args }, timeoutMs);
+      if (!reply.ok) {
+        throw new Error(`Cannot run "/${cmd} ${args}" as ${this.spec.name}: ${reply.code}`);
+      }
+    }
+  }
+
+  /** Sends one chatz request and resolves with its reply and the time the reply arrived. */
+  request(
+    body: Record<string, unknown>,
+    timeoutMs: number,
+  ): Promise<{ reply: ReplyLike; atNs: bigint }> {
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiters.delete(id);
+        reject(
+          new Error(`No reply to ${String(body.op)} ${id} of ${this.spec.name} in ${timeoutMs} ms`),
+        );
+      }, timeoutMs);
+      this.#waiters.set(id, (reply, atNs) => {
+        clearTimeout(timer);
+        resolve({ reply, atNs });
+      });
+      this.#send([{ ...body, id }]);
+    });
+  }
+
+  /** Forgets the counts of earlier phases, so a run reports only itself. */
+  resetCounts(): void {
+    this.#sent =
+      this.#acked =
+      this.#failed =
+      this.#received =
+      this.#skipped =
+        0;
+    this.#credits.clear();
+    this.#window =
+      this.#windowStart =
+      this.#latency =
+      this.#schedule =
+        undefined;
+  }
+
+  /**
+   * Sets the measured window. Its edges are checked on every received frame as well as by the
+   * worker's timers: a socket loop that never runs out of input never yields to timers (see the
+   * report of `deno task bench`), and a window must not depend on them.
+   */
+  scheduleWindow(fromNs: bigint, toNs: bigint): void {
+    this.#schedule = { fromNs, toNs };
+  }
+
+  /** Opens or closes the window when its edge has passed; stops sending when it has closed. */
+  checkWindow(now = monotonicNs()): void {
+    const schedule = this.#schedule;
+    if (!schedule || now < schedule.fromNs) return;
+    if (!this.#windowStart) {
+      this.#windowStart = {
+        sent: this.#sent,
+        acked: this.#acked,
+        received: this.#received,
+        ns: now,
+        lateNs: now - schedule.fromNs,
+      };
+      if (this.spec.latency) this.#latency = { fromNs: now, toNs: schedule.toNs, samples: [] };
+    }
+    if (now < schedule.toNs) return;
+    const start = this.#windowStart;
+    this.#window = {
+      sent: this.#sent - start.sent,
+      acked: this.#acked - start.acked,
+      received: this.#received - start.received,
+      ns: Number(now - start.ns),
+      lateMs: Number(start.lateNs + (now - schedule.toNs)) / 1e6,
+    };
+    this.#schedule = undefined;
+    this.stopSending();
+  }
+
+  /** Senders: streams as fast as the window allows until `stopSending`. */
+  startStreaming(): void {
+    if (this.spec.role !== "sender") return;
+    this.#streaming = true;
+    this.#topUp();
+  }
+
+  /** Pacers: offers `rate` messages per second in small bursts, each stamped with its send time. */
+  startPacing(startNs: bigint, rate: number): void {
+    if (this.spec.role !== "pacer") return;
+    const tick = () => {
+      const now = monotonicNs();
+      const due = Math.floor((Number(now - startNs) * rate) / 1e9);
+      let n = Math.min(due - this.#sent - this.#skipped, this.#settings.batch);
+      const room = this.#settings.window - this.#inflight;
+      if (n > room) {
+        this.#skipped += n - Math.max(0, room);
+        n = room;
+      }
+      if (n > 0) this.#sendMessages(n, stampedText(now));
+      this.#pacing = setTimeout(tick, 1);
+    };
+    tick();
+  }
+
+  /** Stops streaming and pacing; acknowledgements still count. */
+  stopSending(): void {
+    this.#streaming = false;
+    clearTimeout(this.#pacing);
+    this.#pacing = undefined;
+  }
+
+  /** True when everything sent has been acknowledged or credited. */
+  get settled(): boolean {
+    return this.#inflight <= 0;
+  }
+
+  /** Received chat messages since the last reset. */
+  get received(): number {
+    return this.#received;
+  }
+
+  get logins(): number {
+    return this.#logins;
+  }
+
+  /** Timed `/history` round trips, one at a time; the first `warmup` are not kept. */
+  async history(args: string, warmup: number, count: number, timeoutMs: number): Promise<void> {
+    const rtts: number[] = [];
+    for (let i = 0; i < warmup + count; i++) {
+      const sentNs = monotonicNs();
+      const { reply, atNs } = await this.request({ op: "cmd", cmd: "history", args }, timeoutMs);
+      if (!reply.ok) throw new Error(`Cannot read history: ${reply.code}: ${reply.message}`);
+      const got = reply.data?.messages?.length ?? 0;
+      if (i === 0) this.#received = got;
+      else if (got !== this.#received) {
+        this.#error(`history page of ${got}, first was ${this.#received}`);
+      }
+      if (i >= warmup) rtts.push(Number(atNs - sentNs) / 1000);
+    }
+    this.#rttUs = rtts;
+  }
+
+  /** Keeps the session: pings, re-dials a login that cannot be sent, logs in after a `bye`. */
+  tick(nowMs: number): void {
+    if (this.#closed) return;
+    if (this.#needLoginSinceMs !== undefined) {
+      // Wait for the old connection to drop, so the login is not lost in it.
+      if (!this.#socket.writable || nowMs - this.#needLoginSinceMs >= RELOGIN_FALLBACK_MS) {
+        this.#needLoginSinceMs = undefined;
+        this.#sendLogin();
+      }
+      return;
+    }
+    const pending = this.#loginPending;
+    if (pending) {
+      if (this.#loop.pending === 0) pending.handedAtMs ??= nowMs; // within a tick of the truth
+      if (nowMs >= pending.redialAtMs && this.#loop.pending > 0) {
+        this.#redials++;
+        pending.redialDelayMs = Math.min(REDIAL_MAX_MS, pending.redialDelayMs * 2);
+        pending.redialAtMs = nowMs + pending.redialDelayMs;
+        try {
+          this.#socket.disconnect(this.#settings.endpoint);
+        } catch { /* not connected */ }
+        this.#socket.connect(this.#settings.endpoint);
+      } else if (pending.handedAtMs !== undefined && nowMs - pending.handedAtMs >= RESEND_MS) {
+        this.#resends++;
+        this.#sendLogin();
+      }
+      return;
+    }
+    if (!this.#chatz || !this.loggedIn) return;
+    if (this.spec.role === "idle" && !this.#socket.writable) {
+      // The connection dropped with no `bye` (one lost, or never sent): the session is gone with
+      // it, so log in again as soon as the socket is back. Only idle peers: a streaming sender's
+      // socket is also unwritable while its queue to the server is full.
+      this.#drops++;
+      this.loggedIn = false;
+      this.#sendLogin();
+      return;
+    }
+    if (
+      !this.#streaming && this.#pacing === undefined && this.#waiters.size === 0 &&
+      nowMs - this.#lastSentMs >= PING_AFTER_MS
+    ) {
+      this.#ping();
+    }
+  }
+
+  /**
+   * Told by the orchestrator that the new server listens: a session that noticed nothing (no `bye`
+   * came, and the drop was too short to be seen) logs in again now, as does one still waiting.
+   */
+  serverRestarted(): void {
+    if (!this.#chatz) return;
+    if (this.#needLoginSinceMs !== undefined) {
+      // It had its `bye` and waits to see the old connection drop: no need to wait any more.
+      this.#needLoginSinceMs = undefined;
+      this.#sendLogin();
+      return;
+    }
+    if (!this.loggedIn) return; // already logging in again
+    this.#told++;
+    this.loggedIn = false;
+    this.#sendLogin();
+  }
+
+  /** The socket's state, for error messages: its queue, whether it can send, its re-dials. */
+  get state(): string {
+    return `queued ${this.#loop.pending}, ${
+      this.#socket.writable ? "connected" : "not connected"
+    }, ${this.#redials} re-dials, ${this.#waiters.size} unanswered`;
+  }
+
+  /** What this peer reports to the orchestrator. */
+  report(): PeerReport {
+    return {
+      name: this.spec.name,
+      role: this.spec.role,
+      logins: this.#logins,
+      firstLoginNs: this.#firstLoginNs?.toString(),
+      lastLoginNs: this.#lastLoginNs?.toString(),
+      token: this.#token,
+      sent: this.#sent,
+      acked: this.#acked,
+      failed: this.#failed,
+      received: this.#received,
+      window: this.#window,
+      latencyUs: this.#latency?.samples,
+      rttUs: this.#rttUs,
+      skipped: this.#skipped,
+      redials: this.#redials,
+      resends: this.#resends,
+      drops: this.#drops,
+      told: this.#told,
+      duplicateLogins: this.#duplicates,
+      presence: this.#presence,
+      sendErrors: { ...this.#sendErrors },
+      byes: { ...this.#byes },
+      errors: [...this.#errors],
+    };
+  }
+
+  /** Stops the loop and closes the socket. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.stopSending();
+    await this.#loop.close();
+  }
+
+  // ---- sending ----
+
+  #sendLogin(): void {
+    const now = Date.now();
+    this.#loginPending = {
+      redialAtMs: now + REDIAL_FIRST_MS,
+      redialDelayMs: REDIAL_FIRST_MS,
+    };
+    if (!this.#chatz) {
+      this.#loop.send([this.spec.name, HELLO]);
+      return;
+    }
+    const id = this.#nextId++;
+    this.#waiters.set(id, (reply, atNs) => this.#onLoginReply(reply, atNs));
+    const credentials = this.#token !== undefined
+      ? { token: this.#token }
+      : { password: this.spec.password ?? "" };
+    this.#send([{ op: "login", id, login: this.spec.name, ...credentials, client: "chatz-bench" }]);
+  }
+
+  #onLoginReply(reply: ReplyLike, atNs: bigint): void {
+    if (reply.code === "already_logged_in") this.#duplicates++;
+    if (this.loggedIn) return; // an answer to a resent login
+    if (!reply.ok && reply.code !== "already_logged_in") {
+      this.#error(`login refused: ${reply.code}: ${reply.message}`);
+      return;
+    }
+    if (reply.data?.token) this.#token = reply.data.token;
+    this.#loggedIn(atNs);
+  }
+
+  #loggedIn(atNs: bigint): void {
+    this.loggedIn = true;
+    this.#loginPending = undefined;
+    this.#logins++;
+    this.#firstLoginNs ??= atNs;
+    this.#lastLoginNs = atNs;
+  }
+
+  #ping(): void {
+    this.#send([{ op: "ping", id: this.#nextId++ }]);
+  }
+
+  #send(requests: Record<string, unknown>[]): void {
+    this.#lastSentMs = Date.now();
+    this.#loop.send([VERSION, JSON.stringify(requests)]);
+  }
+
+  #destinations(): string[] {
+    const target = this.spec.target;
+    if (!target) return [];
+    return target.kind === "direct" ? [target.to] : target.members;
+  }
+
+  /** Senders: fills the window with full frames, and with a partial one when it runs low. */
+  #topUp(): void {
+    if (!this.#streaming) return;
+    const { window, batch } = this.#settings;
+    for (let guard = 0; guard < 1024; guard++) {
+      const inflight = this.#inflight;
+      const room = window - inflight;
+      if (room <= 0 || (room < batch && inflight >= batch)) return;
+      this.#sendMessages(Math.min(room, batch), PLAIN_TEXT);
+    }
+  }
+
+  /** Sends `n` chat messages with one text in one frame (chatz) or one frame per destination. */
+  #sendMessages(n: number, text: string): void {
+    const target = this.spec.target;
+    if (!target) return;
+    this.#sent += n;
+    this.#lastSentMs = Date.now();
+    if (this.#chatz) {
+      const [cmd, to] = target.kind === "direct" ? ["msg", target.to] : ["g", target.group];
+      const head = '{"op":"cmd","id":';
+      const tail = `,"cmd":"${cmd}","args":${JSON.stringify(`${to} ${text}`)}}`;
+      const parts = new Array<string>(n);
+      for (let i = 0; i < n; i++) parts[i] = head + this.#nextId++ + tail;
+      this.#loop.send([VERSION, `[${parts.join(",")}]`]);
+      return;
+    }
+    // The baseline forwards bytes: the same encoded batch goes to every destination.
+    const body = text === PLAIN_TEXT ? this.#plainBody(n) : this.#encodeEvents(n, text);
+    for (const to of this.#destinations()) this.#loop.send([to, body]);
+  }
+
+  #plainBody(n: number): Uint8Array {
+    let body = this.#bodies.get(n);
+    if (!body) this.#bodies.set(n, body = this.#encodeEvents(n, PLAIN_TEXT));
+    return body;
+  }
+
+  /** A batch shaped like chatz's own message events, so both servers move the same bytes. */
+  #encodeEvents(n: number, text: string): Uint8Array {
+    const target = this.spec.target;
+    const to = target?.kind === "direct" ? `"to":"${target.to}"` : `"group":"${target?.group}"`;
+    const event = `{"type":"message","id":1000000,"ts":1767261600123,"scope":"${
+      target?.kind === "direct" ? "direct" : "group"
+    }","from":"${this.spec.name}",${to},"text":${JSON.stringify(text)}}`;
+    return Buffer.from(`[${new Array<string>(n).fill(event).join(",")}]`);
+  }
+
+  // ---- receiving ----
+
+  #onFrames(frames: Uint8Array[]): void {
+    if (this.#chatz) {
+      if (frames.length !== 2) this.#error(`frame count ${frames.length}`);
+      else this.#onChatz(frames[1]);
+    } else {
+      this.#onBaseline(frames[frames.length - 1]);
+    }
+    if (this.#schedule) this.checkWindow();
+    // Also ping here: a socket loop that never runs dry keeps its worker's timers from running.
+    if (this.#chatz && this.loggedIn && Date.now() - this.#lastSentMs >= PING_AFTER_MS) {
+      this.#ping();
+    }
+    this.#onChange();
+  }
+
+  #onChatz(body: Uint8Array): void {
+    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (
+      !this.#parseAll && this.#waiters.size === 0 && this.loggedIn && bytes.indexOf(BYE) < 0
+    ) {
+      // The fast path: count without decoding. Acks carry `data.id`; pings' replies carry none.
+      this.#received += occurrences(bytes, MESSAGE);
+      this.#presence += occurrences(bytes, PRESENCE);
+      if (this.spec.role === "sender" || this.spec.role === "pacer") {
+        const queued = occurrences(bytes, QUEUED);
+        this.#acked += occurrences(bytes, ACK) - queued;
+        const refused = occurrences(bytes, REFUSED);
+        this.#failed += refused + queued;
+        if (refused + queued > 0) this.#error(`refused: ${utf8.decode(body).slice(0, 200)}`);
+      }
+      return;
+    }
+    const atNs = monotonicNs();
+    let list: unknown;
+    try {
+      list = JSON.parse(utf8.decode(body));
+    } catch {
+      this.#error("undecodable frame");
+      return;
+    }
+    if (!Array.isArray(list)) return;
+    for (const item of list) {
+      if (typeof item !== "object" || item === null) continue;
+      const message = item as Record<string, unknown>;
+      if (typeof message.re === "number") this.#onReply(message as unknown as ReplyLike, atNs);
+      else if (message.type === "message") this.#onMessage(message, atNs);
+      else if (message.type === "bye") this.#onBye(String(message.code));
+      else if (message.type === "presence") this.#presence++;
+    }
+  }
+
+  #onReply(reply: ReplyLike, atNs: bigint): void {
+    const waiter = this.#waiters.get(reply.re);
+    if (waiter) {
+      this.#waiters.delete(reply.re);
+      waiter(reply, atNs);
+      return;
+    }
+    if (!reply.ok) {
+      this.#failed++;
+      this.#error(`refused: ${reply.code}: ${reply.message}`);
+    } else if (typeof reply.data?.id === "number") {
+      if (reply.data.queued) {
+        this.#failed++;
+        this.#error("recipient offline: message queued");
+      } else this.#acked++;
+    }
+  }
+
+  #onMessage(message: Record<string, unknown>, atNs: bigint): void {
+    this.#received++;
+    const latency = this.#latency;
+    if (!latency || typeof message.text !== "string") return;
+    const sentNs = stampOf(message.text);
+    if (sentNs !== undefined && sentNs >= latency.fromNs && sentNs < latency.toNs) {
+      latency.samples.push(Number(atNs - sentNs) / 1000);
+    }
+  }
+
+  #onBye(code: string): void {
+    this.#byes[code] = (this.#byes[code] ?? 0) + 1;
+    this.loggedIn = false;
+    if (code === "server_shutdown") this.#needLoginSinceMs = Date.now();
+    else this.#error(`session ended: ${code}`);
+  }
+
+  #onBaseline(body: Uint8Array): void {
+    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const first = bytes[0];
+    if (first === 0x5b) { // "[": a batch of messages
+      if (this.#parseAll) {
+        const atNs = monotonicNs();
+        const list = JSON.parse(utf8.decode(body)) as Record<string, unknown>[];
+        for (const message of list) this.#onMessage(message, atNs);
+      } else {
+        this.#received += occurrences(bytes, MESSAGE);
+      }
+      if (this.spec.from) {
+        this.#loop.send([this.spec.from, `${CREDIT}${this.spec.name} ${this.#received}`]);
+      }
+      return;
+    }
+    const text = utf8.decode(body);
+    if (text.startsWith(CREDIT)) {
+      const [, from, count] = text.split(" ");
+      this.#credits.set(from, Math.max(this.#credits.get(from) ?? 0, Number(count)));
+      this.#acked = this.#sent - this.#inflight;
+    } else if (text === HELLO && !this.loggedIn) {
+      this.#loggedIn(monotonicNs());
+    }
+  }
+
+  #error(text: string): void {
+    if (this.#errors.length < MAX_ERRORS) this.#errors.push(text);
+  }
+}
