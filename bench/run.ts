@@ -158,6 +158,7 @@ async function main(): Promise<number> {
   const plan = quick ? QUICK_PLAN : FULL_PLAN;
   const startedAt = new Date();
   const machine = await machineInfo();
+  const git = await gitState(); // at the start: the code the servers run is read when they start
   const started = performance.now();
   const log = (line: string) =>
     console.error(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${line}`);
@@ -265,7 +266,7 @@ async function main(): Promise<number> {
       {
         command: ["deno", "task", "bench", ...Deno.args].join(" "),
         execPath: Deno.execPath(),
-        git: await gitState(),
+        git,
         startedAt: startedAt.toISOString(),
         seconds,
         deno: Deno.version,

@@ -31,10 +31,10 @@ const REGISTER_MS_PER_ACCOUNT = 100;
 /** Deadline of one registration login. */
 const REGISTER_LOGIN_TIMEOUT_MS = 60_000;
 /**
- * Password logins in flight while registering. chatz hashes with node:crypto's scrypt, which runs
- * on the same 32-thread blocking pool as its sockets' poll(2) waits: with hundreds of hashes queued
- * the server stops reading its socket for seconds and times out live sessions. Sixteen leaves
- * threads free for the polls.
+ * Password logins in flight while registering. chatz hashes with node:crypto's scrypt on the same
+ * 32-thread blocking pool its sockets' poll(2) waits use: before it queued its hashes (four at a
+ * time since commit a74192a), hundreds at once stopped it reading its socket for seconds and it
+ * timed out live sessions. Sixteen is safe either way.
  */
 const REGISTER_CONCURRENCY = 16;
 /** F: how long every client may take to log in again after the restart. */
