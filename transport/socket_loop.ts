@@ -80,6 +80,9 @@ export function startSocketLoop(
     }
   }
 
+  /** Frames handled since the loop last let timers and other tasks run. */
+  let sinceYield = 0;
+
   async function run(): Promise<void> {
     await Promise.resolve(); // let the caller finish wiring before the first handler runs
     try {
@@ -88,6 +91,7 @@ export function startSocketLoop(
         while (!closed && received < RECEIVE_BUDGET && socket.readable) {
           const frames = await socket.receive();
           received++;
+          sinceYield++;
           try {
             handlers.onMessage(frames);
           } catch (error) {
@@ -103,12 +107,16 @@ export function startSocketLoop(
         }
         flush();
         if (closed) break;
-        if (received === RECEIVE_BUDGET) {
+        // A socket that keeps refilling must not starve the process's timers (pings, sweeps):
+        // yield after every RECEIVE_BUDGET frames, however the loop got there.
+        if (sinceYield >= RECEIVE_BUDGET) {
+          sinceYield = 0;
           await new Promise((resolve) => setTimeout(resolve, 0));
           continue;
         }
         if (socket.readable) continue;
         if (head < queue.length && socket.writable) continue;
+        sinceYield = 0;
         waiting = true;
         await readiness.wait();
         waiting = false;
