@@ -75,7 +75,7 @@ export function createBroker(deps: BrokerDeps) {
   const backlog = new Map<string, unknown[]>();
   /** When each peer's last bad-frame warning was logged. */
   const warnedAt = new Map<string, number>();
-  const counters = { frames: 0, badFrames: 0, logins: 0, refusedLogins: 0, sendFailures: 0 };
+  let badFrames = 0;
 
   function reply(to: Recipient, id: number, result: CommandResult): void {
     outbox.push(to, encodeReply(id, result));
@@ -173,7 +173,6 @@ export function createBroker(deps: BrokerDeps) {
   async function login(to: Recipient, request: LoginRequest): Promise<void> {
     const name = request.login;
     const refuse = (code: ErrorCode, message: string, reason: string) => {
-      counters.refusedLogins++;
       log.warn("login_refused", { login: name.slice(0, 40), peer: hex(to.peer), reason });
       replyError(to, request.id, code, message);
     };
@@ -298,7 +297,6 @@ export function createBroker(deps: BrokerDeps) {
       host: printable((request.host ?? "").slice(0, 64)),
     };
     const first = sessions.add(session);
-    counters.logins++;
     const data: LoginData = {
       login: account.login,
       registered,
@@ -350,18 +348,15 @@ export function createBroker(deps: BrokerDeps) {
   }
 
   return {
-    counters,
-
     /** Handles one message from the ROUTER: the routing id and the frames after it. */
     handle(peer: Uint8Array, frames: Uint8Array[]): void {
-      counters.frames++;
       const to: Recipient = { id: latin1(peer), peer };
       let messages: unknown[];
       try {
         messages = decodeFrames(frames);
       } catch (error) {
         if (!(error instanceof WireError)) throw error;
-        counters.badFrames++;
+        badFrames++;
         // One warning per connection a minute: a peer sending garbage must not flood the log.
         const last = warnedAt.get(to.id) ?? -Infinity;
         if (now() - last > BAD_FRAME_WARN_EVERY_MS) {
@@ -371,7 +366,7 @@ export function createBroker(deps: BrokerDeps) {
             peer: hex(peer),
             code: error.code,
             frames: frames.length,
-            total: counters.badFrames,
+            total: badFrames,
           });
         }
         pushEvent(to, { type: "error", code: error.code, message: error.message });
@@ -384,7 +379,6 @@ export function createBroker(deps: BrokerDeps) {
 
     /** A send to a peer failed: a peer that is gone loses its session. */
     sendFailed(peer: Uint8Array, code: string | undefined, body: string): void {
-      counters.sendFailures++;
       const key = latin1(peer);
       if (code === "EHOSTUNREACH") return endSession(key, "unreachable");
       const session = sessions.get(key);

@@ -65,8 +65,6 @@ export interface ChatStats {
 /** The chat services plus what the broker needs to run sessions. */
 export interface ChatCore extends ChatServices {
   readonly stats: ChatStats;
-  /** Queues one encoded message for a session. */
-  push(session: Session, encoded: string): void;
   /** What an account missed after message `after` (up to MAX_CATCHUP + 1, to tell a capped list). */
   missedBy(account: string, login: string, after: number): StoredMessage[];
   /**
@@ -254,7 +252,6 @@ export function createChatCore(deps: ChatDeps): ChatCore {
 
   const core: ChatCore = {
     stats,
-    push,
 
     sendPublic(from, text, opts = {}) {
       const cid = storedCid(from);
