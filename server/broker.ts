@@ -282,9 +282,7 @@ export function createBroker(deps: BrokerDeps) {
     }
     throttle.succeed(key);
     throttle.succeed(peerKey);
-    const missed = request.resume === undefined
-      ? []
-      : chat.missedBy(key, account.login, request.resume);
+    const missed = request.resume === undefined ? [] : chat.missedBy(key, request.resume);
     const session: Session = {
       id: to.id,
       peer: to.peer,

@@ -28,7 +28,8 @@ import type { Outbox } from "./outbox.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Session, SessionTable } from "./sessions.ts";
 import type { LoginThrottle } from "./throttle.ts";
-import { conversationOf, type Store, type StoredMessage } from "./store.ts";
+import { encodeMessage, toEvent } from "./message_event.ts";
+import { type AddedMessage, conversationOf, type Store, type StoredMessage } from "./store.ts";
 
 /** Messages of a group shown to someone who just joined it. */
 const JOIN_HISTORY = 20;
@@ -66,7 +67,7 @@ export interface ChatStats {
 export interface ChatCore extends ChatServices {
   readonly stats: ChatStats;
   /** What an account missed after message `after` (up to MAX_CATCHUP + 1, to tell a capped list). */
-  missedBy(account: string, login: string, after: number): StoredMessage[];
+  missedBy(account: string, after: number): StoredMessage[];
   /**
    * A session logged in: presence for others, the catch-up it asked for, and the direct messages
    * kept while the account was away (those already in the catch-up are not sent twice).
@@ -205,7 +206,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     message: OutgoingMessage,
     conv: string,
     opts: { action?: boolean; cid?: string },
-  ): StoredMessage {
+  ): AddedMessage {
     let text = message.text;
     for (const hook of hooks) {
       const verdict = hook({ ...message, text });
@@ -263,7 +264,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         "p",
         { action: opts.action, cid },
       );
-      pushAll(sessions.all(), encodeMessage(stored), from.session);
+      pushAll(sessions.all(), stored.event, from.session);
       return remember(key, sent(stored));
     },
 
@@ -282,11 +283,10 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         conv,
         { action: opts.action, cid },
       );
-      const encoded = encodeMessage(stored);
       const online = sessions.of(toKey);
-      if (online.length === 0) store.addUndelivered(toKey, stored.id);
-      pushAll(online, encoded, from.session);
-      if (toKey !== fromKey) pushToAccount(fromKey, encoded, from.session);
+      if (online.length === 0) store.addUndelivered(toKey, stored);
+      pushAll(online, stored.event, from.session);
+      if (toKey !== fromKey) pushToAccount(fromKey, stored.event, from.session);
       return remember(key, online.length === 0 ? { ...sent(stored), queued: true } : sent(stored));
     },
 
@@ -303,7 +303,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         conv,
         { action: opts.action, cid },
       );
-      pushToMembers(group, encodeMessage(stored), from.session);
+      pushToMembers(group, stored.event, from.session);
       return remember(key, sent(stored));
     },
 
@@ -470,11 +470,11 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       log.info("passwd", { login: caller.login });
     },
 
-    missedBy(account, login, after) {
+    missedBy(account, after) {
       const groupConvs = groups.groupsOf(account).map((g) =>
         conversationOf({ scope: "group", groupKey: g.key, created: g.created })
       );
-      return store.missed(after, { login, groupConvs }, MAX_CATCHUP + 1);
+      return store.missed(after, { key: account, groupConvs }, MAX_CATCHUP + 1);
     },
 
     lagged(session, firstUndelivered) {
@@ -511,7 +511,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         // Offer a catch-up: if the queue is still full, its send fails and `lagged` runs again.
         lag.active = false;
         lag.last = now();
-        const missed = core.missedBy(session.account, session.login, lag.after);
+        const missed = core.missedBy(session.account, lag.after);
         for (const message of missed.slice(0, MAX_CATCHUP)) {
           push(session, encodeMessage(message, { catchup: true }));
         }
@@ -607,51 +607,6 @@ export function createChatCore(deps: ChatDeps): ChatCore {
   return core;
 }
 
-/** How a message event is marked when it is not new: replayed, kept for later, or caught up. */
-type Marks = { history?: boolean; delayed?: boolean; catchup?: boolean };
-
 function sent(stored: StoredMessage): Sent {
   return { id: stored.id, ts: stored.ts };
-}
-
-/** A stored message as the event clients receive. */
-export function toEvent(
-  m: StoredMessage,
-  marks: Marks = {},
-): MessageEvent {
-  const event: MessageEvent = {
-    type: "message",
-    id: m.id,
-    ts: m.ts,
-    scope: m.scope,
-    from: m.from,
-    text: m.text,
-  };
-  if (m.to !== undefined) event.to = m.to;
-  if (m.group !== undefined) event.group = m.group;
-  if (m.action) event.action = true;
-  if (marks.history) event.history = true;
-  if (marks.delayed) event.delayed = true;
-  if (marks.catchup) event.catchup = true;
-  return event;
-}
-
-/**
- * A stored message encoded as its event, without building the event object: this runs once per
- * message on the message path. The output is exactly `JSON.stringify(toEvent(m, marks))`.
- */
-export function encodeMessage(
-  m: StoredMessage,
-  marks: Marks = {},
-): string {
-  let json = `{"type":"message","id":${m.id},"ts":${m.ts},"scope":"${m.scope}","from":${
-    JSON.stringify(m.from)
-  },"text":${JSON.stringify(m.text)}`;
-  if (m.to !== undefined) json += `,"to":${JSON.stringify(m.to)}`;
-  if (m.group !== undefined) json += `,"group":${JSON.stringify(m.group)}`;
-  if (m.action) json += `,"action":true`;
-  if (marks.history) json += `,"history":true`;
-  if (marks.delayed) json += `,"delayed":true`;
-  if (marks.catchup) json += `,"catchup":true`;
-  return json + "}";
 }

@@ -10,7 +10,8 @@ import {
   type ServerEvent,
 } from "../protocol/mod.ts";
 import type { Caller, DeliverHook, OutgoingMessage } from "../protocol/plugin.ts";
-import { type ChatCore, createChatCore, encodeMessage, toEvent } from "./chat.ts";
+import { type ChatCore, createChatCore } from "./chat.ts";
+import { encodeMessage, toEvent } from "./message_event.ts";
 import { ChatError } from "./errors.ts";
 import { GroupTable } from "./groups.ts";
 import { LoginThrottle } from "./throttle.ts";
@@ -891,7 +892,7 @@ Deno.test("chat.sessionStarted() sends the catch-up once and skips its delayed c
     const missedPublic = world.chat.sendPublic(a.caller, "while away");
     const missedDirect = world.chat.sendDirect(a.caller, "bob", "kept for you");
     world.drain();
-    const missed = world.chat.missedBy("bob", "bob", seen);
+    const missed = world.chat.missedBy("bob", seen);
     assert.deepEqual(missed.map((m) => m.id), [missedPublic.id, missedDirect.id]);
     const back = world.login("bob", "b2", missed);
     const events = (world.drain().get(back.session.id) ?? []) as MessageEvent[];

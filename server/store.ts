@@ -4,10 +4,11 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Scope } from "../protocol/mod.ts";
+import type { MessageEvent, Scope } from "../protocol/mod.ts";
+import { encodeMessage, fromEvent } from "./message_event.ts";
 
 /** The schema, one entry per version; a store migrates itself forward on open. Never edit a shipped entry. */
-const MIGRATIONS: readonly string[] = [
+export const MIGRATIONS: readonly string[] = [
   `CREATE TABLE accounts (
      key TEXT PRIMARY KEY, login TEXT NOT NULL, password TEXT NOT NULL, created INTEGER NOT NULL);
    CREATE TABLE tokens (
@@ -27,12 +28,42 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);`,
   // v3: the client's message id, so a message re-sent after a lost acknowledgement is stored once.
   `ALTER TABLE messages ADD COLUMN cid TEXT;`,
+  // v4: history in pages. A page holds the messages one turn stored in one conversation, as the
+  // JSON array of their events: one row per page instead of one per message is what lets the store
+  // keep up with hundreds of thousands of messages a second. Keyed by its newest message's id.
+  `CREATE TABLE pages (
+     last INTEGER PRIMARY KEY, conv TEXT NOT NULL, first INTEGER NOT NULL,
+     newest_ts INTEGER NOT NULL, count INTEGER NOT NULL, body TEXT NOT NULL, cids TEXT);
+   CREATE INDEX pages_conv ON pages (conv, last);
+   CREATE INDEX pages_age ON pages (newest_ts);
+   INSERT INTO pages (last, conv, first, newest_ts, count, body, cids)
+     SELECT id, conv, id, ts, 1, json_array(json_patch(
+         json_object('type', 'message', 'id', id, 'ts', ts, 'scope', scope, 'from', sender,
+           'text', text),
+         json_object('to', recipient, 'group', grp,
+           'action', CASE WHEN action THEN json('true') END))),
+       CASE WHEN cid IS NOT NULL THEN json_array(json_array(0, cid)) END
+     FROM messages;
+   CREATE TABLE direct_convs (account TEXT NOT NULL, conv TEXT NOT NULL,
+     PRIMARY KEY (account, conv)) WITHOUT ROWID;
+   INSERT OR IGNORE INTO direct_convs (account, conv)
+     SELECT substr(conv, 3, instr(substr(conv, 3), ':') - 1), conv FROM messages
+       WHERE scope = 'direct'
+     UNION SELECT substr(conv, 3 + instr(substr(conv, 3), ':')), conv FROM messages
+       WHERE scope = 'direct';
+   CREATE TABLE undelivered_events (account TEXT NOT NULL, message INTEGER NOT NULL,
+     ts INTEGER NOT NULL, conv TEXT NOT NULL, event TEXT NOT NULL,
+     PRIMARY KEY (account, message));
+   INSERT INTO undelivered_events (account, message, ts, conv, event)
+     SELECT u.account, m.id, m.ts, m.conv, (SELECT value FROM json_each(p.body))
+     FROM undelivered u JOIN messages m ON m.id = u.message JOIN pages p ON p.last = m.id;
+   DROP TABLE undelivered;
+   DROP TABLE messages;
+   ALTER TABLE undelivered_events RENAME TO undelivered;`,
 ];
 
-/** Columns of a message row. */
-const MESSAGE_COLUMNS = 10;
-/** Rows per multi-row INSERT: 64 × 9 parameters stay far below SQLite's limit of 32766. */
-const INSERT_CHUNK = 64;
+/** Most messages in one page: bounds what a history read parses to find a few messages. */
+const PAGE_MAX = 128;
 
 /** How hard commits are pushed to disk: `normal` survives a killed process, `full` also a power cut. */
 export type SyncMode = "normal" | "full";
@@ -58,6 +89,20 @@ export interface StoredMessage {
   text: string;
   /** The sender's client message id, when the client gave one. */
   cid?: string;
+}
+
+/** A message just stored, with its event encoded once for the page and for delivery. */
+export type AddedMessage = StoredMessage & { event: string };
+
+/** The messages of one conversation stored in this turn and not yet written. */
+interface PendingPage {
+  conv: string;
+  first: number;
+  last: number;
+  newestTs: number;
+  events: string[];
+  /** [index in `events`, client message id] of the messages that have one. */
+  cids?: [number, string][];
 }
 
 /** A group as stored, with its members in join order. */
@@ -129,47 +174,44 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
     beginWrite();
     return sql(text).run(...params);
   };
-  // Messages of a turn are inserted at commit, many rows per statement: one binding call per
-  // INSERT_CHUNK rows instead of one per message is most of the store's cost on the message path.
-  const pendingRows: SQLInputValue[] = [];
-  const inserts = new Map<number, StatementSync>();
-  const insertStatement = (rows: number) => {
-    let statement = inserts.get(rows);
-    if (!statement) {
-      const values = Array(rows).fill("(?,?,?,?,?,?,?,?,?,?)").join(",");
-      statement = db.prepare(
-        `INSERT INTO messages (id, ts, conv, scope, sender, recipient, grp, action, text, cid) VALUES ${values}`,
-      );
-      inserts.set(rows, statement);
+
+  // A turn's messages are written at commit as pages, one per conversation (more past PAGE_MAX):
+  // one row per page rather than per message is most of what makes the message path fast.
+  const pending = new Map<string, PendingPage>();
+  const writePage = (page: PendingPage) => {
+    write(
+      "INSERT INTO pages (last, conv, first, newest_ts, count, body, cids) VALUES (?,?,?,?,?,?,?)",
+      page.last,
+      page.conv,
+      page.first,
+      page.newestTs,
+      page.events.length,
+      page.events.length === 1 ? `[${page.events[0]}]` : `[${page.events.join(",")}]`,
+      page.cids ? JSON.stringify(page.cids) : null,
+    );
+    if (page.conv.startsWith("d:")) {
+      const [a, b] = page.conv.slice(2).split(":");
+      const note = sql("INSERT OR IGNORE INTO direct_convs (account, conv) VALUES (?,?)");
+      note.run(a, page.conv);
+      if (b !== a) note.run(b, page.conv);
     }
-    return statement;
   };
-  /** Writes the buffered messages; every read of messages and every commit calls it first. */
-  const flushMessages = () => {
-    const total = pendingRows.length / MESSAGE_COLUMNS;
-    for (let row = 0; row < total; row += INSERT_CHUNK) {
-      const rows = Math.min(INSERT_CHUNK, total - row);
-      const params = pendingRows.slice(row * MESSAGE_COLUMNS, (row + rows) * MESSAGE_COLUMNS);
-      insertStatement(rows).run(...params);
-    }
-    pendingRows.length = 0;
+  /** Writes the buffered pages; every read of history and every commit calls it first. */
+  const flushPages = () => {
+    if (pending.size === 0) return;
+    for (const page of pending.values()) writePage(page);
+    pending.clear();
   };
   let lastId = Math.max(
-    Number((sql("SELECT max(id) AS id FROM messages").get()?.id as number | null) ?? 0),
+    Number((sql("SELECT max(last) AS id FROM pages").get()?.id as number | null) ?? 0),
     Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
   );
 
-  const toMessage = (row: Record<string, SQLInputValue>): StoredMessage => ({
-    id: Number(row.id),
-    ts: Number(row.ts),
-    conv: String(row.conv),
-    scope: row.scope as Scope,
-    from: String(row.sender),
-    to: row.recipient === null ? undefined : String(row.recipient),
-    group: row.grp === null ? undefined : String(row.grp),
-    action: row.action === 1,
-    text: String(row.text),
-  });
+  /** The messages of a page row, oldest first. */
+  const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] => {
+    const conv = String(row.conv);
+    return (JSON.parse(String(row.body)) as MessageEvent[]).map((e) => fromEvent(e, conv));
+  };
 
   return {
     path,
@@ -179,14 +221,14 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
     /** Commits the open transaction, if any: call before acknowledging what it wrote. */
     commit(): void {
       if (!inTransaction) return;
-      flushMessages();
+      flushPages();
       inTransaction = false;
       db.exec("COMMIT");
     },
 
     /** Abandons the open transaction, if any, buffered messages included. */
     rollback(): void {
-      pendingRows.length = 0;
+      pending.clear();
       if (!inTransaction) return;
       inTransaction = false;
       db.exec("ROLLBACK");
@@ -229,12 +271,14 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
      * room's history stays.
      */
     clearIdentities(): number {
-      flushMessages();
+      flushPages();
       const count = this.accountCount();
-      for (const table of ["accounts", "tokens", "groups", "members", "undelivered"]) {
+      for (
+        const table of ["accounts", "tokens", "groups", "members", "undelivered", "direct_convs"]
+      ) {
         write(`DELETE FROM ${table}`);
       }
-      write("DELETE FROM messages WHERE conv <> 'p'");
+      write("DELETE FROM pages WHERE conv <> 'p'");
       return count;
     },
 
@@ -318,104 +362,169 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
 
     // ---- messages ----
 
-    /** Stores a message under the next id and returns it. */
-    addMessage(message: Omit<StoredMessage, "id">): StoredMessage {
+    /** Stores a message under the next id and returns it, with its event encoded. */
+    addMessage(message: Omit<StoredMessage, "id">): AddedMessage {
       beginWrite();
       const id = ++lastId;
-      pendingRows.push(
+      // Built field by field: an object spread here costs more than the rest of the method.
+      const stored: AddedMessage = {
         id,
-        message.ts,
-        message.conv,
-        message.scope,
-        message.from,
-        message.to ?? null,
-        message.group ?? null,
-        message.action ? 1 : 0,
-        message.text,
-        message.cid ?? null,
-      );
-      return { id, ...message };
+        ts: message.ts,
+        conv: message.conv,
+        scope: message.scope,
+        from: message.from,
+        to: message.to,
+        group: message.group,
+        action: message.action,
+        text: message.text,
+        cid: message.cid,
+        event: "",
+      };
+      const event = stored.event = encodeMessage(stored);
+      let page = pending.get(message.conv);
+      if (page && page.events.length === PAGE_MAX) {
+        writePage(page);
+        page = undefined;
+      }
+      if (!page) {
+        page = { conv: message.conv, first: id, last: id, newestTs: message.ts, events: [] };
+        pending.set(message.conv, page);
+      }
+      page.last = id;
+      page.newestTs = Math.max(page.newestTs, message.ts);
+      if (message.cid !== undefined) (page.cids ??= []).push([page.events.length, message.cid]);
+      page.events.push(event);
+      return stored;
     },
 
     /** The newest `limit` messages of a conversation below `before`, oldest first. */
     history(conv: string, before: number, limit: number): StoredMessage[] {
-      flushMessages();
-      const rows = sql(
-        "SELECT * FROM messages WHERE conv = ? AND id < ? ORDER BY id DESC LIMIT ?",
-      ).all(conv, before, limit);
-      return rows.map(toMessage).reverse();
+      flushPages();
+      const newestFirst: StoredMessage[] = [];
+      const take = (row: Record<string, SQLInputValue>) => {
+        const messages = messagesOf(row);
+        for (let i = messages.length - 1; i >= 0 && newestFirst.length < limit; i--) {
+          if (messages[i].id < before) newestFirst.push(messages[i]);
+        }
+      };
+      // Pages do not overlap within a conversation: only the lowest page ending at or above
+      // `before` can hold messages below it.
+      const straddling = sql(
+        "SELECT conv, body FROM pages WHERE conv = ? AND last >= ? ORDER BY last LIMIT 1",
+      ).get(conv, before);
+      if (straddling && limit > 0) take(straddling);
+      if (newestFirst.length < limit) {
+        const older = sql(
+          "SELECT conv, body FROM pages WHERE conv = ? AND last < ? ORDER BY last DESC",
+        );
+        for (const row of older.iterate(conv, before)) {
+          take(row);
+          if (newestFirst.length >= limit) break;
+        }
+      }
+      return newestFirst.reverse();
     },
 
     /**
      * What an account missed after message `after`, oldest first, at most `limit`: the public
-     * room, the given group conversations, and its direct messages either way.
+     * room, the given group conversations, and its direct conversations.
      */
     missed(
       after: number,
-      account: { login: string; groupConvs: readonly string[] },
+      account: { key: string; groupConvs: readonly string[] },
       limit: number,
     ): StoredMessage[] {
-      flushMessages();
-      const convs = ["p", ...account.groupConvs];
-      const rows = db.prepare(
-        `SELECT * FROM messages WHERE id > ? AND (conv IN (${convs.map(() => "?").join(",")})
-           OR (scope = 'direct' AND (sender = ? OR recipient = ?))) ORDER BY id LIMIT ?`,
-      ).all(after, ...convs, account.login, account.login, limit);
-      return rows.map(toMessage);
+      flushPages();
+      const direct = sql("SELECT conv FROM direct_convs WHERE account = ?").all(account.key)
+        .map((row) => String(row.conv));
+      const convs = ["p", ...account.groupConvs, ...direct];
+      // Every page that ends after `after` holds at least one missed message, and only one page per
+      // conversation also holds older ones: the first limit + convs pages by their first message
+      // hold the `limit` oldest missed messages.
+      const pages = sql(
+        `SELECT last FROM pages WHERE conv IN (SELECT value FROM json_each(?)) AND last > ?
+           ORDER BY first LIMIT ?`,
+      ).all(JSON.stringify(convs), after, limit + convs.length);
+      const page = sql("SELECT conv, body FROM pages WHERE last = ?");
+      const found: StoredMessage[] = [];
+      for (const { last } of pages) {
+        for (const message of messagesOf(page.get(last)!)) {
+          if (message.id > after) found.push(message);
+        }
+      }
+      return found.sort((a, b) => a.id - b.id).slice(0, limit);
     },
 
     /** The client message ids of the newest `count` messages that have one, oldest first. */
     recentClientIds(count: number): { id: number; ts: number; sender: string; cid: string }[] {
-      flushMessages();
-      return sql(
-        "SELECT id, ts, sender, cid FROM messages WHERE id > ? AND cid IS NOT NULL ORDER BY id",
-      ).all(lastId - count).map((row) => ({
-        id: Number(row.id),
-        ts: Number(row.ts),
-        sender: String(row.sender),
-        cid: String(row.cid),
-      }));
+      flushPages();
+      const found: { id: number; ts: number; sender: string; cid: string }[] = [];
+      const rows = sql(
+        "SELECT body, cids FROM pages WHERE last > ? AND cids IS NOT NULL ORDER BY last",
+      ).all(lastId - count);
+      for (const row of rows) {
+        const events = JSON.parse(String(row.body)) as MessageEvent[];
+        for (const [index, cid] of JSON.parse(String(row.cids)) as [number, string][]) {
+          const e = events[index];
+          if (e.id > lastId - count) found.push({ id: e.id, ts: e.ts, sender: e.from, cid });
+        }
+      }
+      return found.sort((a, b) => a.id - b.id);
     },
 
     messageCount(): number {
-      flushMessages();
-      return Number(sql("SELECT count(*) AS n FROM messages").get()?.n ?? 0);
+      flushPages();
+      return Number(sql("SELECT coalesce(sum(count), 0) AS n FROM pages").get()?.n ?? 0);
     },
 
     get lastMessageId(): number {
       return lastId;
     },
 
-    addUndelivered(account: string, message: number): void {
-      write("INSERT OR IGNORE INTO undelivered (account, message) VALUES (?,?)", account, message);
+    /** Keeps a stored message for an account that is offline, until it logs in. */
+    addUndelivered(account: string, message: AddedMessage): void {
+      write(
+        "INSERT OR IGNORE INTO undelivered (account, message, ts, conv, event) VALUES (?,?,?,?,?)",
+        account,
+        message.id,
+        message.ts,
+        message.conv,
+        message.event,
+      );
     },
 
     /** Returns and forgets the messages stored for an account while it was offline, oldest first. */
     takeUndelivered(account: string): StoredMessage[] {
-      flushMessages();
       const rows = sql(
-        "SELECT m.* FROM undelivered u JOIN messages m ON m.id = u.message WHERE u.account = ? ORDER BY m.id",
+        "SELECT conv, event FROM undelivered WHERE account = ? ORDER BY message",
       ).all(account);
       if (rows.length > 0) write("DELETE FROM undelivered WHERE account = ?", account);
-      return rows.map(toMessage);
+      return rows.map((row) =>
+        fromEvent(JSON.parse(String(row.event)) as MessageEvent, String(row.conv))
+      );
     },
 
-    /** Deletes history past the retention limits; returns how many messages went. */
+    /**
+     * Deletes history past the retention limits, page by page: a page goes once its newest message
+     * is past them. A page holds one turn of one conversation, so this is exact to within one turn.
+     * Returns how many messages went.
+     */
     prune(retention: Retention, now: number): number {
-      flushMessages();
+      flushPages();
       let removed = 0;
+      const drop = (pagesWhere: string, undeliveredWhere: string, bound: number) => {
+        const count = sql(`SELECT coalesce(sum(count), 0) AS n FROM pages WHERE ${pagesWhere}`);
+        removed += Number(count.get(bound)?.n ?? 0);
+        write(`DELETE FROM pages WHERE ${pagesWhere}`, bound);
+        write(`DELETE FROM undelivered WHERE ${undeliveredWhere}`, bound);
+      };
       if (retention.maxAgeMs !== undefined) {
-        removed += Number(
-          write("DELETE FROM messages WHERE ts < ?", now - retention.maxAgeMs).changes,
-        );
+        drop("newest_ts < ?", "ts < ?", now - retention.maxAgeMs);
       }
       if (retention.maxMessages !== undefined) {
-        removed += Number(
-          write("DELETE FROM messages WHERE id <= ?", lastId - retention.maxMessages).changes,
-        );
+        drop("last <= ?", "message <= ?", lastId - retention.maxMessages);
       }
       if (removed > 0) {
-        write("DELETE FROM undelivered WHERE message NOT IN (SELECT id FROM messages)");
         write("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_message_id', ?)", lastId);
       }
       return removed;

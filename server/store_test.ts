@@ -3,8 +3,16 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { encodeMessage } from "./message_event.ts";
 import { join } from "node:path";
-import { conversationOf, openStore, type Store, type StoredMessage } from "./store.ts";
+import {
+  type AddedMessage,
+  conversationOf,
+  MIGRATIONS,
+  openStore,
+  type Store,
+  type StoredMessage,
+} from "./store.ts";
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
@@ -35,6 +43,11 @@ function publicMessage(text: string, ts = T0): Omit<StoredMessage, "id"> {
   return { ts, conv: "p", scope: "public", from: "alice", action: false, text };
 }
 
+/** A stored message as reads return it: without the encoded event and the client message id. */
+function plain({ event: _event, cid: _cid, ...message }: AddedMessage): StoredMessage {
+  return message;
+}
+
 function directMessage(from: string, to: string, text: string): Omit<StoredMessage, "id"> {
   const conv = conversationOf({ scope: "direct", a: from, b: to });
   return { ts: T0, conv, scope: "direct", from, to, action: false, text };
@@ -51,7 +64,7 @@ Deno.test("openStore() creates the database and migrates it to the current schem
       assert.ok(version >= 1, `schema version ${version}`);
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
         .map((row) => String(row.name));
-      for (const table of ["accounts", "tokens", "groups", "members", "messages", "undelivered"]) {
+      for (const table of ["accounts", "tokens", "groups", "members", "pages", "undelivered"]) {
         assert.ok(tables.includes(table), `missing table ${table}`);
       }
     } finally {
@@ -64,21 +77,46 @@ Deno.test("openStore() creates the database and migrates it to the current schem
 
 Deno.test("openStore() migrates a first-version store forward and keeps its data", async () => {
   await withDir((dir) => {
-    const store = openStore(dir);
-    store.createAccount({ key: "alice", login: "alice", password: "h", created: T0 });
-    store.addMessage(publicMessage("one"));
-    store.close();
-    // Turn it back into a store as the first release wrote it.
+    // A store as the first release wrote it: one message of each kind, one of them undelivered.
     const db = new DatabaseSync(join(dir, "chatz.db"));
-    db.exec("DROP TABLE meta; ALTER TABLE messages DROP COLUMN cid; PRAGMA user_version = 1");
+    db.exec(MIGRATIONS[0]);
+    db.exec(`INSERT INTO accounts VALUES ('alice', 'Alice', 'h', ${T0});
+      INSERT INTO messages VALUES (1, ${T0}, 'p', 'public', 'Alice', NULL, NULL, 0, 'one');
+      INSERT INTO messages VALUES (2, ${T0}, 'd:alice:bob', 'direct', 'Alice', 'bob', NULL, 1, 'waves');
+      INSERT INTO messages VALUES (3, ${T0}, 'g:ops:5', 'group', 'bob', NULL, 'Ops', 0, 'hi "ops"');
+      INSERT INTO undelivered VALUES ('bob', 2);
+      PRAGMA user_version = 1;`);
     db.close();
 
     const reopened = openStore(dir);
     try {
-      assert.equal(reopened.account("alice")?.login, "alice");
-      assert.equal(reopened.lastMessageId, 1);
-      assert.equal(reopened.addMessage(publicMessage("two")).id, 2);
-      assert.equal(reopened.prune({ maxMessages: 0 }, T0), 2, "the new table is usable");
+      assert.equal(reopened.account("alice")?.login, "Alice");
+      assert.equal(reopened.lastMessageId, 3);
+      assert.equal(reopened.messageCount(), 3);
+      const direct = {
+        id: 2,
+        ts: T0,
+        conv: "d:alice:bob",
+        scope: "direct",
+        from: "Alice",
+        to: "bob",
+        group: undefined,
+        action: true,
+        text: "waves",
+      };
+      assert.deepEqual(reopened.history("d:alice:bob", Number.MAX_SAFE_INTEGER, 10), [direct]);
+      assert.deepEqual(
+        reopened.history("g:ops:5", Number.MAX_SAFE_INTEGER, 10).map((m) => [m.group, m.text]),
+        [["Ops", 'hi "ops"']],
+      );
+      assert.deepEqual(
+        reopened.missed(0, { key: "bob", groupConvs: [] }, 10).map((m) => m.id),
+        [1, 2],
+        "bob's direct conversation is known after the migration",
+      );
+      assert.deepEqual(reopened.takeUndelivered("bob"), [direct]);
+      assert.equal(reopened.addMessage(publicMessage("two")).id, 4);
+      assert.equal(reopened.prune({ maxMessages: 0 }, T0), 4, "the new table is usable");
     } finally {
       reopened.close();
     }
@@ -214,7 +252,13 @@ Deno.test("store.addMessage() gives increasing ids that survive reopening", asyn
     const second = store.addMessage(directMessage("alice", "bob", "two"));
     assert.equal(first.id, 1);
     assert.equal(second.id, 2);
-    assert.deepEqual(first, { id: 1, ...publicMessage("one") });
+    assert.deepEqual(plain(first), {
+      id: 1,
+      ...publicMessage("one"),
+      to: undefined,
+      group: undefined,
+    });
+    assert.equal(first.event, encodeMessage(first), "the event clients receive, encoded once");
     assert.equal(store.lastMessageId, 2);
     assert.equal(store.messageCount(), 2);
     store.close();
@@ -224,7 +268,7 @@ Deno.test("store.addMessage() gives increasing ids that survive reopening", asyn
       assert.equal(reopened.lastMessageId, 2);
       assert.equal(reopened.addMessage(publicMessage("three")).id, 3);
       const [stored] = reopened.history(second.conv, Number.MAX_SAFE_INTEGER, 10);
-      assert.deepEqual(stored, { ...second, group: undefined });
+      assert.deepEqual(stored, { ...plain(second), group: undefined });
     } finally {
       reopened.close();
     }
@@ -310,10 +354,10 @@ Deno.test("store.takeUndelivered() returns an account's queued messages once, ol
     const m1 = store.addMessage(directMessage("alice", "bob", "one"));
     const m2 = store.addMessage(directMessage("carol", "bob", "two"));
     const m3 = store.addMessage(directMessage("bob", "alice", "three"));
-    store.addUndelivered("bob", m2.id);
-    store.addUndelivered("bob", m1.id);
-    store.addUndelivered("bob", m1.id); // twice: kept once
-    store.addUndelivered("alice", m3.id);
+    store.addUndelivered("bob", m2);
+    store.addUndelivered("bob", m1);
+    store.addUndelivered("bob", m1); // twice: kept once
+    store.addUndelivered("alice", m3);
     store.close();
 
     const reopened = openStore(dir);
@@ -322,7 +366,7 @@ Deno.test("store.takeUndelivered() returns an account's queued messages once, ol
       assert.deepEqual(reopened.takeUndelivered("bob"), []);
       assert.deepEqual(reopened.takeUndelivered("carol"), []);
       const [forAlice] = reopened.takeUndelivered("alice");
-      assert.deepEqual(forAlice, { ...m3, group: undefined });
+      assert.deepEqual(forAlice, { ...plain(m3), group: undefined });
       // The messages themselves stay in history.
       assert.equal(reopened.messageCount(), 3);
     } finally {
@@ -331,12 +375,19 @@ Deno.test("store.takeUndelivered() returns an account's queued messages once, ol
   });
 });
 
+/** Stores a message in a turn of its own, as a person chatting does: a page of its own. */
+function addTurn(store: Store, message: Omit<StoredMessage, "id">): AddedMessage {
+  const added = store.addMessage(message);
+  store.commit();
+  return added;
+}
+
 Deno.test("store.prune() deletes history past the message count limit", async () => {
   await withStore((store) => {
-    for (let i = 1; i <= 10; i++) store.addMessage(publicMessage(`m${i}`));
-    const queued = store.addMessage(directMessage("alice", "bob", "old dm"));
-    store.addUndelivered("bob", queued.id);
-    for (let i = 12; i <= 15; i++) store.addMessage(publicMessage(`m${i}`));
+    for (let i = 1; i <= 10; i++) addTurn(store, publicMessage(`m${i}`));
+    const queued = addTurn(store, directMessage("alice", "bob", "old dm"));
+    store.addUndelivered("bob", queued);
+    for (let i = 12; i <= 15; i++) addTurn(store, publicMessage(`m${i}`));
 
     assert.equal(store.prune({}, T0), 0, "no limits, nothing goes");
     assert.equal(store.prune({ maxMessages: 4 }, T0), 11);
@@ -350,14 +401,27 @@ Deno.test("store.prune() deletes history past the message count limit", async ()
   });
 });
 
+Deno.test("store.prune() takes the messages of one turn in one conversation together", async () => {
+  await withStore((store) => {
+    for (let i = 1; i <= 3; i++) store.addMessage(publicMessage(`burst${i}`));
+    store.commit();
+    addTurn(store, publicMessage("later"));
+    assert.equal(store.prune({ maxMessages: 2 }, T0), 0, "the burst's newest is within the limit");
+    assert.equal(store.prune({ maxMessages: 1 }, T0), 3, "the whole burst goes with its newest");
+    assert.deepEqual(store.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.text), [
+      "later",
+    ]);
+  });
+});
+
 Deno.test("store.prune() deletes history older than the age limit", async () => {
   await withStore((store) => {
-    store.addMessage(publicMessage("ancient", T0 - 10 * DAY));
-    const old = store.addMessage({ ...directMessage("alice", "bob", "old"), ts: T0 - 2 * DAY });
-    store.addUndelivered("bob", old.id);
-    store.addMessage(publicMessage("yesterday", T0 - DAY));
-    const fresh = store.addMessage({ ...directMessage("carol", "bob", "fresh"), ts: T0 });
-    store.addUndelivered("bob", fresh.id);
+    addTurn(store, publicMessage("ancient", T0 - 10 * DAY));
+    const old = addTurn(store, { ...directMessage("alice", "bob", "old"), ts: T0 - 2 * DAY });
+    store.addUndelivered("bob", old);
+    addTurn(store, publicMessage("yesterday", T0 - DAY));
+    const fresh = addTurn(store, { ...directMessage("carol", "bob", "fresh"), ts: T0 });
+    store.addUndelivered("bob", fresh);
 
     assert.equal(store.prune({ maxAgeMs: DAY }, T0 + 1), 3);
     assert.equal(store.messageCount(), 1);
@@ -367,8 +431,8 @@ Deno.test("store.prune() deletes history older than the age limit", async () => 
 
 Deno.test("store.prune() keeps a message exactly at the age limit", async () => {
   await withStore((store) => {
-    store.addMessage(publicMessage("edge", T0 - DAY));
-    store.addMessage(publicMessage("older", T0 - DAY - 1));
+    addTurn(store, publicMessage("older", T0 - DAY - 1));
+    addTurn(store, publicMessage("edge", T0 - DAY));
     assert.equal(store.prune({ maxAgeMs: DAY }, T0), 1);
     assert.deepEqual(store.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.text), [
       "edge",
@@ -404,7 +468,7 @@ Deno.test("store.clearIdentities() wipes identities and private history, keeps t
     store.createGroup({ key: "ops", name: "ops", ownerKey: "alice", created: T0 });
     store.addMember("ops", "alice", "alice", T0);
     const dm = store.addMessage(directMessage("alice", "bob", "hi"));
-    store.addUndelivered("bob", dm.id);
+    store.addUndelivered("bob", dm);
     store.addMessage(publicMessage("hello"));
 
     assert.equal(store.clearIdentities(), 2);
@@ -503,27 +567,37 @@ Deno.test("store.close() commits the open transaction", async () => {
   });
 });
 
-Deno.test("store.addMessage() buffers a turn's messages and writes them in chunks at commit", async (t) => {
+Deno.test("store.addMessage() buffers a turn's messages and writes them as pages at commit", async (t) => {
   await withDir(async (dir) => {
     const store = openStore(dir);
     try {
-      await t.step("150 messages in one turn cross two chunk boundaries", () => {
-        const ids = Array.from(
-          { length: 150 },
-          (_, i) => store.addMessage(publicMessage(`m${i}`)).id,
-        );
+      const ids: number[] = [];
+      await t.step("300 messages in one turn fill more than two pages", () => {
+        for (let i = 0; i < 300; i++) {
+          ids.push(store.addMessage(publicMessage(`m${i}`)).id);
+          if (i % 7 === 0) store.addMessage(directMessage("alice", "bob", `d${i}`));
+        }
         assert.deepEqual(
-          store.history("p", Number.MAX_SAFE_INTEGER, 200).map((m) => m.id),
+          store.history("p", Number.MAX_SAFE_INTEGER, 400).map((m) => m.id),
           ids,
           "reads see buffered messages",
         );
         store.commit();
-        assert.equal(store.messageCount(), 150);
+        assert.equal(store.messageCount(), 300 + 43);
+      });
+      await t.step("history pages backwards across page boundaries", () => {
+        for (const before of [ids[299], ids[200], ids[129], ids[128], ids[127], ids[5]]) {
+          const index = ids.indexOf(before);
+          const expected = ids.slice(Math.max(0, index - 50), index);
+          assert.deepEqual(store.history("p", before, 50).map((m) => m.id), expected);
+        }
+        assert.deepEqual(store.history("p", ids[0], 50), []);
+        assert.deepEqual(store.history("p", Number.MAX_SAFE_INTEGER, 0), []);
       });
       await t.step("a rollback drops buffered messages", () => {
         store.addMessage(publicMessage("gone"));
         store.rollback();
-        assert.equal(store.messageCount(), 150);
+        assert.equal(store.messageCount(), 343);
       });
     } finally {
       store.close();
@@ -546,9 +620,9 @@ Deno.test("store.missed() finds what an account missed after a message id", asyn
       group: "ops",
     });
     store.addMessage({ ...publicMessage("in dev"), scope: "group", conv: "g:dev:1", group: "dev" });
-    const missed = store.missed(before.id, { login: "bob", groupConvs: [conv] }, 100);
+    const missed = store.missed(before.id, { key: "bob", groupConvs: [conv] }, 100);
     assert.deepEqual(missed.map((m) => m.id), [pub.id, toMe.id, fromMe.id, group.id]);
-    assert.equal(store.missed(before.id, { login: "bob", groupConvs: [] }, 2).length, 2, "capped");
+    assert.equal(store.missed(before.id, { key: "bob", groupConvs: [] }, 2).length, 2, "capped");
   });
 });
 
@@ -559,5 +633,56 @@ Deno.test("store.recentClientIds() returns the client ids of recent messages", a
     const last = store.addMessage({ ...publicMessage("b"), cid: "c2" });
     assert.deepEqual(store.recentClientIds(10).map((r) => r.cid), ["c1", "c2"]);
     assert.deepEqual(store.recentClientIds(1).map((r) => r.id), [last.id]);
+  });
+});
+
+Deno.test("store.missed() and history() agree with a plain list over interleaved pages", async () => {
+  await withStore((store) => {
+    const ops = conversationOf({ scope: "group", groupKey: "ops", created: 5 });
+    const all: StoredMessage[] = [];
+    // A fixed pseudo-random sequence: turns of up to 300 messages over four conversations.
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return Math.floor(seed / 65536) % n; // the high bits: an LCG's low bits repeat quickly
+    };
+    for (let turn = 0; turn < 12; turn++) {
+      const size = 1 + next(300);
+      for (let i = 0; i < size; i++) {
+        const kind = next(4);
+        const message = kind === 0
+          ? publicMessage(`p${turn}.${i}`)
+          : kind === 1
+          ? directMessage("alice", "bob", `ab${turn}.${i}`)
+          : kind === 2
+          ? directMessage("carol", "dave", `cd${turn}.${i}`)
+          : {
+            ...publicMessage(`ops${turn}.${i}`),
+            scope: "group" as const,
+            conv: ops,
+            group: "ops",
+          };
+        all.push(plain(store.addMessage(message)));
+      }
+      store.commit();
+    }
+    const bobSees = all.filter((m) => m.conv !== "d:carol:dave");
+    for (const after of [0, 1, 150, 151, 700, all[all.length - 2].id]) {
+      for (const limit of [1, 3, 64, 200, 5000]) {
+        const expected = bobSees.filter((m) => m.id > after).slice(0, limit).map((m) => m.id);
+        const got = store.missed(after, { key: "bob", groupConvs: [ops] }, limit);
+        assert.deepEqual(got.map((m) => m.id), expected, `after ${after}, limit ${limit}`);
+      }
+    }
+    const abIds = all.filter((m) => m.conv === "d:alice:bob").map((m) => m.id);
+    assert.ok(abIds.length > 200, `only ${abIds.length} messages between alice and bob`);
+    for (const index of [0, 1, 50, 127, 128, 129, abIds.length - 1]) {
+      const before = abIds[index];
+      assert.deepEqual(
+        store.history("d:alice:bob", before, 60).map((m) => m.id),
+        abIds.slice(Math.max(0, index - 60), index),
+        `history before ${before}`,
+      );
+    }
   });
 });
