@@ -5,6 +5,7 @@ import { Buffer } from "node:buffer";
 import { monotonicNs } from "./clock.ts";
 import { Dealer } from "zeromq";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
+import { countFrame } from "./scan.ts";
 import {
   type LoadSettings,
   type PeerReport,
@@ -34,25 +35,17 @@ const RELOGIN_FALLBACK_MS = 5000;
 const PING_AFTER_MS = 4000;
 /** Errors kept per peer: the first few tell the story. */
 const MAX_ERRORS = 5;
+/**
+ * Baseline receivers return credit once a burst of received messages reaches this share of the
+ * window (and every tick for the rest): a credit per message would double the router's frames.
+ */
+const CREDIT_SHARE = 1 / 16;
 
-const MESSAGE = Buffer.from('"type":"message"');
-const ACK = Buffer.from('"data":{"id":');
-const REFUSED = Buffer.from('"ok":false');
-const QUEUED = Buffer.from('"queued":true');
-const BYE = Buffer.from('"type":"bye"');
-const PRESENCE = Buffer.from('"type":"presence"');
 const CREDIT = "credit ";
 const HELLO = "hello";
+/** First byte of a baseline frame that carries a chat message event: `{`. */
+const EVENT_START = 0x7b;
 const utf8 = new TextDecoder();
-
-/** How often `needle` occurs in `haystack`, without decoding it. */
-export function occurrences(haystack: Buffer, needle: Buffer): number {
-  let n = 0;
-  for (let i = haystack.indexOf(needle); i >= 0; i = haystack.indexOf(needle, i + needle.length)) {
-    n++;
-  }
-  return n;
-}
 
 /** A text of exactly TEXT_BYTES bytes that starts with its send time: `t<ns>xxxx…`. */
 export function stampedText(ns: bigint): string {

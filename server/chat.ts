@@ -5,7 +5,6 @@ import {
   type GroupEvent,
   isValidName,
   MAX_TEXT_LENGTH,
-  type MessageEvent,
   NAME_RULE,
   nameKey,
   type NoticeEvent,
