@@ -441,19 +441,13 @@ export function createBroker(deps: BrokerDeps) {
 }
 
 /**
- * A reply encoded without building the reply object: one per request on the message path.
- * The output is exactly `JSON.stringify` of the `Reply`.
+ * A reply encoded as exactly `JSON.stringify` of the `Reply`: one per request on the message path,
+ * so it stringifies one flat literal (the fastest way in V8) rather than building a Reply first.
  */
 export function encodeReply(id: number, result: CommandResult): string {
-  if (!result.ok) {
-    return `{"re":${id},"ok":false,"code":"${result.code}","message":${
-      JSON.stringify(result.message)
-    }}`;
-  }
-  let json = `{"re":${id},"ok":true`;
-  if (result.text !== undefined) json += `,"text":${JSON.stringify(result.text)}`;
-  if (result.data !== undefined) json += `,"data":${JSON.stringify(result.data)}`;
-  return json + "}";
+  return result.ok
+    ? JSON.stringify({ re: id, ok: true, text: result.text, data: result.data })
+    : JSON.stringify({ re: id, ok: false, code: result.code, message: result.message });
 }
 
 /** The peer key of a routing id: its bytes as a latin1 string, cheap to make and to hash. */

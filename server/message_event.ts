@@ -27,17 +27,23 @@ export function toEvent(m: StoredMessage, marks: Marks = {}): MessageEvent {
 }
 
 /**
- * A stored message encoded as its event, without building the event object: this runs once per
- * message on the message path. The output is exactly `JSON.stringify(toEvent(m, marks))`.
+ * A stored message encoded as its event: this runs once per message on the message path. The output
+ * is exactly `JSON.stringify(toEvent(m, marks))`; stringifying one flat literal (undefined fields
+ * are left out) is faster in V8 than concatenating the JSON by hand.
  */
 export function encodeMessage(m: StoredMessage, marks: Marks = {}): string {
-  let json = `{"type":"message","id":${m.id},"ts":${m.ts},"scope":"${m.scope}","from":${
-    JSON.stringify(m.from)
-  },"text":${JSON.stringify(m.text)}`;
-  if (m.to !== undefined) json += `,"to":${JSON.stringify(m.to)}`;
-  if (m.group !== undefined) json += `,"group":${JSON.stringify(m.group)}`;
-  if (m.action) json += `,"action":true`;
-  return withMarks(json + "}", marks);
+  const event = JSON.stringify({
+    type: "message",
+    id: m.id,
+    ts: m.ts,
+    scope: m.scope,
+    from: m.from,
+    text: m.text,
+    to: m.to,
+    group: m.group,
+    action: m.action ? true : undefined,
+  });
+  return withMarks(event, marks);
 }
 
 /** Adds marks to an event encoded by `encodeMessage` without them, by appending the fields. */

@@ -158,26 +158,17 @@ export class Registry {
       throw error;
     }
     const call: CommandCall = { caller, args, chat: options.chat, ok, fail };
-    const settle = (error: unknown): CommandResult => {
-      if (error instanceof ChatError) return fail(error.code, error.message);
-      options.onPluginFailure(command.plugin, command.info.name, error);
-      return fail(
-        "plugin_failed",
-        `Cannot run "/${command.info.name}": plugin "${command.plugin}" failed; the server logged why`,
-      );
-    };
     try {
       const result = command.spec.handler(call);
-      // settle also catches checkResult's throw: a second argument to then() would not.
-      if (result instanceof Promise) return result.then(checkResult).catch(settle);
-      return checkResult(result);
+      // The catch also takes checkResult's throw: a second argument to then() would not.
+      if (result instanceof Promise) {
+        return result.then((r) => checkResult(command, r)).catch((error) =>
+          settle(command, error, options.onPluginFailure)
+        );
+      }
+      return checkResult(command, result);
     } catch (error) {
-      return settle(error);
-    }
-
-    function checkResult(result: CommandResult): CommandResult {
-      if (result && typeof result === "object" && typeof result.ok === "boolean") return result;
-      throw new Error(`handler of "/${command.info.name}" returned no result`);
+      return settle(command, error, options.onPluginFailure);
     }
   }
 
@@ -198,6 +189,26 @@ export class Registry {
       .sort()
       .join(", ");
   }
+}
+
+/** A handler's result as it is, or a throw when it is not a result. */
+function checkResult(command: RegisteredCommand, result: CommandResult): CommandResult {
+  if (result && typeof result === "object" && typeof result.ok === "boolean") return result;
+  throw new Error(`handler of "/${command.info.name}" returned no result`);
+}
+
+/** What a handler's throw becomes: its own error result, or `plugin_failed` reported to the server. */
+function settle(
+  command: RegisteredCommand,
+  error: unknown,
+  onPluginFailure: PluginFailure,
+): CommandResult {
+  if (error instanceof ChatError) return fail(error.code, error.message);
+  onPluginFailure(command.plugin, command.info.name, error);
+  return fail(
+    "plugin_failed",
+    `Cannot run "/${command.info.name}": plugin "${command.plugin}" failed; the server logged why`,
+  );
 }
 
 /** A successful result. */
