@@ -16,12 +16,14 @@ import { LogFile } from "./log_file.ts";
 import { type OperatorContext, runOperatorLine } from "./operator.ts";
 import { startServingThread } from "./serving_thread.ts";
 import type { ServerLimits } from "./serve.ts";
-import type { SyncMode } from "./store.ts";
+import { type Checkpointer, openCheckpointer, type SyncMode } from "./store.ts";
 
 /** Rotated log files kept beside the current one. */
 const LOG_FILES_KEPT = 5;
 /** How long to wait for an answer from a server that may already use the data folder. */
 const PROBE_TIMEOUT_MS = 1000;
+/** How often the main thread checkpoints the store's write-ahead log. */
+const CHECKPOINT_EVERY_MS = 200;
 
 /** Options of `chatz serve`, as the command line gives them. */
 export interface ServeCliOptions {
@@ -115,6 +117,22 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     return 1;
   }
 
+  // The store's write-ahead log is copied into the database from this thread, so the serving
+  // thread never waits on the copy or its fsync (docs/REPORT.md, latency).
+  let checkpointer: Checkpointer | undefined;
+  try {
+    checkpointer = openCheckpointer(options.data, { sync: options.sync });
+  } catch (error) {
+    log.warn("checkpointer_failed", { error: (error as Error).message });
+  }
+  const checkpoints = setInterval(() => {
+    try {
+      checkpointer?.checkpoint();
+    } catch (error) {
+      log.warn("checkpoint_failed", { error: (error as Error).message });
+    }
+  }, CHECKPOINT_EVERY_MS);
+
   let keyEndpoint: KeyEndpoint | undefined;
   if (curveKeys && keyBind) {
     try {
@@ -123,6 +141,8 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
       log.error("start_failed", { error: (error as Error).message });
       console.error(`chatz: ${(error as Error).message}`);
       await thread.stop("the key endpoint could not be bound");
+      clearInterval(checkpoints);
+      checkpointer?.close();
       logs.close();
       return 1;
     }
@@ -137,6 +157,8 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     log.info("shutdown", { reason });
     operatorConsole?.close();
     await thread.stop(reason);
+    clearInterval(checkpoints);
+    checkpointer?.close();
     await keyEndpoint?.close();
     await control.close();
     logs.close();
@@ -196,6 +218,8 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
   thread.ended.then(() => {
     if (stopping) return;
+    clearInterval(checkpoints);
+    checkpointer?.close();
     log.error("serving_thread_ended", {});
     logs.close();
     done.resolve(1);

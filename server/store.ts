@@ -65,6 +65,12 @@ export const MIGRATIONS: readonly string[] = [
 /** Most messages in one page: bounds what a history read parses to find a few messages. */
 const PAGE_MAX = 128;
 
+/**
+ * Pages of write-ahead log after which the serving connection checkpoints by itself: only a
+ * backstop, since `startCheckpointer` does it from another thread long before.
+ */
+const WAL_BACKSTOP_PAGES = 16_384;
+
 /** How hard commits are pushed to disk: `normal` survives a killed process, `full` also a power cut. */
 export type SyncMode = "normal" | "full";
 
@@ -155,6 +161,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
   db.exec("PRAGMA busy_timeout = 5000");
+  db.exec(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
   migrate(db);
 
   const cache = new Map<string, StatementSync>();
@@ -529,6 +536,38 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
       }
       return removed;
     },
+  };
+}
+
+/** How much of the write-ahead log one checkpoint copied into the database (SQLite's counts, in pages). */
+export interface CheckpointResult {
+  /** Pages in the log. */
+  log: number;
+  /** Pages of it now also in the database. */
+  checkpointed: number;
+}
+
+/** Copies the write-ahead log into the database on demand, through a connection of its own. */
+export interface Checkpointer {
+  checkpoint(): CheckpointResult;
+  close(): void;
+}
+
+/**
+ * Opens a second connection to the store in `dir` that checkpoints its write-ahead log. Run from
+ * another thread than the store's, it takes the copy and its fsync off the serving thread, where
+ * they were the tail of the message latency. PASSIVE: it never blocks the writer.
+ */
+export function openCheckpointer(dir: string, options: { sync?: SyncMode } = {}): Checkpointer {
+  const db = new DatabaseSync(join(dir, "chatz.db"));
+  db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
+  const statement = db.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+  return {
+    checkpoint() {
+      const row = statement.get();
+      return { log: Number(row?.log ?? 0), checkpointed: Number(row?.checkpointed ?? 0) };
+    },
+    close: () => db.close(),
   };
 }
 

@@ -9,6 +9,7 @@ import {
   type AddedMessage,
   conversationOf,
   MIGRATIONS,
+  openCheckpointer,
   openStore,
   type Store,
   type StoredMessage,
@@ -683,6 +684,30 @@ Deno.test("store.missed() and history() agree with a plain list over interleaved
         abIds.slice(Math.max(0, index - 60), index),
         `history before ${before}`,
       );
+    }
+  });
+});
+
+Deno.test("openCheckpointer() copies the write-ahead log into the database from its own connection", async () => {
+  await withDir((dir) => {
+    const store = openStore(dir);
+    const checkpointer = openCheckpointer(dir);
+    try {
+      for (let turn = 0; turn < 20; turn++) addTurn(store, publicMessage(`m${turn}`));
+      const first = checkpointer.checkpoint();
+      assert.ok(first.log > 0, "the turns are in the log");
+      assert.equal(first.checkpointed, first.log, "a passive checkpoint copied all of it");
+      addTurn(store, publicMessage("after"));
+      assert.deepEqual(
+        store.history("p", Number.MAX_SAFE_INTEGER, 2).map((m) => m.text),
+        ["m19", "after"],
+        "the store writes on, the log restarted from its beginning",
+      );
+      const second = checkpointer.checkpoint();
+      assert.ok(second.log < first.log, `the log holds ${second.log} pages, ${first.log} before`);
+    } finally {
+      checkpointer.close();
+      store.close();
     }
   });
 });
