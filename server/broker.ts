@@ -295,11 +295,10 @@ export function createBroker(deps: BrokerDeps) {
       host: printable((request.host ?? "").slice(0, 64)),
     };
     const first = sessions.add(session);
-    const data: LoginData = {
+    const data: Omit<LoginData, "catalog"> = {
       login: account.login,
       registered,
       token,
-      catalog: registry.catalog(),
       server: { name: "chatz", version: deps.version, protocol: PROTOCOL_VERSION },
       pingIntervalMs: Math.floor(deps.sessionTimeoutMs / PINGS_PER_TIMEOUT),
       cursor: store.lastMessageId,
@@ -308,7 +307,8 @@ export function createBroker(deps: BrokerDeps) {
         complete: missed.length <= MAX_CATCHUP,
       },
     };
-    reply(to, request.id, { ok: true, text: `Logged in as ${account.login}`, data });
+    const text = `Logged in as ${account.login}`;
+    outbox.push(to, encodeLoginReply(request.id, text, data, registry.catalogJson()));
     chat.sessionStarted(session, first, missed);
     log.info("login", {
       login: account.login,
@@ -448,6 +448,20 @@ export function encodeReply(id: number, result: CommandResult): string {
   return result.ok
     ? JSON.stringify({ re: id, ok: true, text: result.text, data: result.data })
     : JSON.stringify({ re: id, ok: false, code: result.code, message: result.message });
+}
+
+/**
+ * The login reply. The catalog, the same for every login and the bulk of the reply, is spliced in
+ * as encoded once by the registry; the result parses to the `Reply` with the full `LoginData`.
+ */
+export function encodeLoginReply(
+  id: number,
+  text: string,
+  data: Omit<LoginData, "catalog">,
+  catalogJson: string,
+): string {
+  const head = JSON.stringify({ re: id, ok: true, text, data }); // ends with the two closing braces
+  return `${head.slice(0, -2)},"catalog":${catalogJson}}}`;
 }
 
 /** The peer key of a routing id: its bytes as a latin1 string, cheap to make and to hash. */

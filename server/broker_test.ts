@@ -1,9 +1,10 @@
-// Tests of the broker's reply encoder, which the message path uses instead of JSON.stringify.
-// Its output must be byte for byte what JSON.stringify makes of the same reply.
+// Tests of the broker's reply encoders, which the message path and logins use instead of a generic
+// JSON.stringify of the reply: their output must mean exactly what JSON.stringify would write.
 
 import assert from "node:assert/strict";
 import type { CommandResult } from "../protocol/plugin.ts";
-import { encodeReply } from "./broker.ts";
+import { encodeLoginReply, encodeReply } from "./broker.ts";
+import type { LoginData } from "../protocol/mod.ts";
 
 Deno.test("encodeReply() writes exactly what JSON.stringify writes for the reply", async (t) => {
   const cases: [string, CommandResult][] = [
@@ -20,4 +21,34 @@ Deno.test("encodeReply() writes exactly what JSON.stringify writes for the reply
       assert.equal(encodeReply(9, result), JSON.stringify(expected));
     });
   }
+});
+
+Deno.test("encodeLoginReply() parses to the reply with the whole login data", () => {
+  const catalog = [{
+    name: "msg",
+    aliases: ["m"],
+    summary: 'Send "private" text',
+    usage: "/msg <login> <text...>",
+    params: [],
+    examples: [],
+    plugin: "direct",
+  }];
+  const data: LoginData = {
+    login: "Alice",
+    registered: false,
+    token: "t0k",
+    catalog,
+    server: { name: "chatz", version: "1.2.3", protocol: "chatz/1" },
+    pingIntervalMs: 5000,
+    cursor: 42,
+    catchup: { count: 0, complete: true },
+  };
+  const { catalog: _, ...rest } = data;
+  const encoded = encodeLoginReply(7, "Logged in as Alice", rest, JSON.stringify(catalog));
+  assert.deepEqual(JSON.parse(encoded), {
+    re: 7,
+    ok: true,
+    text: "Logged in as Alice",
+    data,
+  });
 });

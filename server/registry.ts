@@ -40,6 +40,7 @@ export class Registry {
   readonly #aliases = new Map<string, string>();
   readonly #prefixes = new Map<string, number>();
   #catalog: CommandInfo[] | undefined;
+  #catalogJson: string | undefined;
 
   /** Adds a command; throws when its declaration is malformed or a name it claims is taken. */
   register(plugin: string, spec: CommandSpec): void {
@@ -84,7 +85,7 @@ export class Registry {
     this.#commands.set(name, { spec, plugin, info });
     for (const alias of info.aliases) this.#aliases.set(alias, name);
     if (words.length === 2) this.#prefixes.set(words[0], (this.#prefixes.get(words[0]) ?? 0) + 1);
-    this.#catalog = undefined;
+    this.#catalog = this.#catalogJson = undefined;
   }
 
   /** Removes every command of a plugin, for a plugin whose setup failed half way. */
@@ -100,7 +101,7 @@ export class Registry {
         else this.#prefixes.set(words[0], left);
       }
     }
-    this.#catalog = undefined;
+    this.#catalog = this.#catalogJson = undefined;
   }
 
   /** Every command, sorted by name: what clients get at login. */
@@ -109,6 +110,12 @@ export class Registry {
       a.name.localeCompare(b.name)
     );
     return this.#catalog;
+  }
+
+  /** The catalog as JSON, encoded once for every login until a plugin changes it. */
+  catalogJson(): string {
+    this.#catalogJson ??= JSON.stringify(this.catalog());
+    return this.#catalogJson;
   }
 
   /** Finds the command a request names; two-word commands take their second word from `args`. */
