@@ -1,7 +1,6 @@
 // One simulated client of the benchmark: a DEALER socket driven by its own socket loop.
 // Speaks chatz (login, pipelined commands acknowledged by replies) or the baseline's forwarding.
 
-import { Buffer } from "node:buffer";
 import { monotonicNs } from "./clock.ts";
 import { Dealer } from "zeromq";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
@@ -15,6 +14,8 @@ import {
 } from "./load_protocol.ts";
 
 const VERSION = "chatz/1";
+/** The start of a streamed chatz request, up to its id. */
+const REQUEST_HEAD = '{"op":"cmd","id":';
 /** The plain text of streamed messages. */
 const PLAIN_TEXT = "x".repeat(TEXT_BYTES);
 /**
@@ -46,6 +47,7 @@ const HELLO = "hello";
 /** First byte of a baseline frame that carries a chat message event: `{`. */
 const EVENT_START = 0x7b;
 const utf8 = new TextDecoder();
+const encoder = new TextEncoder();
 
 /** A text of exactly TEXT_BYTES bytes that starts with its send time: `t<ns>xxxx…`. */
 export function stampedText(ns: bigint): string {
@@ -109,7 +111,11 @@ export class Peer {
   readonly #sendErrors: Record<string, number> = {};
   readonly #byes: Record<string, number> = {};
   readonly #errors: string[] = [];
+  /** Senders (baseline): the highest count each receiver has credited. */
   readonly #credits = new Map<string, number>();
+  /** Receivers (baseline): `#received` when credit was last returned, and how often to return it. */
+  #credited = 0;
+  readonly #creditStep: number;
   #window: WindowCounts | undefined;
   #windowStart:
     | { sent: number; acked: number; received: number; ns: bigint; lateNs: bigint }
@@ -121,7 +127,11 @@ export class Peer {
   // Sending state.
   #streaming = false;
   #pacing: ReturnType<typeof setTimeout> | undefined;
-  readonly #bodies = new Map<number, Uint8Array>();
+  /** chatz: the encoded rest of a streamed request after its id; baseline: the streamed event. */
+  #plainTail: string | undefined;
+  #plainEvent: Uint8Array | undefined;
+  /** Baseline: the routing ids of the destinations, encoded once. */
+  #routes: Uint8Array[] | undefined;
 
   constructor(spec: PeerSpec, settings: LoadSettings, onChange: () => void) {
     this.spec = spec;
@@ -129,6 +139,7 @@ export class Peer {
     this.#onChange = onChange;
     this.#token = spec.token;
     this.#parseAll = spec.latency === true || spec.role === "history";
+    this.#creditStep = Math.max(1, Math.floor(settings.window * CREDIT_SHARE));
     this.#socket = new Dealer({
       receiveTimeout: 0,
       sendTimeout: 0,
@@ -140,7 +151,7 @@ export class Peer {
     });
     this.#loop = startSocketLoop(this.#socket, {
       onMessage: (frames) => this.#onFrames(frames),
-      onDrained: () => this.#topUp(),
+      onDrained: () => this.#onDrained(),
       onHandlerError: (error) => this.#error(`handler failed: ${error}`),
       onSendError: (_frames, error) => {
         this.#sendErrors[error.code ?? "unknown"] =
@@ -208,6 +219,7 @@ export class Peer {
       this.#skipped =
         0;
     this.#credits.clear();
+    this.#credited = 0;
     this.#window =
       this.#windowStart =
       this.#latency =
@@ -216,9 +228,10 @@ export class Peer {
   }
 
   /**
-   * Sets the measured window. Its edges are checked on every received frame as well as by the
-   * worker's timers: a socket loop that never runs out of input never yields to timers (see the
-   * report of `deno task bench`), and a window must not depend on them.
+   * Sets the measured window. Its edges are checked after every burst of received frames as well
+   * as by the worker's timers, so a window does not depend on timers alone: a busy socket loop
+   * yields to them only every so many frames. A count and its time are taken together, so a late
+   * edge shifts the window (`lateMs`) but does not skew its rate.
    */
   scheduleWindow(fromNs: bigint, toNs: bigint): void {
     this.#schedule = { fromNs, toNs };
@@ -342,7 +355,11 @@ export class Peer {
       }
       return;
     }
-    if (!this.#chatz || !this.loggedIn) return;
+    if (!this.#chatz) {
+      this.#returnCredit(1); // what a burst left uncredited
+      return;
+    }
+    if (!this.loggedIn) return;
     if (this.spec.role === "idle" && !this.#socket.writable) {
       // The connection dropped with no `bye` (one lost, or never sent): the session is gone with
       // it, so log in again as soon as the socket is back. Only idle peers: a streaming sender's
@@ -488,80 +505,86 @@ export class Peer {
     }
   }
 
-  /** Sends `n` chat messages with one text in one frame (chatz) or one frame per destination. */
+  /**
+   * Sends `n` chat messages with one text: chatz, as requests in one frame, each with its own id;
+   * the baseline, as one frame per message and destination (a group message: one per member).
+   */
   #sendMessages(n: number, text: string): void {
-    const target = this.spec.target;
-    if (!target) return;
+    if (!this.spec.target) return;
     this.#sent += n;
     this.#lastSentMs = Date.now();
     if (this.#chatz) {
-      const [cmd, to] = target.kind === "direct" ? ["msg", target.to] : ["g", target.group];
-      const head = '{"op":"cmd","id":';
-      const tail = `,"cmd":"${cmd}","args":${JSON.stringify(`${to} ${text}`)}}`;
+      const tail = text === PLAIN_TEXT
+        ? (this.#plainTail ??= this.#requestTail(PLAIN_TEXT))
+        : this.#requestTail(text);
       const parts = new Array<string>(n);
-      for (let i = 0; i < n; i++) parts[i] = head + this.#nextId++ + tail;
+      for (let i = 0; i < n; i++) parts[i] = REQUEST_HEAD + this.#nextId++ + tail;
       this.#loop.send([VERSION, `[${parts.join(",")}]`]);
       return;
     }
-    // The baseline forwards bytes: the same encoded batch goes to every destination.
-    const body = text === PLAIN_TEXT ? this.#plainBody(n) : this.#encodeEvents(n, text);
-    for (const to of this.#destinations()) this.#loop.send([to, body]);
+    const event = text === PLAIN_TEXT
+      ? (this.#plainEvent ??= this.#encodeEvent(PLAIN_TEXT))
+      : this.#encodeEvent(text);
+    const routes = this.#routes ??= this.#destinations().map((to) => encoder.encode(to));
+    for (let i = 0; i < n; i++) {
+      for (const to of routes) this.#loop.send([to, event]);
+    }
   }
 
-  #plainBody(n: number): Uint8Array {
-    let body = this.#bodies.get(n);
-    if (!body) this.#bodies.set(n, body = this.#encodeEvents(n, PLAIN_TEXT));
-    return body;
+  /** What follows the id in a streamed chatz request: `,"cmd":"msg","args":"u1 <text>"}`. */
+  #requestTail(text: string): string {
+    const target = this.spec.target!;
+    const [cmd, to] = target.kind === "direct" ? ["msg", target.to] : ["g", target.group];
+    return `,"cmd":"${cmd}","args":${JSON.stringify(`${to} ${text}`)}}`;
   }
 
-  /** A batch shaped like chatz's own message events, so both servers move the same bytes. */
-  #encodeEvents(n: number, text: string): Uint8Array {
-    const target = this.spec.target;
-    const to = target?.kind === "direct" ? `"to":"${target.to}"` : `"group":"${target?.group}"`;
-    const event = `{"type":"message","id":1000000,"ts":1767261600123,"scope":"${
-      target?.kind === "direct" ? "direct" : "group"
-    }","from":"${this.spec.name}",${to},"text":${JSON.stringify(text)}}`;
-    return Buffer.from(`[${new Array<string>(n).fill(event).join(",")}]`);
+  /** One event shaped like chatz's own message events, so both targets move the same bytes. */
+  #encodeEvent(text: string): Uint8Array {
+    const target = this.spec.target!;
+    const [scope, to] = target.kind === "direct"
+      ? ["direct", `"to":"${target.to}"`]
+      : ["group", `"group":"${target.group}"`];
+    return encoder.encode(
+      `{"type":"message","id":1000000,"ts":1767261600123,"scope":"${scope}","from":"${this.spec.name}","text":${
+        JSON.stringify(text)
+      },${to}}`,
+    );
   }
 
   // ---- receiving ----
 
   #onFrames(frames: Uint8Array[]): void {
-    if (this.#chatz) {
-      if (frames.length !== 2) this.#error(`frame count ${frames.length}`);
-      else this.#onChatz(frames[1]);
-    } else {
-      this.#onBaseline(frames[frames.length - 1]);
-    }
+    if (!this.#chatz) this.#onBaseline(frames[frames.length - 1]);
+    else if (frames.length !== 2) this.#error(`frame count ${frames.length}`);
+    else this.#onChatz(frames[1]);
+  }
+
+  /** After every burst of received frames: window edges, credit, pings, the next sends, waits. */
+  #onDrained(): void {
     if (this.#schedule) this.checkWindow();
-    // Also ping here: a socket loop that never runs dry keeps its worker's timers from running.
-    if (this.#chatz && this.loggedIn && Date.now() - this.#lastSentMs >= PING_AFTER_MS) {
-      this.#ping();
-    }
+    if (!this.#chatz) this.#returnCredit(this.#creditStep);
+    // Also ping here: a busy socket loop runs its worker's timers only now and then.
+    else if (this.loggedIn && Date.now() - this.#lastSentMs >= PING_AFTER_MS) this.#ping();
+    this.#topUp();
     this.#onChange();
   }
 
   #onChatz(body: Uint8Array): void {
-    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    if (
-      !this.#parseAll && this.#waiters.size === 0 && this.loggedIn && bytes.indexOf(BYE) < 0
-    ) {
-      // The fast path: count without decoding. Acks carry `data.id`; pings' replies carry none.
-      this.#received += occurrences(bytes, MESSAGE);
-      this.#presence += occurrences(bytes, PRESENCE);
-      if (this.spec.role === "sender" || this.spec.role === "pacer") {
-        const queued = occurrences(bytes, QUEUED);
-        this.#acked += occurrences(bytes, ACK) - queued;
-        const refused = occurrences(bytes, REFUSED);
-        this.#failed += refused + queued;
-        if (refused + queued > 0) this.#error(`refused: ${utf8.decode(body).slice(0, 200)}`);
+    const text = utf8.decode(body);
+    if (!this.#parseAll && this.#waiters.size === 0 && this.loggedIn) {
+      // The fast path: count without parsing (scan.ts). Refusals, `bye` and the rest are parsed.
+      const counts = countFrame(text);
+      if (counts) {
+        this.#received += counts.messages;
+        this.#presence += counts.presence;
+        this.#acked += counts.acks;
+        return;
       }
-      return;
     }
     const atNs = monotonicNs();
     let list: unknown;
     try {
-      list = JSON.parse(utf8.decode(body));
+      list = JSON.parse(text);
     } catch {
       this.#error("undecodable frame");
       return;
@@ -612,19 +635,14 @@ export class Peer {
     else this.#error(`session ended: ${code}`);
   }
 
+  /** Baseline frames: one chat message event each, a credit, or the hello that proves the route. */
   #onBaseline(body: Uint8Array): void {
-    const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    const first = bytes[0];
-    if (first === 0x5b) { // "[": a batch of messages
+    if (body[0] === EVENT_START) {
       if (this.#parseAll) {
         const atNs = monotonicNs();
-        const list = JSON.parse(utf8.decode(body)) as Record<string, unknown>[];
-        for (const message of list) this.#onMessage(message, atNs);
+        this.#onMessage(JSON.parse(utf8.decode(body)) as Record<string, unknown>, atNs);
       } else {
-        this.#received += occurrences(bytes, MESSAGE);
-      }
-      if (this.spec.from) {
-        this.#loop.send([this.spec.from, `${CREDIT}${this.spec.name} ${this.#received}`]);
+        this.#received++;
       }
       return;
     }
@@ -636,6 +654,14 @@ export class Peer {
     } else if (text === HELLO && !this.loggedIn) {
       this.#loggedIn(monotonicNs());
     }
+  }
+
+  /** Baseline receivers: tells the sender the count received, once `min` are uncredited. */
+  #returnCredit(min: number): void {
+    const uncredited = this.#received - this.#credited;
+    if (!this.spec.from || uncredited <= 0 || uncredited < min) return;
+    this.#credited = this.#received;
+    this.#loop.send([this.spec.from, `${CREDIT}${this.spec.name} ${this.#received}`]);
   }
 
   #error(text: string): void {
