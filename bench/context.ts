@@ -19,14 +19,6 @@ export interface Plan {
   runs: number;
   warmupMs: number;
   durationMs: number;
-  /**
-   * C: sockets per load worker thread. A socket loop (transport/socket_loop.ts) that never runs dry
-   * never yields to the event loop, so under C's flood it starves the other sockets of its worker
-   * and every timer (receivers saw nothing for 20 s with 24 per worker). One per worker measures
-   * truly but costs the load core a hundred threads; `--quick` trades that for speed. The other
-   * scenarios keep load.ts's default of 24: with fewer, B becomes bound by the load core.
-   */
-  groupPeersPerWorker: number;
   /** D: offered rate and how long latency is measured. */
   latencyRate: number;
   latencyMs: number;
@@ -44,7 +36,6 @@ export const FULL_PLAN: Plan = {
   runs: 3,
   warmupMs: 1000,
   durationMs: 5000,
-  groupPeersPerWorker: 1,
   latencyRate: 5000,
   latencyMs: 10_000,
   clients: 2000,
@@ -58,7 +49,6 @@ export const QUICK_PLAN: Plan = {
   runs: 1,
   warmupMs: 300,
   durationMs: 1000,
-  groupPeersPerWorker: 8,
   latencyRate: 5000,
   latencyMs: 1000,
   clients: 200,

@@ -47,8 +47,6 @@ export interface LoadSettings {
   batch: number;
   /** Deadline of the first login. */
   loginTimeoutMs: number;
-  /** Sockets per worker thread (default 24, see load.ts). */
-  peersPerWorker?: number;
 }
 
 /** A command to a load process; it answers each with the reports of all its peers. */

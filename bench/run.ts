@@ -90,6 +90,8 @@ function describe(run: Run): string {
       }`,
     );
   }
+  const loadMicros = run.detail.loadMicrosPerMessage;
+  if (typeof loadMicros === "number") metrics.push(`load=${loadMicros.toFixed(2)} µs/msg`);
   if (run.problems.length > 0) metrics.push(`PROBLEMS: ${run.problems.join("; ")}`);
   if (run.warnings?.length) metrics.push(`warnings: ${run.warnings.join("; ")}`);
   return metrics.join(" ");

@@ -50,8 +50,6 @@ interface Layout {
   measureMs: number;
   /** Deliveries per message sent: the members of a group, else 1. */
   fanOut: number;
-  /** Sockets per load worker thread; load.ts's default when unset. */
-  peersPerWorker?: number;
 }
 
 /** Credentials and wiring of a peer for one dialect. */
@@ -129,7 +127,6 @@ function groupLayout(bench: Bench, dialect: Dialect): Layout {
     window: WINDOW_C,
     measureMs: bench.plan.durationMs,
     fanOut: GROUP_MEMBERS,
-    peersPerWorker: bench.plan.groupPeersPerWorker,
   };
 }
 
@@ -161,7 +158,6 @@ async function trafficRun(bench: Bench, dialect: Dialect, layout: Layout): Promi
           window: layout.window,
           batch: BATCH,
           loginTimeoutMs: SETUP_TIMEOUT_MS,
-          peersPerWorker: layout.peersPerWorker,
         };
         const phases = [...new Set(layout.processes.map((p) => p.phase))].sort();
         for (const phase of phases) {
@@ -205,7 +201,13 @@ async function trafficRun(bench: Bench, dialect: Dialect, layout: Layout): Promi
         );
         bench.debug("counts checked");
         const run = summarize(dialect, reports, final, counts, layout.fanOut);
-        run.detail.cpuCores = await cpu;
+        const cores = await cpu;
+        run.detail.cpuCores = cores;
+        // What one delivered message cost the load core: the load generator must stay far below
+        // the target's cost, or it measures itself.
+        if (run.metrics.perSecond > 0) {
+          run.detail.loadMicrosPerMessage = (cores.load * 1e6) / run.metrics.perSecond;
+        }
         run.detail.serverLog = Object.fromEntries(target.child.stderr.problems);
         return run;
       }),
