@@ -1,6 +1,7 @@
 // The one owner of a ZeroMQ socket: a single receive loop and a single serialized send queue.
 // Sockets run non-blocking (timeouts 0); readiness comes from readiness.ts, never from zeromq's own poller.
 
+import { setImmediate } from "node:timers";
 import { createReadiness, type Readiness } from "./readiness.ts";
 
 /** Messages handled before the loop yields to timers and other tasks: keeps the process responsive under load. */
@@ -111,7 +112,9 @@ export function startSocketLoop(
         // yield after every RECEIVE_BUDGET frames, however the loop got there.
         if (sinceYield >= RECEIVE_BUDGET) {
           sinceYield = 0;
-          await new Promise((resolve) => setTimeout(resolve, 0));
+          // setImmediate, not setTimeout(0): Deno clamps the latter to about 2 ms, which held a busy
+          // loop idle for most of its time. Timers due meanwhile still run before it resumes.
+          await new Promise((resolve) => setImmediate(resolve));
           continue;
         }
         if (socket.readable) continue;
