@@ -63,7 +63,7 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /** Most messages in one page: bounds what a history read parses to find a few messages. */
-const PAGE_MAX = 128;
+const PAGE_MAX = 256;
 
 /**
  * Pages of write-ahead log after which the serving connection checkpoints by itself: only a
