@@ -47,7 +47,7 @@ export function encodeMessage(m: StoredMessage, marks: Marks = {}): string {
 }
 
 /** Adds marks to an event encoded by `encodeMessage` without them, by appending the fields. */
-export function withMarks(event: string, marks: Marks): string {
+function withMarks(event: string, marks: Marks): string {
   if (!marks.history && !marks.delayed && !marks.catchup) return event;
   let tail = "";
   if (marks.history) tail += `,"history":true`;

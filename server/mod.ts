@@ -11,7 +11,7 @@ import { openControlEndpoint } from "./control_endpoint.ts";
 import { type CurveKeys, loadCurveKeys } from "./curve_keys.ts";
 import { ChatError } from "./errors.ts";
 import { type KeyEndpoint, openKeyEndpoint } from "./key_endpoint.ts";
-import { createLogger, formatRecord, type LogLevel, type LogRecord } from "./log.ts";
+import { createLogger, formatRecord, type Logger, type LogLevel, type LogRecord } from "./log.ts";
 import { LogFile } from "./log_file.ts";
 import { type OperatorContext, runOperatorLine } from "./operator.ts";
 import { startServingThread } from "./serving_thread.ts";
@@ -119,19 +119,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
 
   // The store's write-ahead log is copied into the database from this thread, so the serving
   // thread never waits on the copy or its fsync (docs/REPORT.md, latency).
-  let checkpointer: Checkpointer | undefined;
-  try {
-    checkpointer = openCheckpointer(options.data, { sync: options.sync });
-  } catch (error) {
-    log.warn("checkpointer_failed", { error: (error as Error).message });
-  }
-  const checkpoints = setInterval(() => {
-    try {
-      checkpointer?.checkpoint();
-    } catch (error) {
-      log.warn("checkpoint_failed", { error: (error as Error).message });
-    }
-  }, CHECKPOINT_EVERY_MS);
+  const checkpoints = startCheckpoints(options.data, options.sync, log);
 
   let keyEndpoint: KeyEndpoint | undefined;
   if (curveKeys && keyBind) {
@@ -141,8 +129,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
       log.error("start_failed", { error: (error as Error).message });
       console.error(`chatz: ${(error as Error).message}`);
       await thread.stop("the key endpoint could not be bound");
-      clearInterval(checkpoints);
-      checkpointer?.close();
+      checkpoints.stop();
       logs.close();
       return 1;
     }
@@ -157,8 +144,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     log.info("shutdown", { reason });
     operatorConsole?.close();
     await thread.stop(reason);
-    clearInterval(checkpoints);
-    checkpointer?.close();
+    checkpoints.stop();
     await keyEndpoint?.close();
     await control.close();
     logs.close();
@@ -218,8 +204,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
   thread.ended.then(() => {
     if (stopping) return;
-    clearInterval(checkpoints);
-    checkpointer?.close();
+    checkpoints.stop();
     log.error("serving_thread_ended", {});
     logs.close();
     done.resolve(1);
@@ -228,4 +213,29 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   const code = await done.promise;
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
   return code;
+}
+
+/** Checkpoints the store in `dir` every CHECKPOINT_EVERY_MS from this thread, until stopped. */
+function startCheckpoints(dir: string, sync: SyncMode, log: Logger): { stop(): void } {
+  let checkpointer: Checkpointer;
+  try {
+    checkpointer = openCheckpointer(dir, { sync });
+  } catch (error) {
+    // The serving connection still checkpoints by itself, later and on the serving thread.
+    log.warn("checkpointer_failed", { error: (error as Error).message });
+    return { stop() {} };
+  }
+  const timer = setInterval(() => {
+    try {
+      checkpointer.checkpoint();
+    } catch (error) {
+      log.warn("checkpoint_failed", { error: (error as Error).message });
+    }
+  }, CHECKPOINT_EVERY_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      checkpointer.close();
+    },
+  };
 }

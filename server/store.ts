@@ -5,6 +5,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MessageEvent, Scope } from "../protocol/mod.ts";
+import { joinBatch } from "../protocol/wire.ts";
 import { encodeMessage, fromEvent } from "./message_event.ts";
 
 /** The schema, one entry per version; a store migrates itself forward on open. Never edit a shipped entry. */
@@ -67,7 +68,7 @@ const PAGE_MAX = 256;
 
 /**
  * Pages of write-ahead log after which the serving connection checkpoints by itself: only a
- * backstop, since `startCheckpointer` does it from another thread long before.
+ * backstop, since `openCheckpointer` does it from another thread long before.
  */
 const WAL_BACKSTOP_PAGES = 16_384;
 
@@ -193,7 +194,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
       page.first,
       page.newestTs,
       page.events.length,
-      page.events.length === 1 ? `[${page.events[0]}]` : `[${page.events.join(",")}]`,
+      joinBatch(page.events),
       page.cids ? JSON.stringify(page.cids) : null,
     );
     if (page.conv.startsWith("d:")) {
