@@ -346,8 +346,11 @@ export function createBroker(deps: BrokerDeps) {
   }
 
   return {
-    /** Handles one message from the ROUTER: the routing id and the frames after it. */
-    handle(peer: Uint8Array, frames: Uint8Array[]): void {
+    /**
+     * Handles one message from the ROUTER: the routing id and the frames after it. Returns how many
+     * requests it held (a frame that cannot be decoded counts as one).
+     */
+    handle(peer: Uint8Array, frames: Uint8Array[]): number {
       const to: Recipient = { id: latin1(peer), peer };
       let messages: unknown[];
       try {
@@ -368,11 +371,12 @@ export function createBroker(deps: BrokerDeps) {
           });
         }
         pushEvent(to, { type: "error", code: error.code, message: error.message });
-        return;
+        return 1;
       }
       const session = sessions.get(to.id);
       if (session) session.lastSeen = now();
       for (const message of messages) handleOne(to, message);
+      return messages.length;
     },
 
     /** A send to a peer failed: a peer that is gone loses its session. */

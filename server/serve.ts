@@ -31,6 +31,11 @@ const ZMTP_HEARTBEAT_MS = 5000;
 const SHUTDOWN_GRACE_MS = 250;
 /** Time libzmq keeps trying to deliver queued messages once the socket closes. */
 const LINGER_MS = 2000;
+/**
+ * Requests after which a turn commits and sends what it has, even with more frames waiting. Senders
+ * get their acknowledgements, and send more, while the rest of a backlog is handled.
+ */
+const TURN_REQUESTS = 1024;
 
 /** The limits that protect the server and its users from one abusive or stuck client. */
 export interface ServerLimits {
@@ -136,6 +141,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const startedAt = now();
 
   let inTurn = false;
+  let turnRequests = 0;
   let flushQueued = false;
   const requestFlush = () => {
     if (inTurn || flushQueued) return;
@@ -229,11 +235,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const loop = startSocketLoop(router, {
     onMessage(frames) {
       inTurn = true;
-      broker.handle(frames[0], frames.slice(1));
+      turnRequests += broker.handle(frames[0], frames.slice(1));
+      return turnRequests >= TURN_REQUESTS;
     },
     onDrained() {
       flush();
       inTurn = false;
+      turnRequests = 0;
     },
     onSendError(frames, error) {
       broker.sendFailed(frames[0] as Uint8Array, error.code, String(frames[2]));

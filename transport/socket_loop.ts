@@ -24,8 +24,11 @@ export type SocketError = Error & { code?: string };
 
 /** What the loop calls back into. */
 export interface SocketLoopHandlers {
-  /** One received message's frames, in arrival order. */
-  onMessage(frames: Uint8Array[]): void;
+  /**
+   * One received message's frames, in arrival order. Returning true ends the burst there: `onDrained`
+   * runs and queued sends go out before anything more is received (a turn full of work).
+   */
+  onMessage(frames: Uint8Array[]): boolean | void;
   /** After a burst of receives, before queued sends go out: the place to flush batched output. */
   onDrained?(): void;
   /** A send failed (EHOSTUNREACH: peer gone; EAGAIN: peer's queue full). The message is dropped. */
@@ -94,7 +97,7 @@ export function startSocketLoop(
           received++;
           sinceYield++;
           try {
-            handlers.onMessage(frames);
+            if (handlers.onMessage(frames) === true) break;
           } catch (error) {
             handlers.onHandlerError?.(error);
           }
