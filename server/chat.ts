@@ -200,40 +200,31 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     }
   }
 
-  /** Runs the deliver hooks, checks the text and stores the message. */
-  function storeMessage(
-    message: OutgoingMessage,
-    conv: string,
-    opts: { action?: boolean; cid?: string },
-  ): AddedMessage {
-    let text = message.text;
+  /**
+   * Runs the deliver hooks on a new message, checks its text and stores it. The draft is built by
+   * the caller as the stored fields in order and is the store's input as is (no copies on this path).
+   */
+  function storeMessage(draft: Omit<StoredMessage, "id">): AddedMessage {
     for (const hook of hooks) {
-      const verdict = hook({ ...message, text });
+      const message: OutgoingMessage = { scope: draft.scope, from: draft.from, text: draft.text };
+      if (draft.to !== undefined) message.to = draft.to;
+      if (draft.group !== undefined) message.group = draft.group;
+      const verdict = hook(message);
       if (!verdict) continue;
       if ("drop" in verdict) throw new ChatError("blocked", `Cannot send message: ${verdict.drop}`);
-      text = verdict.text;
+      draft.text = verdict.text;
     }
-    if (text.length === 0) {
+    if (draft.text.length === 0) {
       throw new ChatError("bad_arguments", "Cannot send message: the text is empty");
     }
-    if (text.length > MAX_TEXT_LENGTH) {
+    if (draft.text.length > MAX_TEXT_LENGTH) {
       throw new ChatError(
         "too_large",
         `Cannot send message: text over ${MAX_TEXT_LENGTH} characters`,
       );
     }
     stats.messages++;
-    return store.addMessage({
-      ts: now(),
-      conv,
-      scope: message.scope,
-      from: message.from,
-      to: message.to,
-      group: message.group,
-      action: opts.action === true,
-      text,
-      cid: opts.cid,
-    });
+    return store.addMessage(draft);
   }
 
   function accountLogin(login: string): string | undefined {
@@ -258,11 +249,17 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const key = sendKey(from, cid);
       const earlier = key && recentSends.get(key);
       if (earlier) return earlier;
-      const stored = storeMessage(
-        { scope: "public", from: from.login, text },
-        "p",
-        { action: opts.action, cid },
-      );
+      const stored = storeMessage({
+        ts: now(),
+        conv: "p",
+        scope: "public",
+        from: from.login,
+        to: undefined,
+        group: undefined,
+        action: opts.action === true,
+        text,
+        cid,
+      });
       pushAll(sessions.all(), stored.event, from.session);
       return remember(key, sent(stored));
     },
@@ -277,11 +274,17 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       if (earlier) return earlier;
       const fromKey = nameKey(from.login);
       const conv = conversationOf({ scope: "direct", a: fromKey, b: toKey });
-      const stored = storeMessage(
-        { scope: "direct", from: from.login, to: recipient, text },
+      const stored = storeMessage({
+        ts: now(),
         conv,
-        { action: opts.action, cid },
-      );
+        scope: "direct",
+        from: from.login,
+        to: recipient,
+        group: undefined,
+        action: opts.action === true,
+        text,
+        cid,
+      });
       const online = sessions.of(toKey);
       if (online.length === 0) store.addUndelivered(toKey, stored);
       pushAll(online, stored.event, from.session);
@@ -297,11 +300,17 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const earlier = key && recentSends.get(key);
       if (earlier) return earlier;
       const conv = conversationOf({ scope: "group", groupKey: group.key, created: group.created });
-      const stored = storeMessage(
-        { scope: "group", from: from.login, group: group.name, text },
+      const stored = storeMessage({
+        ts: now(),
         conv,
-        { action: opts.action, cid },
-      );
+        scope: "group",
+        from: from.login,
+        to: undefined,
+        group: group.name,
+        action: opts.action === true,
+        text,
+        cid,
+      });
       pushToMembers(group, stored.event, from.session);
       return remember(key, sent(stored));
     },

@@ -28,32 +28,23 @@ export function toEvent(m: StoredMessage, marks: Marks = {}): MessageEvent {
 
 /**
  * A stored message encoded as its event: this runs once per message on the message path. The output
- * is exactly `JSON.stringify(toEvent(m, marks))`; stringifying one flat literal (undefined fields
- * are left out) is faster in V8 than concatenating the JSON by hand.
+ * is exactly `JSON.stringify(toEvent(m, marks))`.
  */
 export function encodeMessage(m: StoredMessage, marks: Marks = {}): string {
-  const event = JSON.stringify({
-    type: "message",
-    id: m.id,
-    ts: m.ts,
-    scope: m.scope,
-    from: m.from,
-    text: m.text,
-    to: m.to,
-    group: m.group,
-    action: m.action ? true : undefined,
-  });
-  return withMarks(event, marks);
-}
-
-/** Adds marks to an event encoded by `encodeMessage` without them, by appending the fields. */
-function withMarks(event: string, marks: Marks): string {
-  if (!marks.history && !marks.delayed && !marks.catchup) return event;
-  let tail = "";
-  if (marks.history) tail += `,"history":true`;
-  if (marks.delayed) tail += `,"delayed":true`;
-  if (marks.catchup) tail += `,"catchup":true`;
-  return event.slice(0, -1) + tail + "}";
+  const parts = [
+    `{"type":"message","id":${m.id},"ts":${m.ts},"scope":"${m.scope}","from":`,
+    quoted(m.from),
+    `,"text":`,
+    JSON.stringify(m.text),
+  ];
+  if (m.to !== undefined) parts.push(`,"to":`, quoted(m.to));
+  if (m.group !== undefined) parts.push(`,"group":`, JSON.stringify(m.group));
+  if (m.action) parts.push(`,"action":true`);
+  if (marks.history) parts.push(`,"history":true`);
+  if (marks.delayed) parts.push(`,"delayed":true`);
+  if (marks.catchup) parts.push(`,"catchup":true`);
+  parts.push("}");
+  return parts.join("");
 }
 
 /** A decoded stored event back as the message, in conversation `conv`. */
@@ -69,4 +60,17 @@ export function fromEvent(event: MessageEvent, conv: string): StoredMessage {
     action: event.action === true,
     text: event.text,
   };
+}
+
+/** Names seen lately as JSON strings: logins and group names recur on every message. */
+const quotedNames = new Map<string, string>();
+
+/** A name as a JSON string, stringified once while it stays in the memo. */
+function quoted(name: string): string {
+  let json = quotedNames.get(name);
+  if (json === undefined) {
+    if (quotedNames.size >= 4096) quotedNames.clear();
+    quotedNames.set(name, json = JSON.stringify(name));
+  }
+  return json;
 }
