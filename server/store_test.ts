@@ -538,6 +538,19 @@ Deno.test("store.rollback() undoes the open transaction's writes", async (t) => 
         assert.equal(writes, 3);
         store.commit();
       });
+      await t.step("a direct conversation first noted in a rolled-back turn is noted again", () => {
+        store.addMessage(directMessage("carol", "dave", "lost"));
+        store.history("p", Number.MAX_SAFE_INTEGER, 1); // writes the pages, notes included
+        store.rollback();
+        const kept = store.addMessage(directMessage("carol", "dave", "kept"));
+        store.commit();
+        assert.deepEqual(
+          store.missed(0, { key: "dave", groupConvs: [] }, 10)
+            .filter((m) => m.scope === "direct").map((m) => m.id),
+          [kept.id],
+          "dave's catch-up finds the conversation",
+        );
+      });
     } finally {
       store.close();
     }
