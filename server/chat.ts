@@ -155,6 +155,24 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     for (const account of group.members.keys()) pushToAccount(account, encoded, except);
   }
 
+  /**
+   * Tells an account's contacts, those it shares a group or a direct conversation with, that it came
+   * online or went offline. Not everyone: at a mass login that is n² events (most of a session's
+   * memory in benchmark E), and a terminal scrolling with strangers' logins helps nobody; `/who`
+   * lists everyone online.
+   */
+  function pushPresence(session: Session, state: PresenceEvent["state"]): void {
+    const event: PresenceEvent = { type: "presence", login: session.login, state, ts: now() };
+    const contacts = new Set(store.directContacts(session.account));
+    for (const group of groups.groupsOf(session.account)) {
+      for (const member of group.members.keys()) contacts.add(member);
+    }
+    contacts.delete(session.account);
+    if (contacts.size === 0) return;
+    const encoded = JSON.stringify(event);
+    for (const account of contacts) pushToAccount(account, encoded);
+  }
+
   function groupEvent(
     group: Group,
     action: GroupEvent["action"],
@@ -537,15 +555,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     },
 
     sessionStarted(session, first, catchup = []) {
-      if (first) {
-        const event: PresenceEvent = {
-          type: "presence",
-          login: session.login,
-          state: "online",
-          ts: now(),
-        };
-        pushAll(sessions.all(), JSON.stringify(event), session.id);
-      }
+      if (first) pushPresence(session, "online");
       const caughtUp = new Set<number>();
       for (const message of catchup.slice(0, MAX_CATCHUP)) {
         caughtUp.add(message.id);
@@ -557,14 +567,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     },
 
     sessionEnded(session, last) {
-      if (!last) return;
-      const event: PresenceEvent = {
-        type: "presence",
-        login: session.login,
-        state: "offline",
-        ts: now(),
-      };
-      pushAll(sessions.all(), JSON.stringify(event));
+      if (last) pushPresence(session, "offline");
     },
 
     groupsCleared() {

@@ -729,19 +729,29 @@ Deno.test("chat deliver hooks see each message and can replace or drop it", asyn
   });
 });
 
-Deno.test("chat presence: others see an account's first session arrive and its last leave", async (t) => {
+Deno.test("chat presence: contacts see an account's first session arrive and its last leave", async (t) => {
   await withWorld(async (world) => {
-    world.login("bob", "b1");
+    // alice's contacts: carol shares a group with her, dave a direct conversation; erin neither.
+    const before = world.login("alice", "a0");
+    const carol = world.login("carol", "c1");
+    world.login("dave", "d1");
+    world.login("erin", "e1");
+    world.chat.createGroup(carol.caller, "ops");
+    world.chat.joinGroup(before.caller, "ops");
+    world.chat.sendDirect(before.caller, "dave", "hi");
+    world.logout(before);
     world.drain();
 
-    await t.step("the first session is announced to everyone else", () => {
+    await t.step("the first session is announced to the contacts only", () => {
       world.time = T0 + 1;
       world.login("alice", "a1");
       const out = world.drain();
-      assert.deepEqual([...out.keys()], ["b1"]);
-      assert.deepEqual(out.get("b1"), [
-        { type: "presence", login: "alice", state: "online", ts: T0 + 1 },
-      ]);
+      assert.deepEqual([...out.keys()].sort(), ["c1", "d1"]);
+      for (const to of ["c1", "d1"]) {
+        assert.deepEqual(out.get(to), [
+          { type: "presence", login: "alice", state: "online", ts: T0 + 1 },
+        ]);
+      }
     });
     const a2 = world.login("alice", "a2");
     await t.step("a second session is not announced", () => {
@@ -751,20 +761,20 @@ Deno.test("chat presence: others see an account's first session arrive and its l
       world.logout(a2);
       assert.deepEqual(world.drainRecipients(), []);
     });
-    await t.step("ending the last session is announced", () => {
+    await t.step("ending the last session is announced to the contacts only", () => {
       world.time = T0 + 2;
       world.logout({
         session: world.sessions.get("a1")!,
         caller: { login: "alice", session: "a1" },
       });
       const out = world.drain();
-      assert.deepEqual([...out.keys()], ["b1"]);
-      assert.deepEqual(out.get("b1"), [
+      assert.deepEqual([...out.keys()].sort(), ["c1", "d1"]);
+      assert.deepEqual(out.get("d1"), [
         { type: "presence", login: "alice", state: "offline", ts: T0 + 2 },
       ]);
     });
-    await t.step("online() follows", () => {
-      assert.deepEqual(world.chat.online().map((u) => u.login), ["bob"]);
+    await t.step("online() lists everyone, contacts or not", () => {
+      assert.deepEqual(world.chat.online().map((u) => u.login), ["carol", "dave", "erin"]);
     });
   });
 });

@@ -418,6 +418,18 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
       return stored;
     },
 
+    /** The accounts `account` has a direct conversation with, itself left out. */
+    directContacts(account: string): string[] {
+      flushPages();
+      const others: string[] = [];
+      for (const row of sql("SELECT conv FROM direct_convs WHERE account = ?").all(account)) {
+        const [a, b] = String(row.conv).slice(2).split(":");
+        const other = a === account ? b : a;
+        if (other !== account) others.push(other);
+      }
+      return others;
+    },
+
     /** The newest `limit` messages of a conversation below `before`, oldest first. */
     history(conv: string, before: number, limit: number): StoredMessage[] {
       flushPages();

@@ -23,7 +23,7 @@ Deno.test(
     try {
       const alice = await client(server.endpoint, "alice");
       const bob = await client(server.endpoint, "bob");
-      const carol = await client(server.endpoint, "carol");
+      let carol = await client(server.endpoint, "carol");
       clients.push(alice, bob, carol);
 
       await t.step("a login already registered needs its password", async () => {
@@ -36,11 +36,19 @@ Deno.test(
         assert.equal(await loginError(server.endpoint, "dave", ""), "bad_password");
       });
 
-      await t.step("users see others come online", async () => {
+      await t.step("contacts see each other come online; others do not", async () => {
+        replyData(await alice.cmd("msg", "carol hi")); // now alice and carol are contacts
+        await carol.close();
+        clients.splice(clients.indexOf(carol), 1);
+        carol = await client(server.endpoint, "carol");
+        clients.push(carol);
         await alice.events.waitFor(
           (e) => e.type === "presence" && e.login === "carol" && e.state === "online",
           "carol online",
         );
+        // Bob's reply to a later command comes after anything the server sent him at carol's login.
+        replyData(await bob.cmd("list"));
+        assert.ok(!bob.events.items.some((e) => e.type === "presence" && e.login === "carol"));
       });
 
       await t.step("/msg reaches only the recipient", async () => {
@@ -127,7 +135,7 @@ Deno.test(
         assert.deepEqual(data.groups.map((g) => g.name), ["ops"]);
       });
 
-      await t.step("users see others go offline", async () => {
+      await t.step("contacts see others go offline", async () => {
         await carol.close();
         clients.splice(clients.indexOf(carol), 1);
         await alice.events.waitFor(

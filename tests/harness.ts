@@ -36,6 +36,11 @@ export class Recorder<T> {
     });
   }
 
+  /** Forgets the items so far: later waits see only what is pushed from now on. */
+  clear(): void {
+    this.items.length = 0;
+  }
+
   waitFor(predicate: (item: T) => boolean, what: string, ms = WAIT_MS): Promise<T> {
     const found = this.items.find(predicate);
     if (found !== undefined) return Promise.resolve(found);
@@ -193,6 +198,22 @@ export async function client(
     cmd: (c, a = "") => conn.command(c, a),
     close: () => conn.close({ logout: true }),
   };
+}
+
+/**
+ * Registers `login` and makes it a contact of `of` (a direct message between them), so that `of`
+ * hears when it comes online or goes offline; leaves `login` offline and `of`'s events cleared.
+ */
+export async function makeContact(endpoint: string, of: TestClient, login: string): Promise<void> {
+  const other = await client(endpoint, login);
+  const reply = await of.cmd("msg", `${login} hello`);
+  if (!reply.ok) throw new Error(`Cannot message ${login}: ${reply.message}`);
+  await other.close();
+  await of.events.waitFor(
+    (e) => e.type === "presence" && e.login === login && e.state === "offline",
+    `${login}, now a contact, going offline`,
+  );
+  of.events.clear();
 }
 
 /** Tries to log in and returns the error code it failed with, or undefined when it worked. */

@@ -8,6 +8,7 @@ import {
   client,
   closedPort,
   loginError,
+  makeContact,
   Recorder,
   replyData,
   rssKiB,
@@ -95,6 +96,7 @@ Deno.test("a server killed under traffic loses, repeats and reorders nothing", o
 Deno.test("a client paused past the liveness timeout catches up once, in order", opts, async () => {
   const server = await startServerProcess({ args: ["--session-timeout", "1500"] });
   const alice = await client(server.endpoint, "alice");
+  await makeContact(server.endpoint, alice, "bob");
   const bob = spawnCli(
     ["connect", "--login", "bob", "--server", server.endpoint, "--json"],
     { CHATZ_PASSWORD: "pw-bob" },
@@ -134,6 +136,7 @@ Deno.test("a reader that stops reading is cut off without slowing the others", o
   const server = await startServerProcess({ args: ["--peer-queue", "10", "--lag-limit", "2000"] });
   const alice = await client(server.endpoint, "alice");
   const carol = await client(server.endpoint, "carol");
+  await makeContact(server.endpoint, alice, "bob");
   const bob = spawnCli(
     ["connect", "--login", "bob", "--server", server.endpoint, "--json"],
     { CHATZ_PASSWORD: "pw-bob" },
