@@ -4,11 +4,11 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { keyEndpointFor } from "../protocol/curve.ts";
-import { sendControl } from "./admin.ts";
 import type { Registration } from "./broker.ts";
 import { type OperatorConsole, startConsole } from "./console.ts";
 import { openControlEndpoint } from "./control_endpoint.ts";
 import { type CurveKeys, loadCurveKeys } from "./curve_keys.ts";
+import { lockDataFolder } from "./data_lock.ts";
 import { ChatError } from "./errors.ts";
 import { type KeyEndpoint, openKeyEndpoint } from "./key_endpoint.ts";
 import { createLogger, formatRecord, type Logger, type LogLevel, type LogRecord } from "./log.ts";
@@ -20,8 +20,6 @@ import { type Checkpointer, openCheckpointer, type SyncMode } from "./store.ts";
 
 /** Rotated log files kept beside the current one. */
 const LOG_FILES_KEPT = 5;
-/** How long to wait for an answer from a server that may already use the data folder. */
-const PROBE_TIMEOUT_MS = 1000;
 /** How often the main thread checkpoints the store's write-ahead log. */
 const CHECKPOINT_EVERY_MS = 200;
 
@@ -49,7 +47,7 @@ export interface ServeCliOptions {
 /** Runs the server until shutdown; resolves with the process exit code. */
 export async function runServe(options: ServeCliOptions): Promise<number> {
   mkdirSync(options.data, { recursive: true, mode: 0o700 }); // it holds password hashes
-  if (await sendControl(options.data, { line: "status" }, PROBE_TIMEOUT_MS)) {
+  if (!lockDataFolder(options.data)) {
     console.error(
       `chatz: Cannot start: a chatz server is already running with data folder "${options.data}"`,
     );

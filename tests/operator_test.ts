@@ -336,14 +336,25 @@ Deno.test("a shutdown loses no acknowledged message", opts, async () => {
   }
 });
 
-Deno.test("a second server on the same data folder is refused", opts, async () => {
-  const server = await startServerProcess();
-  try {
-    await assert.rejects(
-      startServerProcess({ dataDir: server.dataDir }),
-      /already running with data folder/,
-    );
-  } finally {
-    await server.stop();
-  }
-});
+Deno.test(
+  "a second server on the same data folder is refused, even while the first is stopped",
+  opts,
+  async () => {
+    const server = await startServerProcess();
+    try {
+      await assert.rejects(
+        startServerProcess({ dataDir: server.dataDir }),
+        /already running with data folder/,
+      );
+      // A server too busy to answer (here: stopped) still holds its data folder.
+      server.child.kill("SIGSTOP");
+      await assert.rejects(
+        startServerProcess({ dataDir: server.dataDir }),
+        /already running with data folder/,
+      );
+    } finally {
+      server.child.kill("SIGCONT");
+      await server.stop();
+    }
+  },
+);
