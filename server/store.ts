@@ -155,6 +155,12 @@ export function conversationOf(
   }
 }
 
+/** The two accounts of a direct conversation's key (the same one twice when someone wrote to themselves). */
+function directParties(conv: string): [string, string] {
+  const [a, b] = conv.slice(2).split(":");
+  return [a, b];
+}
+
 /** The store's interface. */
 export type Store = ReturnType<typeof openStore>;
 
@@ -207,7 +213,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
       page.cids ? JSON.stringify(page.cids) : null,
     );
     if (page.conv.startsWith("d:") && !noted.has(page.conv)) {
-      const [a, b] = page.conv.slice(2).split(":");
+      const [a, b] = directParties(page.conv);
       const note = sql("INSERT OR IGNORE INTO direct_convs (account, conv) VALUES (?,?)");
       note.run(a, page.conv);
       if (b !== a) note.run(b, page.conv);
@@ -423,7 +429,7 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
       flushPages();
       const others: string[] = [];
       for (const row of sql("SELECT conv FROM direct_convs WHERE account = ?").all(account)) {
-        const [a, b] = String(row.conv).slice(2).split(":");
+        const [a, b] = directParties(String(row.conv));
         const other = a === account ? b : a;
         if (other !== account) others.push(other);
       }

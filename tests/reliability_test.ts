@@ -6,12 +6,14 @@ import { connect, type Connection } from "../client/connection.ts";
 import type { MessageEvent, Reply, ServerEvent } from "../protocol/mod.ts";
 import {
   client,
+  type CliProcess,
   closedPort,
   loginError,
   makeContact,
   Recorder,
   replyData,
   rssKiB,
+  type ServerProcess,
   spawnCli,
   startServerProcess,
   type TestClient,
@@ -93,9 +95,8 @@ Deno.test("a server killed under traffic loses, repeats and reorders nothing", o
   }
 });
 
-Deno.test("a client paused past the liveness timeout catches up once, in order", opts, async () => {
-  const server = await startServerProcess({ args: ["--session-timeout", "1500"] });
-  const alice = await client(server.endpoint, "alice");
+/** Starts `chatz connect --json` as bob, a contact of alice, and returns it once alice sees it online. */
+async function bobOnline(server: ServerProcess, alice: TestClient): Promise<CliProcess> {
   await makeContact(server.endpoint, alice, "bob");
   const bob = spawnCli(
     ["connect", "--login", "bob", "--server", server.endpoint, "--json"],
@@ -103,6 +104,18 @@ Deno.test("a client paused past the liveness timeout catches up once, in order",
   );
   try {
     await alice.events.waitFor((e) => e.type === "presence" && e.login === "bob", "bob online");
+    return bob;
+  } catch (error) {
+    await bob.end();
+    throw error;
+  }
+}
+
+Deno.test("a client paused past the liveness timeout catches up once, in order", opts, async () => {
+  const server = await startServerProcess({ args: ["--session-timeout", "1500"] });
+  const alice = await client(server.endpoint, "alice");
+  const bob = await bobOnline(server, alice);
+  try {
     bob.signal("SIGSTOP");
     const live: number[] = [];
     for (let i = 0; i < 5; i++) live.push(ok(await alice.cmd("msg", `bob before timeout ${i}`)).id);
@@ -136,13 +149,8 @@ Deno.test("a reader that stops reading is cut off without slowing the others", o
   const server = await startServerProcess({ args: ["--peer-queue", "10", "--lag-limit", "2000"] });
   const alice = await client(server.endpoint, "alice");
   const carol = await client(server.endpoint, "carol");
-  await makeContact(server.endpoint, alice, "bob");
-  const bob = spawnCli(
-    ["connect", "--login", "bob", "--server", server.endpoint, "--json"],
-    { CHATZ_PASSWORD: "pw-bob" },
-  );
+  const bob = await bobOnline(server, alice);
   try {
-    await alice.events.waitFor((e) => e.type === "presence" && e.login === "bob", "bob online");
     bob.signal("SIGSTOP");
     const text = "x".repeat(3900);
     let lastId = 0;
