@@ -2,6 +2,7 @@
 // on its workers and answers each on stdout with every peer's report. Exits when stdin closes.
 
 import type { LoadAnswer, LoadCommand, LoadRequest, PeerReport } from "./load_protocol.ts";
+import { readLines } from "./lines.ts";
 
 /**
  * Peers per worker. Each idle socket loop sleeps in poll(2) on one thread of its runtime's blocking
@@ -94,18 +95,13 @@ async function write(answer: LoadAnswer): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  let rest = "";
   try {
-    for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-      const lines = (rest + chunk).split("\n");
-      rest = lines.pop() ?? "";
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        const request = JSON.parse(line) as LoadRequest;
-        const answer = await handle(request.id, request.command);
-        await write(answer);
-        if (request.command.op === "close") return;
-      }
+    for await (const line of readLines(Deno.stdin.readable)) {
+      if (!line.trim()) continue;
+      const request = JSON.parse(line) as LoadRequest;
+      const answer = await handle(request.id, request.command);
+      await write(answer);
+      if (request.command.op === "close") return;
     }
   } finally {
     for (const { worker } of workers) worker.terminate();

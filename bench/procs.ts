@@ -2,6 +2,7 @@
 // each optionally pinned to one core. Every child is tracked so that a failure can kill them all.
 
 import { monotonicNs } from "./clock.ts";
+import { readLines } from "./lines.ts";
 import { fileURLToPath } from "node:url";
 import type { LoadAnswer, LoadCommand, PeerReport } from "./load_protocol.ts";
 
@@ -62,13 +63,7 @@ export class Lines {
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, into: Lines): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop() ?? "";
-    for (const line of lines) into.push(line);
-  }
-  if (rest) into.push(rest);
+  for await (const line of readLines(stream)) into.push(line);
 }
 
 /** A running child process. */

@@ -2,6 +2,7 @@
 // Every wait has a deadline; nothing sleeps for a fixed time.
 
 import { fileURLToPath } from "node:url";
+import { readLines } from "../bench/lines.ts";
 import { ChatzError, connect, type Connection } from "../client/connection.ts";
 import assert from "node:assert/strict";
 import type { Reply, ServerEvent } from "../protocol/mod.ts";
@@ -82,13 +83,7 @@ export async function pumpLines(
   stream: ReadableStream<Uint8Array>,
   into: Recorder<string>,
 ): Promise<void> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    const lines = (rest + chunk).split("\n");
-    rest = lines.pop() ?? "";
-    for (const line of lines) into.push(line);
-  }
-  if (rest) into.push(rest);
+  for await (const line of readLines(stream)) into.push(line);
 }
 
 /** Starts `chatz serve` on a free loopback port with a fresh (or given) data folder. */
