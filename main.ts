@@ -4,10 +4,7 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import config from "./deno.json" with { type: "json" };
 import { runConnect } from "./client/mod.ts";
-import { runAdmin } from "./server/admin.ts";
-import { LOG_LEVELS } from "./server/log.ts";
-import { runServe } from "./server/mod.ts";
-import { DEFAULT_LIMITS } from "./server/serve.ts";
+import { DEFAULT_LIMITS, LOG_LEVELS, runAdmin, runServe } from "./server/mod.ts";
 
 function positiveInt(value: string): number {
   const n = Number(value);

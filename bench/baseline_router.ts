@@ -4,7 +4,7 @@
 import { Router } from "zeromq";
 import { startSocketLoop } from "../transport/socket_loop.ts";
 
-/** Messages libzmq queues per peer, as chatz's ROUTER (server/serve.ts), so both buffer alike. */
+/** Messages libzmq queues per peer, as chatz's ROUTER (server/serving/serve.ts), so both buffer alike. */
 const SEND_HWM = 10_000;
 
 const bind = Deno.args[0] ?? "tcp://127.0.0.1:*";

@@ -2,7 +2,7 @@
 // One transaction for every message, committed once: the fastest way the store offers.
 
 import { monotonicNs } from "./clock.ts";
-import { conversationOf, openStore } from "../server/store.ts";
+import { conversationOf, openStore } from "../server/serving/store.ts";
 import { TEXT_BYTES } from "./load_protocol.ts";
 
 /** What seeding took. */

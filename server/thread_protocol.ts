@@ -2,8 +2,8 @@
 // Plain data only: everything here crosses postMessage by structured clone.
 
 import type { LogRecord } from "./log.ts";
-import type { LoadReport } from "./plugin_loader.ts";
-import type { ServerOptions } from "./serve.ts";
+import type { LoadReport } from "./serving/plugin_loader.ts";
+import type { ServerOptions } from "./serving/serve.ts";
 
 /** Server options as they cross to the worker: the worker adds the logger and the built-in plugins. */
 export type ThreadServerOptions = Omit<ServerOptions, "log" | "builtins"> & {

@@ -6,7 +6,7 @@ import { connect } from "../client/connection.ts";
 import type { LoginData, MessageEvent } from "../protocol/mod.ts";
 import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
 import { createLogger } from "../server/log.ts";
-import { DEFAULT_LIMITS, startServer } from "../server/serve.ts";
+import { DEFAULT_LIMITS, startServer } from "../server/serving/serve.ts";
 import {
   client,
   loginError,

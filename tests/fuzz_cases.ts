@@ -10,7 +10,7 @@ import {
   PROTOCOL_VERSION,
 } from "../protocol/mod.ts";
 
-/** libzmq's inbound limit on one frame (`maxMessageSize` in server/serve.ts): past it the server drops the connection. */
+/** libzmq's inbound limit on one frame (`maxMessageSize` in server/serving/serve.ts): past it the server drops the connection. */
 export const ZMQ_MAX_FRAME = MAX_FRAME_BYTES + 1024;
 
 /** Longest `cmd`, token, client and host (docs/PROTOCOL.md section 1.3). */

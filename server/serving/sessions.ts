@@ -1,7 +1,7 @@
 // The table of logged-in sessions: one per connection, several per account. Pure state, no I/O.
 // A session is found by its peer key (the ROUTER routing id) and never by a name a client sends.
 
-import type { OnlineUser } from "../protocol/plugin.ts";
+import type { OnlineUser } from "../../protocol/plugin.ts";
 
 /** One logged-in connection. */
 export interface Session {

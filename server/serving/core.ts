@@ -1,10 +1,10 @@
 // Assembles the serving core over a store: sessions, outbox, command registry and chat services.
 // The server and the plugin bench build it the same way, so a plugin behaves in tests as it will live.
 
-import type { DeliverHook } from "../protocol/plugin.ts";
+import type { DeliverHook } from "../../protocol/plugin.ts";
 import { type ChatCore, createChatCore } from "./chat.ts";
 import { GroupTable } from "./groups.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { Registry } from "./registry.ts";
 import { SessionTable } from "./sessions.ts";

@@ -2,7 +2,7 @@
 // the catalog and dispatch with its central login check and error handling.
 
 import assert from "node:assert/strict";
-import { MAX_PASSWORD_LENGTH, MAX_TEXT_LENGTH } from "../protocol/mod.ts";
+import { MAX_PASSWORD_LENGTH, MAX_TEXT_LENGTH } from "../../protocol/mod.ts";
 import type {
   Caller,
   ChatServices,
@@ -10,8 +10,8 @@ import type {
   CommandResult,
   CommandSpec,
   ParamSpec,
-} from "../protocol/plugin.ts";
-import { ChatError } from "./errors.ts";
+} from "../../protocol/plugin.ts";
+import { ChatError } from "../errors.ts";
 import { parseArgs, Registry } from "./registry.ts";
 
 /** Dispatch only hands the services to handlers; these tests never call them. */

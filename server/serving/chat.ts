@@ -9,7 +9,7 @@ import {
   nameKey,
   type NoticeEvent,
   type PresenceEvent,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 import type {
   Caller,
   ChatServices,
@@ -19,10 +19,10 @@ import type {
   HistoryTarget,
   OutgoingMessage,
   Sent,
-} from "../protocol/plugin.ts";
-import { ChatError } from "./errors.ts";
+} from "../../protocol/plugin.ts";
+import { ChatError } from "../errors.ts";
 import type { Group, GroupTable } from "./groups.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../log.ts";
 import type { Outbox } from "./outbox.ts";
 import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Session, SessionTable } from "./sessions.ts";

@@ -4,8 +4,8 @@
 import { readdir } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { DeliverHook, Plugin, PluginContext } from "../protocol/plugin.ts";
-import type { Logger } from "./log.ts";
+import type { DeliverHook, Plugin, PluginContext } from "../../protocol/plugin.ts";
+import type { Logger } from "../log.ts";
 import type { Registry } from "./registry.ts";
 
 /** A plugin candidate: a module's default export and where it came from. */

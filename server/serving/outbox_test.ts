@@ -2,7 +2,7 @@
 // Frames are collected from drain() and their bodies parsed back as JSON.
 
 import assert from "node:assert/strict";
-import { MAX_BATCH, PROTOCOL_VERSION } from "../protocol/wire.ts";
+import { MAX_BATCH, PROTOCOL_VERSION } from "../../protocol/wire.ts";
 import { Outbox, type Recipient } from "./outbox.ts";
 
 /** The per-frame character budget of outbox.ts, repeated here so a change to it is noticed. */

@@ -8,14 +8,14 @@ import {
   type MessageEvent,
   nameKey,
   type ServerEvent,
-} from "../protocol/mod.ts";
-import type { Caller, DeliverHook, OutgoingMessage } from "../protocol/plugin.ts";
+} from "../../protocol/mod.ts";
+import type { Caller, DeliverHook, OutgoingMessage } from "../../protocol/plugin.ts";
 import { type ChatCore, createChatCore } from "./chat.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
-import { ChatError } from "./errors.ts";
+import { ChatError } from "../errors.ts";
 import { GroupTable } from "./groups.ts";
 import { LoginThrottle } from "./throttle.ts";
-import { createLogger } from "./log.ts";
+import { createLogger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { hashPassword } from "./passwords.ts";
 import { type Session, SessionTable } from "./sessions.ts";

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { curveKeyPair } from "zeromq";
-import { decodeZ85, isCurveKey } from "../protocol/curve.ts";
+import { decodeZ85, isCurveKey } from "../../protocol/curve.ts";
 
 /** The key file's name inside the data folder. */
 export const CURVE_KEY_FILE = "curve.key";

@@ -1,11 +1,11 @@
 // The operator's commands: one table, run the same way from the console and from `chatz admin`.
 // Each declares its grammar and whether it asks for confirmation; the server work goes to the serving thread.
 
-import { isValidName, MAX_TEXT_LENGTH, NAME_RULE } from "../protocol/mod.ts";
-import { ChatError } from "./errors.ts";
-import { isLogLevel, LOG_LEVELS, type Logger } from "./log.ts";
+import { isValidName, MAX_TEXT_LENGTH, NAME_RULE } from "../../protocol/mod.ts";
+import { ChatError } from "../errors.ts";
+import { isLogLevel, LOG_LEVELS, type Logger } from "../log.ts";
 import type { LogFile } from "./log_file.ts";
-import type { ServerStatus, SessionView } from "./serve.ts";
+import type { ServerStatus, SessionView } from "../serving/serve.ts";
 import type { ServingThread } from "./serving_thread.ts";
 
 /** Lines `logs` shows when no count is given. */

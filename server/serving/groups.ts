@@ -1,7 +1,7 @@
 // Group chats in memory: names, owners and members, in join order. Pure state, no I/O.
 // The store persists the same facts; this table answers every membership check on the message path.
 
-import { nameKey } from "../protocol/names.ts";
+import { nameKey } from "../../protocol/names.ts";
 
 /** A group and its members (account key → login), in the order they joined. */
 export interface Group {

@@ -3,8 +3,8 @@
 
 import { existsSync } from "node:fs";
 import { Dealer } from "zeromq";
-import { CONTROL_VERSION, type ControlReply, controlSocketPath } from "../protocol/control.ts";
-import { startSocketLoop } from "../transport/socket_loop.ts";
+import { CONTROL_VERSION, type ControlReply, controlSocketPath } from "../../protocol/control.ts";
+import { startSocketLoop } from "../../transport/socket_loop.ts";
 
 /** Exit code when no server answers on the data folder, as `systemctl status` uses for a stopped unit. */
 export const EXIT_NOT_RUNNING = 3;

@@ -1,7 +1,7 @@
 // A stored chat message as the `message` event clients receive, in both directions: encode and decode.
 // The store keeps history as these very events, so a message is encoded once for storage and delivery.
 
-import type { MessageEvent } from "../protocol/mod.ts";
+import type { MessageEvent } from "../../protocol/mod.ts";
 import type { StoredMessage } from "./store.ts";
 
 /** How a message event is marked when it is not new: replayed, kept for later, or caught up. */

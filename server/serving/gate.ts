@@ -3,8 +3,8 @@
 // connection, so clients re-dial themselves (the chatz client library does, backing off to 8 s).
 
 import { Router } from "zeromq";
-import { startSocketLoop } from "../transport/socket_loop.ts";
-import type { Logger } from "./log.ts";
+import { startSocketLoop } from "../../transport/socket_loop.ts";
+import type { Logger } from "../log.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */

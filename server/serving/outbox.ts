@@ -1,7 +1,7 @@
 // Per-peer batching of outgoing messages: everything for one peer in one turn goes out as one frame.
 // Messages arrive already encoded, so a fan-out encodes once whatever the number of recipients.
 
-import { joinBatch, MAX_BATCH, PROTOCOL_VERSION } from "../protocol/wire.ts";
+import { joinBatch, MAX_BATCH, PROTOCOL_VERSION } from "../../protocol/wire.ts";
 
 /** Characters of encoded messages per frame before a new frame starts: keeps frames well under the size limit. */
 const MAX_FRAME_CHARS = 256 * 1024;

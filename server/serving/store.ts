@@ -4,8 +4,8 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { MessageEvent, Scope } from "../protocol/mod.ts";
-import { joinBatch } from "../protocol/wire.ts";
+import type { MessageEvent, Scope } from "../../protocol/mod.ts";
+import { joinBatch } from "../../protocol/wire.ts";
 import { encodeMessage, fromEvent } from "./message_event.ts";
 
 /** The schema, one entry per version; a store migrates itself forward on open. Never edit a shipped entry. */

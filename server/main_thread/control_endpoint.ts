@@ -9,9 +9,9 @@ import {
   type ControlReply,
   type ControlRequest,
   controlSocketPath,
-} from "../protocol/control.ts";
-import { startSocketLoop } from "../transport/socket_loop.ts";
-import { ChatError } from "./errors.ts";
+} from "../../protocol/control.ts";
+import { startSocketLoop } from "../../transport/socket_loop.ts";
+import { ChatError } from "../errors.ts";
 
 /** Runs one control request; throws a ChatError for a coded failure. */
 export type ControlHandler = (request: ControlRequest) => Promise<{ text: string; data?: unknown }>;

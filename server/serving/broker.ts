@@ -13,10 +13,10 @@ import {
   parseRequest,
   PROTOCOL_VERSION,
   WireError,
-} from "../protocol/mod.ts";
-import type { CommandResult } from "../protocol/plugin.ts";
+} from "../../protocol/mod.ts";
+import type { CommandResult } from "../../protocol/plugin.ts";
 import { type ChatCore, MAX_CATCHUP } from "./chat.ts";
-import { type Logger, printable } from "./log.ts";
+import { type Logger, printable } from "../log.ts";
 import type { Outbox, Recipient } from "./outbox.ts";
 import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.ts";
 import type { Registry } from "./registry.ts";

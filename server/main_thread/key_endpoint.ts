@@ -2,8 +2,8 @@
 // the server's CURVE public key, so a client can trust it on first use. It runs on the main thread.
 
 import { Router } from "zeromq";
-import { KEY_PROTOCOL_VERSION, type KeyReply } from "../protocol/curve.ts";
-import { startSocketLoop } from "../transport/socket_loop.ts";
+import { KEY_PROTOCOL_VERSION, type KeyReply } from "../../protocol/curve.ts";
+import { startSocketLoop } from "../../transport/socket_loop.ts";
 
 /** Requests are two short frames; anything bigger is not a key request (libzmq drops the peer). */
 const MAX_REQUEST_BYTES = 1024;

@@ -2,7 +2,7 @@
 // Live warnings and errors print above the prompt; confirmations read the next line.
 
 import { createInterface } from "node:readline";
-import { writeAbovePrompt } from "../terminal/above_prompt.ts";
+import { writeAbovePrompt } from "../../terminal/above_prompt.ts";
 
 /** Options of the console. */
 export interface ConsoleOptions {

@@ -1,10 +1,10 @@
 // A test bench for plugin authors: runs commands of a plugin against fake sessions, without a server.
 // It uses the real registry and chat core with a temporary store, so a plugin behaves as it will live.
 
-import { nameKey, type ServerEvent } from "../protocol/mod.ts";
-import type { CommandResult, Plugin } from "../protocol/plugin.ts";
+import { nameKey, type ServerEvent } from "../../protocol/mod.ts";
+import type { CommandResult, Plugin } from "../../protocol/plugin.ts";
 import { assembleCore } from "./core.ts";
-import { createLogger, type LogRecord } from "./log.ts";
+import { createLogger, type LogRecord } from "../log.ts";
 import { setupPlugins } from "./plugin_loader.ts";
 import type { Session } from "./sessions.ts";
 import { openStore } from "./store.ts";
@@ -26,7 +26,7 @@ export interface PluginBench {
  * @example
  * ```ts
  * import { createPluginBench } from "./plugin_harness.ts";
- * import roll from "../plugins/examples/roll.ts";
+ * import roll from "../../plugins/examples/roll.ts";
  * const bench = await createPluginBench([roll], { logins: ["alice", "bob"] });
  * const result = await bench.run("alice", "roll 2d6");
  * bench.events("bob"); // [{ type: "message", scope: "public", from: "alice", ... }]

@@ -1,10 +1,10 @@
 // The serving thread: a Deno Worker that runs the ROUTER, the broker and the plugins.
 // It takes a start message, answers operator calls, forwards its log records, and stops on request.
 
-import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
-import { createLogger } from "./log.ts";
+import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
+import { createLogger } from "../log.ts";
 import { type RunningServer, startServer } from "./serve.ts";
-import type { FromServingThread, ServerCall, ToServingThread } from "./thread_protocol.ts";
+import type { FromServingThread, ServerCall, ToServingThread } from "../thread_protocol.ts";
 
 const port = self as unknown as {
   postMessage(message: FromServingThread): void;

@@ -8,7 +8,7 @@ import {
   MAX_TEXT_LENGTH,
   NAME_RULE,
   type ParamSpec,
-} from "../protocol/mod.ts";
+} from "../../protocol/mod.ts";
 import type {
   Caller,
   ChatServices,
@@ -16,8 +16,8 @@ import type {
   CommandCall,
   CommandResult,
   CommandSpec,
-} from "../protocol/plugin.ts";
-import { ChatError } from "./errors.ts";
+} from "../../protocol/plugin.ts";
+import { ChatError } from "../errors.ts";
 
 /** Longest `word` argument. */
 const MAX_WORD_LENGTH = 200;

@@ -2,9 +2,9 @@
 // JSON.stringify of the reply: their output must mean exactly what JSON.stringify would write.
 
 import assert from "node:assert/strict";
-import type { CommandResult } from "../protocol/plugin.ts";
+import type { CommandResult } from "../../protocol/plugin.ts";
 import { encodeLoginReply, encodeReply } from "./broker.ts";
-import type { LoginData } from "../protocol/mod.ts";
+import type { LoginData } from "../../protocol/mod.ts";
 
 Deno.test("encodeReply() writes exactly what JSON.stringify writes for the reply", async (t) => {
   const cases: [string, CommandResult][] = [

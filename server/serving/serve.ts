@@ -2,14 +2,14 @@
 // Also the server's control surface (status, kick, broadcast, clear identities, stop) for the operator.
 
 import { Router } from "zeromq";
-import { MAX_FRAME_BYTES } from "../protocol/mod.ts";
-import { setBatchSize } from "../transport/batch_size.ts";
-import { curveServerOptions } from "../transport/curve.ts";
-import { startSocketLoop } from "../transport/socket_loop.ts";
+import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
+import { setBatchSize } from "../../transport/batch_size.ts";
+import { curveServerOptions } from "../../transport/curve.ts";
+import { startSocketLoop } from "../../transport/socket_loop.ts";
 import { createBroker, type Registration } from "./broker.ts";
 import { assembleCore } from "./core.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../log.ts";
 import {
   importPluginDir,
   type LoadReport,

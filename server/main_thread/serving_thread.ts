@@ -1,14 +1,14 @@
 // The main thread's handle on the serving thread: starts the Worker, relays calls, stops it.
 // Calls are matched to results by id; log records are handed to the main thread's sinks.
 
-import type { LogRecord } from "./log.ts";
-import type { LoadReport } from "./plugin_loader.ts";
+import type { LogRecord } from "../log.ts";
+import type { LoadReport } from "../serving/plugin_loader.ts";
 import type {
   FromServingThread,
   ServerCall,
   ThreadServerOptions,
   ToServingThread,
-} from "./thread_protocol.ts";
+} from "../thread_protocol.ts";
 
 /** A running serving thread. */
 export interface ServingThread {
@@ -27,7 +27,7 @@ export function startServingThread(
   options: ThreadServerOptions,
   onLog: (record: LogRecord) => void,
 ): Promise<ServingThread> {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  const worker = new Worker(new URL("../serving/worker.ts", import.meta.url), { type: "module" });
   const send = (message: ToServingThread) => worker.postMessage(message);
   const results = new Map<
     number,

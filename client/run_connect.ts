@@ -1,0 +1,205 @@
+// The `chatz connect` command: gets the password, logs in, then runs the terminal UI or scripted mode.
+// main.ts only parses the command line and calls runConnect; everything client-side starts here.
+
+import process from "node:process";
+import { createInterface } from "node:readline";
+import type { ServerEvent } from "../protocol/mod.ts";
+import { ChatzError, connect, type Connection, type ConnectionStatus } from "./connection.ts";
+import {
+  explainUnansweredLogin,
+  type TrustedKey,
+  TrustError,
+  trustServerKey,
+} from "./curve_trust.ts";
+import { type LocalJson, toJsonLine } from "./format.ts";
+import { runInteractive } from "./interactive.ts";
+import { ABORT_EXIT_CODE, getPassword, PasswordError, PromptAbortedError } from "./password.ts";
+import { runScripted } from "./scripted.ts";
+
+/** The options of `chatz connect`, as parsed from the command line. */
+export interface ConnectCliOptions {
+  /** ZeroMQ endpoint of the server, for example `tcp://127.0.0.1:5555`. */
+  server: string;
+  /** The account to log in as; a new login registers when the server allows it. */
+  login: string;
+  /** A file whose first line is the password; else `CHATZ_PASSWORD`, else a hidden prompt. */
+  passwordFile?: string;
+  /** One JSON object per output line; also selects scripted mode on a terminal. */
+  json: boolean;
+  /** How long to wait for the login reply, and for each outstanding reply when input ends. */
+  timeoutMs: number;
+  /** Scripted mode: keep printing events this many milliseconds after the last reply. */
+  wait: number;
+  /**
+   * `false` (`--no-color`) turns ANSI colors off. Otherwise human output is colored only when stdout
+   * is a terminal and NO_COLOR is unset, so piped output never carries escape sequences.
+   */
+  color?: boolean;
+  /** Encrypt with CURVE; the key comes from `serverKey`, the known-servers file, or first use. */
+  curve?: boolean;
+  /** The server's CURVE public key, trusted as given (implies `curve`). */
+  serverKey?: string;
+  /** Where to ask for the server's key (implies `curve`); default: the server's port + 1. */
+  keyEndpoint?: string;
+}
+
+/**
+ * Runs `chatz connect` and resolves with the process exit code: 0 after a normal end, 1 when the
+ * login failed or the server ended the session, 130 when the password prompt was interrupted.
+ *
+ * @example
+ * ```ts
+ * import { runConnect } from "./run_connect.ts";
+ * Deno.exit(
+ *   await runConnect({
+ *     server: "tcp://127.0.0.1:5555",
+ *     login: "bob",
+ *     json: false,
+ *     timeoutMs: 5000,
+ *     wait: 0,
+ *   }),
+ * );
+ * ```
+ */
+export async function runConnect(options: ConnectCliOptions): Promise<number> {
+  const fail = (item: LocalJson & { type: "error" }): number => {
+    console.error(`chatz: ${item.message}`);
+    if (options.json) writeLine(toJsonLine(item));
+    return 1;
+  };
+  const failTrust = (error: TrustError): number => {
+    for (const line of error.warning) console.error(`chatz: ${line}`);
+    return fail({ type: "error", code: error.code, message: error.message });
+  };
+
+  // Encryption first, as SSH checks the host key before asking for a password.
+  const trust = {
+    server: options.server,
+    serverKey: options.serverKey,
+    keyEndpoint: options.keyEndpoint,
+    timeoutMs: options.timeoutMs,
+  };
+  let trusted: TrustedKey | undefined;
+  if (options.curve || options.serverKey !== undefined || options.keyEndpoint !== undefined) {
+    try {
+      trusted = await trustServerKey({ ...trust, warn: (line) => console.error(`chatz: ${line}`) });
+    } catch (error) {
+      if (error instanceof TrustError) return failTrust(error);
+      throw error;
+    }
+  }
+
+  let password: string | undefined;
+  try {
+    password = await getPassword({ login: options.login, passwordFile: options.passwordFile });
+  } catch (error) {
+    if (error instanceof PromptAbortedError) return ABORT_EXIT_CODE;
+    if (error instanceof PasswordError) {
+      return fail({ type: "error", code: error.code, message: error.message });
+    }
+    throw error;
+  }
+
+  const events = createEventFeed();
+  let connection: Connection;
+  const started = Date.now();
+  try {
+    connection = await connect({
+      server: options.server,
+      login: options.login,
+      password,
+      timeoutMs: options.timeoutMs,
+      clientName: "chatz-cli",
+      curve: trusted && { serverKey: trusted.key },
+      reconnect: true,
+      onStatus: (status) => events.push(statusNotice(status)),
+      onEvent: events.push,
+      onProtocolError: (error) =>
+        events.push({ type: "error", code: error.code, message: error.message }),
+    });
+  } catch (error) {
+    // A failed CURVE handshake (or encryption on one side only) leaves the login unanswered.
+    if (
+      error instanceof ChatzError && error.code === "unreachable" &&
+      Date.now() - started >= options.timeoutMs
+    ) {
+      return failTrust(await explainUnansweredLogin(error.message, trusted, trust));
+    }
+    if (error instanceof ChatzError) {
+      return fail({ type: "error", code: error.code, message: error.message });
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    return fail({
+      type: "error",
+      code: "unreachable",
+      message: `Cannot connect to "${options.server}": ${reason}`,
+    });
+  }
+
+  const color = options.color !== false && Deno.stdout.isTerminal() &&
+    (Deno.env.get("NO_COLOR") ?? "") === "";
+  if (Deno.stdin.isTerminal() && !options.json) {
+    return await runInteractive(connection, { subscribe: events.subscribe, color });
+  }
+  const input = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+  try {
+    return await runScripted(connection, {
+      lines: input,
+      write: writeLine,
+      subscribe: events.subscribe,
+      json: options.json,
+      waitMs: options.wait,
+      timeoutMs: options.timeoutMs,
+      color,
+    });
+  } finally {
+    input.close();
+  }
+}
+
+/** A connection status change as a notice line, so both the terminal and scripts see it. */
+function statusNotice(status: ConnectionStatus): ServerEvent {
+  const text = status.state === "reconnecting"
+    ? `Connection lost (${status.reason}); reconnecting, attempt ${status.attempt}`
+    : `Reconnected${
+      status.catchup.count > 0
+        ? `; ${status.catchup.count} missed messages follow${
+          status.catchup.complete ? "" : " (more in /history)"
+        }`
+        : ""
+    }`;
+  return { type: "notice", text, ts: Date.now() };
+}
+
+/**
+ * Holds the events that arrive before the UI is ready (delayed messages come right after the login
+ * reply, often in the same frame), then passes everything straight on.
+ */
+function createEventFeed() {
+  let handler: ((event: ServerEvent) => void) | undefined;
+  const early: ServerEvent[] = [];
+  return {
+    push(event: ServerEvent): void {
+      if (handler) handler(event);
+      else early.push(event);
+    },
+    subscribe(next: (event: ServerEvent) => void): void {
+      handler = next;
+      for (const event of early.splice(0)) next(event);
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** Writes one line to stdout synchronously, so output order is the order of the calls. */
+function writeLine(text: string): void {
+  const bytes = encoder.encode(`${text}\n`);
+  try {
+    let written = 0;
+    while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
+  } catch (error) {
+    // The reader went away (`chatz connect ... | head`): nothing left to tell it.
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
+}

@@ -1,0 +1,239 @@
+// `chatz serve`: the main thread. Runs the server on a serving thread and owns the lifecycle:
+// the log file, the operator console, the control endpoint for `chatz admin`, and signals.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { keyEndpointFor } from "../../protocol/curve.ts";
+import type { Registration } from "../serving/broker.ts";
+import { type OperatorConsole, startConsole } from "./console.ts";
+import { openControlEndpoint } from "./control_endpoint.ts";
+import { type CurveKeys, loadCurveKeys } from "./curve_keys.ts";
+import { lockDataFolder } from "./data_lock.ts";
+import { ChatError } from "../errors.ts";
+import { type KeyEndpoint, openKeyEndpoint } from "./key_endpoint.ts";
+import { createLogger, formatRecord, type Logger, type LogLevel, type LogRecord } from "../log.ts";
+import { LogFile } from "./log_file.ts";
+import { type OperatorContext, runOperatorLine } from "./operator.ts";
+import { startServingThread } from "./serving_thread.ts";
+import type { ServerLimits } from "../serving/serve.ts";
+import { type Checkpointer, openCheckpointer, type SyncMode } from "../serving/store.ts";
+
+/** Rotated log files kept beside the current one. */
+const LOG_FILES_KEPT = 5;
+/** How often the main thread checkpoints the store's write-ahead log. */
+const CHECKPOINT_EVERY_MS = 200;
+
+/** Options of `chatz serve`, as the command line gives them. */
+export interface ServeCliOptions {
+  bind: string;
+  data: string;
+  plugins?: string;
+  registration: Registration;
+  logLevel: LogLevel;
+  logMaxBytes: number;
+  sync: SyncMode;
+  historyMaxMessages?: number;
+  historyMaxDays?: number;
+  /** Run the operator console; default: when stdin is a terminal. */
+  console?: boolean;
+  /** Encrypt the chat endpoint with CURVE (key pair in `<data>/curve.key`). */
+  curve?: boolean;
+  /** Where to serve the public key (implies `curve`); default: the bind's host, port + 1. */
+  keyBind?: string;
+  limits: ServerLimits;
+  version: string;
+}
+
+/** Runs the server until shutdown; resolves with the process exit code. */
+export async function runServe(options: ServeCliOptions): Promise<number> {
+  mkdirSync(options.data, { recursive: true, mode: 0o700 }); // it holds password hashes
+  if (!lockDataFolder(options.data)) {
+    console.error(
+      `chatz: Cannot start: a chatz server is already running with data folder "${options.data}"`,
+    );
+    return 1;
+  }
+  const logs = new LogFile({
+    path: join(options.data, "chatz.log"),
+    maxBytes: options.logMaxBytes,
+    keep: LOG_FILES_KEPT,
+  });
+  let operatorConsole: OperatorConsole | undefined;
+  const sink = (record: LogRecord) => {
+    const line = formatRecord(record);
+    logs.write(line);
+    if (!operatorConsole) console.error(line);
+    else if (record.level === "warn" || record.level === "error") operatorConsole.show(line);
+  };
+  const log = createLogger(options.logLevel, sink);
+
+  // Encryption: the key pair, and where its public half is served for trust on first use.
+  let curveKeys: CurveKeys | undefined;
+  const keyBind = options.keyBind ?? keyEndpointFor(options.bind);
+  if (options.curve || options.keyBind !== undefined) {
+    try {
+      if (!keyBind) {
+        throw new Error(`Cannot choose a key endpoint for "${options.bind}": give --key-bind`);
+      }
+      const loaded = await loadCurveKeys(options.data);
+      curveKeys = loaded.keys;
+      log.info(loaded.created ? "curve_key_created" : "curve_key_loaded", {
+        path: loaded.path,
+        key: curveKeys.publicKey,
+      });
+    } catch (error) {
+      log.error("start_failed", { error: (error as Error).message });
+      console.error(`chatz: ${(error as Error).message}`);
+      logs.close();
+      return 1;
+    }
+  }
+
+  let thread;
+  try {
+    thread = await startServingThread({
+      bind: options.bind,
+      dataDir: options.data,
+      pluginsDir: options.plugins,
+      registration: options.registration,
+      sync: options.sync,
+      retention: {
+        maxMessages: options.historyMaxMessages,
+        maxAgeMs: options.historyMaxDays === undefined
+          ? undefined
+          : options.historyMaxDays * 86_400_000,
+      },
+      version: options.version,
+      logLevel: options.logLevel,
+      curve: curveKeys && { secretKey: curveKeys.secretKey },
+      limits: options.limits,
+    }, sink);
+  } catch (error) {
+    log.error("start_failed", { error: (error as Error).message });
+    console.error(`chatz: ${(error as Error).message}`);
+    logs.close();
+    return 1;
+  }
+
+  // The store's write-ahead log is copied into the database from this thread, so the serving
+  // thread never waits on the copy or its fsync (docs/REPORT.md, latency).
+  const checkpoints = startCheckpoints(options.data, options.sync, log);
+
+  let keyEndpoint: KeyEndpoint | undefined;
+  if (curveKeys && keyBind) {
+    try {
+      keyEndpoint = await openKeyEndpoint(keyBind, curveKeys.publicKey);
+    } catch (error) {
+      log.error("start_failed", { error: (error as Error).message });
+      console.error(`chatz: ${(error as Error).message}`);
+      await thread.stop("the key endpoint could not be bound");
+      checkpoints.stop();
+      logs.close();
+      return 1;
+    }
+    log.info("key_endpoint", { endpoint: keyEndpoint.endpoint });
+  }
+
+  const done = Promise.withResolvers<number>();
+  let stopping = false;
+  const shutdown = async (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutdown", { reason });
+    operatorConsole?.close();
+    await thread.stop(reason);
+    checkpoints.stop();
+    await keyEndpoint?.close();
+    await control.close();
+    logs.close();
+    done.resolve(0);
+  };
+
+  const ctx: OperatorContext = {
+    server: thread,
+    logs,
+    log,
+    version: options.version,
+    // Let the reply that announced the shutdown go out first.
+    shutdown: (reason) => setTimeout(() => shutdown(reason || "operator"), 0),
+  };
+  const control = await openControlEndpoint(
+    options.data,
+    (request) =>
+      runOperatorLine(ctx, request.line, {
+        source: "admin",
+        confirm: () => Promise.resolve(request.yes === true),
+      }),
+  );
+
+  console.log(`chatz ${options.version} listening on ${thread.endpoint} (data in ${options.data})`);
+  if (curveKeys && keyEndpoint) {
+    console.log(`CURVE public key: ${curveKeys.publicKey}`);
+    console.log(`key endpoint: ${keyEndpoint.endpoint}`);
+  }
+  for (const failure of thread.plugins.failed) {
+    console.error(`chatz: plugin failed: ${failure.error}`);
+  }
+
+  if (options.console ?? Deno.stdin.isTerminal()) {
+    operatorConsole = startConsole({
+      terminal: Deno.stdin.isTerminal(),
+      async run(line, confirm) {
+        try {
+          return (await runOperatorLine(ctx, line, { source: "console", confirm })).text;
+        } catch (error) {
+          return error instanceof ChatError
+            ? `error: ${error.message} [${error.code}]`
+            : `error: ${(error as Error).message}`;
+        }
+      },
+      onInterrupt: () => shutdown("Ctrl-C on the console"),
+    });
+  }
+
+  const signals: [Deno.Signal, () => void][] = [
+    ["SIGINT", () => shutdown("received SIGINT")],
+    ["SIGTERM", () => shutdown("received SIGTERM")],
+    ["SIGHUP", () => {
+      logs.reopen();
+      log.info("log_reopened", { path: logs.path });
+    }],
+  ];
+  for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
+  thread.ended.then(() => {
+    if (stopping) return;
+    checkpoints.stop();
+    log.error("serving_thread_ended", {});
+    logs.close();
+    done.resolve(1);
+  });
+
+  const code = await done.promise;
+  for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+  return code;
+}
+
+/** Checkpoints the store in `dir` every CHECKPOINT_EVERY_MS from this thread, until stopped. */
+function startCheckpoints(dir: string, sync: SyncMode, log: Logger): { stop(): void } {
+  let checkpointer: Checkpointer;
+  try {
+    checkpointer = openCheckpointer(dir, { sync });
+  } catch (error) {
+    // The serving connection still checkpoints by itself, later and on the serving thread.
+    log.warn("checkpointer_failed", { error: (error as Error).message });
+    return { stop() {} };
+  }
+  const timer = setInterval(() => {
+    try {
+      checkpointer.checkpoint();
+    } catch (error) {
+      log.warn("checkpoint_failed", { error: (error as Error).message });
+    }
+  }, CHECKPOINT_EVERY_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      checkpointer.close();
+    },
+  };
+}
