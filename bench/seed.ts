@@ -2,7 +2,8 @@
 // One transaction for every message, committed once: the fastest way the store offers.
 
 import { monotonicNs } from "./clock.ts";
-import { conversationOf, openStore } from "../server/serving/store.ts";
+import { openSqliteStore } from "../server/serving/store/sqlite.ts";
+import { conversationOf } from "../server/serving/store/store.ts";
 import { TEXT_BYTES } from "./load_protocol.ts";
 
 /** What seeding took. */
@@ -14,7 +15,7 @@ export interface SeedResult {
 
 /** Stores `count` public messages of TEXT_BYTES bytes each in `dir` and reports the rate. */
 export function seedPublicHistory(dir: string, count: number): SeedResult {
-  const store = openStore(dir);
+  const store = openSqliteStore(dir);
   try {
     const conv = conversationOf({ scope: "public" });
     const text = "h".repeat(TEXT_BYTES);

@@ -16,7 +16,7 @@ import { LogFile } from "./log_file.ts";
 import { type OperatorContext, runOperatorLine } from "./operator.ts";
 import { startServingThread } from "./serving_thread.ts";
 import type { ServerLimits } from "../serving/serve.ts";
-import { type Checkpointer, openCheckpointer, type SyncMode } from "../serving/store.ts";
+import { type Checkpointer, openCheckpointer, type SyncMode } from "../serving/store/sqlite.ts";
 
 /** Rotated log files kept beside the current one. */
 const LOG_FILES_KEPT = 5;

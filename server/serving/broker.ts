@@ -21,7 +21,7 @@ import type { Outbox, Recipient } from "./outbox.ts";
 import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.ts";
 import type { Registry } from "./registry.ts";
 import type { Session, SessionTable } from "./sessions.ts";
-import type { Store } from "./store.ts";
+import type { Store } from "./store/store.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { LoginThrottle } from "./throttle.ts";
 

@@ -28,7 +28,12 @@ import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Session, SessionTable } from "./sessions.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
-import { type AddedMessage, conversationOf, type Store, type StoredMessage } from "./store.ts";
+import {
+  type AddedMessage,
+  conversationOf,
+  type Store,
+  type StoredMessage,
+} from "./store/store.ts";
 
 /** Messages of a group shown to someone who just joined it. */
 const JOIN_HISTORY = 20;

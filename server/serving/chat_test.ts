@@ -19,7 +19,8 @@ import { createLogger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { hashPassword } from "./passwords.ts";
 import { type Session, SessionTable } from "./sessions.ts";
-import { openStore, type Store, type StoredMessage } from "./store.ts";
+import { openSqliteStore } from "./store/sqlite.ts";
+import type { Store, StoredMessage } from "./store/store.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -111,7 +112,7 @@ class World {
 /** Runs `fn` over a fresh world in a temporary directory, removed afterwards. */
 async function withWorld(fn: (world: World) => void | Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chatz_chat_test_" });
-  const store = openStore(dir);
+  const store = openSqliteStore(dir);
   try {
     await fn(new World(store));
   } finally {

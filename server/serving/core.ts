@@ -8,7 +8,7 @@ import type { Logger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { Registry } from "./registry.ts";
 import { SessionTable } from "./sessions.ts";
-import type { Store } from "./store.ts";
+import type { Store } from "./store/store.ts";
 import { LoginThrottle } from "./throttle.ts";
 
 /** The parts of a serving core. */

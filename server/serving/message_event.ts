@@ -2,7 +2,7 @@
 // The store keeps history as these very events, so a message is encoded once for storage and delivery.
 
 import type { MessageEvent } from "../../protocol/mod.ts";
-import type { StoredMessage } from "./store.ts";
+import type { StoredMessage } from "./store/store.ts";
 
 /** How a message event is marked when it is not new: replayed, kept for later, or caught up. */
 export type Marks = { history?: boolean; delayed?: boolean; catchup?: boolean };

@@ -7,7 +7,7 @@ import { assembleCore } from "./core.ts";
 import { createLogger, type LogRecord } from "../log.ts";
 import { setupPlugins } from "./plugin_loader.ts";
 import type { Session } from "./sessions.ts";
-import { openStore } from "./store.ts";
+import { openSqliteStore } from "./store/sqlite.ts";
 
 /** A bench with some users logged in. */
 export interface PluginBench {
@@ -38,7 +38,7 @@ export async function createPluginBench(
   options: { logins: readonly string[] },
 ): Promise<PluginBench> {
   const dir = await Deno.makeTempDir({ prefix: "chatz-bench-" });
-  const store = openStore(dir);
+  const store = openSqliteStore(dir);
   const logs: LogRecord[] = [];
   const log = createLogger("debug", (record) => logs.push(record));
   const { sessions, outbox, hooks, registry, chat } = assembleCore(store, {

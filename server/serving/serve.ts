@@ -18,7 +18,8 @@ import {
 } from "./plugin_loader.ts";
 import { RateWindow } from "./rate.ts";
 import { RateLimiter } from "./rate_limit.ts";
-import { openStore, type Retention, type SyncMode } from "./store.ts";
+import { openSqliteStore, type SyncMode } from "./store/sqlite.ts";
+import type { Retention } from "./store/store.ts";
 
 /** How often silent sessions are looked for, at most. */
 const SWEEP_INTERVAL_MS = 5000;
@@ -156,7 +157,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     queueMicrotask(flush);
   };
 
-  const store = openStore(options.dataDir, { sync: options.sync, onWrite: requestFlush });
+  const store = openSqliteStore(options.dataDir, { sync: options.sync, onWrite: requestFlush });
   const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, {
     log,
     now,

@@ -1,12 +1,22 @@
-// The embedded store: accounts, tokens, groups, memberships, message history and undelivered messages.
+// The embedded store: the `Store` (store.ts) on SQLite, in one file in the data folder.
 // The only module that speaks SQL. Writes of one event-loop turn share a transaction, committed before replies go out.
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { MessageEvent, Scope } from "../../protocol/mod.ts";
-import { joinBatch } from "../../protocol/wire.ts";
-import { encodeMessage, fromEvent } from "./message_event.ts";
+import type { MessageEvent } from "../../../protocol/mod.ts";
+import { joinBatch } from "../../../protocol/wire.ts";
+import { encodeMessage, fromEvent } from "../message_event.ts";
+import type {
+  AccountRow,
+  AddedMessage,
+  RecentClientId,
+  Retention,
+  Store,
+  StoredGroup,
+  StoredMessage,
+  StoreOptions,
+} from "./store.ts";
 
 /** The schema, one entry per version; a store migrates itself forward on open. Never edit a shipped entry. */
 export const MIGRATIONS: readonly string[] = [
@@ -82,32 +92,6 @@ const WAL_BACKSTOP_PAGES = 16_384;
 /** How hard commits are pushed to disk: `normal` survives a killed process, `full` also a power cut. */
 export type SyncMode = "normal" | "full";
 
-/** An account row. */
-export interface AccountRow {
-  key: string;
-  login: string;
-  password: string;
-  created: number;
-}
-
-/** A stored chat message. `conv` names its conversation: see `conversationOf`. */
-export interface StoredMessage {
-  id: number;
-  ts: number;
-  conv: string;
-  scope: Scope;
-  from: string;
-  to?: string;
-  group?: string;
-  action: boolean;
-  text: string;
-  /** The sender's client message id, when the client gave one. */
-  cid?: string;
-}
-
-/** A message just stored, with its event encoded once for the page and for delivery. */
-export type AddedMessage = StoredMessage & { event: string };
-
 /** The messages of one conversation stored in this turn and not yet written. */
 interface PendingPage {
   conv: string;
@@ -119,56 +103,27 @@ interface PendingPage {
   cids?: [number, string][];
 }
 
-/** A group as stored, with its members in join order. */
-export interface StoredGroup {
-  key: string;
-  name: string;
-  ownerKey: string;
-  created: number;
-  members: { account: string; login: string }[];
-}
-
-/** How long history is kept; unset means forever. */
-export interface Retention {
-  maxMessages?: number;
-  maxAgeMs?: number;
-}
-
-/**
- * The conversation key of a message: the history index is per conversation. A group's key holds its
- * creation time, so a new group that reuses a name never shows the old group's messages.
- */
-export function conversationOf(
-  target: { scope: "public" } | { scope: "group"; groupKey: string; created: number } | {
-    scope: "direct";
-    a: string;
-    b: string;
-  },
-): string {
-  switch (target.scope) {
-    case "public":
-      return "p";
-    case "group":
-      return `g:${target.groupKey}:${target.created}`;
-    case "direct":
-      return target.a < target.b ? `d:${target.a}:${target.b}` : `d:${target.b}:${target.a}`;
-  }
-}
-
 /** The two accounts of a direct conversation's key (the same one twice when someone wrote to themselves). */
 function directParties(conv: string): [string, string] {
   const [a, b] = conv.slice(2).split(":");
   return [a, b];
 }
 
-/** The store's interface. */
-export type Store = ReturnType<typeof openStore>;
+/** The SQLite store: a `Store`, and the path of its database file. */
+export interface SqliteStore extends Store {
+  readonly path: string;
+}
+
+/** How to open the SQLite store. */
+export interface SqliteStoreOptions extends StoreOptions {
+  sync?: SyncMode;
+}
 
 /**
- * Opens (creating if needed) the store in `dir`. `onWrite` is called when a turn's first write
- * opens a transaction, so the caller can make sure a commit follows.
+ * Opens (creating if needed) the SQLite store in `dir`. `onWrite` is called when a turn's first
+ * write opens a transaction, so the caller can make sure a commit follows.
  */
-export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () => void } = {}) {
+export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "chatz.db");
   const db = new DatabaseSync(path);
@@ -495,9 +450,9 @@ export function openStore(dir: string, options: { sync?: SyncMode; onWrite?: () 
     },
 
     /** The client message ids of the newest `count` messages that have one, oldest first. */
-    recentClientIds(count: number): { id: number; ts: number; sender: string; cid: string }[] {
+    recentClientIds(count: number): RecentClientId[] {
       flushPages();
-      const found: { id: number; ts: number; sender: string; cid: string }[] = [];
+      const found: RecentClientId[] = [];
       const rows = sql(
         "SELECT body, cids FROM pages WHERE last > ? AND cids IS NOT NULL ORDER BY last",
       ).all(lastId - count);

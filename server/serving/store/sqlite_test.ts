@@ -1,0 +1,144 @@
+// Tests of the SQLite store: the Store contract (contract.ts) against a real database file in a
+// temporary directory, then what only SQLite has: schema migrations and the checkpointer.
+
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import { runStoreContract } from "./contract.ts";
+import { MIGRATIONS, openCheckpointer, openSqliteStore } from "./sqlite.ts";
+import type { AddedMessage, Store, StoredMessage } from "./store.ts";
+
+const T0 = 1_700_000_000_000;
+
+runStoreContract("SQLite", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chatz_store_test_" });
+  return {
+    open: (options) => openSqliteStore(dir, options),
+    remove: () => Deno.remove(dir, { recursive: true }),
+  };
+});
+
+/** Runs `fn` with a fresh temporary directory, removed afterwards whatever happens. */
+async function withDir(fn: (dir: string) => void | Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "chatz_store_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function publicMessage(text: string, ts = T0): Omit<StoredMessage, "id"> {
+  return { ts, conv: "p", scope: "public", from: "alice", action: false, text };
+}
+
+/** Stores a message in a turn of its own, as a person chatting does: a page of its own. */
+function addTurn(store: Store, message: Omit<StoredMessage, "id">): AddedMessage {
+  const added = store.addMessage(message);
+  store.commit();
+  return added;
+}
+
+Deno.test("openSqliteStore() creates the database and migrates it to the current schema", async () => {
+  await withDir((dir) => {
+    const store = openSqliteStore(join(dir, "nested", "data"));
+    assert.equal(store.path, join(dir, "nested", "data", "chatz.db"));
+    store.close();
+    const db = new DatabaseSync(store.path);
+    try {
+      const version = Number(db.prepare("PRAGMA user_version").get()?.user_version);
+      assert.ok(version >= 1, `schema version ${version}`);
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
+        .map((row) => String(row.name));
+      for (const table of ["accounts", "tokens", "groups", "members", "pages", "undelivered"]) {
+        assert.ok(tables.includes(table), `missing table ${table}`);
+      }
+    } finally {
+      db.close();
+    }
+    // Opening again finds the schema current and changes nothing.
+    openSqliteStore(join(dir, "nested", "data")).close();
+  });
+});
+
+Deno.test("openSqliteStore() migrates a first-version store forward and keeps its data", async () => {
+  await withDir((dir) => {
+    // A store as the first release wrote it: one message of each kind, one of them undelivered.
+    const db = new DatabaseSync(join(dir, "chatz.db"));
+    db.exec(MIGRATIONS[0]);
+    db.exec(`INSERT INTO accounts VALUES ('alice', 'Alice', 'h', ${T0});
+      INSERT INTO messages VALUES (1, ${T0}, 'p', 'public', 'Alice', NULL, NULL, 0, 'one');
+      INSERT INTO messages VALUES (2, ${T0}, 'd:alice:bob', 'direct', 'Alice', 'bob', NULL, 1, 'waves');
+      INSERT INTO messages VALUES (3, ${T0}, 'g:ops:5', 'group', 'bob', NULL, 'Ops', 0, 'hi "ops"');
+      INSERT INTO undelivered VALUES ('bob', 2);
+      PRAGMA user_version = 1;`);
+    db.close();
+
+    const reopened = openSqliteStore(dir);
+    try {
+      assert.equal(reopened.account("alice")?.login, "Alice");
+      assert.equal(reopened.lastMessageId, 3);
+      assert.equal(reopened.messageCount(), 3);
+      const direct = {
+        id: 2,
+        ts: T0,
+        conv: "d:alice:bob",
+        scope: "direct",
+        from: "Alice",
+        to: "bob",
+        group: undefined,
+        action: true,
+        text: "waves",
+      };
+      assert.deepEqual(reopened.history("d:alice:bob", Number.MAX_SAFE_INTEGER, 10), [direct]);
+      assert.deepEqual(
+        reopened.history("g:ops:5", Number.MAX_SAFE_INTEGER, 10).map((m) => [m.group, m.text]),
+        [["Ops", 'hi "ops"']],
+      );
+      assert.deepEqual(
+        reopened.missed(0, { key: "bob", groupConvs: [] }, 10).map((m) => m.id),
+        [1, 2],
+        "bob's direct conversation is known after the migration",
+      );
+      assert.deepEqual(reopened.takeUndelivered("bob"), [direct]);
+      assert.equal(reopened.addMessage(publicMessage("two")).id, 4);
+      assert.equal(reopened.prune({ maxMessages: 0 }, T0), 4, "the new table is usable");
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+Deno.test("openSqliteStore() refuses a store from a newer chatz", async () => {
+  await withDir((dir) => {
+    openSqliteStore(dir).close();
+    const db = new DatabaseSync(join(dir, "chatz.db"));
+    db.exec("PRAGMA user_version = 999");
+    db.close();
+    assert.throws(() => openSqliteStore(dir), /Cannot open store: its schema version 999 is newer/);
+  });
+});
+
+Deno.test("openCheckpointer() copies the write-ahead log into the database from its own connection", async () => {
+  await withDir((dir) => {
+    const store = openSqliteStore(dir);
+    const checkpointer = openCheckpointer(dir);
+    try {
+      for (let turn = 0; turn < 20; turn++) addTurn(store, publicMessage(`m${turn}`));
+      const first = checkpointer.checkpoint();
+      assert.ok(first.log > 0, "the turns are in the log");
+      assert.equal(first.checkpointed, first.log, "a passive checkpoint copied all of it");
+      addTurn(store, publicMessage("after"));
+      assert.deepEqual(
+        store.history("p", Number.MAX_SAFE_INTEGER, 2).map((m) => m.text),
+        ["m19", "after"],
+        "the store writes on, the log restarted from its beginning",
+      );
+      const second = checkpointer.checkpoint();
+      assert.ok(second.log < first.log, `the log holds ${second.log} pages, ${first.log} before`);
+    } finally {
+      checkpointer.close();
+      store.close();
+    }
+  });
+});
