@@ -12,6 +12,7 @@ import type {
 } from "../protocol/mod.ts";
 import { nameKey } from "../protocol/mod.ts";
 import type { TrustErrorCode } from "./curve_trust.ts";
+import { replaceUnsafe } from "../terminal/sanitize.ts";
 import { resolveCommand, splitWord } from "./input.ts";
 
 /** How to render. */
@@ -208,8 +209,8 @@ export function formatDateTime(ts: number): string {
 }
 
 /**
- * Makes untrusted text safe for one terminal line: line breaks become " ↵ ", tabs spaces, and other
- * control or bidirectional-override characters are shown as U+FFFD.
+ * Makes untrusted text safe for one terminal line: line breaks become " ↵ ", tabs spaces, and what
+ * else could steer the terminal (terminal/sanitize.ts) is shown as U+FFFD.
  */
 export function oneLine(text: string): string {
   return sanitizeLine(text.replace(/\r\n|\r|\n/g, " ↵ "));
@@ -307,12 +308,9 @@ function textLines(text: string): string[] {
   return text.split(/\r\n|\r|\n/).map(sanitizeLine);
 }
 
-/** C0 and C1 controls (escape sequences start with one) and bidirectional overrides. */
-// deno-lint-ignore no-control-regex -- matching control characters is the point
-const UNSAFE_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
+/** A line of untrusted text with tabs as spaces and what could steer the terminal as U+FFFD. */
 function sanitizeLine(text: string): string {
-  return text.replace(/\t/g, " ").replace(UNSAFE_CHARACTERS, "\ufffd");
+  return replaceUnsafe(text.replace(/\t/g, " "), "\ufffd");
 }
 
 function pad2(n: number): string {

@@ -150,6 +150,12 @@ Deno.test("formatEvent() keeps escape sequences and line breaks from peers out",
   await t.step("bidirectional overrides and C1 controls", () => {
     assert.equal(oneLine("x\u202ey\u009bz\tw"), "x\ufffdy\ufffdz w");
   });
+  await t.step("bidirectional marks and line separators, as the server log escapes them", () => {
+    assert.equal(
+      oneLine("a\u200eb\u200fc\u061cd\u2028e\u2029f"),
+      "a\ufffdb\ufffdc\ufffdd\ufffde\ufffdf",
+    );
+  });
 });
 
 Deno.test("formatEvent() colors lines by kind only when asked", async (t) => {

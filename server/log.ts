@@ -1,6 +1,8 @@
 // Structured server logging: one record per event, with a level and fields, rendered as one line.
 // Sinks decide where lines go (stderr, the log file, the operator console); texts and passwords never enter.
 
+import { escapeUnsafe, isTerminalSafe, replaceUnsafe } from "../terminal/sanitize.ts";
+
 /** Log levels, least severe first. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
@@ -37,21 +39,14 @@ export function createLogger(level: LogLevel, sink: (record: LogRecord) => void)
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-/** Characters that must not reach a terminal raw: C0 and C1 controls, DEL, bidi and line overrides. */
-const UNSAFE = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
-const UNSAFE_ALL = new RegExp(UNSAFE.source, "gu");
-
 /** Quotes a value as JSON, escaping also what JSON leaves raw (DEL, C1, bidi controls). */
 function quote(text: string): string {
-  return JSON.stringify(text).replace(
-    UNSAFE_ALL,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
+  return escapeUnsafe(JSON.stringify(text));
 }
 
 /** Replaces characters that could steer a terminal with "?", for short client-given labels. */
 export function printable(text: string): string {
-  return text.replace(UNSAFE_ALL, "?");
+  return replaceUnsafe(text, "?");
 }
 
 /**
@@ -73,7 +68,7 @@ export function formatRecord(record: LogRecord): string {
       : typeof value === "string"
       ? value
       : JSON.stringify(value);
-    line += ` ${key}=${/^[^\s"=]+$/.test(text) && !UNSAFE.test(text) ? text : quote(text)}`;
+    line += ` ${key}=${/^[^\s"=]+$/.test(text) && isTerminalSafe(text) ? text : quote(text)}`;
   }
   return line;
 }
