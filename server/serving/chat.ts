@@ -28,6 +28,7 @@ import { hashPassword, verifyPassword } from "./passwords.ts";
 import type { Session, SessionTable } from "./sessions.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
+import { RecentSends } from "./recent_sends.ts";
 import {
   type AddedMessage,
   conversationOf,
@@ -41,7 +42,11 @@ const JOIN_HISTORY = 20;
 export const MAX_CATCHUP = 2000;
 /** A lagging session whose catch-up went out without a failure for this long has caught up. */
 const LAG_SETTLE_MS = 2000;
-/** Recent client message ids remembered to drop re-sent duplicates; older re-sends are stored again. */
+/**
+ * Client message ids remembered to drop re-sent duplicates: a re-send is recognised while fewer than
+ * this many other sends with an id came after its original (up to twice as many, see RecentSends);
+ * an older re-send is stored again. A client re-sends within seconds, so this is minutes of traffic.
+ */
 const DEDUP_WINDOW = 100_000;
 
 /** What the chat core works with. */
@@ -99,10 +104,10 @@ export function createChatCore(deps: ChatDeps): ChatCore {
   const { store, sessions, groups, outbox, hooks, log, now, throttle } = deps;
   const stats: ChatStats = { messages: 0, deliveries: 0 };
   /** Sent messages by account, client message id and send number within the command. */
-  const recentSends = new Map<string, Sent>();
+  const recentSends = new RecentSends<Sent>(DEDUP_WINDOW);
   const sendsInCall = new WeakMap<Caller, number>();
   for (const row of store.recentClientIds(DEDUP_WINDOW)) {
-    recentSends.set(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
+    recentSends.remember(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
   }
 
   for (const stored of store.loadGroups()) {
@@ -141,8 +146,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
 
   function remember(key: string | undefined, sent: Sent): Sent {
     if (key === undefined) return sent;
-    if (recentSends.size >= DEDUP_WINDOW) recentSends.delete(recentSends.keys().next().value!);
-    recentSends.set(key, sent);
+    recentSends.remember(key, sent);
     return sent;
   }
 
