@@ -102,6 +102,13 @@ program.command("serve")
     new Option("--peer-queue <frames>", "frames queued per client before it counts as lagging")
       .argParser(positiveInt).default(DEFAULT_LIMITS.peerQueueFrames),
   )
+  .addOption(
+    new Option(
+      "--plugin-timeout <ms>",
+      "answer plugin_failed to a command (skip a plugin's setup) after this long",
+    )
+      .argParser(positiveInt).default(DEFAULT_LIMITS.pluginTimeoutMs),
+  )
   .option("--console", "run the operator console even when stdin is not a terminal")
   .option("--no-console", "no operator console, even on a terminal")
   .action(async (opts) => {
@@ -114,6 +121,7 @@ program.command("serve")
       lagLimitMs: opts.lagLimit,
       connectsPerMinute: opts.connectsPerMinute,
       peerQueueFrames: opts.peerQueue,
+      pluginTimeoutMs: opts.pluginTimeout,
     };
     Deno.exit(await runServe({ ...opts, limits, version: config.version }));
   });

@@ -29,7 +29,7 @@ export const ERROR_CODES = {
   limit_reached: "A configured limit is reached (groups per user, sessions per account)",
   timed_out: "The server ended a session it heard nothing from; clients resume by themselves",
   too_slow: "The server ended a session that stayed behind in reading its messages",
-  plugin_failed: "The command's plugin threw; the error is logged on the server",
+  plugin_failed: "The command's plugin failed or timed out; the error is logged on the server",
   internal_error: "The server failed to handle the request; the error is logged",
   kicked: "The operator ended the session",
   server_shutdown: "The server is shutting down",

@@ -31,6 +31,45 @@ const plugin: Plugin = {
 };
 export default plugin;
 `,
+  // One command per way a handler can fail; none of them may stop the server.
+  "faulty.ts": `import type { Plugin } from "chatz/plugin";
+const plugin: Plugin = {
+  name: "faulty",
+  description: "Fails in every way a command can",
+  setup(ctx) {
+    const cmd = (name: string, handler: Parameters<typeof ctx.command>[0]["handler"]) =>
+      ctx.command({ name, summary: "Fails", handler });
+    cmd("bigint", (call) => call.ok("x", { n: 1n }));
+    cmd("bigint-async", async (call) => {
+      await Promise.resolve();
+      return call.ok("x", { n: 1n });
+    });
+    cmd("throw-async", async () => {
+      await Promise.resolve();
+      throw new Error("async kaboom");
+    });
+    cmd("never", () => new Promise(() => {}));
+    cmd("garbage", () => 42 as never);
+    cmd("late", (call) => {
+      ctx.command({ name: "sneaky", summary: "Too late", handler: (c) => c.ok() });
+      return call.ok("registered");
+    });
+    cmd("stray-timer", (call) => {
+      setTimeout(() => {
+        throw new Error("stray timer");
+      }, 0);
+      return call.ok("scheduled");
+    });
+    cmd("stray-rejection", (call) => {
+      Promise.reject(new Error("stray rejection"));
+      return call.ok("scheduled");
+    });
+  },
+};
+export default plugin;
+`,
+  "stuck_setup.ts":
+    `export default { name: "stuck", description: "Never finishes its setup", setup: () => new Promise(() => {}) };`,
   "broken_syntax.ts": "export default { name: 'broken', description: 'x', setup( {",
   "throws_setup.ts":
     `export default { name: "grumpy", description: "Fails at setup", setup() { throw new Error("no thanks"); } };`,
@@ -47,10 +86,10 @@ Deno.test("drop-in plugins: new commands work and failures stay contained", opts
   for (const [name, text] of Object.entries(PLUGINS)) {
     await Deno.writeTextFile(join(dir, name), text);
   }
-  const server = await startServerProcess({ args: ["--plugins", dir] });
+  const server = await startServerProcess({ args: ["--plugins", dir, "--plugin-timeout", "1500"] });
   try {
     await t.step("each failed plugin is named on stderr", async () => {
-      for (const name of ["broken_syntax.ts", "grumpy", "not_a_plugin.ts", "clash"]) {
+      for (const name of ["broken_syntax.ts", "grumpy", "not_a_plugin.ts", "clash", "stuck"]) {
         await server.log.waitFor(
           (l) => l.startsWith("chatz: plugin failed") && l.includes(name),
           name,
@@ -60,6 +99,9 @@ Deno.test("drop-in plugins: new commands work and failures stay contained", opts
         l.startsWith("chatz: plugin failed") && l.includes("clash")
       );
       assert.match(clash ?? "", /"msg".*taken by plugin "direct"/);
+      assert.ok(
+        server.log.items.some((l) => /"stuck".*setup did not settle within 1500 ms/.test(l)),
+      );
     });
     const alice = await client(server.endpoint, "alice");
     const bob = await client(server.endpoint, "bob");
@@ -77,6 +119,51 @@ Deno.test("drop-in plugins: new commands work and failures stay contained", opts
         "the log line",
       );
     });
+    const stillServing = async () => {
+      const reply = await alice.cmd("echo", "still here");
+      assert.deepEqual([reply.ok, reply.ok && reply.text], [true, "still here"]);
+    };
+    const failures: [string, RegExp][] = [
+      ["bigint", /BigInt/],
+      ["bigint-async", /BigInt/],
+      ["throw-async", /async kaboom/],
+      ["never", /did not settle within 1500 ms/],
+      ["garbage", /returned no result/],
+      ["late", /Cannot register command .*sneaky.*: plugin .*faulty.* finished its setup/],
+    ];
+    for (const [command, why] of failures) {
+      await t.step(
+        `/${command} answers plugin_failed, logged, and the server goes on`,
+        async () => {
+          const reply = await alice.cmd(command);
+          assert.equal(reply.ok ? "ok" : reply.code, "plugin_failed");
+          assert.match(reply.ok ? "" : reply.message, /plugin "faulty" failed/);
+          const line = await server.log.waitFor(
+            (l) => l.includes(`plugin_failed plugin=faulty command=${command} `),
+            `the log line of /${command}`,
+          );
+          assert.match(line, why);
+          await stillServing();
+        },
+      );
+    }
+    await t.step("a command registered after setup is not in the table", async () => {
+      const reply = await alice.cmd("sneaky");
+      assert.equal(reply.ok ? "ok" : reply.code, "unknown_command");
+    });
+    for (const stray of ["stray-timer", "stray-rejection"]) {
+      await t.step(`an uncaught error of /${stray} is logged with the plugin's name`, async () => {
+        const reply = await alice.cmd(stray);
+        assert.ok(reply.ok);
+        await server.log.waitFor(
+          (l) =>
+            /ERROR plugin_failed plugin=faulty uncaught=true/.test(l) &&
+            l.includes(stray.replace("-", " ")),
+          `the log line of /${stray}`,
+        );
+        await stillServing();
+      });
+    }
     await t.step("built-ins are untouched by the plugin that claimed their name", async () => {
       const reply = await alice.cmd("msg", "bob still mine");
       assert.ok(reply.ok && reply.text === undefined);

@@ -20,6 +20,7 @@ import { type Logger, printable } from "../log.ts";
 import type { Outbox, Recipient } from "./outbox.ts";
 import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.ts";
 import type { Registry } from "./registry.ts";
+import { encodeReply } from "./reply.ts";
 import type { Session, SessionTable } from "./sessions.ts";
 import type { Store } from "./store/store.ts";
 import type { RateLimiter } from "./rate_limit.ts";
@@ -62,6 +63,8 @@ export interface BrokerDeps {
   sessionTimeoutMs: number;
   /** Most sessions one account may have at once. */
   maxSessionsPerAccount: number;
+  /** An async command handler not settled after this long answers `plugin_failed`. */
+  handlerTimeoutMs?: number;
 }
 
 /** The broker's interface to the socket owner and the operator. */
@@ -119,15 +122,17 @@ export function createBroker(deps: BrokerDeps) {
           }
         }
         const caller = session && { login: session.login, session: session.id, cid: request.cid };
-        const result = registry.dispatch(caller, request, { chat, onPluginFailure });
-        if (result instanceof Promise) {
-          result.then((r) => {
-            reply(to, request.id, r);
-            deps.requestFlush();
-          });
-        } else {
-          reply(to, request.id, result);
-        }
+        const encoded = registry.reply(request.id, caller, request, {
+          chat,
+          onPluginFailure,
+          timeoutMs: deps.handlerTimeoutMs,
+        });
+        if (typeof encoded === "string") return outbox.push(to, encoded);
+        // registry.reply's promise never rejects; the catch is for a fault of the server's own.
+        encoded.then((text) => outbox.push(to, text)).catch((error) => {
+          log.error("reply_failed", { error });
+          replyError(to, request.id, "internal_error", "Cannot run the command: the server failed");
+        }).finally(deps.requestFlush);
         return;
       }
       case "ping":
@@ -442,16 +447,6 @@ export function createBroker(deps: BrokerDeps) {
       return list.length;
     },
   };
-}
-
-/**
- * A reply encoded as exactly `JSON.stringify` of the `Reply`: one per request on the message path,
- * so it stringifies one flat literal (the fastest way in V8) rather than building a Reply first.
- */
-export function encodeReply(id: number, result: CommandResult): string {
-  return result.ok
-    ? JSON.stringify({ re: id, ok: true, text: result.text, data: result.data })
-    : JSON.stringify({ re: id, ok: false, code: result.code, message: result.message });
 }
 
 /**

@@ -3,7 +3,8 @@
 
 import assert from "node:assert/strict";
 import type { CommandResult } from "../../protocol/plugin.ts";
-import { encodeLoginReply, encodeReply } from "./broker.ts";
+import { encodeLoginReply } from "./broker.ts";
+import { encodeReply } from "./reply.ts";
 import type { LoginData } from "../../protocol/mod.ts";
 
 Deno.test("encodeReply() writes exactly what JSON.stringify writes for the reply", async (t) => {

@@ -6,7 +6,7 @@ import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DeliverHook, Plugin, PluginContext } from "../../protocol/plugin.ts";
 import type { Logger } from "../log.ts";
-import type { Registry } from "./registry.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS, type Registry } from "./registry.ts";
 
 /** A plugin candidate: a module's default export and where it came from. */
 export interface PluginSource {
@@ -51,10 +51,19 @@ export async function importPluginDir(
   return { sources, failed };
 }
 
+/** What setting plugins up works with. */
+export interface SetupDeps {
+  registry: Registry;
+  hooks: DeliverHook[];
+  log: Logger;
+  /** A setup not settled after this long is skipped (default: the handler timeout). */
+  timeoutMs?: number;
+}
+
 /** Sets up plugins in order, registering their commands and hooks. */
 export async function setupPlugins(
   sources: readonly PluginSource[],
-  deps: { registry: Registry; hooks: DeliverHook[]; log: Logger },
+  deps: SetupDeps,
 ): Promise<LoadReport> {
   const report: LoadReport = { loaded: [], failed: [] };
   const names = new Set<string>();
@@ -72,25 +81,11 @@ export async function setupPlugins(
       });
       continue;
     }
-    const commands: string[] = [];
-    const hooks: DeliverHook[] = [];
-    const ctx: PluginContext = {
-      command(spec) {
-        deps.registry.register(p.name, spec);
-        commands.push(spec.name);
-      },
-      onDeliver(hook) {
-        hooks.push(guardHook(p.name, hook, deps.log));
-      },
-      log: {
-        info: (event, fields) => deps.log.info(event, { plugin: p.name, ...fields }),
-        warn: (event, fields) => deps.log.warn(event, { plugin: p.name, ...fields }),
-        error: (event, fields) => deps.log.error(event, { plugin: p.name, ...fields }),
-      },
-    };
+    const handle = pluginContext(p.name, deps);
     try {
-      await p.setup(ctx);
+      await settleWithin(p.setup(handle.ctx), deps.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS);
     } catch (error) {
+      handle.seal();
       deps.registry.unregisterPlugin(p.name);
       report.failed.push({
         source,
@@ -98,11 +93,67 @@ export async function setupPlugins(
       });
       continue;
     }
+    handle.seal();
     names.add(p.name);
-    deps.hooks.push(...hooks);
-    report.loaded.push({ name: p.name, description: p.description, source, commands });
+    deps.hooks.push(...handle.hooks);
+    report.loaded.push({
+      name: p.name,
+      description: p.description,
+      source,
+      commands: handle.commands,
+    });
   }
   return report;
+}
+
+/**
+ * The context a plugin's setup gets, and what it registered. Once sealed (setup over, or given
+ * up), every registering call throws an error saying so: a command or hook added later would be
+ * missing from the catalog, or half there.
+ */
+function pluginContext(name: string, deps: SetupDeps) {
+  const commands: string[] = [];
+  const hooks: DeliverHook[] = [];
+  let sealed = false;
+  const open = (what: string) => {
+    if (sealed) {
+      throw new Error(
+        `Cannot ${what}: plugin "${name}" finished its setup; register everything in setup()`,
+      );
+    }
+  };
+  const ctx: PluginContext = {
+    command(spec) {
+      open(`register command "${String(spec?.name).slice(0, 40)}"`);
+      deps.registry.register(name, spec);
+      commands.push(spec.name);
+    },
+    onDeliver(hook) {
+      open("add a deliver hook");
+      if (typeof hook !== "function") throw new Error("Cannot add a deliver hook: not a function");
+      hooks.push(guardHook(name, hook, deps.log));
+    },
+    log: {
+      info: (event, fields) => deps.log.info(event, { plugin: name, ...fields }),
+      warn: (event, fields) => deps.log.warn(event, { plugin: name, ...fields }),
+      error: (event, fields) => deps.log.error(event, { plugin: name, ...fields }),
+    },
+  };
+  return { ctx, commands, hooks, seal: () => (sealed = true) };
+}
+
+/** Waits for a setup's result; a setup that has not settled after `ms` throws. */
+async function settleWithin(result: void | Promise<void>, ms: number): Promise<void> {
+  if (!(result instanceof Promise)) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`setup did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([result, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** An error's first line: enough to name the problem in one log line. */
@@ -125,18 +176,27 @@ function shapeProblem(plugin: unknown): string | undefined {
   return undefined;
 }
 
-/** A hook that throws is logged and skipped: the message goes on unchanged. */
+/**
+ * A hook that throws or returns something that is not a verdict is logged and skipped: the message
+ * goes on unchanged.
+ */
 function guardHook(plugin: string, hook: DeliverHook, log: Logger): DeliverHook {
+  const failed = (error: unknown) => {
+    log.error("plugin_failed", { plugin, hook: "deliver", error: firstLine(error) });
+    return undefined;
+  };
   return (message) => {
+    let verdict: unknown;
     try {
-      return hook(message);
+      verdict = hook(message);
     } catch (error) {
-      log.error("plugin_failed", {
-        plugin,
-        hook: "deliver",
-        error: (error as Error).message ?? String(error),
-      });
-      return undefined;
+      return failed(error);
     }
+    if (verdict === undefined) return undefined;
+    if (typeof verdict === "object" && verdict !== null) {
+      if ("drop" in verdict && typeof verdict.drop === "string") return { drop: verdict.drop };
+      if ("text" in verdict && typeof verdict.text === "string") return { text: verdict.text };
+    }
+    return failed(`the hook returned a ${typeof verdict} that is not a verdict`);
   };
 }

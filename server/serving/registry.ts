@@ -3,6 +3,7 @@
 
 import {
   type CommandInfo,
+  isErrorCode,
   isValidName,
   MAX_PASSWORD_LENGTH,
   MAX_TEXT_LENGTH,
@@ -18,6 +19,7 @@ import type {
   CommandSpec,
 } from "../../protocol/plugin.ts";
 import { ChatError } from "../errors.ts";
+import { encodeReply } from "./reply.ts";
 
 /** Longest `word` argument. */
 const MAX_WORD_LENGTH = 200;
@@ -151,9 +153,42 @@ export class Registry {
   dispatch(
     caller: Caller | undefined,
     request: { cmd: string; args: string },
-    options: { chat: ChatServices; onPluginFailure: PluginFailure },
+    options: DispatchOptions,
   ): CommandResult | Promise<CommandResult> {
-    if (!caller) return fail("not_logged_in", "Cannot run a command: log in first");
+    return this.#run(caller, request, options, (_command, result) => result);
+  }
+
+  /**
+   * Runs a command as `dispatch` does and encodes its reply to request `id`. The encoding happens
+   * here, inside the same guard: a result that cannot be encoded (a BigInt, a cycle, a throwing
+   * `toJSON`) is `plugin_failed` and reported, whether the handler was synchronous or not. The
+   * promise, when there is one, never rejects.
+   */
+  reply(
+    id: number,
+    caller: Caller | undefined,
+    request: { cmd: string; args: string },
+    options: DispatchOptions,
+  ): string | Promise<string> {
+    return this.#run(caller, request, options, (command, result) => {
+      if (!command) return encodeReply(id, result);
+      try {
+        return encodeReply(id, result);
+      } catch (error) {
+        return encodeReply(id, pluginFailed(command, error, options.onPluginFailure));
+      }
+    });
+  }
+
+  #run<T>(
+    caller: Caller | undefined,
+    request: { cmd: string; args: string },
+    options: DispatchOptions,
+    finish: (command: RegisteredCommand | undefined, result: CommandResult) => T,
+  ): T | Promise<T> {
+    if (!caller) {
+      return finish(undefined, fail("not_logged_in", "Cannot run a command: log in first"));
+    }
     let command: RegisteredCommand;
     let args: CommandArgs;
     try {
@@ -161,21 +196,22 @@ export class Registry {
       command = resolved.command;
       args = parseArgs(command.info, resolved.rest);
     } catch (error) {
-      if (error instanceof ChatError) return fail(error.code, error.message);
+      if (error instanceof ChatError) return finish(undefined, fail(error.code, error.message));
       throw error;
     }
     const call: CommandCall = { caller, args, chat: options.chat, ok, fail };
+    const failed = (error: unknown) => settle(command, error, options.onPluginFailure);
     try {
       const result = command.spec.handler(call);
-      // The catch also takes checkResult's throw: a second argument to then() would not.
       if (result instanceof Promise) {
-        return result.then((r) => checkResult(command, r)).catch((error) =>
-          settle(command, error, options.onPluginFailure)
-        );
+        // The catch also takes checkResult's and finish's throws: a second argument to then() would not.
+        return withDeadline(result, options.timeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS, command)
+          .then((r) => finish(command, checkResult(command, r)))
+          .catch((error) => finish(command, failed(error)));
       }
-      return checkResult(command, result);
+      return finish(command, checkResult(command, result));
     } catch (error) {
-      return settle(command, error, options.onPluginFailure);
+      return finish(command, failed(error));
     }
   }
 
@@ -198,10 +234,51 @@ export class Registry {
   }
 }
 
-/** A handler's result as it is, or a throw when it is not a result. */
-function checkResult(command: RegisteredCommand, result: CommandResult): CommandResult {
-  if (result && typeof result === "object" && typeof result.ok === "boolean") return result;
-  throw new Error(`handler of "/${command.info.name}" returned no result`);
+/**
+ * How long an async handler may take by default before its caller is answered `plugin_failed`: far
+ * longer than any built-in command (a password check takes ~50 ms), short enough that a person
+ * still waits for the answer.
+ */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
+
+/** What dispatch needs besides the command table. */
+export interface DispatchOptions {
+  chat: ChatServices;
+  onPluginFailure: PluginFailure;
+  /** An async handler not settled after this long answers `plugin_failed` (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** The handler's promise, or a rejection once `ms` pass without it settling. */
+function withDeadline<T>(promise: Promise<T>, ms: number, command: RegisteredCommand): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`handler of "/${command.info.name}" did not settle within ${ms} ms`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** A handler's result as it is, or a throw naming what is wrong with it. */
+function checkResult(command: RegisteredCommand, result: unknown): CommandResult {
+  const problem = resultProblem(result);
+  if (problem === undefined) return result as CommandResult;
+  throw new Error(`handler of "/${command.info.name}" returned ${problem}`);
+}
+
+/** What makes a value not a result, or undefined for a well-formed one. */
+function resultProblem(result: unknown): string | undefined {
+  if (typeof result !== "object" || result === null || !("ok" in result)) return "no result";
+  if (result.ok === true) {
+    const text = (result as { text?: unknown }).text;
+    return text === undefined || typeof text === "string" ? undefined : "a text that is no string";
+  }
+  if (result.ok !== false) return "an `ok` that is not true or false";
+  const { code, message } = result as { code?: unknown; message?: unknown };
+  if (typeof code !== "string" || !isErrorCode(code)) return `an unknown error code`;
+  return typeof message === "string" ? undefined : "an error message that is no string";
 }
 
 /** What a handler's throw becomes: its own error result, or `plugin_failed` reported to the server. */
@@ -211,6 +288,15 @@ function settle(
   onPluginFailure: PluginFailure,
 ): CommandResult {
   if (error instanceof ChatError) return fail(error.code, error.message);
+  return pluginFailed(command, error, onPluginFailure);
+}
+
+/** Reports a plugin's failure and makes the caller's `plugin_failed` result. */
+function pluginFailed(
+  command: RegisteredCommand,
+  error: unknown,
+  onPluginFailure: PluginFailure,
+): CommandResult {
   onPluginFailure(command.plugin, command.info.name, error);
   return fail(
     "plugin_failed",

@@ -17,6 +17,7 @@ import {
   setupPlugins,
 } from "./plugin_loader.ts";
 import { RateWindow } from "./rate.ts";
+import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { openSqliteStore, type SyncMode } from "./store/sqlite.ts";
 import type { Retention } from "./store/store.ts";
@@ -61,6 +62,11 @@ export interface ServerLimits {
   connectsPerMinute: number;
   /** Frames libzmq queues per peer before sends to it fail and the session counts as lagging. */
   peerQueueFrames: number;
+  /**
+   * A plugin's async command handler not settled after this long answers `plugin_failed`; a setup
+   * not settled after this long is skipped.
+   */
+  pluginTimeoutMs: number;
 }
 
 /** Defaults sized for people and ordinary bots; benchmarks lift the flood limit. */
@@ -73,6 +79,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   lagLimitMs: 60_000,
   connectsPerMinute: 600,
   peerQueueFrames: 10_000,
+  pluginTimeoutMs: DEFAULT_HANDLER_TIMEOUT_MS,
 };
 
 /** Everything `startServer` needs. */
@@ -173,7 +180,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sources.push(...dir.sources);
       failedImports.push(...dir.failed);
     }
-    plugins = await setupPlugins(sources, { registry, hooks, log });
+    plugins = await setupPlugins(sources, {
+      registry,
+      hooks,
+      log,
+      timeoutMs: options.limits.pluginTimeoutMs,
+    });
   } catch (error) {
     store.close();
     throw error;
@@ -216,6 +228,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }),
     sessionTimeoutMs: options.limits.sessionTimeoutMs,
     maxSessionsPerAccount: options.limits.maxSessionsPerAccount,
+    handlerTimeoutMs: options.limits.pluginTimeoutMs,
   });
 
   const router = new Router({

@@ -2,7 +2,7 @@
 // It takes a start message, answers operator calls, forwards its log records, and stops on request.
 
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { type RunningServer, startServer } from "./serve.ts";
 import type { FromServingThread, ServerCall, ToServingThread } from "../thread_protocol.ts";
 
@@ -12,6 +12,28 @@ const port = self as unknown as {
 };
 const post = (message: FromServingThread) => port.postMessage(message);
 let server: RunningServer | undefined;
+let log: Logger = createLogger("info", (record) => post({ type: "log", record }));
+
+// A plugin's timer callback that throws, or a promise of its that nobody awaits and that rejects,
+// would otherwise end this thread and every session with it: they are logged and the thread goes on.
+self.addEventListener("error", (event) => {
+  event.preventDefault();
+  logUncaught(event.error ?? event.message);
+});
+self.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  logUncaught(event.reason);
+});
+
+/** Logs an error nothing caught, as the failure of the drop-in plugin its stack names if any. */
+function logUncaught(error: unknown): void {
+  const stack = error instanceof Error ? error.stack ?? error.message : String(error);
+  const plugin = server?.plugins.loaded.find((p) =>
+    p.source !== "builtin" && stack.includes(p.source)
+  );
+  if (plugin) log.error("plugin_failed", { plugin: plugin.name, uncaught: true, error: stack });
+  else log.error("uncaught_error", { error: stack });
+}
 
 function call(server: RunningServer, request: ServerCall): unknown {
   switch (request.method) {
@@ -42,7 +64,7 @@ port.onmessage = async ({ data: message }) => {
         server = await startServer({
           ...options,
           builtins: BUILTIN_PLUGINS.map((plugin) => ({ source: "builtin", plugin })),
-          log: createLogger(logLevel, (record) => post({ type: "log", record })),
+          log: log = createLogger(logLevel, (record) => post({ type: "log", record })),
         });
         post({ type: "ready", endpoint: server.endpoint, plugins: server.plugins });
       } catch (error) {
