@@ -90,6 +90,39 @@ export function runStoreContract(
     });
   });
 
+  Deno.test(`${name}: store plugin values are kept per plugin and survive reopening`, async () => {
+    await withSite(async (site) => {
+      const store = await site.open();
+      try {
+        assert.equal(store.pluginValue("seen", "alice"), undefined);
+        store.setPluginValue("seen", "alice", "1");
+        store.setPluginValue("seen", "alice", "2");
+        store.setPluginValue("seen", "a%_b", "3");
+        store.setPluginValue("seen", "bob", "4");
+        store.setPluginValue("other", "alice", "5");
+        assert.equal(store.pluginValue("seen", "alice"), "2", "a set replaces");
+        assert.equal(store.pluginValue("other", "alice"), "5", "plugins do not share keys");
+        assert.deepEqual(store.pluginKeys("seen", "", 10), ["a%_b", "alice", "bob"]);
+        assert.deepEqual(store.pluginKeys("seen", "a", 10), ["a%_b", "alice"]);
+        assert.deepEqual(store.pluginKeys("seen", "a%", 10), ["a%_b"], "no pattern characters");
+        assert.deepEqual(store.pluginKeys("seen", "", 2), ["a%_b", "alice"]);
+        store.deletePluginValue("seen", "bob");
+        store.deletePluginValue("seen", "nobody");
+        store.commit();
+      } finally {
+        store.close();
+      }
+      const reopened = await site.open();
+      try {
+        assert.deepEqual(reopened.pluginKeys("seen", "", 10), ["a%_b", "alice"]);
+        assert.equal(reopened.pluginValue("seen", "alice"), "2");
+        assert.equal(reopened.pluginValue("other", "alice"), "5");
+      } finally {
+        reopened.close();
+      }
+    });
+  });
+
   Deno.test(`${name}: store tokens resolve to their account until they expire`, async (t) => {
     await withStore(async (store) => {
       store.saveToken("hash-a1", "alice", T0, T0 + DAY);

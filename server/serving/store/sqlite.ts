@@ -75,6 +75,9 @@ export const MIGRATIONS: readonly string[] = [
   // does not step back, so retention deletes the oldest up to the first page still young enough.
   // The index cost one more database page written at every commit (6 us of a 20 us small commit).
   `DROP INDEX pages_age;`,
+  // v6: each plugin's own key-value store (ctx.storage); values are JSON texts.
+  `CREATE TABLE plugin_values (plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+     PRIMARY KEY (plugin, key)) WITHOUT ROWID;`,
 ];
 
 /** Most direct conversations remembered as noted; past it the memory starts again (notes are idempotent). */
@@ -464,6 +467,36 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
         }
       }
       return found.sort((a, b) => a.id - b.id);
+    },
+
+    pluginValue(plugin: string, key: string): string | undefined {
+      const row = sql("SELECT value FROM plugin_values WHERE plugin = ? AND key = ?").get(
+        plugin,
+        key,
+      );
+      return row === undefined ? undefined : String(row.value);
+    },
+
+    setPluginValue(plugin: string, key: string, value: string): void {
+      write(
+        "INSERT INTO plugin_values (plugin, key, value) VALUES (?,?,?) " +
+          "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
+        plugin,
+        key,
+        value,
+      );
+    },
+
+    deletePluginValue(plugin: string, key: string): void {
+      write("DELETE FROM plugin_values WHERE plugin = ? AND key = ?", plugin, key);
+    },
+
+    pluginKeys(plugin: string, prefix: string, limit: number): string[] {
+      // A range rather than LIKE: prefixes may hold '%' and '_', and the range uses the key order.
+      return sql(
+        "SELECT key FROM plugin_values WHERE plugin = ? AND key >= ? AND substr(key, 1, ?) = ? " +
+          "ORDER BY key LIMIT ?",
+      ).all(plugin, prefix, prefix.length, prefix, limit).map((row) => String(row.key));
     },
 
     messageCount(): number {

@@ -93,6 +93,17 @@ export interface Store {
   /** Returns and forgets the messages kept for an account while it was offline, oldest first. */
   takeUndelivered(account: string): StoredMessage[];
 
+  // ---- plugin storage ----
+
+  /** A plugin's value under `key` (as the plugin stored it, a JSON text), if any. */
+  pluginValue(plugin: string, key: string): string | undefined;
+  /** Stores a plugin's value under `key`, replacing what was there. */
+  setPluginValue(plugin: string, key: string, value: string): void;
+  /** Forgets a plugin's value under `key`; nothing happens when there is none. */
+  deletePluginValue(plugin: string, key: string): void;
+  /** A plugin's keys that start with `prefix`, sorted, at most `limit` of them. */
+  pluginKeys(plugin: string, prefix: string, limit: number): string[];
+
   // ---- retention ----
 
   /**
