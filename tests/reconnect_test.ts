@@ -1,0 +1,132 @@
+// Reconnect tests with a resilient client: restarts, shutdowns and password changes keep the session
+// whole: nothing lost or repeated, own messages never replayed as missed, no login into a stopping server.
+
+import assert from "node:assert/strict";
+import { connect, type Connection, type ConnectionStatus } from "../client/connection.ts";
+import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
+import {
+  client,
+  closedPort,
+  Recorder,
+  replyData,
+  startServerProcess,
+  WAIT_MS,
+} from "./harness.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** A client that reconnects and resumes by itself, with its events and status changes recorded. */
+async function resilient(endpoint: string, login: string, password = `pw-${login}`) {
+  const events = new Recorder<ServerEvent>();
+  const status = new Recorder<ConnectionStatus>();
+  const conn: Connection = await connect({
+    server: endpoint,
+    login,
+    password,
+    timeoutMs: WAIT_MS,
+    reconnect: true,
+    onEvent: (e) => events.push(e),
+    onStatus: (s) => status.push(s),
+  });
+  return { conn, events, status };
+}
+
+function messages(events: ServerEvent[]): MessageEvent[] {
+  return events.filter((e): e is MessageEvent => e.type === "message");
+}
+
+Deno.test(
+  "a resumed client gets what it missed, once, and never its own messages back",
+  opts,
+  async () => {
+    const bind = ["--bind", `tcp://127.0.0.1:${closedPort()}`];
+    let server = await startServerProcess({ args: bind });
+    const dataDir = server.dataDir;
+    const bob = await resilient(server.endpoint, "bob");
+    const alice = await resilient(server.endpoint, "alice");
+    try {
+      const heard = replyData<{ id: number }>(await alice.conn.command("say", "alice first"));
+      await bob.events.waitFor((e) => e.type === "message" && e.id === heard.id, "alice first");
+      // Acknowledged own sends above the last message bob received: the old resume point.
+      replyData(await bob.conn.command("say", "bob public"));
+      replyData(await bob.conn.command("msg", "alice bob direct"));
+      await server.stop("SIGKILL");
+      // Sent while the server is down: held, then sent after the re-login.
+      const whileDown = bob.conn.command("say", "bob typed while down");
+      server = await startServerProcess({ dataDir, args: bind });
+      replyData(await whileDown);
+      await alice.status.waitFor((s) => s.state === "online", "alice back online");
+      const missed = replyData<{ id: number }>(await alice.conn.command("say", "alice after"));
+      await bob.events.waitFor((e) => e.type === "message" && e.id === missed.id, "alice after");
+
+      const seen = messages(bob.events.items);
+      assert.deepEqual(
+        seen.filter((m) => m.from === "bob").map((m) => m.text),
+        [],
+        "bob's own messages are not replayed to him",
+      );
+      assert.deepEqual(seen.map((m) => m.text), ["alice first", "alice after"]);
+      const back = bob.status.items.find((s) => s.state === "online");
+      assert.ok(back && back.state === "online");
+      assert.equal(back.catchup.count, 0, "nothing counted as missed");
+    } finally {
+      await alice.conn.close();
+      await bob.conn.close();
+      await server.stop();
+    }
+  },
+);
+
+Deno.test("a server that is shutting down admits no one", opts, async () => {
+  const server = await startServerProcess();
+  const bob = await resilient(server.endpoint, "bob");
+  try {
+    await server.stop("SIGTERM");
+    const shutdownAt = server.log.items.findIndex((l) => / shutdown /.test(l));
+    assert.ok(shutdownAt >= 0, "the server logged its shutdown");
+    const after = server.log.items.slice(shutdownAt);
+    assert.deepEqual(after.filter((l) => / login /.test(l)), [], "no login after the shutdown");
+    const lost = await bob.status.waitFor((s) => s.state === "reconnecting", "bob reconnecting");
+    assert.ok(lost.state === "reconnecting");
+    assert.match(lost.reason, /Server shutting down/);
+    assert.ok(lost.delayMs > 0, "bob waits before re-dialling");
+  } finally {
+    await bob.conn.close();
+  }
+});
+
+Deno.test("/passwd gives the session that changed the password a fresh token", opts, async () => {
+  const bind = ["--bind", `tcp://127.0.0.1:${closedPort()}`];
+  let server = await startServerProcess({ args: bind });
+  const dataDir = server.dataDir;
+  const bob = await resilient(server.endpoint, "bob");
+  const other = await client(server.endpoint, "bob");
+  try {
+    const before = bob.conn.session.token;
+    replyData(await bob.conn.command("passwd", "pw-bob pw-new"));
+    assert.notEqual(bob.conn.session.token, before, "the session holds a new token");
+    await server.stop("SIGKILL");
+    server = await startServerProcess({ dataDir, args: bind });
+    await bob.status.waitFor((s) => s.state === "online", "bob resumed with the new token");
+    assert.ok((await bob.conn.command("say", "still here")).ok);
+    assert.equal(
+      bob.events.items.find((e) => e.type === "bye"),
+      undefined,
+      "bob's session did not end",
+    );
+    // The other session's token stopped working, as documented.
+    await assert.rejects(
+      connect({
+        server: server.endpoint,
+        login: "bob",
+        token: other.conn.session.token,
+        timeoutMs: WAIT_MS,
+      }),
+      /token/,
+    );
+  } finally {
+    await other.conn.close();
+    await bob.conn.close();
+    await server.stop();
+  }
+});
