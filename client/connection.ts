@@ -8,6 +8,7 @@ import {
   encodeBatch,
   type ErrorCode,
   type LoginData,
+  type MessageEvent,
   PROTOCOL_VERSION,
   type Reply,
   type Request,
@@ -23,9 +24,27 @@ export const PING_INTERVAL_MS = 5000;
 /** Silence, in ping intervals, after which the server is taken as gone and the client reconnects. */
 const DEAD_AFTER_PINGS = 3;
 
-/** Reconnect back-off: the first retry waits this long, each next one twice as long, up to the cap. */
-const BACKOFF_FIRST_MS = 250;
-const BACKOFF_MAX_MS = 15_000;
+/**
+ * How long a re-login waits for its answer: this long on the first attempt, twice as long on each
+ * next one, up to the cap. Unanswered, it re-dials at once: the wait itself spaces the attempts.
+ */
+const ANSWER_FIRST_MS = 250;
+const ANSWER_MAX_MS = 15_000;
+
+/**
+ * Before re-dialling a server that said it is stopping, or after a refused re-login, the client waits
+ * a random time (full jitter) up to this, doubling per attempt up to the cap: a restarting server
+ * is not met by all its clients in the same millisecond.
+ */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 15_000;
+
+/** Re-login refusals that pass: wait and try again rather than end the session. */
+const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set([
+  "login_throttled",
+  "limit_reached",
+  "server_shutdown",
+]);
 
 /** Byes after which the session is resumed rather than ended: the server restarted or dropped us. */
 const RESUMABLE_BYES: ReadonlySet<string> = new Set(["server_shutdown", "timed_out", "too_slow"]);
@@ -73,7 +92,8 @@ export interface ConnectOptions {
 
 /** What `onStatus` reports. */
 export type ConnectionStatus =
-  | { state: "reconnecting"; reason: string; attempt: number }
+  /** `delayMs`: how long the client waits before it dials again (0: at once). */
+  | { state: "reconnecting"; reason: string; attempt: number; delayMs: number }
   | { state: "online"; catchup: LoginData["catchup"] };
 
 /** Why `connect` or a request failed: a protocol error code, or `unreachable` / `closed`. */
@@ -135,6 +155,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   let pingIntervalMs = PING_INTERVAL_MS;
   const cidPrefix = crypto.randomUUID().slice(0, 8);
   let nextCid = 1;
+  /** A resumed login's catch-up still coming in: what is left, own sends skipped, the rest held. */
+  let catchup:
+    | (LoginData["catchup"] & { left: number; own: number; held: MessageEvent[] })
+    | undefined;
 
   const loop: SocketLoop = startSocketLoop(socket, {
     onMessage(frames) {
@@ -154,6 +178,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     if (typeof message !== "object" || message === null) return;
     const reply = message as Reply;
     if (typeof reply.re === "number") {
+      if (catchup) endCatchup();
       const waiter = pending.get(reply.re);
       if (!waiter) return;
       if (
@@ -174,15 +199,47 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       // (a frame of the old connection read after a reconnect), so it is dropped.
       if (event.id <= lastMessageId) return;
       lastMessageId = event.id;
+      if (event.catchup && catchup) return holdCatchup(event);
+      // What this client sent itself was shown when it was sent; its other sessions' sends stay.
+      if (event.catchup && event.cid?.startsWith(`${cidPrefix}-`)) return;
     }
+    if (catchup) endCatchup();
     if (event.type === "bye") {
       if (options.reconnect && RESUMABLE_BYES.has(event.code)) {
-        reconnect(event.message);
+        // A stopping server is not dialled again at once: it admits no one until it is back.
+        reconnect(event.message, { waitFirst: event.code === "server_shutdown" });
         return;
       }
       state = "ended";
     }
     options.onEvent?.(event);
+  }
+
+  /**
+   * A resumed login's catch-up follows its reply; it is held until all of it is in (or something
+   * else comes), so the status line can say how many messages were missed once this client's own
+   * sends are left out.
+   */
+  function startCatchup(data: LoginData): void {
+    catchup = { ...data.catchup, left: data.catchup.count, own: 0, held: [] };
+    if (catchup.left === 0) endCatchup();
+  }
+
+  function holdCatchup(event: MessageEvent): void {
+    const held = catchup!;
+    if (event.cid?.startsWith(`${cidPrefix}-`)) held.own++;
+    else held.held.push(event);
+    if (--held.left === 0) endCatchup();
+  }
+
+  function endCatchup(): void {
+    const done = catchup!;
+    catchup = undefined;
+    options.onStatus?.({
+      state: "online",
+      catchup: { count: done.count - done.own, complete: done.complete },
+    });
+    for (const event of done.held) options.onEvent?.(event);
   }
 
   function flush(): void {
@@ -247,8 +304,9 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   }
 
   /** Replaces a dead connection: new socket connection, token login with resume, re-sent commands. */
-  async function reconnect(reason: string): Promise<void> {
+  async function reconnect(reason: string, how: { waitFirst?: boolean } = {}): Promise<void> {
     if (state !== "online") return;
+    if (catchup) endCatchup();
     state = "reconnecting";
     loop.discardQueued();
     batch = [];
@@ -262,18 +320,23 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       }
     }
     held.sort((a, b) => a - b);
+    let waitNext = how.waitFirst === true;
     for (let attempt = 1; state === "reconnecting"; attempt++) {
-      options.onStatus?.({ state: "reconnecting", reason, attempt });
+      const delayMs = waitNext ? Math.round(retryDelay(attempt)) : 0;
+      options.onStatus?.({ state: "reconnecting", reason, attempt, delayMs });
+      if (delayMs > 0) await sleep(delayMs);
+      if (state !== "reconnecting") return; // closed meanwhile
+      waitNext = false;
       socket.disconnect(options.server);
       socket.connect(options.server);
-      const wait = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1));
+      const wait = Math.min(ANSWER_MAX_MS, ANSWER_FIRST_MS * 2 ** (attempt - 1));
       // Back online the moment the reply is read, so the status comes before the catch-up.
       const reply = await withTimeout(
         login({ token: session?.token, resume: lastMessageId }, (r) => {
           if (!r.ok || state !== "reconnecting") return;
           const data = r.data as LoginData;
           online(data);
-          options.onStatus?.({ state: "online", catchup: data.catchup });
+          startCatchup(data);
         }),
         wait,
       );
@@ -285,8 +348,9 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
         continue;
       }
       if (!reply.ok) {
-        if (reply.code === "login_throttled" || reply.code === "limit_reached") {
-          await new Promise((resolve) => setTimeout(resolve, wait));
+        if (RETRYABLE_REFUSALS.has(reply.code)) {
+          reason = reply.message;
+          waitNext = true;
           continue;
         }
         state = "ended";
@@ -358,7 +422,13 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     },
     request,
     command: (cmd, args = "") =>
-      request({ op: "cmd", cmd, args, cid: `${cidPrefix}-${nextCid++}` }),
+      request({ op: "cmd", cmd, args, cid: `${cidPrefix}-${nextCid++}` }, (reply) => {
+        // A password change revokes every token but gives this session a new one to resume with.
+        const data = reply.ok ? reply.data as { token?: unknown } | undefined : undefined;
+        if (cmd === "passwd" && typeof data?.token === "string" && session) {
+          session = { ...session, token: data.token };
+        }
+      }),
     get inFlight() {
       return pending.size;
     },
@@ -389,6 +459,16 @@ function sessionGone(reply: Reply): boolean {
   if (!reply.ok) return reply.code === "not_logged_in";
   const data = reply.data as { session?: boolean } | undefined;
   return data?.session === false;
+}
+
+/** A full-jitter wait before re-dial number `attempt` (1-based). */
+function retryDelay(attempt: number): number {
+  // TODO(#15): transport/backoff.ts, the one backoff helper, once it lands.
+  return Math.random() * Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempt - 1));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {

@@ -3,7 +3,7 @@
 
 import process from "node:process";
 import { createInterface } from "node:readline";
-import type { ServerEvent } from "../protocol/mod.ts";
+import { plural, type ServerEvent } from "../protocol/mod.ts";
 import { ChatzError, connect, type Connection, type ConnectionStatus } from "./connection.ts";
 import {
   explainUnansweredLogin,
@@ -160,10 +160,12 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
 /** A connection status change as a notice line, so both the terminal and scripts see it. */
 function statusNotice(status: ConnectionStatus): ServerEvent {
   const text = status.state === "reconnecting"
-    ? `Connection lost (${status.reason}); reconnecting, attempt ${status.attempt}`
+    ? `Connection lost (${status.reason}); reconnecting${
+      status.delayMs > 0 ? ` in ${(status.delayMs / 1000).toFixed(1)} s` : ""
+    }, attempt ${status.attempt}`
     : `Reconnected${
       status.catchup.count > 0
-        ? `; ${status.catchup.count} missed messages follow${
+        ? `; ${plural(status.catchup.count, "missed message")} follow${
           status.catchup.complete ? "" : " (more in /history)"
         }`
         : ""

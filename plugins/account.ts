@@ -13,12 +13,13 @@ const plugin: Plugin = {
         "Change your password (clients ask for both without echo); other sessions' tokens stop working",
       params: [{ name: "current", kind: "secret" }, { name: "new", kind: "secret" }],
       async handler(call) {
-        await call.chat.changePassword(
+        const token = await call.chat.changePassword(
           call.caller,
           String(call.args.current),
           String(call.args.new),
         );
-        return call.ok("Password changed");
+        // The session's new token: the client resumes with it after a reconnect.
+        return call.ok("Password changed", { token });
       },
     });
   },

@@ -127,6 +127,11 @@ export interface MessageEvent {
   delayed?: boolean;
   /** True when sent again after a reconnect or a lag, because this session missed it live. */
   catchup?: boolean;
+  /**
+   * On catch-up copies of the receiving account's own messages only: the `cid` of the command that
+   * sent it, so a client drops what it sent itself and keeps what its other sessions sent.
+   */
+  cid?: string;
 }
 
 /** Someone came online or went offline. */

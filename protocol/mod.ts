@@ -4,5 +4,6 @@
 export * from "./errors.ts";
 export * from "./messages.ts";
 export * from "./names.ts";
+export * from "./plural.ts";
 export * from "./requests.ts";
 export * from "./wire.ts";

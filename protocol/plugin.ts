@@ -189,8 +189,11 @@ export interface ChatServices {
 
   /** Messages of a conversation the caller may see, oldest first. */
   history(caller: Caller, target: HistoryTarget, query: HistoryQuery): MessageEvent[];
-  /** Changes the caller's password after checking the current one. */
-  changePassword(caller: Caller, current: string, next: string): Promise<void>;
+  /**
+   * Changes the caller's password after checking the current one. Every session token of the
+   * account stops working; resolves with a new one for the caller's session.
+   */
+  changePassword(caller: Caller, current: string, next: string): Promise<string>;
 }
 
 /** A conversation: the public room, a direct conversation with one login, or a group. */

@@ -18,7 +18,13 @@ import type { CommandResult } from "../../protocol/plugin.ts";
 import { type ChatCore, MAX_CATCHUP } from "./chat.ts";
 import { type Logger, printable } from "../log.ts";
 import type { Outbox, Recipient } from "./outbox.ts";
-import { hashPassword, newToken, tokenHash, verifyPassword } from "./passwords.ts";
+import {
+  hashPassword,
+  newToken,
+  TOKEN_LIFETIME_MS,
+  tokenHash,
+  verifyPassword,
+} from "./passwords.ts";
 import type { Registry } from "./registry.ts";
 import { encodeReply } from "./reply.ts";
 import type { Session, SessionTable } from "./sessions.ts";
@@ -32,9 +38,6 @@ export const SESSION_TIMEOUT_MS = 15_000;
 const BAD_FRAME_WARN_EVERY_MS = 60_000;
 /** Clients are asked to send something this many times per timeout, so one lost ping is survived. */
 const PINGS_PER_TIMEOUT = 3;
-
-/** How long a session token resumes a login without the password. */
-const TOKEN_LIFETIME_MS = 30 * 24 * 3600_000;
 
 /** Logins no account may take: `public` names the public room in `/history`. */
 const RESERVED_LOGINS = new Set(["public"]);
@@ -79,6 +82,8 @@ export function createBroker(deps: BrokerDeps) {
   /** When each peer's last bad-frame warning was logged. */
   const warnedAt = new Map<string, number>();
   let badFrames = 0;
+  /** Set once the server began to stop: logins are refused with `server_shutdown`. */
+  let shuttingDown = false;
 
   function reply(to: Recipient, id: number, result: CommandResult): void {
     outbox.push(to, encodeReply(id, result));
@@ -181,6 +186,8 @@ export function createBroker(deps: BrokerDeps) {
       log.warn("login_refused", { login: name.slice(0, 40), peer: hex(to.peer), reason });
       replyError(to, request.id, code, message);
     };
+    const refuseShutdown = () =>
+      refuse("server_shutdown", "Cannot log in: the server is shutting down", "shutdown");
     if (!isValidName(name)) {
       return refuse(
         "invalid_name",
@@ -188,6 +195,7 @@ export function createBroker(deps: BrokerDeps) {
         "invalid_name",
       );
     }
+    if (shuttingDown) return refuseShutdown();
     const key = nameKey(name);
     if (RESERVED_LOGINS.has(key)) {
       return refuse("invalid_name", `Cannot log in as "${name}": the name is reserved`, "reserved");
@@ -269,6 +277,8 @@ export function createBroker(deps: BrokerDeps) {
       token = newToken();
       store.saveToken(tokenHash(token), key, now(), now() + TOKEN_LIFETIME_MS);
     }
+    // The password check waited: the server may have begun shutting down meanwhile.
+    if (shuttingDown) return refuseShutdown();
     if (sessions.get(to.id)) {
       return replyError(
         to,
@@ -437,6 +447,17 @@ export function createBroker(deps: BrokerDeps) {
           "kicked",
         );
       }
+      return list.length;
+    },
+
+    /**
+     * The server is stopping: every session ends with `server_shutdown` and no login is admitted
+     * from now on, so no client logs back in to a server about to go. Returns how many ended.
+     */
+    shutdown(message: string): number {
+      shuttingDown = true;
+      const list = [...sessions.all()];
+      for (const session of list) byeSession(session, "server_shutdown", message, "shutdown");
       return list.length;
     },
 

@@ -24,7 +24,13 @@ import { ChatError } from "../errors.ts";
 import type { Group, GroupTable } from "./groups.ts";
 import type { Logger } from "../log.ts";
 import type { Outbox } from "./outbox.ts";
-import { hashPassword, verifyPassword } from "./passwords.ts";
+import {
+  hashPassword,
+  newToken,
+  TOKEN_LIFETIME_MS,
+  tokenHash,
+  verifyPassword,
+} from "./passwords.ts";
 import type { Session, SessionTable } from "./sessions.ts";
 import type { LoginThrottle } from "./throttle.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
@@ -180,6 +186,14 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     if (contacts.size === 0) return;
     const encoded = JSON.stringify(event);
     for (const account of contacts) pushToAccount(account, encoded);
+  }
+
+  /** A missed message as its catch-up event: the account's own sends carry their client's cid. */
+  function catchupOf(session: Session, message: StoredMessage): string {
+    const own = message.cid !== undefined && nameKey(message.from) === session.account;
+    // The stored cid is `<send number>:<cid>` (see storedCid): the client knows only the cid.
+    const cid = own ? message.cid!.slice(message.cid!.indexOf(":") + 1) : undefined;
+    return encodeMessage(message, { catchup: true, cid });
   }
 
   function groupEvent(
@@ -502,7 +516,11 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       throttle.succeed(key);
       store.setPassword(key, await hashPassword(next));
       store.dropTokens(key);
+      // Every other session must log in again; the one that changed the password goes on.
+      const token = newToken();
+      store.saveToken(tokenHash(token), key, now(), now() + TOKEN_LIFETIME_MS);
       log.info("passwd", { login: caller.login });
+      return token;
     },
 
     missedBy(account, after) {
@@ -548,7 +566,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         lag.last = now();
         const missed = core.missedBy(session.account, lag.after);
         for (const message of missed.slice(0, MAX_CATCHUP)) {
-          push(session, encodeMessage(message, { catchup: true }));
+          push(session, catchupOf(session, message));
         }
         if (missed.length > MAX_CATCHUP) {
           const event: NoticeEvent = {
@@ -568,7 +586,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const caughtUp = new Set<number>();
       for (const message of catchup.slice(0, MAX_CATCHUP)) {
         caughtUp.add(message.id);
-        push(session, encodeMessage(message, { catchup: true }));
+        push(session, catchupOf(session, message));
       }
       for (const message of store.takeUndelivered(session.account)) {
         if (!caughtUp.has(message.id)) push(session, encodeMessage(message, { delayed: true }));

@@ -17,7 +17,7 @@ import { GroupTable } from "./groups.ts";
 import { LoginThrottle } from "./throttle.ts";
 import { createLogger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
-import { hashPassword } from "./passwords.ts";
+import { hashPassword, tokenHash } from "./passwords.ts";
 import { type Session, SessionTable } from "./sessions.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
 import type { Store, StoredMessage } from "./store/store.ts";
@@ -831,9 +831,10 @@ Deno.test("chat.changePassword() checks the current password and drops tokens", 
     });
     await t.step("the right one changes the hash and drops the tokens", async () => {
       const before = world.store.account("alice")?.password;
-      await world.chat.changePassword(a.caller, "old", "new");
+      const fresh = await world.chat.changePassword(a.caller, "old", "new");
       assert.notEqual(world.store.account("alice")?.password, before);
       assert.equal(world.store.tokenAccount("tok", T0), undefined);
+      assert.equal(world.store.tokenAccount(tokenHash(fresh), T0), "alice", "the caller's new one");
       await assert.rejects(
         world.chat.changePassword(a.caller, "old", "newer"),
         (error: unknown) => error instanceof ChatError && error.code === "wrong_password",
@@ -984,3 +985,27 @@ Deno.test("chat.commitFailed() forgets sends that were never stored", async () =
     assert.deepEqual(stored.map((m) => m.id), [again.id], "stored once, under the id acknowledged");
   });
 });
+
+Deno.test(
+  "chat.sessionStarted() marks the account's own sends in the catch-up with their cid only",
+  async () => {
+    await withWorld((world) => {
+      const a = world.login("alice", "a1");
+      const b = world.login("bob", "b1");
+      const seen = world.chat.sendPublic(a.caller, "seen live").id;
+      world.logout(b);
+      const own = world.chat.sendPublic(
+        { ...world.login("bob", "b2").caller, cid: "c9-1" },
+        "mine",
+      );
+      const theirs = world.chat.sendPublic({ ...a.caller, cid: "alices-1" }, "hers");
+      world.drain();
+      const back = world.login("bob", "b3", world.chat.missedBy("bob", seen));
+      const caught = messages(world.drain().get(back.session.id));
+      assert.deepEqual(caught.map((m) => [m.id, m.cid]), [[own.id, "c9-1"], [
+        theirs.id,
+        undefined,
+      ]]);
+    });
+  },
+);

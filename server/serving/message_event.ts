@@ -4,8 +4,12 @@
 import type { MessageEvent } from "../../protocol/mod.ts";
 import type { StoredMessage } from "./store/store.ts";
 
-/** How a message event is marked when it is not new: replayed, kept for later, or caught up. */
-export type Marks = { history?: boolean; delayed?: boolean; catchup?: boolean };
+/**
+ * How a message event is marked when it is not new: replayed, kept for later, or caught up. `cid`:
+ * the client message id of the command that sent it, for catch-up copies of the receiving
+ * account's own sends only, so a client recognises what it sent itself.
+ */
+export type Marks = { history?: boolean; delayed?: boolean; catchup?: boolean; cid?: string };
 
 /** A stored message as the event clients receive. */
 export function toEvent(m: StoredMessage, marks: Marks = {}): MessageEvent {
@@ -23,6 +27,7 @@ export function toEvent(m: StoredMessage, marks: Marks = {}): MessageEvent {
   if (marks.history) event.history = true;
   if (marks.delayed) event.delayed = true;
   if (marks.catchup) event.catchup = true;
+  if (marks.cid !== undefined) event.cid = marks.cid;
   return event;
 }
 
@@ -47,6 +52,7 @@ export function encodeMessage(m: StoredMessage, marks: Marks = {}): string {
   if (marks.history) parts.push(`,"history":true`);
   if (marks.delayed) parts.push(`,"delayed":true`);
   if (marks.catchup) parts.push(`,"catchup":true`);
+  if (marks.cid !== undefined) parts.push(`,"cid":`, JSON.stringify(marks.cid));
   parts.push("}");
   return parts.join("");
 }

@@ -59,6 +59,9 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
+/** How long a session token resumes a login without the password. */
+export const TOKEN_LIFETIME_MS = 30 * 24 * 3600_000;
+
 /** A new random session token (43 characters of base64url). */
 export function newToken(): string {
   return randomBytes(32).toString("base64url");

@@ -382,10 +382,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     stop(reason = "") {
       stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
-        const told = broker.endAll(
-          "server_shutdown",
+        gate.pause(); // no new connection either: the byes' grace is not a door left open
+        const told = broker.shutdown(
           reason ? `Server shutting down: ${reason}` : "Server shutting down",
-          "shutdown",
         );
         flush();
         // The byes are in libzmq's queues; its I/O thread writes them unless the process exits

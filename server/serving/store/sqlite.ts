@@ -190,10 +190,18 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
   );
 
-  /** The messages of a page row, oldest first. */
+  /** The messages of a page row, oldest first; with their client message ids when the row has `cids`. */
   const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] => {
     const conv = String(row.conv);
-    return (JSON.parse(String(row.body)) as MessageEvent[]).map((e) => fromEvent(e, conv));
+    const messages = (JSON.parse(String(row.body)) as MessageEvent[]).map((e) =>
+      fromEvent(e, conv)
+    );
+    if (typeof row.cids === "string") {
+      for (const [index, cid] of JSON.parse(row.cids) as [number, string][]) {
+        if (messages[index]) messages[index].cid = cid;
+      }
+    }
+    return messages;
   };
 
   return {
@@ -424,7 +432,8 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
 
     /**
      * What an account missed after message `after`, oldest first, at most `limit`: the public
-     * room, the given group conversations, and its direct conversations.
+     * room, the given group conversations, and its direct conversations. Each carries its stored
+     * client message id (`cid`), if it has one.
      */
     missed(
       after: number,
@@ -442,7 +451,8 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
         `SELECT last FROM pages WHERE conv IN (SELECT value FROM json_each(?)) AND last > ?
            ORDER BY first LIMIT ?`,
       ).all(JSON.stringify(convs), after, limit + convs.length);
-      const page = sql("SELECT conv, body FROM pages WHERE last = ?");
+      // With the client message ids: a session is not sent its own sends back as missed.
+      const page = sql("SELECT conv, body, cids FROM pages WHERE last = ?");
       const found: StoredMessage[] = [];
       for (const { last } of pages) {
         for (const message of messagesOf(page.get(last)!)) {
