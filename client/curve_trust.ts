@@ -1,9 +1,8 @@
 // Which CURVE key `chatz connect` trusts for a server: the one given with --server-key, the one in
 // the known-servers file, or, on first use, the one the server's key endpoint tells (then remembered).
 
-import { Dealer } from "zeromq";
 import { isCurveKey, KEY_PROTOCOL_VERSION, keyEndpointFor } from "../protocol/curve.ts";
-import { startSocketLoop } from "../transport/socket_loop.ts";
+import { requestOnce } from "../transport/request_reply.ts";
 import { knownServersPath, lookupKnownServer, rememberServer } from "./known_servers.ts";
 
 /** How long to ask the key endpoint why a login went unanswered: the user already waited once. */
@@ -205,54 +204,39 @@ export async function fetchServerKey(
   endpoint: string,
   timeoutMs: number,
 ): Promise<string | undefined> {
-  const socket = new Dealer({
-    receiveTimeout: 0,
-    sendTimeout: 0,
-    linger: 0,
-    immediate: true, // the request waits for a connection instead of being lost in a dead one
-    reconnectInterval: 100,
-    reconnectMaxInterval: 1000,
-    maxMessageSize: MAX_KEY_REPLY_BYTES,
-  });
-  const answer = Promise.withResolvers<string | TrustError>();
   const decoder = new TextDecoder();
-  const loop = startSocketLoop(socket, {
-    onMessage([version, body]) {
-      if (!version || decoder.decode(version) !== KEY_PROTOCOL_VERSION) return;
-      let key: unknown;
-      try {
-        key = JSON.parse(decoder.decode(body)).key;
-      } catch { /* checked below */ }
-      answer.resolve(
-        typeof key === "string" && isCurveKey(key) ? key : new TrustError(
+  let result: string | TrustError | undefined;
+  try {
+    result = await requestOnce<string | TrustError>({
+      endpoint,
+      frames: [KEY_PROTOCOL_VERSION, "{}"],
+      timeoutMs,
+      accept([version, body]) {
+        if (!version || decoder.decode(version) !== KEY_PROTOCOL_VERSION) return undefined;
+        let key: unknown;
+        try {
+          key = JSON.parse(decoder.decode(body)).key;
+        } catch { /* checked below */ }
+        return typeof key === "string" && isCurveKey(key) ? key : new TrustError(
           "bad_server_key",
           `Cannot use the answer of key endpoint "${endpoint}": it holds no CURVE key`,
-        ),
-      );
-    },
-  }, { checkWritable: true });
-  try {
-    socket.connect(endpoint);
+        );
+      },
+      socket: {
+        immediate: true, // the request waits for a connection instead of being lost in a dead one
+        reconnectInterval: 100,
+        reconnectMaxInterval: 1000,
+        maxMessageSize: MAX_KEY_REPLY_BYTES,
+      },
+    });
   } catch (error) {
-    await loop.close();
     throw new TrustError(
       "no_server_key",
       `Cannot ask key endpoint "${endpoint}" for the server's key: ${(error as Error).message}`,
     );
   }
-  loop.send([KEY_PROTOCOL_VERSION, "{}"]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
-  });
-  try {
-    const result = await Promise.race([answer.promise, timeout]);
-    if (result instanceof TrustError) throw result;
-    return result;
-  } finally {
-    clearTimeout(timer);
-    await loop.close();
-  }
+  if (result instanceof TrustError) throw result;
+  return result;
 }
 
 function keyEndpointOf(options: { server: string; keyEndpoint?: string }): string {

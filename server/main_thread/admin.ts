@@ -2,9 +2,8 @@
 // For servers without a terminal; the commands are the console's own.
 
 import { existsSync } from "node:fs";
-import { Dealer } from "zeromq";
 import { CONTROL_VERSION, type ControlReply, controlSocketPath } from "../../protocol/control.ts";
-import { startSocketLoop } from "../../transport/socket_loop.ts";
+import { requestOnce } from "../../transport/request_reply.ts";
 
 /** Exit code when no server answers on the data folder, as `systemctl status` uses for a stopped unit. */
 export const EXIT_NOT_RUNNING = 3;
@@ -27,27 +26,19 @@ export async function sendControl(
 ): Promise<ControlReply | undefined> {
   const path = controlSocketPath(dataDir);
   if (!existsSync(path)) return undefined;
-  const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
-  const answered = Promise.withResolvers<ControlReply>();
-  const loop = startSocketLoop(socket, {
-    onMessage(frames) {
+  const decoder = new TextDecoder();
+  return await requestOnce<ControlReply>({
+    endpoint: `ipc://${path}`,
+    frames: [CONTROL_VERSION, JSON.stringify({ id: 1, ...request })],
+    timeoutMs,
+    accept(frames) {
       try {
-        answered.resolve(JSON.parse(new TextDecoder().decode(frames[frames.length - 1])));
-      } catch { /* not ours */ }
+        return JSON.parse(decoder.decode(frames[frames.length - 1]));
+      } catch {
+        return undefined; // not ours
+      }
     },
-  }, { checkWritable: true });
-  socket.connect(`ipc://${path}`);
-  loop.send([CONTROL_VERSION, JSON.stringify({ id: 1, ...request })]);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeoutMs);
   });
-  try {
-    return await Promise.race([answered.promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-    await loop.close();
-  }
 }
 
 /** Runs `chatz admin`; resolves with the exit code. */

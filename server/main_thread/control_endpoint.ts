@@ -3,14 +3,13 @@
 
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
-import { Router } from "zeromq";
 import {
   CONTROL_VERSION,
   type ControlReply,
   type ControlRequest,
   controlSocketPath,
 } from "../../protocol/control.ts";
-import { startSocketLoop } from "../../transport/socket_loop.ts";
+import { serveRequests } from "../../transport/request_reply.ts";
 import { ChatError } from "../errors.ts";
 
 /** Runs one control request; throws a ChatError for a coded failure. */
@@ -31,47 +30,39 @@ export async function openControlEndpoint(
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   chmodSync(dirname(path), 0o700);
   rmSync(path, { force: true }); // a socket file left by a killed server
-  const socket = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 1000 });
-  await socket.bind(`ipc://${path}`);
-  chmodSync(path, 0o600);
   const decoder = new TextDecoder();
-
-  const loop = startSocketLoop(socket, {
-    onMessage([peer, version, body]) {
-      const answer = (reply: ControlReply) =>
-        loop.send([peer, CONTROL_VERSION, JSON.stringify(reply)]);
-      let request: ControlRequest;
-      try {
-        if (decoder.decode(version) !== CONTROL_VERSION) throw new Error("version");
-        request = JSON.parse(decoder.decode(body));
-        if (typeof request?.id !== "number" || typeof request.line !== "string") {
-          throw new Error("shape");
-        }
-      } catch {
-        answer({ re: 0, ok: false, code: "bad_request", message: "Cannot read control request" });
-        return;
+  const failed = (re: number, error: unknown): ControlReply =>
+    error instanceof ChatError
+      ? { re, ok: false, code: error.code, message: error.message }
+      : { re, ok: false, code: "internal_error", message: (error as Error).message };
+  const responder = await serveRequests(`ipc://${path}`, ([version, body]) => {
+    const answer = (reply: ControlReply) => [CONTROL_VERSION, JSON.stringify(reply)];
+    let request: ControlRequest;
+    try {
+      if (decoder.decode(version) !== CONTROL_VERSION) throw new Error("version");
+      request = JSON.parse(decoder.decode(body));
+      if (typeof request?.id !== "number" || typeof request.line !== "string") {
+        throw new Error("shape");
       }
-      handle(request).then(
-        ({ text, data }) => answer({ re: request.id, ok: true, text, data }),
-        (error) => {
-          const reply: ControlReply = error instanceof ChatError
-            ? { re: request.id, ok: false, code: error.code, message: error.message }
-            : {
-              re: request.id,
-              ok: false,
-              code: "internal_error",
-              message: (error as Error).message,
-            };
-          answer(reply);
-        },
-      );
-    },
-  }, { checkWritable: false });
+    } catch {
+      return answer({
+        re: 0,
+        ok: false,
+        code: "bad_request",
+        message: "Cannot read control request",
+      });
+    }
+    return handle(request).then(
+      ({ text, data }) => answer({ re: request.id, ok: true, text, data }),
+      (error) => answer(failed(request.id, error)),
+    );
+  }, { linger: 1000 });
+  chmodSync(path, 0o600);
 
   return {
     path,
     async close() {
-      await loop.close();
+      await responder.close();
       if (existsSync(path)) rmSync(path, { force: true });
     },
   };

@@ -1,19 +1,14 @@
 // The key endpoint: a plaintext ROUTER beside the encrypted chat endpoint that tells anyone who asks
 // the server's CURVE public key, so a client can trust it on first use. It runs on the main thread.
 
-import { Router } from "zeromq";
 import { KEY_PROTOCOL_VERSION, type KeyReply } from "../../protocol/curve.ts";
-import { startSocketLoop } from "../../transport/socket_loop.ts";
+import { type Responder, serveRequests } from "../../transport/request_reply.ts";
 
 /** Requests are two short frames; anything bigger is not a key request (libzmq drops the peer). */
 const MAX_REQUEST_BYTES = 1024;
 
 /** The bound key endpoint. */
-export interface KeyEndpoint {
-  /** The endpoint actually bound (with the real port when the bind asked for `*`). */
-  readonly endpoint: string;
-  close(): Promise<void>;
-}
+export type KeyEndpoint = Responder;
 
 /**
  * Binds the key endpoint. It answers every message whose first frame is `chatz-key/1` with
@@ -28,29 +23,17 @@ export interface KeyEndpoint {
  * ```
  */
 export async function openKeyEndpoint(bind: string, publicKey: string): Promise<KeyEndpoint> {
-  const socket = new Router({
-    receiveTimeout: 0,
-    sendTimeout: 0,
-    linger: 0, // an answer nobody waits for any more is not worth holding the shutdown for
-    maxMessageSize: MAX_REQUEST_BYTES,
-  });
+  const body = JSON.stringify({ key: publicKey } satisfies KeyReply);
+  const decoder = new TextDecoder();
   try {
-    await socket.bind(bind);
+    return await serveRequests(bind, ([version]) => {
+      if (!version || decoder.decode(version) !== KEY_PROTOCOL_VERSION) return undefined;
+      return [KEY_PROTOCOL_VERSION, body];
+    }, {
+      linger: 0, // an answer nobody waits for any more is not worth holding the shutdown for
+      maxMessageSize: MAX_REQUEST_BYTES,
+    });
   } catch (error) {
-    socket.close();
     throw new Error(`Cannot serve the CURVE key on "${bind}": ${(error as Error).message}`);
   }
-  const endpoint = socket.lastEndpoint ?? bind;
-  const reply: KeyReply = { key: publicKey };
-  const body = JSON.stringify(reply);
-  const decoder = new TextDecoder();
-
-  const loop = startSocketLoop(socket, {
-    onMessage([peer, version]) {
-      if (!version || decoder.decode(version) !== KEY_PROTOCOL_VERSION) return;
-      loop.send([peer, KEY_PROTOCOL_VERSION, body]);
-    },
-  }, { checkWritable: false });
-
-  return { endpoint, close: () => loop.close() };
 }
