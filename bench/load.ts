@@ -2,7 +2,7 @@
 // on its workers and answers each on stdout with every peer's report. Exits when stdin closes.
 
 import type { LoadAnswer, LoadCommand, LoadRequest, PeerReport } from "./load_protocol.ts";
-import { readLines } from "./lines.ts";
+import { readLines } from "../transport/lines.ts";
 
 /**
  * Peers per worker. Each idle socket loop sleeps in poll(2) on one thread of its runtime's blocking

@@ -2,7 +2,7 @@
 // each optionally pinned to one core. Every child is tracked so that a failure can kill them all.
 
 import { monotonicNs } from "./clock.ts";
-import { readLines } from "./lines.ts";
+import { readLines } from "../transport/lines.ts";
 import { fileURLToPath } from "node:url";
 import type { LoadAnswer, LoadCommand, PeerReport } from "./load_protocol.ts";
 

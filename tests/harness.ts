@@ -2,7 +2,7 @@
 // Every wait has a deadline; nothing sleeps for a fixed time.
 
 import { fileURLToPath } from "node:url";
-import { readLines } from "../bench/lines.ts";
+import { readLines } from "../transport/lines.ts";
 import { ChatzError, connect, type Connection } from "../client/connection.ts";
 import assert from "node:assert/strict";
 import type { Reply, ServerEvent } from "../protocol/mod.ts";
@@ -26,12 +26,12 @@ export const WAIT_MS = 10_000;
 /** Resolves when `predicate` holds for an item pushed later (or already there); rejects at the deadline. */
 export class Recorder<T> {
   readonly items: T[] = [];
-  #waiters: { predicate: (item: T) => boolean; resolve: (item: T) => void }[] = [];
+  #waiters: { predicate: (item: T, index: number) => boolean; resolve: (item: T) => void }[] = [];
 
   push(item: T): void {
-    this.items.push(item);
+    const index = this.items.push(item) - 1;
     this.#waiters = this.#waiters.filter((w) => {
-      if (!w.predicate(item)) return true;
+      if (!w.predicate(item, index)) return true;
       w.resolve(item);
       return false;
     });
@@ -42,7 +42,8 @@ export class Recorder<T> {
     this.items.length = 0;
   }
 
-  waitFor(predicate: (item: T) => boolean, what: string, ms = WAIT_MS): Promise<T> {
+  /** `predicate` gets each item with its index in `items`, so a wait can skip what came before. */
+  waitFor(predicate: (item: T, index: number) => boolean, what: string, ms = WAIT_MS): Promise<T> {
     const found = this.items.find(predicate);
     if (found !== undefined) return Promise.resolve(found);
     return new Promise((resolve, reject) => {

@@ -38,7 +38,7 @@ Deno.test("the operator console runs every command from stdin", opts, async (t) 
   const out = server.stdout;
   const seen = () => out.items.length;
   const after = (from: number, pattern: RegExp, what: string) =>
-    out.waitFor((line) => out.items.indexOf(line) >= from && pattern.test(line), what);
+    out.waitFor((line, index) => index >= from && pattern.test(line), what);
   try {
     const alice = await client(server.endpoint, "alice");
     clients.push(alice);

@@ -1,7 +1,7 @@
 // Throwaway PostgreSQL and nats-server instances for tests: real servers from Debian's packages on
 // free loopback ports, in temporary folders, stopped and removed by the caller in `finally`.
 
-import { readLines } from "../bench/lines.ts";
+import { readLines } from "../transport/lines.ts";
 import { Recorder } from "./harness.ts";
 
 /** How long a server may take to come up on a loaded machine before the test gives up. */

@@ -1,5 +1,11 @@
 // Waits for a ZeroMQ socket to become ready, working around Deno's broken libuv poll emulation.
 // Polls the socket's ZMQ_FD and a wake-up eventfd with libc poll(2), run off-thread through Deno FFI.
+//
+// Why: Deno's N-API shim of `uv_poll_start` (added in denoland/deno#34657) stops watching after its
+// first callback and reports the requested events, not the ones poll(2) saw, so zeromq.js's own
+// poller loses wake-ups: https://github.com/denoland/deno/issues/36317 (open; fix proposed in
+// https://github.com/denoland/deno/pull/36455). Once a pinned Deno ships that fix and zeromq.js's
+// poller passes transport/socket_loop_test.ts without this file, remove it.
 
 /** Longest single wait: a lost edge (should one ever happen) costs at most this long. */
 const MAX_WAIT_MS = 1000;

@@ -1,5 +1,5 @@
-// A byte stream read as text lines: the benchmark's children's output and its load processes' stdin.
-// The test harness reads its children's output with it too.
+// A byte stream read as text lines: child processes' output and stdin, for the tests and the benchmark.
+// The one line reader of chatz; it decodes UTF-8 across chunk boundaries.
 
 /** Yields each line of `stream` without its newline; a last line without one is yielded too. */
 export async function* readLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
