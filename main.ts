@@ -4,7 +4,18 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import config from "./deno.json" with { type: "json" };
 import { runConnect } from "./client/mod.ts";
-import { DEFAULT_LIMITS, LOG_LEVELS, runAdmin, runServe } from "./server/mod.ts";
+import {
+  applyConfigFile,
+  DEFAULT_LIMITS,
+  envName,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  printConfig,
+  reapplyConfigFile,
+  runAdmin,
+  runServe,
+  type ServeCliOptions,
+} from "./server/mod.ts";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -28,69 +39,79 @@ const timeoutOption = () =>
   new Option("--timeout <ms>", "give up when the server does not answer in time")
     .argParser(positiveInt).default(5000);
 
+/** An option of `chatz serve`: it can also come from CHATZ_<KEY> and from the config file. */
+function serveOption<F extends string>(flags: F, description: string) {
+  const option = new Option(flags, description);
+  return option.env(envName(option));
+}
+
 const program = new Command()
   .name("chatz")
   .description("Terminal chat over ZeroMQ: a server, and a client for people and scripts")
   .version(config.version, "-V, --version")
   .showHelpAfterError();
 
-program.command("serve")
+const serve = program.command("serve")
   .description("Run the chat server (with an operator console when on a terminal)")
   .addOption(
-    new Option("--bind <endpoint>", "ZeroMQ endpoint to listen on")
-      .env("CHATZ_BIND").default("tcp://0.0.0.0:5555"),
+    serveOption("--config <file>", "read options from this TOML file (file < environment < flags)"),
+  )
+  .option("--print-config", "print the effective configuration as TOML and exit")
+  .addOption(
+    serveOption("--bind <endpoint>", "ZeroMQ endpoint to listen on")
+      .default("tcp://0.0.0.0:5555"),
   )
   .addOption(dataOption())
-  .addOption(new Option("--plugins <dir>", "folder of drop-in plugin files").env("CHATZ_PLUGINS"))
+  .addOption(serveOption("--plugins <dir>", "folder of drop-in plugin files"))
   .addOption(
-    new Option("--registration <mode>", "whether unknown logins register themselves")
+    serveOption("--registration <mode>", "whether unknown logins register themselves")
       .choices(["open", "closed"] as const).default("open" as const),
   )
   .addOption(
-    new Option("--log-level <level>", "least severe level logged")
-      .choices(LOG_LEVELS).env("CHATZ_LOG_LEVEL").default("info" as const),
+    serveOption("--log-level <level>", "least severe level logged")
+      .choices(LOG_LEVELS).default("info" as const),
   )
   .addOption(
-    new Option("--log-max-bytes <n>", "rotate the log file at this size")
+    serveOption("--log-max-bytes <n>", "rotate the log file at this size")
       .argParser(positiveInt).default(10 * 1024 * 1024),
   )
   .addOption(
-    new Option("--sync <mode>", "normal: commits survive a killed server; full: also a power cut")
+    serveOption("--sync <mode>", "normal: commits survive a killed server; full: also a power cut")
       .choices(["normal", "full"] as const).default("normal" as const),
   )
   .addOption(
-    new Option("--history-max-messages <n>", "keep at most this many messages")
+    serveOption("--history-max-messages <n>", "keep at most this many messages")
       .argParser(positiveInt),
   )
   .addOption(
-    new Option("--history-max-days <n>", "delete messages older than this").argParser(positiveInt),
+    serveOption("--history-max-days <n>", "delete messages older than this").argParser(positiveInt),
   )
   .addOption(
-    new Option("--rate <n>", "commands per second per account after the burst; 0: no limit")
+    serveOption("--rate <n>", "commands per second per account after the burst; 0: no limit")
       .argParser(nonNegativeInt).default(DEFAULT_LIMITS.commandsPerSecond),
   )
   .addOption(
-    new Option("--burst <n>", "commands an account may send at once")
+    serveOption("--burst <n>", "commands an account may send at once")
       .argParser(positiveInt).default(DEFAULT_LIMITS.commandBurst),
   )
   .addOption(
-    new Option("--max-groups <n>", "groups one account may be in")
+    serveOption("--max-groups <n>", "groups one account may be in")
       .argParser(positiveInt).default(DEFAULT_LIMITS.maxGroupsPerUser),
   )
   .addOption(
-    new Option("--max-sessions <n>", "sessions one account may have at once")
+    serveOption("--max-sessions <n>", "sessions one account may have at once")
       .argParser(positiveInt).default(DEFAULT_LIMITS.maxSessionsPerAccount),
   )
   .addOption(
-    new Option("--session-timeout <ms>", "end a session silent this long")
+    serveOption("--session-timeout <ms>", "end a session silent this long")
       .argParser(positiveInt).default(DEFAULT_LIMITS.sessionTimeoutMs),
   )
   .addOption(
-    new Option("--lag-limit <ms>", "end a session that reads nothing this long")
+    serveOption("--lag-limit <ms>", "end a session that reads nothing this long")
       .argParser(positiveInt).default(DEFAULT_LIMITS.lagLimitMs),
   )
   .addOption(
-    new Option("--connects-per-minute <n>", "new connections per minute per address; 0: no limit")
+    serveOption("--connects-per-minute <n>", "new connections per minute per address; 0: no limit")
       .argParser(nonNegativeInt).default(DEFAULT_LIMITS.connectsPerMinute),
   )
   .option("--curve", "encrypt with CURVE (key pair in DATA/curve.key) and serve the public key")
@@ -99,31 +120,67 @@ program.command("serve")
     "where to serve the public key, unencrypted (default: --bind's port + 1; implies --curve)",
   )
   .addOption(
-    new Option("--peer-queue <frames>", "frames queued per client before it counts as lagging")
+    serveOption("--peer-queue <frames>", "frames queued per client before it counts as lagging")
       .argParser(positiveInt).default(DEFAULT_LIMITS.peerQueueFrames),
   )
   .addOption(
-    new Option(
+    serveOption(
       "--plugin-timeout <ms>",
       "answer plugin_failed to a command (skip a plugin's setup) after this long",
     )
       .argParser(positiveInt).default(DEFAULT_LIMITS.pluginTimeoutMs),
   )
+  .addOption(
+    serveOption("--log-format <format>", "text: one readable line per event; json: one object")
+      .choices(LOG_FORMATS).default("text" as const),
+  )
+  .addOption(
+    serveOption(
+      "--metrics-bind <host:port>",
+      "serve Prometheus metrics over HTTP here, at /metrics",
+    ),
+  )
   .option("--console", "run the operator console even when stdin is not a terminal")
-  .option("--no-console", "no operator console, even on a terminal")
-  .action(async (opts) => {
-    const limits = {
-      commandsPerSecond: opts.rate,
-      commandBurst: opts.burst,
-      maxGroupsPerUser: opts.maxGroups,
-      maxSessionsPerAccount: opts.maxSessions,
-      sessionTimeoutMs: opts.sessionTimeout,
-      lagLimitMs: opts.lagLimit,
-      connectsPerMinute: opts.connectsPerMinute,
-      peerQueueFrames: opts.peerQueue,
-      pluginTimeoutMs: opts.pluginTimeout,
+  .option("--no-console", "no operator console, even on a terminal");
+
+/** The options `runServe` takes, from commander's parsed values. */
+function serveOptions(opts: ReturnType<typeof serve.opts>): ServeCliOptions {
+  const limits = {
+    commandsPerSecond: opts.rate,
+    commandBurst: opts.burst,
+    maxGroupsPerUser: opts.maxGroups,
+    maxSessionsPerAccount: opts.maxSessions,
+    sessionTimeoutMs: opts.sessionTimeout,
+    lagLimitMs: opts.lagLimit,
+    connectsPerMinute: opts.connectsPerMinute,
+    peerQueueFrames: opts.peerQueue,
+    pluginTimeoutMs: opts.pluginTimeout,
+  };
+  return { ...opts, limits, version: config.version };
+}
+
+serve
+  .hook("preAction", (command) => {
+    const path = command.opts().config;
+    if (path === undefined) return;
+    try {
+      applyConfigFile(command, path);
+    } catch (error) {
+      console.error(`chatz: ${(error as Error).message}`);
+      Deno.exit(1);
+    }
+  })
+  .action(async (opts, command) => {
+    if (opts.printConfig) {
+      console.log(printConfig(command).trimEnd());
+      Deno.exit(0);
+    }
+    const path = opts.config;
+    const reload = path === undefined ? undefined : () => {
+      reapplyConfigFile(command, path);
+      return serveOptions(command.opts());
     };
-    Deno.exit(await runServe({ ...opts, limits, version: config.version }));
+    Deno.exit(await runServe({ ...serveOptions(opts), reload }));
   });
 
 program.command("connect")

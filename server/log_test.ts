@@ -2,7 +2,7 @@
 // Values come from clients (logins, hosts), so escape sequences must never reach the log raw.
 
 import assert from "node:assert/strict";
-import { formatRecord, printable } from "./log.ts";
+import { formatJsonRecord, formatRecord, printable } from "./log.ts";
 
 Deno.test("formatRecord() writes key=value and quotes values with spaces", () => {
   const line = formatRecord({
@@ -31,4 +31,21 @@ Deno.test("formatRecord() escapes control characters a client could send", () =>
 Deno.test("printable() replaces terminal controls in short labels", () => {
   assert.equal(printable("h\u001b]0;pwned\u0007"), "h?]0;pwned?");
   assert.equal(printable("laptop-1"), "laptop-1");
+});
+
+Deno.test("formatJsonRecord() writes one object with time, level, event and the fields", () => {
+  const line = formatJsonRecord({
+    ts: 0,
+    level: "warn",
+    event: "login_refused",
+    fields: { login: "x\u009b\u202ey", level: "shadowed", skipped: undefined },
+  });
+  assert.ok(!line.includes("\u009b") && !line.includes("\u202e"), "no raw C1 or bidi control");
+  assert.deepEqual(JSON.parse(line), {
+    ts: "1970-01-01T00:00:00.000Z",
+    level: "warn",
+    event: "login_refused",
+    login: "x\u009b\u202ey",
+    field_level: "shadowed",
+  });
 });

@@ -3,5 +3,11 @@
 
 export { runServe, type ServeCliOptions } from "./main_thread/run_serve.ts";
 export { type AdminOptions, runAdmin } from "./main_thread/admin.ts";
-export { LOG_LEVELS, type LogLevel } from "./log.ts";
+export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+export {
+  applyConfigFile,
+  envName,
+  printConfig,
+  reapplyConfigFile,
+} from "./main_thread/config_file.ts";
 export { DEFAULT_LIMITS, type ServerLimits } from "./serving/serve.ts";

@@ -1,9 +1,10 @@
 // The messages between the main thread (console, control, logs) and the serving thread (Worker).
 // Plain data only: everything here crosses postMessage by structured clone.
 
-import type { LogRecord } from "./log.ts";
+import type { ErrorCode } from "../protocol/mod.ts";
+import type { LogLevel, LogRecord } from "./log.ts";
 import type { LoadReport } from "./serving/plugin_loader.ts";
-import type { ServerOptions } from "./serving/serve.ts";
+import type { LiveSettings, ServerOptions } from "./serving/serve.ts";
 
 /** Server options as they cross to the worker: the worker adds the logger and the built-in plugins. */
 export type ThreadServerOptions = Omit<ServerOptions, "log" | "builtins"> & {
@@ -19,7 +20,8 @@ export type ServerCall =
   | { method: "resume" }
   | { method: "kick"; login: string; reason: string }
   | { method: "broadcast"; text: string }
-  | { method: "clearIdentities" };
+  | { method: "clearIdentities" }
+  | { method: "reconfigure"; settings: LiveSettings; logLevel: LogLevel };
 
 /** Main thread to worker. */
 export type ToServingThread =
@@ -32,6 +34,6 @@ export type FromServingThread =
   | { type: "ready"; endpoint: string; plugins: LoadReport }
   | { type: "failed"; error: string }
   | { type: "result"; id: number; ok: true; value: unknown }
-  | { type: "result"; id: number; ok: false; error: string }
+  | { type: "result"; id: number; ok: false; error: string; code?: ErrorCode }
   | { type: "log"; record: LogRecord }
   | { type: "stopped" };

@@ -74,7 +74,10 @@ export class LogFile {
     const min = LOG_LEVELS.indexOf(minLevel);
     const lines = readFileSync(this.#options.path, "utf8").split("\n").filter((line) => {
       if (!line) return false;
-      const level = line.split(" ", 3)[1]?.toLowerCase() as LogLevel;
+      // A text line is `TIME LEVEL event ...`; a JSON line (--log-format json) has a "level" field.
+      const level = (line.startsWith("{")
+        ? /"level":"(\w+)"/.exec(line)?.[1]
+        : line.split(" ", 3)[1]?.toLowerCase()) as LogLevel;
       return LOG_LEVELS.indexOf(level) >= min;
     });
     return lines.slice(-count);

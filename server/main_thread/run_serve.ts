@@ -11,12 +11,21 @@ import { type CurveKeys, loadCurveKeys } from "./curve_keys.ts";
 import { lockDataFolder } from "./data_lock.ts";
 import { ChatError } from "../errors.ts";
 import { type KeyEndpoint, openKeyEndpoint } from "./key_endpoint.ts";
-import { createLogger, formatRecord, type Logger, type LogLevel, type LogRecord } from "../log.ts";
+import {
+  type AdjustableLogger,
+  createLogger,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+  type LogRecord,
+  recordFormatter,
+} from "../log.ts";
 import { LogFile } from "./log_file.ts";
 import { type OperatorContext, runOperatorLine } from "./operator.ts";
-import { startServingThread } from "./serving_thread.ts";
+import { type ServingThread, startServingThread } from "./serving_thread.ts";
 import type { ServerLimits } from "../serving/serve.ts";
 import { type Checkpointer, openCheckpointer, type SyncMode } from "../serving/store/sqlite.ts";
+import type { Retention } from "../serving/store/store.ts";
 
 /** Rotated log files kept beside the current one. */
 const LOG_FILES_KEPT = 5;
@@ -41,11 +50,18 @@ export interface ServeCliOptions {
   /** Where to serve the public key (implies `curve`); default: the bind's host, port + 1. */
   keyBind?: string;
   limits: ServerLimits;
+  /** Where to serve Prometheus metrics over HTTP (`host:port`); unset: not served. */
+  metricsBind?: string;
+  /** How log lines are written. */
+  logFormat?: LogFormat;
   version: string;
+  /** Reads the configuration again (SIGHUP); absent without a config file. */
+  reload?: () => ServeCliOptions;
 }
 
 /** Runs the server until shutdown; resolves with the process exit code. */
-export async function runServe(options: ServeCliOptions): Promise<number> {
+export async function runServe(initial: ServeCliOptions): Promise<number> {
+  let options = initial;
   mkdirSync(options.data, { recursive: true, mode: 0o700 }); // it holds password hashes
   if (!lockDataFolder(options.data)) {
     console.error(
@@ -59,8 +75,9 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     keep: LOG_FILES_KEPT,
   });
   let operatorConsole: OperatorConsole | undefined;
+  let format = recordFormatter(options.logFormat ?? "text");
   const sink = (record: LogRecord) => {
-    const line = formatRecord(record);
+    const line = format(record);
     logs.write(line);
     if (!operatorConsole) console.error(line);
     else if (record.level === "warn" || record.level === "error") operatorConsole.show(line);
@@ -97,12 +114,7 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
       pluginsDir: options.plugins,
       registration: options.registration,
       sync: options.sync,
-      retention: {
-        maxMessages: options.historyMaxMessages,
-        maxAgeMs: options.historyMaxDays === undefined
-          ? undefined
-          : options.historyMaxDays * 86_400_000,
-      },
+      retention: retentionOf(options),
       version: options.version,
       logLevel: options.logLevel,
       curve: curveKeys && { secretKey: curveKeys.secretKey },
@@ -197,6 +209,12 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     ["SIGHUP", () => {
       logs.reopen();
       log.info("log_reopened", { path: logs.path });
+      if (!initial.reload) return;
+      reloadConfig(options, initial.reload, {
+        server: thread,
+        log,
+        setFormat: (next) => format = recordFormatter(next),
+      }).then((current) => options = current);
     }],
   ];
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
@@ -211,6 +229,86 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   const code = await done.promise;
   for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
   return code;
+}
+
+/** History retention as the server takes it. */
+function retentionOf(options: ServeCliOptions): Retention {
+  return {
+    maxMessages: options.historyMaxMessages,
+    maxAgeMs: options.historyMaxDays === undefined
+      ? undefined
+      : options.historyMaxDays * 86_400_000,
+  };
+}
+
+/** Settings that a reload cannot change: they are fixed when the server binds and opens its files. */
+const RESTART_ONLY = [
+  "bind",
+  "data",
+  "plugins",
+  "sync",
+  "curve",
+  "keyBind",
+  "console",
+  "metricsBind",
+  "logMaxBytes",
+] as const;
+
+/**
+ * Reads the configuration again and applies what can change while running: limits, log level and
+ * format, registration, retention. Logs what changed and what needs a restart; a bad file changes
+ * nothing. Resolves with the options now in force.
+ */
+async function reloadConfig(
+  current: ServeCliOptions,
+  reload: () => ServeCliOptions,
+  target: {
+    server: Pick<ServingThread, "call">;
+    log: AdjustableLogger;
+    setFormat(format: LogFormat): void;
+  },
+): Promise<ServeCliOptions> {
+  const { log } = target;
+  let next: ServeCliOptions;
+  try {
+    next = reload();
+  } catch (error) {
+    log.error("config_reload_failed", { error: (error as Error).message });
+    return current;
+  }
+  const changed: string[] = [];
+  if (next.logLevel !== current.logLevel) changed.push("logLevel");
+  if ((next.logFormat ?? "text") !== (current.logFormat ?? "text")) changed.push("logFormat");
+  log.setLevel(next.logLevel);
+  target.setFormat(next.logFormat ?? "text");
+  try {
+    changed.push(
+      ...await target.server.call<string[]>({
+        method: "reconfigure",
+        settings: {
+          limits: next.limits,
+          registration: next.registration,
+          retention: retentionOf(next),
+        },
+        logLevel: next.logLevel,
+      }),
+    );
+  } catch (error) {
+    log.error("config_reload_failed", { error: (error as Error).message });
+    return current;
+  }
+  const fixed = RESTART_ONLY.filter((key) => next[key] !== current[key]);
+  const restart: string[] = [...fixed];
+  if (next.limits.peerQueueFrames !== current.limits.peerQueueFrames) restart.push("peerQueue");
+  log.info("config_reloaded", { changed: changed.join(",") || "nothing" });
+  if (restart.length > 0) log.warn("config_needs_restart", { settings: restart.join(",") });
+  // What needs a restart keeps its running value, so the next reload reports it again.
+  const kept = Object.fromEntries(fixed.map((key) => [key, current[key]]));
+  return {
+    ...next,
+    ...kept,
+    limits: { ...next.limits, peerQueueFrames: current.limits.peerQueueFrames },
+  };
 }
 
 /** Checkpoints the store in `dir` every CHECKPOINT_EVERY_MS from this thread, until stopped. */

@@ -1,6 +1,7 @@
 // The main thread's handle on the serving thread: starts the Worker, relays calls, stops it.
 // Calls are matched to results by id; log records are handed to the main thread's sinks.
 
+import { ChatError } from "../errors.ts";
 import type { LogRecord } from "../log.ts";
 import type { LoadReport } from "../serving/plugin_loader.ts";
 import type {
@@ -14,7 +15,7 @@ import type {
 export interface ServingThread {
   readonly endpoint: string;
   readonly plugins: LoadReport;
-  /** Asks the server something; rejects with the server's error message. */
+  /** Asks the server something; rejects with the server's error (a ChatError when it has a code). */
   call<T>(request: ServerCall): Promise<T>;
   /** Graceful stop: clients told, queued sends handed over, store closed. */
   stop(reason: string): Promise<void>;
@@ -62,7 +63,9 @@ export function startServingThread(
         const waiter = results.get(data.id);
         results.delete(data.id);
         if (data.ok) waiter?.resolve(data.value);
-        else waiter?.reject(new Error(data.error));
+        else {
+          waiter?.reject(data.code ? new ChatError(data.code, data.error) : new Error(data.error));
+        }
         return;
       }
       case "stopped":

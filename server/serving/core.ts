@@ -39,7 +39,10 @@ export function assembleCore(
     log: options.log,
     now: options.now,
     throttle,
-    maxGroupsPerUser: options.maxGroupsPerUser,
+    // Read at each check, so a reloaded limit applies at once.
+    get maxGroupsPerUser() {
+      return options.maxGroupsPerUser;
+    },
   });
   return { sessions, outbox, hooks, registry: new Registry(), throttle, chat };
 }

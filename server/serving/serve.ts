@@ -99,6 +99,14 @@ export interface ServerOptions {
   curve?: { secretKey: string };
 }
 
+/** What a reloaded configuration may change while the server runs. */
+export interface LiveSettings {
+  /** Every limit but `peerQueueFrames`, which libzmq fixes per connection when it opens. */
+  limits: ServerLimits;
+  registration: Registration;
+  retention: Retention;
+}
+
 /** The operator's view of a running server. */
 export interface ServerStatus {
   endpoint: string;
@@ -145,8 +153,15 @@ export interface RunningServer {
   broadcast(text: string): void;
   /** Wipes every account; online users are told and logged out. Returns the number of accounts removed. */
   clearIdentities(): number;
+  /** Applies a reloaded configuration; returns the names of the settings that changed. */
+  reconfigure(settings: LiveSettings): string[];
   /** Tells every client, sends what is queued, closes the socket and the store. */
   stop(reason?: string): Promise<void>;
+}
+
+/** The per-address connection bucket for a per-minute limit (0: no limit). */
+function connectRate(perMinute: number): { burst: number; perSecond: number } {
+  return { burst: Math.max(1, perMinute / 10), perSecond: perMinute / 60 };
 }
 
 /** Starts the server and resolves once it is bound and serving. */
@@ -165,11 +180,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const store = openSqliteStore(options.dataDir, { sync: options.sync, onWrite: requestFlush });
-  const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, {
-    log,
-    now,
-    maxGroupsPerUser: options.limits.maxGroupsPerUser,
-  });
+  // Mutable: a reloaded configuration changes these objects in place (see `reconfigure`).
+  const coreOptions = { log, now, maxGroupsPerUser: options.limits.maxGroupsPerUser };
+  const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, coreOptions);
 
   const sources = [...options.builtins];
   const failedImports: LoadReport["failed"] = [];
@@ -196,21 +209,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   for (const f of plugins.failed) log.error("plugin_failed", { source: f.source, error: f.error });
 
+  const connectLimit = new RateLimiter(connectRate(options.limits.connectsPerMinute));
   let gate;
   try {
-    gate = await openGate(
-      log,
-      new RateLimiter({
-        burst: Math.max(1, options.limits.connectsPerMinute / 10),
-        perSecond: options.limits.connectsPerMinute / 60,
-      }),
-    );
+    gate = await openGate(log, connectLimit);
   } catch (error) {
     store.close();
     throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
   }
 
-  const broker = createBroker({
+  const brokerDeps = {
     registry,
     chat,
     sessions,
@@ -229,7 +237,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sessionTimeoutMs: options.limits.sessionTimeoutMs,
     maxSessionsPerAccount: options.limits.maxSessionsPerAccount,
     handlerTimeoutMs: options.limits.pluginTimeoutMs,
-  });
+  };
+  const broker = createBroker(brokerDeps);
 
   const router = new Router({
     receiveTimeout: 0,
@@ -378,6 +387,35 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       log.warn("identities_cleared", { accounts: removed });
       flush();
       return removed;
+    },
+    reconfigure(settings) {
+      const changed: string[] = [];
+      const limits = options.limits;
+      for (const key of Object.keys(limits) as (keyof ServerLimits)[]) {
+        if (key === "peerQueueFrames" || limits[key] === settings.limits[key]) continue;
+        limits[key] = settings.limits[key];
+        changed.push(key);
+      }
+      coreOptions.maxGroupsPerUser = limits.maxGroupsPerUser;
+      brokerDeps.sessionTimeoutMs = limits.sessionTimeoutMs;
+      brokerDeps.maxSessionsPerAccount = limits.maxSessionsPerAccount;
+      brokerDeps.handlerTimeoutMs = limits.pluginTimeoutMs;
+      Object.assign(brokerDeps.commandLimit.limit, {
+        burst: limits.commandBurst,
+        perSecond: limits.commandsPerSecond,
+      });
+      Object.assign(connectLimit.limit, connectRate(limits.connectsPerMinute));
+      if (brokerDeps.registration !== settings.registration) {
+        brokerDeps.registration = settings.registration;
+        changed.push("registration");
+      }
+      for (const key of ["maxMessages", "maxAgeMs"] as const) {
+        if (options.retention[key] === settings.retention[key]) continue;
+        options.retention[key] = settings.retention[key];
+        changed.push(`retention.${key}`);
+      }
+      if (changed.length > 0) log.info("reconfigured", { changed: changed.join(",") });
+      return changed;
     },
     stop(reason = "") {
       stopping ??= (async () => {

@@ -2,7 +2,8 @@
 // It takes a start message, answers operator calls, forwards its log records, and stops on request.
 
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
-import { createLogger, type Logger } from "../log.ts";
+import { ChatError } from "../errors.ts";
+import { type AdjustableLogger, createLogger } from "../log.ts";
 import { type RunningServer, startServer } from "./serve.ts";
 import type { FromServingThread, ServerCall, ToServingThread } from "../thread_protocol.ts";
 
@@ -12,7 +13,7 @@ const port = self as unknown as {
 };
 const post = (message: FromServingThread) => port.postMessage(message);
 let server: RunningServer | undefined;
-let log: Logger = createLogger("info", (record) => post({ type: "log", record }));
+let log: AdjustableLogger = createLogger("info", (record) => post({ type: "log", record }));
 
 // A plugin's timer callback that throws, or a promise of its that nobody awaits and that rejects,
 // would otherwise end this thread and every session with it: they are logged and the thread goes on.
@@ -53,6 +54,9 @@ function call(server: RunningServer, request: ServerCall): unknown {
       return server.broadcast(request.text);
     case "clearIdentities":
       return server.clearIdentities();
+    case "reconfigure":
+      log.setLevel(request.logLevel);
+      return server.reconfigure(request.settings);
   }
 }
 
@@ -82,9 +86,11 @@ port.onmessage = async ({ data: message }) => {
         });
       }
       try {
-        post({ type: "result", id: message.id, ok: true, value: call(server, message.call) });
+        const value = await call(server, message.call);
+        post({ type: "result", id: message.id, ok: true, value });
       } catch (error) {
-        post({ type: "result", id: message.id, ok: false, error: (error as Error).message });
+        const code = error instanceof ChatError ? error.code : undefined;
+        post({ type: "result", id: message.id, ok: false, error: (error as Error).message, code });
       }
       return;
     case "stop":
