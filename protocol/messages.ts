@@ -26,6 +26,12 @@ export interface LoginRequest {
    * sends every message the account should have received after it, marked `catchup`.
    */
   resume?: number;
+  /**
+   * Also send this session a `message` event for each message it sends itself (as IRCv3's
+   * echo-message), so a client renders its own lines from what the server stored, for every
+   * sending command, plugin commands included. Default false: the reply is the acknowledgement.
+   */
+  echo?: boolean;
 }
 
 /** Runs a chat command: `cmd` is the word after the slash, `args` the rest of the line. */

@@ -69,7 +69,11 @@ export function parseRequest(value: unknown): Request | RequestError {
       ) {
         return fail("bad_request", "Cannot log in: `resume` must be a non-negative integer");
       }
-      return { op: "login", id, login: raw.login, password, token, client, host, resume };
+      if (raw.echo !== undefined && typeof raw.echo !== "boolean") {
+        return fail("bad_request", "Cannot log in: `echo` must be true or false");
+      }
+      const echo = raw.echo === true ? true : undefined;
+      return { op: "login", id, login: raw.login, password, token, client, host, resume, echo };
     }
     case "cmd": {
       if (typeof raw.cmd !== "string" || raw.cmd.length === 0 || raw.cmd.length > 64) {

@@ -47,6 +47,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
         token: "tok",
         client: "cli",
         host: "box",
+        echo: true,
       }),
       {
         op: "login",
@@ -57,6 +58,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
         client: "cli",
         host: "box",
         resume: undefined,
+        echo: true,
       },
     );
   });
@@ -70,6 +72,7 @@ Deno.test("parseRequest() accepts every op", async (t) => {
       client: undefined,
       host: undefined,
       resume: undefined,
+      echo: undefined,
     });
   });
   await t.step("cmd with args", () => {
@@ -231,6 +234,13 @@ Deno.test("parseRequest() checks cmd fields", async (t) => {
 Deno.test("isRequestError() tells errors from requests", () => {
   assert.equal(isRequestError({ op: "ping", id: 1 }), false);
   assert.equal(isRequestError({ code: "bad_request", message: "x" }), true);
+});
+
+Deno.test("parseRequest() refuses an echo flag that is not a boolean", () => {
+  for (const echo of [1, "true", null]) {
+    const result = parseRequest({ op: "login", id: 1, login: "a", echo });
+    assert.ok(isRequestError(result) && result.code === "bad_request", `echo ${echo}`);
+  }
 });
 
 Deno.test("parseRequest() refuses a bad resume cursor or client message id", () => {

@@ -308,6 +308,7 @@ export function createBroker(deps: BrokerDeps) {
       // Shown on the operator's terminal: no control characters get there.
       client: printable((request.client ?? "").slice(0, 64)),
       host: printable((request.host ?? "").slice(0, 64)),
+      ...(request.echo ? { echo: true } : {}),
     };
     const first = sessions.add(session);
     const data: Omit<LoginData, "catalog"> = {

@@ -162,6 +162,11 @@ export function createChatCore(deps: ChatDeps): ChatCore {
     }
   }
 
+  /** The sending session to leave out of a message's delivery, unless it asked for echoes. */
+  function unlessEcho(from: Caller): string | undefined {
+    return sessions.get(from.session)?.echo ? undefined : from.session;
+  }
+
   function pushToAccount(account: string, encoded: string, except?: string): void {
     pushAll(sessions.of(account), encoded, except);
   }
@@ -301,7 +306,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         text,
         cid,
       });
-      pushAll(sessions.all(), stored.event, from.session);
+      pushAll(sessions.all(), stored.event, unlessEcho(from));
       return remember(key, sent(stored));
     },
 
@@ -328,8 +333,8 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       });
       const online = sessions.of(toKey);
       if (online.length === 0) store.addUndelivered(toKey, stored);
-      pushAll(online, stored.event, from.session);
-      if (toKey !== fromKey) pushToAccount(fromKey, stored.event, from.session);
+      pushAll(online, stored.event, unlessEcho(from));
+      if (toKey !== fromKey) pushToAccount(fromKey, stored.event, unlessEcho(from));
       return remember(key, online.length === 0 ? { ...sent(stored), queued: true } : sent(stored));
     },
 
@@ -352,7 +357,7 @@ export function createChatCore(deps: ChatDeps): ChatCore {
         text,
         cid,
       });
-      pushToMembers(group, stored.event, from.session);
+      pushToMembers(group, stored.event, unlessEcho(from));
       return remember(key, sent(stored));
     },
 

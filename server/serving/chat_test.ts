@@ -69,7 +69,7 @@ class World {
   }
 
   /** Logs `login` in on session `id`, registering the account on first use. */
-  login(login: string, id: string, catchup: StoredMessage[] = []): User {
+  login(login: string, id: string, catchup: StoredMessage[] = [], echo = false): User {
     if (!this.store.account(nameKey(login))) this.register(login);
     const session: Session = {
       id,
@@ -80,6 +80,7 @@ class World {
       client: "test",
       host: "test-host",
       lastSeen: this.time,
+      ...(echo ? { echo: true } : {}),
     };
     const first = this.sessions.add(session);
     this.chat.sessionStarted(session, first, catchup);
@@ -166,6 +167,28 @@ Deno.test("chat.sendPublic() reaches every session but the sender's own", async 
     assert.equal(world.chat.stats.messages, 1);
     assert.equal(world.chat.stats.deliveries - deliveries, 2);
     assert.equal(world.store.history("p", Number.MAX_SAFE_INTEGER, 10)[0].text, "hello all");
+  });
+});
+
+Deno.test("chat sends a session that asked for echo its own messages, once", async () => {
+  await withWorld((world) => {
+    const alice = world.login("alice", "a1", [], true);
+    const bob = world.login("bob", "b1");
+    world.chat.createGroup(alice.caller, "ops");
+    world.chat.joinGroup(bob.caller, "ops");
+    world.drain();
+    world.chat.sendPublic(alice.caller, "public");
+    world.chat.sendDirect(alice.caller, "bob", "direct");
+    world.chat.sendGroup(alice.caller, "ops", "group");
+    world.chat.sendPublic(bob.caller, "from bob");
+    const got = world.drain();
+    assert.deepEqual(messages(got.get("a1")).map((m) => m.text), [
+      "public",
+      "direct",
+      "group",
+      "from bob",
+    ]);
+    assert.deepEqual(messages(got.get("b1")).map((m) => m.text), ["public", "direct", "group"]);
   });
 });
 

@@ -18,6 +18,8 @@ export interface Session {
   readonly client: string;
   /** The client machine's name as the client reports it: informative, never trusted. */
   readonly host: string;
+  /** The client asked for its own messages back as events (`LoginRequest.echo`). */
+  readonly echo?: boolean;
   lastSeen: number;
   /**
    * A lag episode: its queue filled at `since`, most recently at `last`. While `active`, nothing is
