@@ -82,6 +82,11 @@ export interface ConnectOptions {
    * the connection ends with the first `bye`.
    */
   reconnect?: boolean;
+  /**
+   * Ask the server for the session's own messages as events (`LoginRequest.echo`), at every login,
+   * so a client shows what the server stored rather than guessing from what it sent.
+   */
+  echo?: boolean;
   /** Every event the server pushes, in order. */
   onEvent?: (event: ServerEvent) => void;
   /** The connection was lost and is being re-established, or is back. */
@@ -290,6 +295,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       login: options.login,
       client: options.clientName ?? "chatz",
       host: hostname(),
+      ...(options.echo ? { echo: true } : {}),
       ...auth,
     }, onReply);
   }

@@ -2,7 +2,6 @@
 // Pure: text from the wire is stripped of control characters so no peer can drive the terminal.
 
 import type {
-  CommandInfo,
   ErrorCode,
   GroupEvent,
   MessageEvent,
@@ -13,7 +12,6 @@ import type {
 import { nameKey } from "../protocol/mod.ts";
 import type { TrustErrorCode } from "./curve_trust.ts";
 import { replaceUnsafe } from "../terminal/sanitize.ts";
-import { resolveCommand, splitWord } from "./input.ts";
 
 /** How to render. */
 export interface FormatOptions {
@@ -23,24 +21,13 @@ export interface FormatOptions {
   color?: boolean;
 }
 
-/** A command this client sent, to render its reply. */
-export interface SentCommand {
-  cmd: string;
-  args: string;
-}
-
-/** Options of `formatReply`. */
-export interface ReplyFormatOptions extends FormatOptions {
-  /** The command the reply answers: a successful chat message is shown as the user's own line. */
-  sent?: SentCommand;
-  /** The server's catalog, to recognise aliases of the message commands. */
-  catalog?: readonly CommandInfo[];
-}
-
 /** A line the client itself produces in `--json` mode. */
 export type LocalJson =
   | { type: "help"; text: string }
   | { type: "error"; code: ErrorCode | "unreachable" | "closed" | TrustErrorCode; message: string };
+
+/** Indent of the lines after the first of a multi-line message: the width of `[HH:MM] `. */
+const CONTINUATION = "        ";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -103,23 +90,39 @@ export function formatEvent(event: ServerEvent, options: FormatOptions): string 
 }
 
 /**
- * Renders a reply: an error line, or the user's own chat line for a sent message followed by the
- * reply's text, if any.
- * Returns undefined for a success that has nothing to show.
+ * Renders a reply: an error line, the messages of a history page (each as its event would be
+ * shown), then the reply's text, if any. Returns undefined for a success that has nothing to show.
+ *
+ * @example
+ * ```ts
+ * import { formatReply } from "./format.ts";
+ * formatReply({ re: 2, ok: true, text: "Joined group ops" }, { self: "bob" }); // "Joined group ops"
+ * ```
  */
-export function formatReply(reply: Reply, options: ReplyFormatOptions): string | undefined {
+export function formatReply(reply: Reply, options: FormatOptions): string | undefined {
   const color = options.color ?? false;
   if (!reply.ok) return formatError(reply.code, reply.message, { color });
-  if (options.sent) {
-    const own = ownMessage(options.sent, reply, {
-      self: options.self,
-      catalog: options.catalog ?? [],
-    });
-    // The reply's text, if any, says more (for example that the recipient is offline).
-    if (own) return [formatEvent(own, options), ...replyText(reply)].join("\n");
-  }
-  const text = replyText(reply);
-  return text.length === 0 ? undefined : text.join("\n");
+  const lines = [
+    ...historyMessages(reply).map((message) => formatEvent(message, options)),
+    ...replyText(reply),
+  ];
+  return lines.length === 0 ? undefined : lines.join("\n");
+}
+
+/**
+ * The messages a reply carries in `data.messages` (a history page), oldest first; malformed entries
+ * are left out.
+ */
+export function historyMessages(reply: OkReply): MessageEvent[] {
+  const data = isRecord(reply.data) ? reply.data : {};
+  if (!Array.isArray(data.messages)) return [];
+  return data.messages.filter(isMessageEvent).map((m) => ({ ...m, history: true }));
+}
+
+/** Whether a successful reply acknowledges a sent message (`data: {id, ts}`, section 4.5). */
+export function isSendAck(reply: OkReply): boolean {
+  const data = isRecord(reply.data) ? reply.data : {};
+  return typeof data.id === "number" && typeof data.ts === "number";
 }
 
 function replyText(reply: OkReply): string[] {
@@ -133,48 +136,6 @@ export function formatError(
   options: { color?: boolean } = {},
 ): string {
   return paint("error", `error: ${oneLine(message)} (${oneLine(code)})`, options.color ?? false);
-}
-
-/**
- * The message event a successful `say`, `me`, `msg` or `group say` (or an alias) stands for: the
- * server does not echo a message to the session that sent it, only its `id` and `ts`. Fields the
- * reply's data carries (`text`, `scope`, `to`, `group`, `action`) win over what was typed, since a
- * server plugin may have rewritten the text.
- */
-export function ownMessage(
-  sent: SentCommand,
-  reply: OkReply,
-  options: { self: string; catalog: readonly CommandInfo[] },
-): MessageEvent | undefined {
-  const data = isRecord(reply.data) ? reply.data : {};
-  if (typeof data.id !== "number" || typeof data.ts !== "number") return undefined;
-  const { name, rest } = messageCommand(sent, options.catalog);
-  let typed: Pick<MessageEvent, "scope" | "text" | "to" | "group" | "action">;
-  if (name === "say") typed = { scope: "public", text: rest };
-  else if (name === "me") typed = { scope: "public", text: rest, action: true };
-  else if (name === "msg") {
-    const [to, text] = splitWord(rest);
-    typed = { scope: "direct", to, text };
-  } else if (name === "group say") {
-    const [group, text] = splitWord(rest);
-    typed = { scope: "group", group, text };
-  } else return undefined;
-
-  const event: MessageEvent = {
-    type: "message",
-    id: data.id,
-    ts: data.ts,
-    scope: isScope(data.scope) ? data.scope : typed.scope,
-    from: options.self,
-    text: typeof data.text === "string" ? data.text : typed.text,
-  };
-  const to = typeof data.to === "string" ? data.to : typed.to;
-  const group = typeof data.group === "string" ? data.group : typed.group;
-  const action = typeof data.action === "boolean" ? data.action : typed.action;
-  if (event.scope === "direct" && to !== undefined) event.to = to;
-  if (event.scope === "group" && group !== undefined) event.group = group;
-  if (action) event.action = true;
-  return event;
 }
 
 /**
@@ -222,7 +183,8 @@ function formatMessage(event: MessageEvent, options: FormatOptions): string {
   if (event.history) tags.push("(history)");
   if (event.delayed) tags.push(`(delayed, sent ${formatDateTime(event.ts)})`);
   if (event.catchup) tags.push("(missed while reconnecting)");
-  const text = oneLine(event.text);
+  // Lines after the first of a multi-line message are indented under the first.
+  const text = textLines(event.text).join(`\n${CONTINUATION}`);
   let line: string;
   if (event.action) {
     // An action's text is written in the third person, so it keeps the sender's name even for oneself.
@@ -239,23 +201,6 @@ function formatMessage(event: MessageEvent, options: FormatOptions): string {
 function directHead(event: MessageEvent, options: FormatOptions): string {
   const to = event.to === undefined ? "?" : person(event.to, options);
   return paint("direct", `[${person(event.from, options)} → ${to}]`, options.color ?? false);
-}
-
-/**
- * The canonical name of a sent command and its arguments after that name, through the catalog.
- * Without a catalog entry the built-in spellings `group say` and `g` are still recognised.
- */
-function messageCommand(
-  sent: SentCommand,
-  catalog: readonly CommandInfo[],
-): { name: string; rest: string } {
-  const resolved = resolveCommand(catalog, sent.cmd, sent.args);
-  if (resolved) return { name: resolved.info.name, rest: resolved.rest };
-  const cmd = sent.cmd.toLowerCase();
-  const [sub, afterSub] = splitWord(sent.args);
-  if (cmd === "group" && sub.toLowerCase() === "say") return { name: "group say", rest: afterSub };
-  if (cmd === "g") return { name: "group say", rest: sent.args.trim() };
-  return { name: cmd, rest: sent.args.trim() };
 }
 
 function groupChange(event: GroupEvent, options: FormatOptions): string {
@@ -321,6 +266,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function isScope(value: unknown): value is MessageEvent["scope"] {
-  return value === "public" || value === "direct" || value === "group";
+function isMessageEvent(value: unknown): value is MessageEvent {
+  return isRecord(value) && value.type === "message" && typeof value.id === "number" &&
+    typeof value.ts === "number" && typeof value.from === "string" &&
+    typeof value.text === "string" &&
+    (value.scope === "public" || value.scope === "direct" || value.scope === "group");
 }

@@ -2,8 +2,8 @@
 // Timestamps are built from local date parts, so the expected `HH:MM` holds in any time zone.
 
 import assert from "node:assert/strict";
-import type { CommandInfo, MessageEvent, ServerEvent } from "../protocol/mod.ts";
-import { formatEvent, formatReply, formatTime, oneLine, ownMessage, toJsonLine } from "./format.ts";
+import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
+import { formatEvent, formatReply, formatTime, isSendAck, oneLine, toJsonLine } from "./format.ts";
 
 const TS = new Date(2025, 0, 5, 9, 7).getTime(); // 09:07 on 5 January, local time
 const ME = { self: "bob" };
@@ -144,8 +144,11 @@ Deno.test("formatEvent() keeps escape sequences and line breaks from peers out",
     assert.equal(line, "[09:07] <alice> \ufffd[2Jgotcha\ufffd");
     assert.ok(!line.includes("\x1b"));
   });
-  await t.step("line breaks in a message stay on one line", () => {
-    assert.equal(formatEvent(message({ text: "a\nb\r\nc" }), ME), "[09:07] <alice> a ↵ b ↵ c");
+  await t.step("line breaks in a message start indented lines, each made safe", () => {
+    assert.equal(
+      formatEvent(message({ text: "a\nb\x1b[2J\r\nc" }), ME),
+      "[09:07] <alice> a\n        b\ufffd[2J\n        c",
+    );
   });
   await t.step("bidirectional overrides and C1 controls", () => {
     assert.equal(oneLine("x\u202ey\u009bz\tw"), "x\ufffdy\ufffdz w");
@@ -190,77 +193,44 @@ Deno.test("formatTime() pads hours and minutes", () => {
   assert.equal(formatTime(new Date(2025, 5, 1, 23, 59).getTime()), "23:59");
 });
 
-const CATALOG: CommandInfo[] = [
-  {
-    name: "msg",
-    aliases: ["m", "tell"],
-    summary: "Send a direct message",
-    usage: "/msg <login> <text>",
-    params: [{ name: "login", kind: "login" }, { name: "text", kind: "text" }],
-    examples: [],
-    plugin: "core",
-  },
-  {
-    name: "group say",
-    aliases: ["g"],
-    summary: "Say something in a group",
-    usage: "/group say <group> <text>",
-    params: [{ name: "group", kind: "group" }, { name: "text", kind: "text" }],
-    examples: [],
-    plugin: "core",
-  },
-];
+Deno.test("formatReply() prints the messages of a history page, then its text", () => {
+  const page = {
+    re: 3,
+    ok: true as const,
+    text: "2 messages of the public room",
+    data: {
+      messages: [
+        {
+          type: "message",
+          id: 1,
+          ts: TS,
+          scope: "public",
+          from: "carol",
+          text: "hi",
+          history: true,
+        },
+        { type: "message", id: 2, ts: TS, scope: "public", from: "bob", text: "two\nlines" },
+        { type: "message", id: "x" },
+      ],
+    },
+  };
+  assert.equal(
+    formatReply(page, ME),
+    [
+      "[09:07] (history) <carol> hi",
+      "[09:07] (history) <you> two",
+      "        lines",
+      "2 messages of the public room",
+    ].join("\n"),
+  );
+});
 
-Deno.test("formatReply() shows the user's own messages from the reply's id and time", async (t) => {
-  const ok = { re: 3, ok: true as const, data: { id: 42, ts: TS } };
-  const options = { self: "bob", catalog: CATALOG };
-  const cases: [string, string, string][] = [
-    ["say", "hello all", "[09:07] <you> hello all"],
-    ["me", "waves", "[09:07] * bob waves"],
-    ["msg", "carol hi there", "[09:07] [you → carol] hi there"],
-    ["m", "carol hi", "[09:07] [you → carol] hi"],
-    ["group", "say ops deploy done", "[09:07] [#ops] <you> deploy done"],
-    ["g", "ops deploy done", "[09:07] [#ops] <you> deploy done"],
-  ];
-  for (const [cmd, args, expected] of cases) {
-    await t.step(`/${cmd} ${args}`, () => {
-      assert.equal(formatReply(ok, { ...options, sent: { cmd, args } }), expected);
-    });
-  }
-  await t.step("the reply's data wins over what was typed", () => {
-    const rewritten = { ...ok, data: { id: 42, ts: TS, text: "hello ***", to: "Carol" } };
-    assert.equal(
-      formatReply(rewritten, { ...options, sent: { cmd: "msg", args: "carol hello damn" } }),
-      "[09:07] [you → Carol] hello ***",
-    );
-  });
-  await t.step("the reply's text follows the own line", () => {
-    const queued = { ...ok, text: "carol is offline; they get it at their next login" };
-    assert.equal(
-      formatReply(queued, { ...options, sent: { cmd: "tell", args: "carol hi" } }),
-      "[09:07] [you → carol] hi\ncarol is offline; they get it at their next login",
-    );
-  });
-  await t.step("ownMessage() builds the event a receiver would get", () => {
-    assert.deepEqual(ownMessage({ cmd: "g", args: "ops hi" }, ok, options), {
-      type: "message",
-      id: 42,
-      ts: TS,
-      scope: "group",
-      from: "bob",
-      text: "hi",
-      group: "ops",
-    });
-  });
-  await t.step("no own line without an id and time in the reply", () => {
-    assert.equal(
-      formatReply({ re: 3, ok: true, text: "Sent" }, {
-        ...options,
-        sent: { cmd: "say", args: "x" },
-      }),
-      "Sent",
-    );
-  });
+Deno.test("isSendAck() recognises the reply to a sent message", () => {
+  assert.equal(isSendAck({ re: 3, ok: true, data: { id: 42, ts: TS } }), true);
+  assert.equal(
+    isSendAck({ re: 3, ok: true, text: "Joined group ops", data: { name: "ops" } }),
+    false,
+  );
 });
 
 Deno.test("formatReply() shows other replies' text or error", async (t) => {
@@ -272,13 +242,6 @@ Deno.test("formatReply() shows other replies' text or error", async (t) => {
   });
   await t.step("nothing for a success without text", () => {
     assert.equal(formatReply({ re: 2, ok: true, data: { n: 1 } }, ME), undefined);
-  });
-  await t.step("not an own message for other commands with data", () => {
-    const reply = { re: 2, ok: true as const, text: "Joined #ops", data: { id: 1, ts: TS } };
-    assert.equal(
-      formatReply(reply, { ...ME, sent: { cmd: "group", args: "join ops" } }),
-      "Joined #ops",
-    );
   });
   await t.step("an error with its code", () => {
     assert.equal(

@@ -28,7 +28,8 @@ export function runInteractive(
   connection: Connection,
   options: InteractiveOptions,
 ): Promise<number> {
-  const { login: self, catalog, server } = connection.session;
+  // The catalog is read at each use: every (re)login brings the server's current one.
+  const { login: self, server } = connection.session;
   const color = options.color;
   const output = process.stdout;
   const rl = createInterface({
@@ -71,9 +72,9 @@ export function runInteractive(
   }
 
   function send(action: SendAction): void {
-    const sent = { cmd: action.cmd, args: action.args };
+    // Sent messages come back as events (`echo` at login); the reply shows only errors and text.
     connection.command(action.cmd, action.args).then((reply) => {
-      const line = formatReply(reply, { self, catalog, sent, color });
+      const line = formatReply(reply, { self, color });
       if (line !== undefined) show(line);
     });
   }
@@ -108,7 +109,7 @@ export function runInteractive(
   }
 
   async function handle(line: string): Promise<void> {
-    const action = parseInput(line, catalog);
+    const action = parseInput(line, connection.session.catalog);
     switch (action.kind) {
       case "none":
         break;
@@ -137,7 +138,7 @@ export function runInteractive(
   rl.on("history", (history: string[]) => {
     const newest = history[0];
     if (newest === undefined) return;
-    const action = parseInput(newest, catalog);
+    const action = parseInput(newest, connection.session.catalog);
     if (action.kind === "send" && action.sensitive) history.shift();
   });
   rl.on("line", (line) => void handle(line));

@@ -112,6 +112,8 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
       clientName: "chatz-cli",
       curve: trusted && { serverKey: trusted.key },
       reconnect: true,
+      // Human output shows own messages from the server's events; --json stays as on the wire.
+      echo: !options.json,
       onStatus: (status) => events.push(statusNotice(status)),
       onEvent: events.push,
       onProtocolError: (error) =>

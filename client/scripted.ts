@@ -3,7 +3,14 @@
 
 import type { Connection } from "./connection.ts";
 import type { Reply, ServerEvent } from "../protocol/mod.ts";
-import { formatError, formatEvent, formatReply, type LocalJson, toJsonLine } from "./format.ts";
+import {
+  formatError,
+  formatEvent,
+  formatReply,
+  isSendAck,
+  type LocalJson,
+  toJsonLine,
+} from "./format.ts";
 import { parseInput, type SendAction } from "./input.ts";
 
 /** What the scripted client uses of a connection. */
@@ -35,7 +42,8 @@ export async function runScripted(
   connection: ScriptConnection,
   options: ScriptedOptions,
 ): Promise<number> {
-  const { login: self, catalog } = connection.session;
+  // The catalog is read at each line: every (re)login brings the server's current one.
+  const self = connection.session.login;
   const out = createOrderedOutput(options.write);
   let sawBye = false;
   let onBye = () => {};
@@ -63,11 +71,10 @@ export async function runScripted(
   const pending = new Set<Promise<void>>();
   const send = (action: SendAction) => {
     const slot = out.slot();
-    const sent = { cmd: action.cmd, args: action.args };
+    // The server echoes sent messages as events (`echo` at login): a send's reply adds nothing.
     const render = (reply: Reply) =>
-      options.json
-        ? toJsonLine(reply)
-        : formatReply(reply, { self, catalog, sent, color: options.color }) ?? "ok";
+      options.json ? toJsonLine(reply) : formatReply(reply, { self, color: options.color }) ??
+        (reply.ok && isSendAck(reply) ? undefined : "ok");
     // `.then` directly on the request's promise: see the comment on event printing above.
     const done = connection.command(action.cmd, action.args).then((reply) => {
       slot(render(reply));
@@ -81,7 +88,7 @@ export async function runScripted(
     while (!sawBye) {
       const next = await Promise.race([lines.next(), bye.then(() => undefined)]);
       if (next === undefined || next.done) break;
-      const action = parseInput(next.value, catalog);
+      const action = parseInput(next.value, connection.session.catalog);
       if (action.kind === "quit") break;
       if (action.kind === "help") local({ type: "help", text: action.text });
       else if (action.kind === "error") {

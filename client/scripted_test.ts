@@ -110,7 +110,9 @@ Deno.test("runScripted() prints one line per reply in input order, then logs out
   ]]);
   // Nothing yet: the local error waits for the reply to the line before it.
   assert.deepEqual(output, []);
+  // The server echoes the sent message as an event; its acknowledgement adds no line.
   fake.deliver(
+    { type: "message", id: 9, ts: TS, scope: "public", from: "bob", text: "hello" },
     { re: 2, ok: true, data: { id: 9, ts: TS } },
     { re: 3, ok: true },
   );
@@ -226,7 +228,10 @@ Deno.test("runScripted() prints events for --wait milliseconds after the last re
   const fake = fakeConnection();
   const { output, run } = start(fake, linesOf(["hello"]), { waitMs: 300 });
   await until(() => fake.sent.length === 1);
-  fake.deliver({ re: 2, ok: true, data: { id: 1, ts: TS } });
+  fake.deliver(
+    { type: "message", id: 1, ts: TS, scope: "public", from: "bob", text: "hello" },
+    { re: 2, ok: true, data: { id: 1, ts: TS } },
+  );
   await until(() => output.length === 1);
   assert.equal(fake.closed, undefined); // still waiting
   fake.deliver({
