@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   bad_request: "A request lacks a valid `op` or `id`, or a field has the wrong type",
   too_large: "A frame, batch, text or field is over its documented size limit",
   unknown_op: "The request's `op` is not one the server knows",
+  routing_id_refused: "The connection chose its own ZeroMQ routing id; the server serves none such",
   not_logged_in: "The request needs a logged-in session",
   already_logged_in: "This connection is already logged in",
   invalid_name: "A login or group name breaks the name rule",

@@ -905,6 +905,8 @@ function insertInvalidUtf8(rng: Rng, bytes: Uint8Array): Uint8Array {
 /** Sends a frame elsewhere when it would break a peer's role; otherwise where it was meant to go. */
 function route(world: FuzzWorld, peer: number, frames: Frames): number {
   if (world.peers[peer].role === "dropper") return peer;
+  // A lone empty frame has the shape of libzmq's connection notice: it ends the sender's session.
+  if (isNoticeShape(frames)) return world.peers.findIndex((p) => p.role === "dropper");
   const items = decodable(frames);
   if (!items) return peer;
   const churn = world.peers.find((p) => p.role === "churn")?.login?.toLowerCase();
@@ -1012,7 +1014,7 @@ function decodable(frames: Frames): Record<string, unknown>[] | undefined {
 function decodeLikeSpec(
   frames: Frames,
 ): unknown[] | "nothing" | "dropped" | "bad_frame" | "bad_version" | "too_large" {
-  if (frames.length === 0) return "nothing";
+  if (frames.length === 0 || isNoticeShape(frames)) return "nothing";
   const bytes = frames.map(bytesOf);
   if (bytes.some((b) => b.byteLength > ZMQ_MAX_FRAME)) return "dropped";
   if (bytes.length !== 2) return "bad_frame";
@@ -1028,6 +1030,11 @@ function decodeLikeSpec(
   if (!Array.isArray(value)) return "bad_frame";
   if (value.length > MAX_BATCH) return "too_large";
   return value;
+}
+
+/** One empty frame: what libzmq delivers when a connection starts or ends (PROTOCOL.md, 1.2). */
+function isNoticeShape(frames: Frames): boolean {
+  return frames.length === 1 && bytesOf(frames[0]).byteLength === 0;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -3,7 +3,11 @@
 
 import { Dealer } from "zeromq";
 import { startSocketLoop } from "../transport/socket_loop.ts";
+import { Buffer } from "node:buffer";
 import { Recorder } from "./harness.ts";
+
+/** libzmq's ZMQ_ROUTING_ID socket option. */
+const ZMQ_ROUTING_ID = 5;
 
 /** A raw peer. */
 export interface RawPeer {
@@ -13,9 +17,18 @@ export interface RawPeer {
   close(): Promise<void>;
 }
 
-/** Connects a raw DEALER to an endpoint. */
-export function rawPeer(endpoint: string): RawPeer {
+/**
+ * Connects a raw DEALER to an endpoint. `routingId` makes it choose its own routing id, bytes a
+ * zeromq.js string option cannot hold (the attack tests choose ids that look like libzmq's own).
+ */
+export function rawPeer(endpoint: string, options: { routingId?: Uint8Array } = {}): RawPeer {
   const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
+  if (options.routingId) {
+    const setter = (socket as unknown as {
+      setStringOption(option: number, value: Uint8Array): void;
+    }).setStringOption;
+    setter.call(socket, ZMQ_ROUTING_ID, Buffer.from(options.routingId));
+  }
   const received = new Recorder<unknown>();
   const loop = startSocketLoop(socket, {
     onMessage(frames) {

@@ -31,6 +31,7 @@ import type { Session, SessionTable } from "./sessions.ts";
 import type { Store } from "./store/store.ts";
 import type { RateLimiter } from "./rate_limit.ts";
 import type { LoginThrottle } from "./throttle.ts";
+import { isAutoRoutingId, isConnectionNotice } from "../../transport/routing_ids.ts";
 
 /** The default session timeout: a session silent this long is taken as gone. */
 export const SESSION_TIMEOUT_MS = 15_000;
@@ -79,6 +80,8 @@ export function createBroker(deps: BrokerDeps) {
   const { throttle } = deps;
   /** Requests that arrived while the peer's login was being checked, answered in order afterwards. */
   const backlog = new Map<string, unknown[]>();
+  /** Peers whose connection ended while their login was being checked: that login is dropped. */
+  const cancelled = new Set<string>();
   /** When each peer's last bad-frame warning was logged. */
   const warnedAt = new Map<string, number>();
   let badFrames = 0;
@@ -171,7 +174,7 @@ export function createBroker(deps: BrokerDeps) {
             "Cannot log in: the server failed; it logged why",
           );
         }).finally(() => {
-          const queued = backlog.get(to.id) ?? [];
+          const queued = cancelled.delete(to.id) ? [] : backlog.get(to.id) ?? [];
           backlog.delete(to.id);
           for (const next of queued) handleOne(to, next);
           deps.requestFlush();
@@ -277,6 +280,7 @@ export function createBroker(deps: BrokerDeps) {
       token = newToken();
       store.saveToken(tokenHash(token), key, now(), now() + TOKEN_LIFETIME_MS);
     }
+    if (cancelled.has(to.id)) return; // the connection that asked is gone
     // The password check waited: the server may have begun shutting down meanwhile.
     if (shuttingDown) return refuseShutdown();
     if (sessions.get(to.id)) {
@@ -343,6 +347,41 @@ export function createBroker(deps: BrokerDeps) {
     });
   }
 
+  /** Logs a peer's misbehaviour at most once a minute per connection: garbage must not flood the log. */
+  function warnPeer(to: Recipient, event: string, fields: Record<string, unknown>): void {
+    const last = warnedAt.get(to.id) ?? -Infinity;
+    if (now() - last <= BAD_FRAME_WARN_EVERY_MS) return;
+    if (warnedAt.size >= 10_000) warnedAt.clear();
+    warnedAt.set(to.id, now());
+    log.warn(event, { peer: hex(to.peer), ...fields });
+  }
+
+  /**
+   * A connection started or ended (libzmq's notice): whatever session its routing id held ends now,
+   * so a later connection that chooses the same id finds nothing, and a login still being checked
+   * for the connection that ended is dropped when it completes.
+   */
+  function connectionChanged(to: Recipient): void {
+    if (backlog.has(to.id)) cancelled.add(to.id);
+    warnedAt.delete(to.id);
+    endSession(to.id, "disconnected");
+  }
+
+  /**
+   * A peer that chose its own routing id gets an error for each request and nothing else: only ids
+   * libzmq makes, from a counter seeded at random, are known to belong to one connection.
+   */
+  function refuseChosenId(to: Recipient, messages: unknown[]): void {
+    warnPeer(to, "routing_id_refused", { requests: messages.length });
+    const message = "Cannot serve this connection: it chose its own ZeroMQ routing id; " +
+      "connect without setting ZMQ_ROUTING_ID";
+    for (const raw of messages) {
+      const id = parseRequest(raw).id;
+      if (id === undefined) pushEvent(to, { type: "error", code: "routing_id_refused", message });
+      else replyError(to, id, "routing_id_refused", message);
+    }
+  }
+
   /** Forgets a session; others see the account go offline when it was its last. */
   function endSession(peerKey: string, reason: string): void {
     const removed = sessions.remove(peerKey);
@@ -368,26 +407,23 @@ export function createBroker(deps: BrokerDeps) {
      */
     handle(peer: Uint8Array, frames: Uint8Array[]): number {
       const to: Recipient = { id: latin1(peer), peer };
+      if (isConnectionNotice(frames)) {
+        connectionChanged(to);
+        return 1;
+      }
       let messages: unknown[];
       try {
         messages = decodeFrames(frames);
       } catch (error) {
         if (!(error instanceof WireError)) throw error;
         badFrames++;
-        // One warning per connection a minute: a peer sending garbage must not flood the log.
-        const last = warnedAt.get(to.id) ?? -Infinity;
-        if (now() - last > BAD_FRAME_WARN_EVERY_MS) {
-          if (warnedAt.size >= 10_000) warnedAt.clear();
-          warnedAt.set(to.id, now());
-          log.warn("bad_frame", {
-            peer: hex(peer),
-            code: error.code,
-            frames: frames.length,
-            total: badFrames,
-          });
-        }
+        warnPeer(to, "bad_frame", { code: error.code, frames: frames.length, total: badFrames });
         pushEvent(to, { type: "error", code: error.code, message: error.message });
         return 1;
+      }
+      if (!isAutoRoutingId(peer)) {
+        refuseChosenId(to, messages);
+        return messages.length;
       }
       const session = sessions.get(to.id);
       if (session) session.lastSeen = now();

@@ -5,6 +5,7 @@ import { Router } from "zeromq";
 import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
 import { curveServerOptions } from "../../transport/curve.ts";
+import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
 import { startSocketLoop } from "../../transport/socket_loop.ts";
 import { createBroker, type Registration } from "./broker.ts";
 import { assembleCore } from "./core.ts";
@@ -240,6 +241,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const broker = createBroker(brokerDeps);
 
+  // Before the ROUTER exists: its routing-id counter starts from rand() (docs/REPORT.md, "Routing ids").
+  seedRoutingIdCounter();
   const router = new Router({
     receiveTimeout: 0,
     sendTimeout: 0,
@@ -252,6 +255,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     zapDomain: ZAP_DOMAIN, // every handshake passes the gate, which pause and resume control
     ...(options.curve && curveServerOptions(options.curve.secretKey)),
   });
+  if (!enableConnectionNotices(router)) {
+    // Without notices a session outlives its connection, and a peer choosing its id could take it.
+    log.error("connection_notices_unsupported", {});
+  }
   if (!setBatchSize(router, CONNECTION_BATCH_BYTES)) {
     log.warn("batch_size_unsupported", { bytes: CONNECTION_BATCH_BYTES });
   }

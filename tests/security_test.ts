@@ -1,0 +1,191 @@
+// Attacks from the network against a real `chatz serve` (issue #11): routing ids chosen to crash the
+// server or take a session over. Seeded, bounded and on loopback; each asserts the server stays up.
+
+import assert from "node:assert/strict";
+import { PROTOCOL_VERSION } from "../protocol/mod.ts";
+import { client, type ServerProcess, startServerProcess, WAIT_MS } from "./harness.ts";
+import { type RawPeer, rawPeer } from "./raw_peer.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** Candidate start values of libzmq's routing-id counter planted around: the first calls of rand(). */
+const COUNTER_CANDIDATES = 6;
+/** Ids planted after each candidate: the ordinary connections below take at most this many. */
+const PLANTED_PER_CANDIDATE = 4;
+/** Ordinary connections opened after the planting; the first one collided on an unseeded counter. */
+const ORDINARY_CONNECTIONS = 4;
+/** A re-dial with a dropped connection's id until libzmq has let the old one go. */
+const TAKEOVER_ATTEMPTS = 20;
+/** How long one takeover attempt waits for an answer before it re-dials. */
+const TAKEOVER_ATTEMPT_MS = 1000;
+
+/** The values libzmq 4.3.5's generate_random() returns first in a process whose rand() nobody seeded. */
+function unseededCounterStarts(count: number): number[] {
+  const libc = Deno.dlopen("libc.so.6", {
+    srand: { parameters: ["u32"], result: "void" },
+    rand: { parameters: [], result: "i32" },
+  });
+  try {
+    libc.symbols.srand(1); // glibc: an unseeded rand() behaves as after srand(1)
+    return Array.from({ length: count }, () => {
+      const low = libc.symbols.rand();
+      const high = libc.symbols.rand();
+      return ((high << 31) | low) >>> 0;
+    });
+  } finally {
+    libc.close();
+  }
+}
+
+/** libzmq's auto-generated routing id for a counter value: a zero byte and the value big-endian. */
+function autoId(counter: number): Uint8Array {
+  const id = new Uint8Array(5);
+  new DataView(id.buffer).setUint32(1, counter >>> 0);
+  return id;
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
+}
+
+let nextId = 1;
+
+/** Runs a test step; when it fails, prints the server's last log lines with the error. */
+async function step(
+  t: Deno.TestContext,
+  server: ServerProcess,
+  name: string,
+  fn: () => Promise<void>,
+): Promise<void> {
+  await t.step(name, async () => {
+    try {
+      await fn();
+    } catch (error) {
+      console.error(`Step failed: ${name}; the server's log ends with:`);
+      console.error(server.log.items.slice(-8).join("\n"));
+      throw error;
+    }
+  });
+}
+
+/** Sends one request by hand and waits for its reply. */
+async function request(
+  peer: RawPeer,
+  body: Record<string, unknown>,
+  ms = WAIT_MS,
+): Promise<Record<string, unknown>> {
+  const id = nextId++;
+  peer.send([PROTOCOL_VERSION, JSON.stringify([{ ...body, id }])]);
+  return await peer.received.waitFor(
+    (m) => (m as { re?: number } | null)?.re === id,
+    `the reply to ${JSON.stringify(body).slice(0, 60)}`,
+    ms,
+  ) as Record<string, unknown>;
+}
+
+/** Fails the test if the server process exits while `work` runs. */
+async function whileUp<T>(server: ServerProcess, work: Promise<T>): Promise<T> {
+  const exited = server.status.then((s) => {
+    throw new Error(
+      `The server exited (code ${s.code}, signal ${s.signal}):\n` +
+        server.log.items.slice(-5).join("\n"),
+    );
+  });
+  return await Promise.race([work, exited]);
+}
+
+Deno.test(
+  "routing ids chosen by clients neither take sessions over nor crash the server",
+  opts,
+  async (t) => {
+    const server = await startServerProcess();
+    const peers: RawPeer[] = [];
+    const open = (routingId?: Uint8Array) => {
+      const peer = rawPeer(server.endpoint, routingId ? { routingId } : {});
+      peers.push(peer);
+      return peer;
+    };
+    try {
+      await step(
+        t,
+        server,
+        "ids planted ahead of the routing-id counter do not crash the server",
+        async () => {
+          const planted = unseededCounterStarts(COUNTER_CANDIDATES).flatMap((start) =>
+            Array.from({ length: PLANTED_PER_CANDIDATE }, (_, i) => open(autoId(start + i)))
+          );
+          // First on a fresh server: no id is in use, and the counter is still at its start value.
+          // Every planted connection is up once it is answered on its own id.
+          await whileUp(server, Promise.all(planted.map((p) => request(p, { op: "ping" }))));
+          const ordinary = Array.from({ length: ORDINARY_CONNECTIONS }, () => open());
+          await whileUp(server, Promise.all(ordinary.map((p) => request(p, { op: "ping" }))));
+          const bob = await whileUp(server, client(server.endpoint, "bob"));
+          assert.equal((await bob.cmd("list")).ok, true);
+          await bob.close();
+        },
+      );
+      await step(
+        t,
+        server,
+        "a dropped connection's routing id does not inherit its session",
+        async () => {
+          const victim = open();
+          const login = await request(victim, {
+            op: "login",
+            login: "victim",
+            password: "pw-victim",
+          });
+          assert.equal(login.ok, true);
+          const line = await server.log.waitFor(
+            (l) => / INFO login login=victim session=/.test(l),
+            "the victim's login in the log",
+          );
+          // The log stands in for a scan of the id space: the attacker is given the id outright.
+          const id = hexBytes(/session=([0-9a-f]+)/.exec(line)![1]);
+          const friend = await client(server.endpoint, "friend");
+          await victim.close(); // no logout: a crash or a network cut
+
+          let attacker: RawPeer | undefined;
+          let pong: Record<string, unknown> | undefined;
+          for (let i = 0; i < TAKEOVER_ATTEMPTS && !pong; i++) {
+            // While libzmq still holds the old connection it ignores a new one with the same id.
+            attacker = open(id);
+            pong = await whileUp(server, request(attacker, { op: "ping" }, TAKEOVER_ATTEMPT_MS))
+              .catch(() => undefined);
+            if (!pong) await attacker.close();
+          }
+          assert.ok(pong && attacker, "the attacker's connection was never answered");
+          assert.deepEqual(
+            pong.data,
+            { session: false },
+            "the ping answered as the victim's session",
+          );
+          const sent = await friend.cmd("msg", "victim change of plan");
+          assert.equal(sent.ok, true);
+          const asVictim = await request(attacker, { op: "cmd", cmd: "msg", args: "friend hi" });
+          assert.equal(asVictim.code, "not_logged_in");
+          assert.equal(
+            attacker.received.items.find((m) =>
+              (m as { type?: string } | null)?.type === "message"
+            ),
+            undefined,
+            "the attacker received the victim's direct message",
+          );
+          await friend.close();
+        },
+      );
+
+      await step(t, server, "ids libzmq would never give are refused", async () => {
+        const mallory = open(new TextEncoder().encode("mallory"));
+        const reply = await whileUp(
+          server,
+          request(mallory, { op: "login", login: "mallory", password: "pw-mallory" }),
+        );
+        assert.equal(reply.code, "routing_id_refused");
+      });
+    } finally {
+      await Promise.all(peers.map((p) => p.close().catch(() => {})));
+      await server.stop();
+    }
+  },
+);
