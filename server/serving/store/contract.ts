@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { encodeMessage } from "../message_event.ts";
+import { runOperatorContract } from "./contract_operator.ts";
 import {
   type AddedMessage,
   conversationOf,
@@ -703,6 +704,8 @@ export function runStoreContract(
       assert.deepEqual(store.directContacts("bob").sort(), ["alice", "carol"]);
     });
   });
+
+  runOperatorContract(name, { withSite, withStore });
 }
 
 function publicMessage(text: string, ts = T0): Omit<StoredMessage, "id"> {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { MessageEvent } from "../../../protocol/mod.ts";
 import { joinBatch } from "../../../protocol/wire.ts";
 import { encodeMessage, fromEvent } from "../message_event.ts";
+import { OPERATOR_MIGRATION, operatorMethods } from "./sqlite_operator.ts";
 import type {
   AccountRow,
   AddedMessage,
@@ -78,6 +79,8 @@ export const MIGRATIONS: readonly string[] = [
   // v6: each plugin's own key-value store (ctx.storage); values are JSON texts.
   `CREATE TABLE plugin_values (plugin TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
      PRIMARY KEY (plugin, key)) WITHOUT ROWID;`,
+  // v7: the operator's tables: roles and last seen, deleted logins, bans, invitations, group policies.
+  OPERATOR_MIGRATION,
 ];
 
 /** Most direct conversations remembered as noted; past it the memory starts again (notes are idempotent). */
@@ -206,6 +209,8 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
 
   return {
     path,
+
+    ...operatorMethods({ sql, write, flushPages, forgetNoted: () => noted = new Set() }),
 
     // ---- transactions ----
 

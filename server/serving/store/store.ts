@@ -104,6 +104,49 @@ export interface Store {
   /** A plugin's keys that start with `prefix`, sorted, at most `limit` of them. */
   pluginKeys(plugin: string, prefix: string, limit: number): string[];
 
+  // ---- operator: account management, bans, invites, group policies ----
+
+  /** Every account with what the operator's `user list` shows, ordered by key. */
+  listAccounts(): AccountSummary[];
+  /** One account's summary, if it exists. */
+  accountSummary(key: string): AccountSummary | undefined;
+  /** Sets an account's role. */
+  setRole(key: string, role: Role): void;
+  /** Records when an account was last seen (a login or a logout). */
+  touchAccount(key: string, lastSeen: number): void;
+  /**
+   * Deletes an account and what was private to it: its tokens, memberships, undelivered messages,
+   * and its direct conversations' history (for both sides). Group ownership is the caller's to
+   * hand over first; the public room keeps its messages.
+   */
+  deleteAccount(key: string): void;
+  /** Remembers a deleted login: its reservation, and which messages were the old holder's. */
+  addDeletedLogin(row: DeletedLogin): void;
+  /** Every deleted login ever recorded, oldest first (a login deleted twice appears twice). */
+  deletedLogins(): DeletedLogin[];
+
+  /** Adds a ban, replacing one on the same kind and target. */
+  addBan(ban: Ban): void;
+  /** Lifts a ban; false when there was none. */
+  removeBan(kind: Ban["kind"], target: string): boolean;
+  /** The bans in force at `now` (expired ones are left out and may be forgotten). */
+  bans(now: number): Ban[];
+
+  /** Stores a new invitation. */
+  createInvite(invite: Invite): void;
+  /**
+   * Uses an invitation once, if it exists, is not expired at `now` and has uses left; one with no
+   * uses left is forgotten. True when it was used.
+   */
+  useInvite(hash: string, now: number): boolean;
+  /** The invitations usable at `now`. */
+  invites(now: number): Invite[];
+
+  /** Replaces a group's policy (topic, invite-only, bans, invitations). */
+  setGroupPolicy(key: string, policy: GroupPolicy): void;
+  /** Every group's policy that differs from the default, by group key. */
+  groupPolicies(): Map<string, GroupPolicy>;
+
   // ---- retention ----
 
   /**
@@ -134,6 +177,63 @@ export interface AccountRow {
   login: string;
   password: string;
   created: number;
+}
+
+/** What an account may do: operators also moderate (kick, ban, broadcast) from their chat client. */
+export type Role = "user" | "operator";
+
+/** An account as the operator lists it. */
+export interface AccountSummary {
+  key: string;
+  login: string;
+  created: number;
+  /** When it last logged in or out, if ever. */
+  lastSeen?: number;
+  role: Role;
+}
+
+/** A deleted login: reserved until `reservedUntil`; messages up to `lastMessageId` were its. */
+export interface DeletedLogin {
+  key: string;
+  login: string;
+  deleted: number;
+  reservedUntil: number;
+  lastMessageId: number;
+}
+
+/** A ban on a login or on a network address range. */
+export interface Ban {
+  kind: "login" | "address";
+  /** A login key, or an address range in CIDR form (`203.0.113.0/24`, `2001:db8::/32`). */
+  target: string;
+  reason: string;
+  /** Who banned: `operator` (console, `chatz admin`) or an operator's login. */
+  by: string;
+  created: number;
+  /** When it ends; unset: until lifted. */
+  expires?: number;
+}
+
+/** An invitation to register while registration is closed; the code itself is never stored. */
+export interface Invite {
+  /** SHA-256 of the code, hex. */
+  hash: string;
+  /** Registrations it still allows. */
+  uses: number;
+  created: number;
+  expires?: number;
+  by: string;
+}
+
+/** What a group's owner set beyond its members. */
+export interface GroupPolicy {
+  topic?: string;
+  /** Only invited logins may join. */
+  inviteOnly?: boolean;
+  /** Banned accounts (keys) with the login as written, who may not join or rejoin. */
+  banned?: Record<string, string>;
+  /** Invited accounts (keys) not yet joined. */
+  invited?: string[];
 }
 
 /** A stored chat message. `conv` names its conversation: see `conversationOf`. */
