@@ -1,0 +1,33 @@
+// What every part of the chat services works with: the serving state, the store and the outbox.
+// The parts (fan_out, sends, group_services, catchup, accounts, history) are put together in ../chat.ts.
+
+import type { DeliverHook } from "../../../protocol/plugin.ts";
+import type { GroupTable } from "../groups.ts";
+import type { Logger } from "../../log.ts";
+import type { Outbox } from "../outbox.ts";
+import type { SessionTable } from "../sessions.ts";
+import type { LoginThrottle } from "../throttle.ts";
+import type { Store } from "../store/store.ts";
+
+/** What the chat services work with. */
+export interface ChatDeps {
+  store: Store;
+  sessions: SessionTable;
+  groups: GroupTable;
+  outbox: Outbox;
+  hooks: DeliverHook[];
+  log: Logger;
+  now: () => number;
+  /** Shared with logins: wrong current passwords in `/passwd` count as failed logins. */
+  throttle: LoginThrottle;
+  /** Most groups one account may belong to. */
+  maxGroupsPerUser: number;
+}
+
+/** Counters the operator's status shows. */
+export interface ChatStats {
+  /** Chat messages stored and fanned out. */
+  messages: number;
+  /** Events queued for sessions: messages, presence, group events, notices and history replays. */
+  deliveries: number;
+}

@@ -1,0 +1,77 @@
+// Fan-out: queues an encoded event for the sessions that should see it, and presence for contacts.
+// Every event is encoded once by the caller and queued in the outbox for each recipient session.
+
+import type { NoticeEvent, PresenceEvent } from "../../../protocol/mod.ts";
+import type { Group } from "../groups.ts";
+import type { Session } from "../sessions.ts";
+import type { ChatDeps, ChatStats } from "./deps.ts";
+
+/** Where encoded events go. `except` is a session id left out (the sender's own session). */
+export interface FanOut {
+  /** Queues an event for one session, unless it is lagging (it catches up from the store). */
+  push(session: Session, encoded: string): void;
+  pushAll(list: Iterable<Session>, encoded: string, except?: string): void;
+  pushToAccount(account: string, encoded: string, except?: string): void;
+  pushToMembers(group: Group, encoded: string, except?: string): void;
+  /** Tells an account's contacts that it came online or went offline. */
+  pushPresence(session: Session, state: PresenceEvent["state"]): void;
+  /** A notice to every session. */
+  broadcast(text: string): void;
+}
+
+/** Builds the fan-out over the session and group tables; counts deliveries in `stats`. */
+export function createFanOut(
+  deps: Pick<ChatDeps, "store" | "sessions" | "groups" | "outbox" | "now">,
+  stats: ChatStats,
+): FanOut {
+  const { store, sessions, groups, outbox, now } = deps;
+
+  function push(session: Session, encoded: string): void {
+    if (session.lagging?.active) return; // it catches up from the store when its queue drains
+    outbox.push(session, encoded);
+    stats.deliveries++;
+  }
+
+  function pushAll(list: Iterable<Session>, encoded: string, except?: string): void {
+    for (const session of list) {
+      if (session.id !== except) push(session, encoded);
+    }
+  }
+
+  function pushToAccount(account: string, encoded: string, except?: string): void {
+    pushAll(sessions.of(account), encoded, except);
+  }
+
+  return {
+    push,
+    pushAll,
+    pushToAccount,
+
+    pushToMembers(group, encoded, except) {
+      for (const account of group.members.keys()) pushToAccount(account, encoded, except);
+    },
+
+    /**
+     * Tells an account's contacts, those it shares a group or a direct conversation with, that it
+     * came online or went offline. Not everyone: at a mass login that is n² events (most of a
+     * session's memory in benchmark E), and a terminal scrolling with strangers' logins helps
+     * nobody; `/who` lists everyone online.
+     */
+    pushPresence(session, state) {
+      const event: PresenceEvent = { type: "presence", login: session.login, state, ts: now() };
+      const contacts = new Set(store.directContacts(session.account));
+      for (const group of groups.groupsOf(session.account)) {
+        for (const member of group.members.keys()) contacts.add(member);
+      }
+      contacts.delete(session.account);
+      if (contacts.size === 0) return;
+      const encoded = JSON.stringify(event);
+      for (const account of contacts) pushToAccount(account, encoded);
+    },
+
+    broadcast(text) {
+      const event: NoticeEvent = { type: "notice", text, ts: now() };
+      pushAll(sessions.all(), JSON.stringify(event));
+    },
+  };
+}

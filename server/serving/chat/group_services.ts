@@ -1,0 +1,221 @@
+// Groups as the chat services offer them: create, join, leave, kick, hand over, list.
+// Membership lives in the group table (memory) and the store (disk); members hear of every change.
+
+import { type GroupEvent, isValidName, NAME_RULE, nameKey } from "../../../protocol/mod.ts";
+import type { Caller, ChatServices, GroupInfo } from "../../../protocol/plugin.ts";
+import { ChatError } from "../../errors.ts";
+import type { Group, GroupTable } from "../groups.ts";
+import { encodeMessage } from "../message_event.ts";
+import { conversationOf, type Store } from "../store/store.ts";
+import type { ChatDeps } from "./deps.ts";
+import type { FanOut } from "./fan_out.ts";
+
+/** Messages of a group shown to someone who just joined it. */
+const JOIN_HISTORY = 20;
+
+/** The group services, and what clearing the identity store must undo. */
+export type GroupServices =
+  & Pick<
+    ChatServices,
+    | "groups"
+    | "group"
+    | "members"
+    | "groupsOf"
+    | "createGroup"
+    | "joinGroup"
+    | "leaveGroup"
+    | "kickFromGroup"
+    | "transferGroup"
+  >
+  & {
+    /** Forgets every group in memory after the identity store was cleared. */
+    groupsCleared(): void;
+  };
+
+/** The group called `name`, or a `no_such_group` error naming the action. */
+export function requireGroup(groups: GroupTable, name: string, action: string): Group {
+  const group = groups.get(name);
+  if (!group) {
+    throw new ChatError("no_such_group", `Cannot ${action} group "${name}": no such group`);
+  }
+  return group;
+}
+
+/** A `not_member` error naming the action unless the caller is a member of `group`. */
+export function requireMember(group: Group, caller: Caller, action: string): void {
+  if (!group.members.has(nameKey(caller.login))) {
+    throw new ChatError(
+      "not_member",
+      `Cannot ${action} group "${group.name}": you are not a member`,
+    );
+  }
+}
+
+/** Fills the group table from the store, at start. */
+export function loadGroups(store: Store, groups: GroupTable): void {
+  for (const stored of store.loadGroups()) {
+    const owner = stored.members.find((m) => m.account === stored.ownerKey) ?? stored.members[0];
+    if (!owner) continue;
+    const group = groups.create(
+      stored.name,
+      { key: owner.account, login: owner.login },
+      stored.created,
+    );
+    group.ownerKey = stored.ownerKey;
+    for (const member of stored.members) groups.addMember(group, member.account, member.login);
+  }
+}
+
+/** Builds the group services over the group table, the store and the fan-out. */
+export function createGroupServices(deps: ChatDeps, fanOut: FanOut): GroupServices {
+  const { store, sessions, groups, log, now } = deps;
+
+  function groupEvent(
+    group: Group,
+    action: GroupEvent["action"],
+    login: string,
+    by?: string,
+  ): string {
+    const event: GroupEvent = { type: "group", group: group.name, action, login, by, ts: now() };
+    return JSON.stringify(event);
+  }
+
+  function requireRoomForGroup(account: string, action: string): void {
+    if (groups.groupsOf(account).length >= deps.maxGroupsPerUser) {
+      throw new ChatError(
+        "limit_reached",
+        `Cannot ${action}: you are in ${deps.maxGroupsPerUser} groups, the most allowed`,
+      );
+    }
+  }
+
+  function requireOwner(group: Group, caller: Caller, action: string): void {
+    if (group.ownerKey !== nameKey(caller.login)) {
+      throw new ChatError(
+        "forbidden",
+        `Cannot ${action} in group "${group.name}": only its owner ${group.owner} can`,
+      );
+    }
+  }
+
+  /** The member `login` of `group`, or a `not_member` error built by `refusal`. */
+  function requireOtherMember(group: Group, login: string, refusal: string): string {
+    const member = group.members.get(nameKey(login));
+    if (member === undefined) throw new ChatError("not_member", `${refusal}: not a member`);
+    return member;
+  }
+
+  return {
+    groups: () => groups.list().map(info),
+    group(name) {
+      const group = groups.get(name);
+      return group ? info(group) : undefined;
+    },
+    members: (name) => [...requireGroup(groups, name, "list members of").members.values()].sort(),
+    groupsOf: (login) => groups.groupsOf(nameKey(login)).map((g) => g.name),
+
+    createGroup(owner, name) {
+      if (!isValidName(name)) {
+        throw new ChatError(
+          "invalid_name",
+          `Cannot create group "${name}": names are ${NAME_RULE}`,
+        );
+      }
+      if (groups.get(name)) {
+        throw new ChatError("group_exists", `Cannot create group "${name}": it already exists`);
+      }
+      const ownerKey = nameKey(owner.login);
+      requireRoomForGroup(ownerKey, `create group "${name}"`);
+      const group = groups.create(name, { key: ownerKey, login: owner.login }, now());
+      store.createGroup({ key: group.key, name: group.name, ownerKey, created: group.created });
+      store.addMember(group.key, ownerKey, owner.login, group.created);
+      // Groups are listed to everyone, so everyone hears of new and deleted ones.
+      fanOut.pushAll(sessions.all(), groupEvent(group, "create", owner.login), owner.session);
+      log.info("group_create", { group: group.name, owner: owner.login });
+      return info(group);
+    },
+
+    joinGroup(caller, name) {
+      const group = requireGroup(groups, name, "join");
+      const key = nameKey(caller.login);
+      if (group.members.has(key)) {
+        throw new ChatError(
+          "already_member",
+          `Cannot join group "${group.name}": you are already a member`,
+        );
+      }
+      requireRoomForGroup(key, `join group "${group.name}"`);
+      groups.addMember(group, key, caller.login);
+      store.addMember(group.key, key, caller.login, now());
+      fanOut.pushToMembers(group, groupEvent(group, "join", caller.login), caller.session);
+      const recent = store.history(
+        conversationOf({ scope: "group", groupKey: group.key, created: group.created }),
+        Number.MAX_SAFE_INTEGER,
+        JOIN_HISTORY,
+      );
+      const mine = sessions.get(caller.session);
+      if (mine) {
+        for (const message of recent) fanOut.push(mine, encodeMessage(message, { history: true }));
+      }
+      return info(group);
+    },
+
+    leaveGroup(caller, name) {
+      const group = requireGroup(groups, name, "leave");
+      requireMember(group, caller, "leave");
+      const key = nameKey(caller.login);
+      fanOut.pushToMembers(group, groupEvent(group, "leave", caller.login), caller.session);
+      const outcome = groups.removeMember(group, key);
+      if (outcome.deleted) {
+        store.deleteGroup(group.key);
+        fanOut.pushAll(sessions.all(), groupEvent(group, "delete", caller.login), caller.session);
+        log.info("group_delete", { group: group.name, reason: "empty" });
+        return;
+      }
+      store.removeMember(group.key, key);
+      if (outcome.newOwner) {
+        store.setOwner(group.key, outcome.newOwner.key);
+        fanOut.pushToMembers(group, groupEvent(group, "owner", outcome.newOwner.login));
+      }
+    },
+
+    kickFromGroup(owner, name, login) {
+      const group = requireGroup(groups, name, "kick from");
+      requireOwner(group, owner, "kick");
+      const key = nameKey(login);
+      const refusal = `Cannot kick "${login}" from group "${group.name}"`;
+      const member = requireOtherMember(group, login, refusal);
+      if (key === group.ownerKey) {
+        throw new ChatError("forbidden", `${refusal}: that is you; use /group leave`);
+      }
+      fanOut.pushToMembers(group, groupEvent(group, "kick", member, owner.login), owner.session);
+      groups.removeMember(group, key);
+      store.removeMember(group.key, key);
+      log.info("group_kick", { group: group.name, login: member, by: owner.login });
+    },
+
+    transferGroup(owner, name, login) {
+      const group = requireGroup(groups, name, "hand over");
+      requireOwner(group, owner, "hand over ownership");
+      const refusal = `Cannot hand group "${group.name}" to "${login}"`;
+      const member = requireOtherMember(group, login, refusal);
+      group.ownerKey = nameKey(login);
+      group.owner = member;
+      store.setOwner(group.key, group.ownerKey);
+      fanOut.pushToMembers(group, groupEvent(group, "owner", member, owner.login), owner.session);
+    },
+
+    groupsCleared() {
+      groups.clear();
+    },
+  };
+}
+
+function info(group: Group): GroupInfo {
+  return {
+    name: group.name,
+    owner: group.owner,
+    members: group.members.size,
+    created: group.created,
+  };
+}

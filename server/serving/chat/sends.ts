@@ -1,0 +1,169 @@
+// Sends: public, direct and group messages through the deliver hooks into the store and out,
+// each stored once however often its client re-sends it (duplicate suppression by client id).
+
+import { MAX_TEXT_LENGTH, nameKey } from "../../../protocol/mod.ts";
+import type { Caller, ChatServices, OutgoingMessage, Sent } from "../../../protocol/plugin.ts";
+import { ChatError } from "../../errors.ts";
+import { RecentSends } from "../recent_sends.ts";
+import { type AddedMessage, conversationOf, type StoredMessage } from "../store/store.ts";
+import type { ChatDeps, ChatStats } from "./deps.ts";
+import type { FanOut } from "./fan_out.ts";
+import { requireGroup, requireMember } from "./group_services.ts";
+
+/**
+ * Client message ids remembered to drop re-sent duplicates: a re-send is recognised while fewer than
+ * this many other sends with an id came after its original (up to twice as many, see RecentSends);
+ * an older re-send is stored again. A client re-sends within seconds, so this is minutes of traffic.
+ */
+const DEDUP_WINDOW = 100_000;
+
+/** The three sends, and what a failed commit must undo. */
+export type Sends = Pick<ChatServices, "sendPublic" | "sendDirect" | "sendGroup"> & {
+  /** The turn's commit failed: forget what it remembered for duplicate suppression. */
+  commitFailed(): void;
+};
+
+/** Builds the sends; `accountLogin` tells a recipient's login as it registered. */
+export function createSends(
+  deps: ChatDeps,
+  parts: { fanOut: FanOut; stats: ChatStats; accountLogin: (login: string) => string | undefined },
+): Sends {
+  const { store, sessions, groups, hooks, now } = deps;
+  const { fanOut, stats, accountLogin } = parts;
+  /** Sent messages by account, client message id and send number within the command. */
+  const recentSends = new RecentSends<Sent>(DEDUP_WINDOW);
+  const sendsInCall = new WeakMap<Caller, number>();
+  for (const row of store.recentClientIds(DEDUP_WINDOW)) {
+    recentSends.remember(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
+  }
+
+  /**
+   * Sends once: `send` gets the stored form of the client id (the command's cid and the send's
+   * number within the command, as a command may send several messages) and runs unless a send with
+   * that id is remembered, whose result is returned instead.
+   */
+  function once(from: Caller, send: (cid: string | undefined) => Sent): Sent {
+    if (from.cid === undefined) return send(undefined);
+    const n = sendsInCall.get(from) ?? 0;
+    sendsInCall.set(from, n + 1);
+    const cid = `${n}:${from.cid}`; // the send number first: it has no ':' of its own
+    const key = `${nameKey(from.login)}\u0000${cid}`;
+    const earlier = recentSends.get(key);
+    if (earlier) return earlier;
+    const result = send(cid);
+    recentSends.remember(key, result);
+    return result;
+  }
+
+  /** The sending session to leave out of a message's delivery, unless it asked for echoes. */
+  function unlessEcho(from: Caller): string | undefined {
+    return sessions.get(from.session)?.echo ? undefined : from.session;
+  }
+
+  /**
+   * Runs the deliver hooks on a new message, checks its text and stores it. The draft is built by
+   * the caller as the stored fields in order and is the store's input as is (no copies on this path).
+   */
+  function storeMessage(draft: Omit<StoredMessage, "id">): AddedMessage {
+    for (const hook of hooks) {
+      const message: OutgoingMessage = { scope: draft.scope, from: draft.from, text: draft.text };
+      if (draft.to !== undefined) message.to = draft.to;
+      if (draft.group !== undefined) message.group = draft.group;
+      const verdict = hook(message);
+      if (!verdict) continue;
+      if ("drop" in verdict) throw new ChatError("blocked", `Cannot send message: ${verdict.drop}`);
+      draft.text = verdict.text;
+    }
+    if (draft.text.length === 0) {
+      throw new ChatError("bad_arguments", "Cannot send message: the text is empty");
+    }
+    if (draft.text.length > MAX_TEXT_LENGTH) {
+      throw new ChatError(
+        "too_large",
+        `Cannot send message: text over ${MAX_TEXT_LENGTH} characters`,
+      );
+    }
+    stats.messages++;
+    return store.addMessage(draft);
+  }
+
+  return {
+    sendPublic(from, text, opts = {}) {
+      return once(from, (cid) => {
+        const stored = storeMessage({
+          ts: now(),
+          conv: "p",
+          scope: "public",
+          from: from.login,
+          to: undefined,
+          group: undefined,
+          action: opts.action === true,
+          text,
+          cid,
+        });
+        fanOut.pushAll(sessions.all(), stored.event, unlessEcho(from));
+        return sent(stored);
+      });
+    },
+
+    sendDirect(from, to, text, opts = {}) {
+      const toKey = nameKey(to);
+      const recipient = accountLogin(to);
+      if (!recipient) throw new ChatError("no_such_user", `Cannot send to "${to}": no such user`);
+      return once(from, (cid) => {
+        const fromKey = nameKey(from.login);
+        const conv = conversationOf({ scope: "direct", a: fromKey, b: toKey });
+        const stored = storeMessage({
+          ts: now(),
+          conv,
+          scope: "direct",
+          from: from.login,
+          to: recipient,
+          group: undefined,
+          action: opts.action === true,
+          text,
+          cid,
+        });
+        const online = sessions.of(toKey);
+        if (online.length === 0) store.addUndelivered(toKey, stored);
+        fanOut.pushAll(online, stored.event, unlessEcho(from));
+        if (toKey !== fromKey) fanOut.pushToAccount(fromKey, stored.event, unlessEcho(from));
+        return online.length === 0 ? { ...sent(stored), queued: true } : sent(stored);
+      });
+    },
+
+    sendGroup(from, name, text, opts = {}) {
+      const group = requireGroup(groups, name, "send to");
+      requireMember(group, from, "send to");
+      return once(from, (cid) => {
+        const conv = conversationOf({
+          scope: "group",
+          groupKey: group.key,
+          created: group.created,
+        });
+        const stored = storeMessage({
+          ts: now(),
+          conv,
+          scope: "group",
+          from: from.login,
+          to: undefined,
+          group: group.name,
+          action: opts.action === true,
+          text,
+          cid,
+        });
+        fanOut.pushToMembers(group, stored.event, unlessEcho(from));
+        return sent(stored);
+      });
+    },
+
+    commitFailed() {
+      // Some remembered sends were never stored: forget them all rather than acknowledge a ghost.
+      recentSends.clear();
+    },
+  };
+}
+
+function sent(stored: StoredMessage): Sent {
+  return { id: stored.id, ts: stored.ts };
+}
