@@ -5,74 +5,23 @@ import {
   decodeFrames,
   type ErrorCode,
   isRequestError,
-  isValidName,
-  type LoginData,
-  type LoginRequest,
-  NAME_RULE,
   nameKey,
   parseRequest,
-  PROTOCOL_VERSION,
   WireError,
 } from "../../protocol/mod.ts";
 import type { CommandResult } from "../../protocol/plugin.ts";
-import { type ChatCore, MAX_CATCHUP } from "./chat.ts";
-import { type Logger, printable } from "../log.ts";
-import type { Outbox, Recipient } from "./outbox.ts";
-import {
-  hashPassword,
-  newToken,
-  TOKEN_LIFETIME_MS,
-  tokenHash,
-  verifyPassword,
-} from "./passwords.ts";
-import type { Registry } from "./registry.ts";
+import type { Recipient } from "./outbox.ts";
 import { encodeReply } from "./reply.ts";
-import type { Session, SessionTable } from "./sessions.ts";
-import type { Store } from "./store/store.ts";
-import type { RateLimiter } from "./rate_limit.ts";
-import type { LoginThrottle } from "./throttle.ts";
+import type { Session } from "./sessions.ts";
 import { isAutoRoutingId, isConnectionNotice } from "../../transport/routing_ids.ts";
+import type { BrokerDeps } from "./broker/deps.ts";
+import { createLogin, hex } from "./broker/login.ts";
 
-/** The default session timeout: a session silent this long is taken as gone. */
-export const SESSION_TIMEOUT_MS = 15_000;
+export type { BrokerDeps, Registration } from "./broker/deps.ts";
+export { encodeLoginReply, hex } from "./broker/login.ts";
+
 /** Bad frames from one connection are logged at most once in this period. */
 const BAD_FRAME_WARN_EVERY_MS = 60_000;
-/** Clients are asked to send something this many times per timeout, so one lost ping is survived. */
-const PINGS_PER_TIMEOUT = 3;
-
-/** Logins no account may take: `public` names the public room in `/history`. */
-const RESERVED_LOGINS = new Set(["public"]);
-
-/** Whether new logins register themselves. */
-export type Registration = "open" | "closed";
-
-/** What the broker works with. */
-export interface BrokerDeps {
-  registry: Registry;
-  chat: ChatCore;
-  sessions: SessionTable;
-  store: Store;
-  outbox: Outbox;
-  log: Logger;
-  registration: Registration;
-  version: string;
-  now: () => number;
-  /** Something was queued outside a receive turn: flush soon. */
-  requestFlush: () => void;
-  /** Failed logins per login and per connection, shared with `/passwd`. */
-  throttle: LoginThrottle;
-  /** Commands per account: the flood limit. */
-  commandLimit: RateLimiter;
-  /** A session silent this long is ended with `timed_out`. */
-  sessionTimeoutMs: number;
-  /** Most sessions one account may have at once. */
-  maxSessionsPerAccount: number;
-  /** An async command handler not settled after this long answers `plugin_failed`. */
-  handlerTimeoutMs?: number;
-}
-
-/** The broker's interface to the socket owner and the operator. */
-export type Broker = ReturnType<typeof createBroker>;
 
 /** Builds the broker. */
 export function createBroker(deps: BrokerDeps) {
@@ -87,6 +36,12 @@ export function createBroker(deps: BrokerDeps) {
   let badFrames = 0;
   /** Set once the server began to stop: logins are refused with `server_shutdown`. */
   let shuttingDown = false;
+  const login = createLogin(deps, {
+    cancelled,
+    get shuttingDown() {
+      return shuttingDown;
+    },
+  });
 
   function reply(to: Recipient, id: number, result: CommandResult): void {
     outbox.push(to, encodeReply(id, result));
@@ -181,162 +136,6 @@ export function createBroker(deps: BrokerDeps) {
         });
         return;
     }
-  }
-
-  async function login(to: Recipient, request: LoginRequest): Promise<void> {
-    const name = request.login;
-    const refuse = (code: ErrorCode, message: string, reason: string) => {
-      log.warn("login_refused", { login: name.slice(0, 40), peer: hex(to.peer), reason });
-      replyError(to, request.id, code, message);
-    };
-    const refuseShutdown = () =>
-      refuse("server_shutdown", "Cannot log in: the server is shutting down", "shutdown");
-    if (!isValidName(name)) {
-      return refuse(
-        "invalid_name",
-        `Cannot log in as "${name.slice(0, 40)}": logins are ${NAME_RULE}`,
-        "invalid_name",
-      );
-    }
-    if (shuttingDown) return refuseShutdown();
-    const key = nameKey(name);
-    if (RESERVED_LOGINS.has(key)) {
-      return refuse("invalid_name", `Cannot log in as "${name}": the name is reserved`, "reserved");
-    }
-    const peerKey = "peer:" + to.id;
-    const wait = Math.max(throttle.waitFor(key, now()), throttle.waitFor(peerKey, now()));
-    if (wait > 0) {
-      return refuse(
-        "login_throttled",
-        `Cannot log in as "${name}": too many failed attempts; retry in ${
-          Math.ceil(wait / 1000)
-        } s`,
-        "throttled",
-      );
-    }
-    if (sessions.of(key).length >= deps.maxSessionsPerAccount) {
-      return refuse(
-        "limit_reached",
-        `Cannot log in as "${name}": it has ${deps.maxSessionsPerAccount} sessions, the most allowed`,
-        "too_many_sessions",
-      );
-    }
-    const failed = (code: ErrorCode, message: string, reason: string) => {
-      throttle.fail(key, now());
-      throttle.fail(peerKey, now());
-      refuse(code, message, reason);
-    };
-
-    let token = request.token;
-    let registered = false;
-    if (token !== undefined) {
-      if (store.tokenAccount(tokenHash(token), now()) !== key) {
-        return failed(
-          "wrong_password",
-          `Cannot log in as "${name}": the session token is not valid`,
-          "bad_token",
-        );
-      }
-    } else {
-      const password = request.password ?? "";
-      if (password.length === 0) {
-        return refuse(
-          "bad_password",
-          `Cannot log in as "${name}": a password is required`,
-          "no_password",
-        );
-      }
-      const account = store.account(key);
-      if (account) {
-        if (!(await verifyPassword(password, account.password))) {
-          return failed(
-            "wrong_password",
-            `Cannot log in as "${name}": wrong password`,
-            "wrong_password",
-          );
-        }
-      } else {
-        if (deps.registration === "closed") {
-          // Counted against the connection, so probing which logins exist is slowed down too.
-          throttle.fail(peerKey, now());
-          return refuse(
-            "registration_closed",
-            `Cannot log in as "${name}": no such account and registration is closed`,
-            "registration_closed",
-          );
-        }
-        const hash = await hashPassword(password);
-        if (store.account(key)) {
-          return failed(
-            "wrong_password",
-            `Cannot log in as "${name}": the login was just taken`,
-            "race",
-          );
-        }
-        store.createAccount({ key, login: name, password: hash, created: now() });
-        registered = true;
-        log.info("register", { login: name });
-      }
-      token = newToken();
-      store.saveToken(tokenHash(token), key, now(), now() + TOKEN_LIFETIME_MS);
-    }
-    if (cancelled.has(to.id)) return; // the connection that asked is gone
-    // The password check waited: the server may have begun shutting down meanwhile.
-    if (shuttingDown) return refuseShutdown();
-    if (sessions.get(to.id)) {
-      return replyError(
-        to,
-        request.id,
-        "already_logged_in",
-        "Cannot log in: this connection logged in meanwhile",
-      );
-    }
-    const account = store.account(key);
-    if (!account) {
-      return refuse(
-        "no_such_user",
-        `Cannot log in as "${name}": the account was removed`,
-        "removed",
-      );
-    }
-    throttle.succeed(key);
-    throttle.succeed(peerKey);
-    const missed = request.resume === undefined ? [] : chat.missedBy(key, request.resume);
-    const session: Session = {
-      id: to.id,
-      peer: to.peer,
-      account: key,
-      login: account.login,
-      since: now(),
-      lastSeen: now(),
-      // Shown on the operator's terminal: no control characters get there.
-      client: printable((request.client ?? "").slice(0, 64)),
-      host: printable((request.host ?? "").slice(0, 64)),
-      ...(request.echo ? { echo: true } : {}),
-    };
-    const first = sessions.add(session);
-    const data: Omit<LoginData, "catalog"> = {
-      login: account.login,
-      registered,
-      token,
-      server: { name: "chatz", version: deps.version, protocol: PROTOCOL_VERSION },
-      pingIntervalMs: Math.floor(deps.sessionTimeoutMs / PINGS_PER_TIMEOUT),
-      cursor: store.lastMessageId,
-      catchup: {
-        count: Math.min(missed.length, MAX_CATCHUP),
-        complete: missed.length <= MAX_CATCHUP,
-      },
-    };
-    const text = `Logged in as ${account.login}`;
-    outbox.push(to, encodeLoginReply(request.id, text, data, registry.catalogJson()));
-    chat.sessionStarted(session, first, missed);
-    log.info("login", {
-      login: account.login,
-      session: hex(to.peer),
-      host: session.host,
-      client: session.client,
-      resumed: request.token !== undefined,
-    });
   }
 
   function onPluginFailure(plugin: string, command: string, error: unknown): void {
@@ -507,26 +306,7 @@ export function createBroker(deps: BrokerDeps) {
   };
 }
 
-/**
- * The login reply. The catalog, the same for every login and the bulk of the reply, is spliced in
- * as encoded once by the registry; the result parses to the `Reply` with the full `LoginData`.
- */
-export function encodeLoginReply(
-  id: number,
-  text: string,
-  data: Omit<LoginData, "catalog">,
-  catalogJson: string,
-): string {
-  const head = JSON.stringify({ re: id, ok: true, text, data }); // ends with the two closing braces
-  return `${head.slice(0, -2)},"catalog":${catalogJson}}}`;
-}
-
 /** The peer key of a routing id: its bytes as a latin1 string, cheap to make and to hash. */
 export function latin1(bytes: Uint8Array): string {
   return String.fromCharCode(...bytes);
-}
-
-/** A routing id in hex, for logs. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

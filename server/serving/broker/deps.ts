@@ -1,0 +1,39 @@
+// What every part of the broker works with: the command registry, the chat services, the state.
+// The parts (login, requests) are put together in ../broker.ts.
+
+import type { ChatCore } from "../chat.ts";
+import type { Logger } from "../../log.ts";
+import type { Outbox } from "../outbox.ts";
+import type { Registry } from "../registry.ts";
+import type { SessionTable } from "../sessions.ts";
+import type { Store } from "../store/store.ts";
+import type { RateLimiter } from "../rate_limit.ts";
+import type { LoginThrottle } from "../throttle.ts";
+
+/** Whether new logins register themselves. */
+export type Registration = "open" | "closed";
+
+/** What the broker works with. */
+export interface BrokerDeps {
+  registry: Registry;
+  chat: ChatCore;
+  sessions: SessionTable;
+  store: Store;
+  outbox: Outbox;
+  log: Logger;
+  registration: Registration;
+  version: string;
+  now: () => number;
+  /** Something was queued outside a receive turn: flush soon. */
+  requestFlush: () => void;
+  /** Failed logins per login and per connection, shared with `/passwd`. */
+  throttle: LoginThrottle;
+  /** Commands per account: the flood limit. */
+  commandLimit: RateLimiter;
+  /** A session silent this long is ended with `timed_out`. */
+  sessionTimeoutMs: number;
+  /** Most sessions one account may have at once. */
+  maxSessionsPerAccount: number;
+  /** An async command handler not settled after this long answers `plugin_failed`. */
+  handlerTimeoutMs?: number;
+}
