@@ -1,30 +1,27 @@
 // Throwaway PostgreSQL and nats-server instances for tests: real servers from Debian's packages on
-// free loopback ports, in temporary folders, stopped and removed by the caller in `finally`.
+// free loopback ports, in temporary folders, run detached (no handle for Deno's test sanitizers).
 
-import { readLines } from "../transport/lines.ts";
-import { Recorder } from "./harness.ts";
-
-/** How long a server may take to come up on a loaded machine before the test gives up. */
+/** How long a server may take to come up or go down on a loaded machine before the test gives up. */
 const START_MS = 60_000;
 
-/** Most attempts at a free port: another process may take the one we found before we bind it. */
+/** How often a wait for a server looks again: its log file and its pid are all there is to watch. */
+const POLL_MS = 25;
+
+/** Most attempts at a free port: another process may take the one we found before the server binds it. */
 const PORT_ATTEMPTS = 5;
 
 /** Where Debian's `postgresql` package puts the server programs, newest version first. */
 const POSTGRES_ROOT = "/usr/lib/postgresql";
 
-/** Where Debian's `nats-server` package puts the program, when it is not on PATH. */
-const NATS_CANDIDATES = ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"];
+/** Where Debian's `nats-server` package puts the program. */
+const NATS_CANDIDATES = [
+  "/usr/sbin/nats-server",
+  "/usr/bin/nats-server",
+  "/usr/local/bin/nats-server",
+];
 
 /** The superuser `initdb` creates; tests connect as it. */
 export const POSTGRES_USER = "chatz";
-
-/** A server process the test controls. */
-interface Child {
-  child: Deno.ChildProcess;
-  log: Recorder<string>;
-  status: Promise<Deno.CommandStatus>;
-}
 
 /** A throwaway PostgreSQL server. */
 export interface Postgres {
@@ -33,19 +30,23 @@ export interface Postgres {
   url(database?: string): string;
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
-  /** Stops the server (fast shutdown, or SIGKILL with `crash`) and keeps its data. */
+  /** Stops the server (fast shutdown, or immediate with `crash`: no checkpoint, as a crash) and keeps its data. */
   stop(options?: { crash?: boolean }): Promise<void>;
   /** Starts it again on the same port with the same data. */
   start(): Promise<void>;
   /** Stops it and removes its data. */
   [Symbol.asyncDispose](): Promise<void>;
+  /** The same, synchronously: for an `unload` listener, when a filtered run skipped the disposal. */
+  [Symbol.dispose](): void;
 }
 
 /** A throwaway nats-server. */
 export interface Nats {
   port: number;
   url: string;
+  /** Stops the server (SIGTERM, or SIGKILL with `crash`). */
   stop(options?: { crash?: boolean }): Promise<void>;
+  /** Starts it again on the same port. */
   start(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -58,6 +59,15 @@ export function freePort(): number {
   return port;
 }
 
+/** Resolves once `check` holds, looking every POLL_MS; rejects after `ms`. */
+async function waitUntil(check: () => boolean | Promise<boolean>, what: string, ms = START_MS) {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
 /** The folder of Debian's PostgreSQL programs (newest installed version); CHATZ_PG_BIN overrides. */
 export function postgresBinDir(): string {
   const override = Deno.env.get("CHATZ_PG_BIN");
@@ -67,82 +77,57 @@ export function postgresBinDir(): string {
     versions = [...Deno.readDirSync(POSTGRES_ROOT)].map((e) => Number(e.name))
       .filter((v) => Number.isInteger(v)).sort((a, b) => b - a);
   } catch {
-    // reported below
+    // none: reported below
   }
-  for (const v of versions) {
-    const dir = `${POSTGRES_ROOT}/${v}/bin`;
-    try {
-      Deno.statSync(`${dir}/initdb`);
-      return dir;
-    } catch {
-      // try the next version
-    }
-  }
-  throw new Error(
-    `Cannot start PostgreSQL: no ${POSTGRES_ROOT}/*/bin/initdb (apt-get install postgresql)`,
+  const found = versions.map((v) => `${POSTGRES_ROOT}/${v}/bin`).find((dir) =>
+    exists(`${dir}/initdb`)
   );
+  if (!found) {
+    throw new Error(
+      `Cannot start PostgreSQL: no ${POSTGRES_ROOT}/*/bin/initdb (apt-get install postgresql)`,
+    );
+  }
+  return found;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The user a database server runs as: PostgreSQL refuses root, so root runs it as `nobody`. */
 function serverUser(): { uid?: number; gid?: number } {
   if (Deno.uid() !== 0) return {};
-  const line = Deno.readTextFileSync("/etc/passwd").split("\n").find((l) =>
-    l.startsWith("nobody:")
-  );
+  const line = Deno.readTextFileSync("/etc/passwd").split("\n")
+    .find((l) => l.startsWith("nobody:"));
   if (!line) throw new Error('Cannot start PostgreSQL as root: no user "nobody" to run it as');
   const [, , uid, gid] = line.split(":");
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** Spawns a server and collects its stderr and stdout lines. */
-function spawn(program: string, args: string[], user: { uid?: number; gid?: number }): Child {
-  const child = new Deno.Command(program, {
-    args,
-    ...user,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const log = new Recorder<string>();
-  const pumps = [child.stdout, child.stderr].map(async (s) => {
-    for await (const line of readLines(s)) log.push(line);
-  });
-  const status = child.status.then(async (s) => {
-    await Promise.allSettled(pumps);
-    log.push(`(exited with ${s.code})`);
-    return s;
-  });
-  return { child, log, status };
-}
-
-/** Waits for `ready` in a server's log; fails early with the log when it exits first. */
-async function awaitReady(server: Child, ready: RegExp, what: string): Promise<void> {
-  const line = await server.log.waitFor(
-    (l) => ready.test(l) || l.startsWith("(exited"),
-    what,
-    START_MS,
-  );
-  if (line.startsWith("(exited")) {
-    throw new Error(`Cannot start ${what}:\n${server.log.items.slice(-20).join("\n")}`);
-  }
-}
-
-/** Stops a server: `signal` politely, SIGKILL with `crash`; waits for it to exit. */
-async function halt(server: Child | undefined, signal: Deno.Signal, crash = false): Promise<void> {
-  if (!server) return;
-  try {
-    server.child.kill(crash ? "SIGKILL" : signal);
-  } catch {
-    // already gone
-  }
-  await server.status;
-}
-
-async function run(program: string, args: string[], user: { uid?: number; gid?: number }) {
+/** Runs a program to its end; throws with its output when it fails. */
+async function run(program: string, args: string[], user: { uid?: number; gid?: number } = {}) {
   const out = await new Deno.Command(program, { args, ...user, stdin: "null" }).output();
   if (!out.success) {
     const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
     throw new Error(`Cannot run ${program} ${args.join(" ")}: ${text.trim()}`);
+  }
+}
+
+/** Tries `start` on free ports until one works. */
+async function onFreePort(start: (port: number) => Promise<void>): Promise<number> {
+  for (let attempt = 1;; attempt++) {
+    const port = freePort();
+    try {
+      await start(port);
+      return port;
+    } catch (error) {
+      if (attempt >= PORT_ATTEMPTS) throw error;
+    }
   }
 }
 
@@ -156,52 +141,47 @@ export async function startPostgres(): Promise<Postgres> {
   const root = await Deno.makeTempDir({ prefix: "chatz-pg-" });
   const data = `${root}/data`;
   if (user.uid !== undefined) await Deno.chown(root, user.uid, user.gid!);
-  await run(`${bin}/initdb`, [
-    "-D",
-    data,
-    "-U",
-    POSTGRES_USER,
-    "--auth=trust",
-    "--no-sync",
-    "-E",
-    "UTF8",
-    "--locale=C",
-  ], user);
-  let server: Child | undefined;
+  const ctl = (...args: string[]) => run(`${bin}/pg_ctl`, ["-D", data, ...args], user);
   let port = 0;
-  const launch = async () => {
-    server = spawn(`${bin}/postgres`, [
+  const launch = (p: number) =>
+    ctl(
+      "start",
+      "-w",
+      "-t",
+      String(START_MS / 1000),
+      "-l",
+      `${root}/log`,
+      "-o",
+      [
+        `-h 127.0.0.1 -p ${p} -k ${root}`,
+        // A test server: a power cut may lose its data; a killed postgres still loses nothing.
+        "-c fsync=off -c max_connections=200",
+      ].join(" "),
+    );
+  try {
+    await run(`${bin}/initdb`, [
       "-D",
       data,
-      "-h",
-      "127.0.0.1",
-      "-p",
-      String(port),
-      "-k",
-      root,
-      // A test server: losing data at a power cut is fine; a killed postgres loses nothing still.
-      "-c",
-      "fsync=off",
-      "-c",
-      "max_connections=200",
+      "-U",
+      POSTGRES_USER,
+      "--auth=trust",
+      "--no-sync",
+      "-E",
+      "UTF8",
+      "--locale=C",
     ], user);
-    await awaitReady(server, /ready to accept connections/, "PostgreSQL");
-  };
-  for (let attempt = 1;; attempt++) {
-    port = freePort();
-    try {
-      await launch();
-      break;
-    } catch (e) {
-      await halt(server, "SIGINT");
-      if (attempt >= PORT_ATTEMPTS) {
-        await Deno.remove(root, { recursive: true });
-        throw e;
-      }
-    }
+    port = await onFreePort(launch);
+  } catch (error) {
+    await Deno.remove(root, { recursive: true });
+    throw error;
   }
   const url = (database = "postgres") =>
     `postgres://${POSTGRES_USER}@127.0.0.1:${port}/${database}`;
+  const stop = async ({ crash = false } = {}) => {
+    if (exists(`${data}/postmaster.pid`)) {
+      await ctl("stop", "-w", "-t", String(START_MS / 1000), "-m", crash ? "immediate" : "fast");
+    }
+  };
   return {
     port,
     url,
@@ -219,62 +199,91 @@ export async function startPostgres(): Promise<Postgres> {
         "ON_ERROR_STOP=1",
         "-c",
         `CREATE DATABASE "${name}"`,
-      ], {});
+      ]);
       return url(name);
     },
-    stop: ({ crash = false } = {}) => halt(server, "SIGINT", crash),
-    start: launch,
+    stop,
+    start: () => launch(port),
     async [Symbol.asyncDispose]() {
-      await halt(server, "SIGINT");
-      await Deno.remove(root, { recursive: true });
+      try {
+        await stop();
+      } finally {
+        await Deno.remove(root, { recursive: true });
+      }
+    },
+    [Symbol.dispose]() {
+      if (!exists(root)) return;
+      if (exists(`${data}/postmaster.pid`)) {
+        new Deno.Command(`${bin}/pg_ctl`, { args: ["-D", data, "stop", "-m", "fast"], ...user })
+          .outputSync();
+      }
+      Deno.removeSync(root, { recursive: true });
     },
   };
 }
 
 /** The nats-server program: on PATH or where Debian's package puts it. */
 function natsProgram(): string {
-  for (const candidate of NATS_CANDIDATES) {
-    try {
-      if (candidate.includes("/")) Deno.statSync(candidate);
-      else {
-        const which = new Deno.Command("sh", {
-          args: ["-c", `command -v ${candidate}`],
-          stdout: "piped",
-        }).outputSync();
-        if (!which.success) continue;
-      }
-      return candidate;
-    } catch {
-      // try the next place
-    }
+  const onPath = (Deno.env.get("PATH") ?? "").split(":").map((d) => `${d}/nats-server`);
+  const found = [...onPath, ...NATS_CANDIDATES].find(exists);
+  if (!found) {
+    throw new Error("Cannot start nats-server: not installed (apt-get install nats-server)");
   }
-  throw new Error("Cannot start nats-server: not installed (apt-get install nats-server)");
+  return found;
 }
 
-/** Starts a nats-server on a free loopback port. */
+/** Whether process `pid` still runs (not a zombie). */
+function running(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Starts a nats-server on a free loopback port, detached, logging into a temporary folder. */
 export async function startNats(): Promise<Nats> {
   const program = natsProgram();
-  let server: Child | undefined;
+  const root = await Deno.makeTempDir({ prefix: "chatz-nats-" });
+  let pid = 0;
   let port = 0;
-  const launch = async () => {
-    server = spawn(program, ["-a", "127.0.0.1", "-p", String(port)], {});
-    await awaitReady(server, /Server is ready/, "nats-server");
+  let runs = 0;
+  const launch = async (p: number) => {
+    const log = `${root}/log.${++runs}`;
+    const pidFile = `${root}/pid.${runs}`;
+    // `setsid … &`: the server outlives the shell and belongs to no test's resources.
+    await run("sh", [
+      "-c",
+      `setsid ${program} -a 127.0.0.1 -p ${p} -l ${log} -P ${pidFile} </dev/null >/dev/null 2>&1 &`,
+    ]);
+    const text = () => exists(log) ? Deno.readTextFileSync(log) : "";
+    await waitUntil(() => /Server is ready|FTL|Error listening/.test(text()), "nats-server");
+    if (!/Server is ready/.test(text())) throw new Error(`Cannot start nats-server: ${text()}`);
+    // nats-server writes its pid file after it says it is ready.
+    const pidText = () => exists(pidFile) ? Deno.readTextFileSync(pidFile).trim() : "";
+    await waitUntil(() => /^\d+$/.test(pidText()), "nats-server's pid file");
+    pid = Number(pidText());
   };
-  for (let attempt = 1;; attempt++) {
-    port = freePort();
-    try {
-      await launch();
-      break;
-    } catch (e) {
-      await halt(server, "SIGTERM");
-      if (attempt >= PORT_ATTEMPTS) throw e;
-    }
-  }
+  port = await onFreePort(launch);
+  const stop = async ({ crash = false } = {}) => {
+    if (!pid || !running(pid)) return;
+    Deno.kill(pid, crash ? "SIGKILL" : "SIGTERM");
+    const stopping = pid;
+    await waitUntil(() => !running(stopping), "nats-server to stop");
+    pid = 0;
+  };
   return {
     port,
     url: `nats://127.0.0.1:${port}`,
-    stop: ({ crash = false } = {}) => halt(server, "SIGTERM", crash),
-    start: launch,
-    [Symbol.asyncDispose]: () => halt(server, "SIGTERM"),
+    stop,
+    start: () => launch(port),
+    async [Symbol.asyncDispose]() {
+      try {
+        await stop();
+      } finally {
+        if (exists(root)) await Deno.remove(root, { recursive: true });
+      }
+    },
   };
 }

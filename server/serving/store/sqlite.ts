@@ -6,7 +6,15 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { MessageEvent } from "../../../protocol/mod.ts";
 import { joinBatch } from "../../../protocol/wire.ts";
-import { encodeMessage, fromEvent } from "../message_event.ts";
+import { fromEvent } from "../message_event.ts";
+import {
+  directParties,
+  pageClientIds,
+  pageMessages,
+  type PendingPage,
+  stageMessage,
+} from "./pages.ts";
+import { groupsFromRows, otherParties } from "./rows.ts";
 import { OPERATOR_MIGRATION, operatorMethods } from "./sqlite_operator.ts";
 import type {
   AccountRow,
@@ -86,9 +94,6 @@ export const MIGRATIONS: readonly string[] = [
 /** Most direct conversations remembered as noted; past it the memory starts again (notes are idempotent). */
 const MAX_NOTED = 100_000;
 
-/** Most messages in one page: bounds what a history read parses to find a few messages. */
-const PAGE_MAX = 256;
-
 /**
  * Pages of write-ahead log after which the serving connection checkpoints by itself: only a
  * backstop, since `openCheckpointer` does it from another thread long before.
@@ -97,23 +102,6 @@ const WAL_BACKSTOP_PAGES = 16_384;
 
 /** How hard commits are pushed to disk: `normal` survives a killed process, `full` also a power cut. */
 export type SyncMode = "normal" | "full";
-
-/** The messages of one conversation stored in this turn and not yet written. */
-interface PendingPage {
-  conv: string;
-  first: number;
-  last: number;
-  newestTs: number;
-  events: string[];
-  /** [index in `events`, client message id] of the messages that have one. */
-  cids?: [number, string][];
-}
-
-/** The two accounts of a direct conversation's key (the same one twice when someone wrote to themselves). */
-function directParties(conv: string): [string, string] {
-  const [a, b] = conv.slice(2).split(":");
-  return [a, b];
-}
 
 /** The SQLite store: a `Store`, and the path of its database file. */
 export interface SqliteStore extends Store {
@@ -194,18 +182,8 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
   );
 
   /** The messages of a page row, oldest first; with their client message ids when the row has `cids`. */
-  const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] => {
-    const conv = String(row.conv);
-    const messages = (JSON.parse(String(row.body)) as MessageEvent[]).map((e) =>
-      fromEvent(e, conv)
-    );
-    if (typeof row.cids === "string") {
-      for (const [index, cid] of JSON.parse(row.cids) as [number, string][]) {
-        if (messages[index]) messages[index].cid = cid;
-      }
-    }
-    return messages;
-  };
+  const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] =>
+    pageMessages(String(row.conv), String(row.body), row.cids);
 
   return {
     path,
@@ -305,24 +283,10 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     // ---- groups ----
 
     loadGroups(): StoredGroup[] {
-      const groups = new Map<string, StoredGroup>();
-      for (const row of sql("SELECT key, name, owner, created FROM groups ORDER BY key").all()) {
-        groups.set(String(row.key), {
-          key: String(row.key),
-          name: String(row.name),
-          ownerKey: String(row.owner),
-          created: Number(row.created),
-          members: [],
-        });
-      }
-      const rows = sql("SELECT grp, account, login FROM members ORDER BY joined, rowid").all();
-      for (const row of rows) {
-        groups.get(String(row.grp))?.members.push({
-          account: String(row.account),
-          login: String(row.login),
-        });
-      }
-      return [...groups.values()];
+      return groupsFromRows(
+        sql("SELECT key, name, owner, created FROM groups ORDER BY key").all(),
+        sql("SELECT grp, account, login FROM members ORDER BY joined, rowid").all(),
+      );
     },
 
     createGroup(group: { key: string; name: string; ownerKey: string; created: number }): void {
@@ -363,48 +327,16 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     /** Stores a message under the next id and returns it, with its event encoded. */
     addMessage(message: Omit<StoredMessage, "id">): AddedMessage {
       beginWrite();
-      const id = ++lastId;
-      // Built field by field: an object spread here costs more than the rest of the method.
-      const stored: AddedMessage = {
-        id,
-        ts: message.ts,
-        conv: message.conv,
-        scope: message.scope,
-        from: message.from,
-        to: message.to,
-        group: message.group,
-        action: message.action,
-        text: message.text,
-        cid: message.cid,
-        event: "",
-      };
-      const event = stored.event = encodeMessage(stored);
-      let page = pending.get(message.conv);
-      if (page && page.events.length === PAGE_MAX) {
-        writePage(page);
-        page = undefined;
-      }
-      if (!page) {
-        page = { conv: message.conv, first: id, last: id, newestTs: message.ts, events: [] };
-        pending.set(message.conv, page);
-      }
-      page.last = id;
-      page.newestTs = Math.max(page.newestTs, message.ts);
-      if (message.cid !== undefined) (page.cids ??= []).push([page.events.length, message.cid]);
-      page.events.push(event);
-      return stored;
+      return stageMessage(pending, ++lastId, message, writePage);
     },
 
     /** The accounts `account` has a direct conversation with, itself left out. */
     directContacts(account: string): string[] {
       flushPages();
-      const others: string[] = [];
-      for (const row of sql("SELECT conv FROM direct_convs WHERE account = ?").all(account)) {
-        const [a, b] = directParties(String(row.conv));
-        const other = a === account ? b : a;
-        if (other !== account) others.push(other);
-      }
-      return others;
+      return otherParties(
+        sql("SELECT conv FROM direct_convs WHERE account = ?").all(account),
+        account,
+      );
     },
 
     /** The newest `limit` messages of a conversation below `before`, oldest first. */
@@ -475,11 +407,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
         "SELECT body, cids FROM pages WHERE last > ? AND cids IS NOT NULL ORDER BY last",
       ).all(lastId - count);
       for (const row of rows) {
-        const events = JSON.parse(String(row.body)) as MessageEvent[];
-        for (const [index, cid] of JSON.parse(String(row.cids)) as [number, string][]) {
-          const e = events[index];
-          if (e.id > lastId - count) found.push({ id: e.id, ts: e.ts, sender: e.from, cid });
-        }
+        found.push(...pageClientIds(String(row.body), String(row.cids), lastId - count));
       }
       return found.sort((a, b) => a.id - b.id);
     },

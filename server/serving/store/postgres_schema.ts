@@ -1,0 +1,31 @@
+// The PostgreSQL store's schema, one entry per version, applied in order by whichever node opens
+// the database first (under an advisory lock, so nodes starting together migrate it once).
+
+/** Never edit a shipped entry: add one. The tables mirror the SQLite store's, so migration is a copy. */
+export const PG_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE accounts (
+     key text PRIMARY KEY, login text NOT NULL, password text NOT NULL, created bigint NOT NULL);
+   CREATE TABLE tokens (
+     hash text PRIMARY KEY, account text NOT NULL, created bigint NOT NULL, expires bigint NOT NULL);
+   CREATE INDEX tokens_account ON tokens (account);
+   CREATE TABLE groups (
+     key text PRIMARY KEY, name text NOT NULL, owner text NOT NULL, created bigint NOT NULL);
+   CREATE TABLE members (
+     grp text NOT NULL, account text NOT NULL, login text NOT NULL, joined bigint NOT NULL,
+     seq bigserial NOT NULL, PRIMARY KEY (grp, account));
+   CREATE TABLE pages (
+     last bigint PRIMARY KEY, conv text NOT NULL, first bigint NOT NULL,
+     newest_ts bigint NOT NULL, count integer NOT NULL, body text NOT NULL, cids text);
+   CREATE INDEX pages_conv ON pages (conv, last);
+   CREATE TABLE direct_convs (account text NOT NULL, conv text NOT NULL,
+     PRIMARY KEY (account, conv));
+   CREATE TABLE undelivered (account text NOT NULL, message bigint NOT NULL,
+     ts bigint NOT NULL, conv text NOT NULL, event text NOT NULL, PRIMARY KEY (account, message));
+   CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL);
+   INSERT INTO meta (key, value) VALUES ('last_message_id', 0);
+   CREATE TABLE plugin_values (plugin text NOT NULL, key text COLLATE "C" NOT NULL,
+     value text NOT NULL, PRIMARY KEY (plugin, key));`,
+];
+
+/** The advisory lock key nodes take while migrating (any constant; "chatz" in ASCII). */
+export const MIGRATION_LOCK = 0x6368617a74;

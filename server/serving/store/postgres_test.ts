@@ -1,0 +1,116 @@
+// Tests of the PostgreSQL store: the Store contract (contract.ts) against a real, throwaway
+// PostgreSQL server (one per file, a fresh database per test), then what only the cluster store has.
+
+import assert from "node:assert/strict";
+import { runStoreContract } from "./contract.ts";
+import { openPostgresStore, StoreUnavailableError } from "./postgres.ts";
+import type { StoredMessage } from "./store.ts";
+import { freePort } from "../../../tests/services.ts";
+import { type Postgres, startPostgres } from "../../../tests/services.ts";
+
+// One server for the whole file: started before the tests, stopped by the last one (or at unload
+// when a filter skipped it).
+const pg: Postgres = await startPostgres();
+globalThis.addEventListener("unload", () => pg[Symbol.dispose]());
+let databases = 0;
+
+runStoreContract("PostgreSQL", async () => {
+  const url = await pg.createDatabase(`contract_${++databases}`);
+  return {
+    open: (options) => openPostgresStore(url, options),
+    remove: () => {},
+  };
+});
+
+const T0 = 1_700_000_000_000;
+
+function publicMessage(text: string): Omit<StoredMessage, "id"> {
+  return { ts: T0, conv: "p", scope: "public", from: "alice", action: false, text };
+}
+
+Deno.test("openPostgresStore() gives message ids in commit order across nodes", async () => {
+  const url = await pg.createDatabase(`nodes_${++databases}`);
+  const a = openPostgresStore(url);
+  const b = openPostgresStore(url);
+  try {
+    const ids: number[] = [];
+    for (const [node, text] of [[a, "a1"], [b, "b1"], [a, "a2"], [b, "b2"]] as const) {
+      ids.push(node.addMessage(publicMessage(text)).id);
+      node.commit();
+    }
+    assert.deepEqual(ids, [1, 2, 3, 4]);
+    assert.equal(a.lastMessageId, 4, "a node sees the ids another node gave");
+    assert.deepEqual(b.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.text), [
+      "a1",
+      "b1",
+      "a2",
+      "b2",
+    ]);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("openPostgresStore() creates an account once when two nodes race for it", async () => {
+  const url = await pg.createDatabase(`race_${++databases}`);
+  const a = openPostgresStore(url);
+  const b = openPostgresStore(url);
+  try {
+    a.createAccount({ key: "alice", login: "alice", password: "a", created: T0 });
+    a.commit();
+    assert.throws(
+      () => b.createAccount({ key: "alice", login: "Alice", password: "b", created: T0 }),
+      /Cannot create account "alice": it exists/,
+    );
+    b.addMessage(publicMessage("the turn goes on"));
+    b.commit();
+    assert.equal(a.account("alice")?.password, "a");
+    assert.equal(a.messageCount(), 1);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("openPostgresStore() refuses an unreachable database with store_unavailable", () => {
+  const url = `postgres://chatz@127.0.0.1:${freePort()}/none`;
+  assert.throws(() => openPostgresStore(url), (error: unknown) => {
+    assert.ok(error instanceof StoreUnavailableError);
+    assert.equal(error.code, "store_unavailable");
+    assert.match(error.message, /^Cannot use the database at postgres:\/\/chatz@127\.0\.0\.1/);
+    return true;
+  });
+});
+
+Deno.test("openPostgresStore() fails with store_unavailable while PostgreSQL is down, keeps nothing of that turn, then recovers", async () => {
+  const url = await pg.createDatabase(`restart_${++databases}`);
+  const store = openPostgresStore(url);
+  const unavailable = (error: unknown) => error instanceof StoreUnavailableError;
+  try {
+    store.createAccount({ key: "alice", login: "alice", password: "old", created: T0 });
+    store.addMessage(publicMessage("before"));
+    store.commit();
+    store.setPassword("alice", "lost"); // staged: it goes with the commit
+    await pg.stop();
+    assert.throws(() => store.commit(), unavailable);
+    store.rollback();
+    assert.throws(() => store.account("alice"), unavailable);
+    assert.throws(() => store.addMessage(publicMessage("refused")), unavailable);
+    store.rollback();
+    await pg.start();
+    assert.equal(store.account("alice")?.password, "old");
+    store.addMessage(publicMessage("after"));
+    store.commit();
+    assert.deepEqual(store.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.text), [
+      "before",
+      "after",
+    ]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("PostgreSQL: the throwaway server stops and its folder goes", async () => {
+  await pg[Symbol.asyncDispose]();
+});
