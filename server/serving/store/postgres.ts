@@ -12,6 +12,7 @@ import {
 } from "./pages.ts";
 import type { Param, PgRequest, Row, Statement } from "./postgres_worker.ts";
 import { groupsFromRows, otherParties } from "./rows.ts";
+import { pgOperatorMethods } from "./postgres_operator.ts";
 import type {
   AccountRow,
   AddedMessage,
@@ -165,6 +166,14 @@ function postgresStore(
   };
 
   return {
+    ...pgOperatorMethods({
+      query,
+      write,
+      flushPages,
+      forgetNoted: () => noted = new Set(),
+      markWrite,
+    }),
+
     // ---- transactions ----
 
     commit(): void {
@@ -332,6 +341,7 @@ function postgresStore(
 
     history(conv: string, before: number, limit: number): StoredMessage[] {
       flushPages();
+      before = Math.min(before, Number.MAX_SAFE_INTEGER); // callers may say Infinity; bigint may not
       const newestFirst: StoredMessage[] = [];
       const take = (row: Row) => {
         const messages = pageMessages(String(row.conv), String(row.body), row.cids);

@@ -4,12 +4,14 @@
 /** Never edit a shipped entry: add one. The tables mirror the SQLite store's, so migration is a copy. */
 export const PG_MIGRATIONS: readonly string[] = [
   `CREATE TABLE accounts (
-     key text PRIMARY KEY, login text NOT NULL, password text NOT NULL, created bigint NOT NULL);
+     key text PRIMARY KEY, login text NOT NULL, password text NOT NULL, created bigint NOT NULL,
+     role text NOT NULL DEFAULT 'user', last_seen bigint);
    CREATE TABLE tokens (
      hash text PRIMARY KEY, account text NOT NULL, created bigint NOT NULL, expires bigint NOT NULL);
    CREATE INDEX tokens_account ON tokens (account);
    CREATE TABLE groups (
-     key text PRIMARY KEY, name text NOT NULL, owner text NOT NULL, created bigint NOT NULL);
+     key text PRIMARY KEY, name text NOT NULL, owner text NOT NULL, created bigint NOT NULL,
+     policy text);
    CREATE TABLE members (
      grp text NOT NULL, account text NOT NULL, login text NOT NULL, joined bigint NOT NULL,
      seq bigserial NOT NULL, PRIMARY KEY (grp, account));
@@ -24,7 +26,13 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE TABLE meta (key text PRIMARY KEY, value bigint NOT NULL);
    INSERT INTO meta (key, value) VALUES ('last_message_id', 0);
    CREATE TABLE plugin_values (plugin text NOT NULL, key text COLLATE "C" NOT NULL,
-     value text NOT NULL, PRIMARY KEY (plugin, key));`,
+     value text NOT NULL, PRIMARY KEY (plugin, key));
+   CREATE TABLE deleted_logins (key text NOT NULL, login text NOT NULL, deleted bigint NOT NULL,
+     reserved_until bigint NOT NULL, last_message bigint NOT NULL, seq bigserial NOT NULL);
+   CREATE TABLE bans (kind text NOT NULL, target text COLLATE "C" NOT NULL, reason text NOT NULL,
+     by text NOT NULL, created bigint NOT NULL, expires bigint, PRIMARY KEY (kind, target));
+   CREATE TABLE invites (hash text COLLATE "C" PRIMARY KEY, uses integer NOT NULL,
+     created bigint NOT NULL, expires bigint, by text NOT NULL);`,
 ];
 
 /** The advisory lock key nodes take while migrating (any constant; "chatz" in ASCII). */

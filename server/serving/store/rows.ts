@@ -1,8 +1,8 @@
 // What both stores build from their rows the same way: groups with their members, the other side
-// of direct conversations. Rows come as plain records, whatever the database.
+// of direct conversations, the operator's records. Rows come as plain records, whatever the database.
 
 import { directParties } from "./pages.ts";
-import type { StoredGroup } from "./store.ts";
+import type { AccountSummary, Ban, DeletedLogin, Invite, StoredGroup } from "./store.ts";
 
 /** A row as a database driver returns it. */
 type Row = Record<string, unknown>;
@@ -40,4 +40,52 @@ export function otherParties(convRows: Iterable<Row>, account: string): string[]
     if (other !== account) others.push(other);
   }
   return others;
+}
+
+/** An account summary from its row (key, login, created, last_seen, role). */
+export function summary(row: Row): AccountSummary {
+  const found: AccountSummary = {
+    key: String(row.key),
+    login: String(row.login),
+    created: Number(row.created),
+    role: row.role === "operator" ? "operator" : "user",
+  };
+  if (row.last_seen !== null && row.last_seen !== undefined) found.lastSeen = Number(row.last_seen);
+  return found;
+}
+
+/** A ban from its row. */
+export function ban(row: Row): Ban {
+  const found: Ban = {
+    kind: row.kind === "address" ? "address" : "login",
+    target: String(row.target),
+    reason: String(row.reason),
+    by: String(row.by),
+    created: Number(row.created),
+  };
+  if (row.expires !== null && row.expires !== undefined) found.expires = Number(row.expires);
+  return found;
+}
+
+/** An invitation from its row. */
+export function invite(row: Row): Invite {
+  const found: Invite = {
+    hash: String(row.hash),
+    uses: Number(row.uses),
+    created: Number(row.created),
+    by: String(row.by),
+  };
+  if (row.expires !== null && row.expires !== undefined) found.expires = Number(row.expires);
+  return found;
+}
+
+/** A deleted login from its row (key, login, deleted, reserved_until, last_message). */
+export function deletedLogin(row: Row): DeletedLogin {
+  return {
+    key: String(row.key),
+    login: String(row.login),
+    deleted: Number(row.deleted),
+    reservedUntil: Number(row.reserved_until),
+    lastMessageId: Number(row.last_message),
+  };
 }

@@ -2,15 +2,8 @@
 // Part of the SQLite store (sqlite.ts spreads these methods into it); kept apart so each file has one subject.
 
 import type { SQLInputValue, StatementSync } from "node:sqlite";
-import type {
-  AccountSummary,
-  Ban,
-  DeletedLogin,
-  GroupPolicy,
-  Invite,
-  Role,
-  Store,
-} from "./store.ts";
+import { ban, deletedLogin, invite, summary } from "./rows.ts";
+import type { DeletedLogin, GroupPolicy, Role, Store } from "./store.ts";
 
 /** Schema of the operator tables (migration v7 of sqlite.ts). */
 export const OPERATOR_MIGRATION = `
@@ -36,7 +29,7 @@ export interface OperatorSql {
   forgetNoted(): void;
 }
 
-type OperatorMethods = Pick<
+export type OperatorMethods = Pick<
   Store,
   | "listAccounts"
   | "accountSummary"
@@ -56,40 +49,6 @@ type OperatorMethods = Pick<
 >;
 
 const SUMMARY = "SELECT key, login, created, last_seen, role FROM accounts";
-
-function summary(row: Record<string, SQLInputValue>): AccountSummary {
-  const found: AccountSummary = {
-    key: String(row.key),
-    login: String(row.login),
-    created: Number(row.created),
-    role: row.role === "operator" ? "operator" : "user",
-  };
-  if (row.last_seen !== null) found.lastSeen = Number(row.last_seen);
-  return found;
-}
-
-function ban(row: Record<string, SQLInputValue>): Ban {
-  const found: Ban = {
-    kind: row.kind === "address" ? "address" : "login",
-    target: String(row.target),
-    reason: String(row.reason),
-    by: String(row.by),
-    created: Number(row.created),
-  };
-  if (row.expires !== null) found.expires = Number(row.expires);
-  return found;
-}
-
-function invite(row: Record<string, SQLInputValue>): Invite {
-  const found: Invite = {
-    hash: String(row.hash),
-    uses: Number(row.uses),
-    created: Number(row.created),
-    by: String(row.by),
-  };
-  if (row.expires !== null) found.expires = Number(row.expires);
-  return found;
-}
 
 /** The operator methods of the SQLite store. */
 export function operatorMethods(db: OperatorSql): OperatorMethods {
@@ -142,13 +101,7 @@ export function operatorMethods(db: OperatorSql): OperatorMethods {
       sql(
         "SELECT key, login, deleted, reserved_until, last_message FROM deleted_logins " +
           "ORDER BY rowid",
-      ).all().map((row) => ({
-        key: String(row.key),
-        login: String(row.login),
-        deleted: Number(row.deleted),
-        reservedUntil: Number(row.reserved_until),
-        lastMessageId: Number(row.last_message),
-      })),
+      ).all().map(deletedLogin),
 
     addBan(entry) {
       write(
