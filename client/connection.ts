@@ -15,6 +15,7 @@ import {
   type ServerEvent,
   WireError,
 } from "../protocol/mod.ts";
+import { backoffDelay } from "../transport/backoff.ts";
 import { curveClientOptions } from "../transport/curve.ts";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
 
@@ -36,8 +37,7 @@ const ANSWER_MAX_MS = 15_000;
  * a random time (full jitter) up to this, doubling per attempt up to the cap: a restarting server
  * is not met by all its clients in the same millisecond.
  */
-const RETRY_FIRST_MS = 1000;
-const RETRY_MAX_MS = 15_000;
+const RETRY_BACKOFF = { firstMs: 1000, maxMs: 15_000 };
 
 /** Re-login refusals that pass: wait and try again rather than end the session. */
 const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set([
@@ -328,7 +328,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     held.sort((a, b) => a - b);
     let waitNext = how.waitFirst === true;
     for (let attempt = 1; state === "reconnecting"; attempt++) {
-      const delayMs = waitNext ? Math.round(retryDelay(attempt)) : 0;
+      const delayMs = waitNext ? Math.round(backoffDelay(attempt, RETRY_BACKOFF)) : 0;
       options.onStatus?.({ state: "reconnecting", reason, attempt, delayMs });
       if (delayMs > 0) await sleep(delayMs);
       if (state !== "reconnecting") return; // closed meanwhile
@@ -465,12 +465,6 @@ function sessionGone(reply: Reply): boolean {
   if (!reply.ok) return reply.code === "not_logged_in";
   const data = reply.data as { session?: boolean } | undefined;
   return data?.session === false;
-}
-
-/** A full-jitter wait before re-dial number `attempt` (1-based). */
-function retryDelay(attempt: number): number {
-  // TODO(#15): transport/backoff.ts, the one backoff helper, once it lands.
-  return Math.random() * Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (attempt - 1));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -608,6 +608,20 @@ export function runStoreContract(
     });
   });
 
+  Deno.test(`${name}: store.missed() returns each message's client message id`, async () => {
+    await withStore((store) => {
+      const before = store.addMessage(publicMessage("seen"));
+      const mine = store.addMessage({ ...publicMessage("with cid"), from: "bob", cid: "0:ab-1" });
+      store.commit();
+      const plainOne = store.addMessage(publicMessage("without"));
+      const missed = store.missed(before.id, { key: "bob", groupConvs: [] }, 10);
+      assert.deepEqual(missed.map((m) => [m.id, m.cid]), [[mine.id, "0:ab-1"], [
+        plainOne.id,
+        undefined,
+      ]]);
+    });
+  });
+
   Deno.test(`${name}: store.recentClientIds() returns the client ids of recent messages`, async () => {
     await withStore((store) => {
       store.addMessage({ ...publicMessage("a"), cid: "c1" });

@@ -71,7 +71,8 @@ export interface Store {
   history(conv: string, before: number, limit: number): StoredMessage[];
   /**
    * What an account missed after message `after`, oldest first, at most `limit`: the public
-   * room, the given group conversations, and its direct conversations.
+   * room, the given group conversations, and its direct conversations. Each carries its client
+   * message id (`cid`) when it was stored with one: a client is not sent its own sends as missed.
    */
   missed(
     after: number,
