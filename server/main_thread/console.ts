@@ -2,7 +2,7 @@
 // Live warnings and errors print above the prompt; confirmations read the next line.
 
 import { createInterface } from "node:readline";
-import { writeAbovePrompt } from "../../terminal/above_prompt.ts";
+import { type PromptOutput, writeAbovePrompt } from "../../terminal/above_prompt.ts";
 
 /** Options of the console. */
 export interface ConsoleOptions {
@@ -10,8 +10,16 @@ export interface ConsoleOptions {
   terminal: boolean;
   /** Runs one command line; returns what to print. */
   run(line: string, confirm: (question: string) => Promise<boolean>): Promise<string>;
-  /** Ctrl-C on the console's terminal. */
+  /**
+   * Stop the server: Ctrl-C twice within INTERRUPT_WINDOW_MS on an empty line. One Ctrl-C only
+   * clears the line, as in a shell: a slip of the finger does not end everyone's sessions.
+   */
   onInterrupt(): void;
+  /** Where lines come from and go to; default the process's stdin and stdout (tests pass streams). */
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** The clock, for the Ctrl-C window. */
+  now?: () => number;
 }
 
 /** A running console. */
@@ -24,14 +32,33 @@ export interface OperatorConsole {
 }
 
 const PROMPT = "chatz> ";
+/** A second Ctrl-C on an empty line within this long stops the server (a first one only warns). */
+export const INTERRUPT_WINDOW_MS = 2000;
+
+/**
+ * What Ctrl-C on the console does: clear a typed line; on an empty line, warn, or stop when the
+ * previous Ctrl-C on an empty line came within INTERRUPT_WINDOW_MS.
+ */
+export function interruptAction(
+  line: string,
+  previousEmptyAt: number | undefined,
+  now: number,
+): "clear" | "warn" | "stop" {
+  if (line !== "") return "clear";
+  if (previousEmptyAt !== undefined && now - previousEmptyAt <= INTERRUPT_WINDOW_MS) return "stop";
+  return "warn";
+}
 
 /** Starts reading commands from stdin. */
 export function startConsole(options: ConsoleOptions): OperatorConsole {
-  const output = Deno.stdout;
-  const write = (text: string) => output.writeSync(new TextEncoder().encode(text));
+  const output = options.output ?? process.stdout;
+  const now = options.now ?? Date.now;
+  const write = options.output
+    ? (text: string) => void options.output!.write(text)
+    : (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text));
   const rl = createInterface({
-    input: process.stdin,
-    output: options.terminal ? process.stdout : undefined,
+    input: options.input ?? process.stdin,
+    output: options.terminal ? output : undefined,
     terminal: options.terminal,
     prompt: PROMPT,
     historySize: 200,
@@ -46,7 +73,7 @@ export function startConsole(options: ConsoleOptions): OperatorConsole {
 
   function show(text: string): void {
     if (closed) return;
-    if (options.terminal && waitingForInput) writeAbovePrompt(rl, process.stdout, text);
+    if (options.terminal && waitingForInput) writeAbovePrompt(rl, output as PromptOutput, text);
     else write(text + "\n");
   }
 
@@ -73,7 +100,23 @@ export function startConsole(options: ConsoleOptions): OperatorConsole {
     return /^(y|yes)$/i.test(answer?.trim() ?? "");
   }
 
-  rl.on("SIGINT", () => options.onInterrupt());
+  let emptyInterruptAt: number | undefined;
+  rl.on("SIGINT", () => {
+    const action = interruptAction(rl.line, emptyInterruptAt, now());
+    emptyInterruptAt = action === "warn" ? now() : undefined;
+    if (action === "stop") return options.onInterrupt();
+    // As a shell does: the typed text is dropped, and a fresh prompt follows on a new row.
+    write("^C\n");
+    if (action === "warn") {
+      write(
+        `Press Ctrl-C again within ${INTERRUPT_WINDOW_MS / 1000} s to stop the server, or type ` +
+          "shutdown\n",
+      );
+    }
+    rl.write(null, { ctrl: true, name: "e" }); // to the end of the line,
+    rl.write(null, { ctrl: true, name: "u" }); // then delete all of it
+    prompt();
+  });
 
   const ended = (async () => {
     if (options.terminal) write('Operator console: type "help" for commands.\n');
