@@ -1,7 +1,7 @@
 // The operator's commands: one table, run the same way from the console and from `chatz admin`.
 // Each declares its grammar and whether it asks for confirmation; the server work goes to the serving thread.
 
-import { isValidName, MAX_TEXT_LENGTH, NAME_RULE } from "../../protocol/mod.ts";
+import { isValidName, MAX_TEXT_LENGTH, NAME_RULE, plural } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
 import { isLogLevel, LOG_LEVELS, type Logger } from "../log.ts";
 import type { LogFile } from "./log_file.ts";
@@ -74,12 +74,16 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       const text = [
         `chatz ${ctx.version}, up ${duration(s.uptimeMs)}`,
         `endpoint  ${s.endpoint} (${listening})`,
-        `users     ${s.usersOnline} online in ${s.sessions} sessions; ${s.accounts} accounts`,
+        `users     ${s.usersOnline} online in ${plural(s.sessions, "session")}; ${
+          plural(s.accounts, "account")
+        }`,
         `groups    ${s.groups}`,
         `messages  ${s.messagesRelayed} relayed since start, ${
           s.messagesPerSecond.toFixed(1)
         }/s over the last minute; ` +
-        `${s.deliveries} events queued; last message id ${s.messagesStored}`,
+        `${
+          plural(s.deliveries, "event")
+        } queued to sessions since start; last message id ${s.messagesStored}`,
         `memory    rss ${mib(s.memoryRss)}, serving heap ${mib(s.heapUsed)}`,
       ].join("\n");
       return { text, data: s };
@@ -96,7 +100,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       const lines = users.map((u) =>
         `  ${u.login.padEnd(20)} since ${clock(u.since)}  on ${u.host || "?"}  (${u.client || "?"})`
       );
-      return { text: [`${users.length} sessions:`, ...lines].join("\n"), data: users };
+      return { text: [`${plural(users.length, "session")}:`, ...lines].join("\n"), data: users };
     },
   },
   {
@@ -109,9 +113,9 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       });
       if (groups.length === 0) return { text: "No groups", data: groups };
       const lines = groups.map((g) =>
-        `  ${g.name.padEnd(32)} ${String(g.members).padStart(5)} members  owner ${g.owner}`
+        `  ${g.name.padEnd(32)} ${plural(g.members, "member").padStart(13)}  owner ${g.owner}`
       );
-      return { text: [`${groups.length} groups:`, ...lines].join("\n"), data: groups };
+      return { text: [`${plural(groups.length, "group")}:`, ...lines].join("\n"), data: groups };
     },
   },
   {
@@ -146,13 +150,18 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
     summary:
       `The last lines of the server log (default ${DEFAULT_LOG_LINES}), optionally only a level and worse`,
     run(ctx, args) {
-      let count = DEFAULT_LOG_LINES;
-      let level: (typeof LOG_LEVELS)[number] = "debug";
+      let count: number | undefined;
+      let level: (typeof LOG_LEVELS)[number] | undefined;
+      const twice = (what: string) =>
+        new ChatError("bad_arguments", `Cannot show logs: give at most one ${what}`);
       for (const word of args.split(/\s+/).filter(Boolean)) {
         if (/^\d+$/.test(word) && Number(word) >= 1 && Number(word) <= MAX_LOG_LINES) {
+          if (count !== undefined) throw twice("count");
           count = Number(word);
-        } else if (isLogLevel(word.toLowerCase())) level = word.toLowerCase() as typeof level;
-        else {
+        } else if (isLogLevel(word.toLowerCase())) {
+          if (level !== undefined) throw twice("level");
+          level = word.toLowerCase() as (typeof LOG_LEVELS)[number];
+        } else {
           throw new ChatError(
             "bad_arguments",
             `Cannot show logs: "${
@@ -163,11 +172,11 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
           );
         }
       }
-      const lines = ctx.logs.tail(count, level);
-      return Promise.resolve({
-        text: lines.length ? lines.join("\n") : "The log is empty",
-        data: lines,
-      });
+      const lines = ctx.logs.tail(count ?? DEFAULT_LOG_LINES, level ?? "debug");
+      const none = level === undefined || level === "debug"
+        ? "The log is empty"
+        : `No log lines at level ${level} or worse`;
+      return Promise.resolve({ text: lines.length ? lines.join("\n") : none, data: lines });
     },
   },
   {
@@ -219,7 +228,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
         reason: rest.join(" "),
       });
       if (sessions === 0) throw new ChatError("user_offline", `Cannot kick "${login}": not online`);
-      return { text: `Kicked ${login} (${sessions} sessions)`, data: { sessions } };
+      return { text: `Kicked ${login} (${plural(sessions, "session")})`, data: { sessions } };
     },
   },
   {
@@ -283,6 +292,8 @@ export async function runOperatorLine(
     );
   }
   if (command.confirm && !(await options.confirm(command.confirm))) {
+    // The person at the console said no: nothing failed. A script (`chatz admin`) gets the code.
+    if (options.source === "console") return { text: "Cancelled" };
     throw new ChatError("not_confirmed", `Cannot run "${command.name}": not confirmed`);
   }
   // Operator actions are logged by name only: broadcast texts and kick reasons stay out of the log.
