@@ -205,8 +205,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       if (event.id <= lastMessageId) return;
       lastMessageId = event.id;
       if (event.catchup && catchup) return holdCatchup(event);
-      // What this client sent itself was shown when it was sent; its other sessions' sends stay.
-      if (event.catchup && event.cid?.startsWith(`${cidPrefix}-`)) return;
+      if (event.catchup && isOwn(event)) {
+        if (options.echo) options.onEvent?.(asEcho(event));
+        return;
+      }
     }
     if (catchup) endCatchup();
     if (event.type === "bye") {
@@ -232,9 +234,24 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
 
   function holdCatchup(event: MessageEvent): void {
     const held = catchup!;
-    if (event.cid?.startsWith(`${cidPrefix}-`)) held.own++;
-    else held.held.push(event);
+    if (isOwn(event)) {
+      held.own++;
+      if (options.echo) held.held.push(asEcho(event));
+    } else held.held.push(event);
     if (--held.left === 0) endCatchup();
+  }
+
+  /**
+   * A catch-up message this client sent itself (its cid). It is not "missed": without echoes it
+   * was shown from its reply when sent, so it is dropped; with echoes its echo was lost with the
+   * old connection, so it is passed on as the echo, unmarked. Other sessions' sends stay missed.
+   */
+  function isOwn(event: MessageEvent): boolean {
+    return event.cid !== undefined && event.cid.startsWith(`${cidPrefix}-`);
+  }
+
+  function asEcho({ catchup: _catchup, cid: _cid, ...event }: MessageEvent): MessageEvent {
+    return event;
   }
 
   function endCatchup(): void {

@@ -9,7 +9,12 @@ import { client, closedPort, Recorder, replyData, startServerProcess, WAIT_MS } 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
 /** A client that reconnects and resumes by itself, with its events and status changes recorded. */
-async function resilient(endpoint: string, login: string, password = `pw-${login}`) {
+async function resilient(
+  endpoint: string,
+  login: string,
+  password = `pw-${login}`,
+  echo = false,
+) {
   const events = new Recorder<ServerEvent>();
   const status = new Recorder<ConnectionStatus>();
   const conn: Connection = await connect({
@@ -18,6 +23,7 @@ async function resilient(endpoint: string, login: string, password = `pw-${login
     password,
     timeoutMs: WAIT_MS,
     reconnect: true,
+    echo,
     onEvent: (e) => events.push(e),
     onStatus: (s) => status.push(s),
   });
@@ -36,6 +42,8 @@ Deno.test(
     let server = await startServerProcess({ args: bind });
     const dataDir = server.dataDir;
     const bob = await resilient(server.endpoint, "bob");
+    // Carl asks for his own messages as events (echo), as the terminal client does.
+    const carl = await resilient(server.endpoint, "carl", "pw-carl", true);
     const alice = await resilient(server.endpoint, "alice");
     try {
       const heard = replyData<{ id: number }>(await alice.conn.command("say", "alice first"));
@@ -43,11 +51,14 @@ Deno.test(
       // Acknowledged own sends above the last message bob received: the old resume point.
       replyData(await bob.conn.command("say", "bob public"));
       replyData(await bob.conn.command("msg", "alice bob direct"));
+      const carlSent = [replyData<{ id: number }>(await carl.conn.command("say", "carl before"))];
       await server.stop("SIGKILL");
       // Sent while the server is down: held, then sent after the re-login.
       const whileDown = bob.conn.command("say", "bob typed while down");
+      const carlDown = carl.conn.command("say", "carl while down");
       server = await startServerProcess({ dataDir, args: bind });
       replyData(await whileDown);
+      carlSent.push(replyData<{ id: number }>(await carlDown));
       await alice.status.waitFor((s) => s.state === "online", "alice back online");
       const missed = replyData<{ id: number }>(await alice.conn.command("say", "alice after"));
       await bob.events.waitFor((e) => e.type === "message" && e.id === missed.id, "alice after");
@@ -58,12 +69,26 @@ Deno.test(
         [],
         "bob's own messages are not replayed to him",
       );
-      assert.deepEqual(seen.map((m) => m.text), ["alice first", "alice after"]);
+      assert.deepEqual(seen.map((m) => m.text), [
+        "alice first",
+        "carl before",
+        "carl while down",
+        "alice after",
+      ], "everyone else's, once each, in order");
       const back = bob.status.items.find((s) => s.state === "online");
       assert.ok(back && back.state === "online");
       assert.equal(back.catchup.count, 0, "nothing counted as missed");
+
+      await carl.events.waitFor((e) => e.type === "message" && e.id === missed.id, "carl too");
+      const carlOwn = messages(carl.events.items).filter((m) => m.from === "carl");
+      assert.deepEqual(
+        carlOwn.map((m) => [m.id, m.catchup]),
+        carlSent.map((r) => [r.id, undefined]),
+        "each of carl's own messages once, as his echo, never as missed",
+      );
     } finally {
       await alice.conn.close();
+      await carl.conn.close();
       await bob.conn.close();
       await server.stop();
     }
