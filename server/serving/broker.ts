@@ -1,5 +1,5 @@
 // The session layer: decodes frames, logs peers in, dispatches commands and replies, ends sessions.
-// A peer is known only by its ROUTER routing id; what it may do follows from the session bound to it.
+// A peer is known only by its transport id (peer_transport.ts); what it may do follows from its session.
 
 import {
   decodeFrames,
@@ -10,10 +10,9 @@ import {
   WireError,
 } from "../../protocol/mod.ts";
 import type { CommandResult } from "../../protocol/plugin.ts";
-import type { Recipient } from "./outbox.ts";
+import type { Recipient, SendFailure } from "./peer_transport.ts";
 import { encodeReply } from "./reply.ts";
 import type { Session } from "./sessions.ts";
-import { isAutoRoutingId, isConnectionNotice } from "../../transport/routing_ids.ts";
 import type { BrokerDeps } from "./broker/deps.ts";
 import { createLogin, hex } from "./broker/login.ts";
 
@@ -156,7 +155,7 @@ export function createBroker(deps: BrokerDeps) {
   }
 
   /**
-   * A connection started or ended (libzmq's notice): whatever session its routing id held ends now,
+   * A connection started or ended (the transport's notice): whatever session its id held ends now,
    * so a later connection that chooses the same id finds nothing, and a login still being checked
    * for the connection that ended is dropped when it completes.
    */
@@ -201,15 +200,11 @@ export function createBroker(deps: BrokerDeps) {
 
   return {
     /**
-     * Handles one message from the ROUTER: the routing id and the frames after it. Returns how many
-     * requests it held (a frame that cannot be decoded counts as one).
+     * Handles one message from a peer (the frames after any addressing). Returns how many requests
+     * it held (a frame that cannot be decoded counts as one). An unverified peer (see
+     * `TransportEvents.received`) gets an error for each request and nothing else.
      */
-    handle(peer: Uint8Array, frames: Uint8Array[]): number {
-      const to: Recipient = { id: latin1(peer), peer };
-      if (isConnectionNotice(frames)) {
-        connectionChanged(to);
-        return 1;
-      }
+    handle(to: Recipient, frames: Uint8Array[], verified: boolean): number {
       let messages: unknown[];
       try {
         messages = decodeFrames(frames);
@@ -220,7 +215,7 @@ export function createBroker(deps: BrokerDeps) {
         pushEvent(to, { type: "error", code: error.code, message: error.message });
         return 1;
       }
-      if (!isAutoRoutingId(peer)) {
+      if (!verified) {
         refuseChosenId(to, messages);
         return messages.length;
       }
@@ -230,19 +225,20 @@ export function createBroker(deps: BrokerDeps) {
       return messages.length;
     },
 
-    /** A send to a peer failed: a peer that is gone loses its session. */
-    sendFailed(peer: Uint8Array, code: string | undefined, body: string): void {
-      const key = latin1(peer);
-      if (code === "EHOSTUNREACH") return endSession(key, "unreachable");
-      const session = sessions.get(key);
-      if (code === "EAGAIN" && session) {
+    connectionChanged,
+
+    /** A send to a peer failed: a peer that is gone loses its session, a full one lags. */
+    sendFailed(to: Recipient, failure: SendFailure, body: string, code?: string): void {
+      if (failure === "gone") return endSession(to.id, "unreachable");
+      const session = sessions.get(to.id);
+      if (failure === "full" && session) {
         // The peer's queue is full: the first message of the lost frame is where it resumes.
         const first = /"type":"message","id":(\d+)/.exec(body);
         // A frame without chat messages (presence, replies): nothing is missed up to now.
         chat.lagged(session, first ? Number(first[1]) : store.lastMessageId + 1);
         return;
       }
-      log.debug("send_failed", { peer: hex(peer), code });
+      log.debug("send_failed", { peer: hex(to.peer), code });
     },
 
     /** Ends sessions silent past the timeout. */
@@ -304,9 +300,4 @@ export function createBroker(deps: BrokerDeps) {
       return list.length;
     },
   };
-}
-
-/** The peer key of a routing id: its bytes as a latin1 string, cheap to make and to hash. */
-export function latin1(bytes: Uint8Array): string {
-  return String.fromCharCode(...bytes);
 }

@@ -96,9 +96,9 @@ class World {
   drain(): Map<string, ServerEvent[]> {
     const bySession = new Map<string, ServerEvent[]>();
     const decoder = new TextDecoder();
-    this.outbox.drain(([peer, version, body]) => {
+    this.outbox.drain((to, [version, body]) => {
       assert.equal(version, "chatz/1");
-      const id = decoder.decode(peer);
+      const id = decoder.decode(to.peer);
       bySession.set(id, [...(bySession.get(id) ?? []), ...JSON.parse(body) as ServerEvent[]]);
     });
     return bySession;

@@ -2,24 +2,19 @@
 // Messages arrive already encoded, so a fan-out encodes once whatever the number of recipients.
 
 import { joinBatch, MAX_BATCH, PROTOCOL_VERSION } from "../../protocol/wire.ts";
+import type { Recipient } from "./peer_transport.ts";
 
 /** Characters of encoded messages per frame before a new frame starts: keeps frames well under the size limit. */
 const MAX_FRAME_CHARS = 256 * 1024;
 
-/** Where a message goes: a session's peer. */
-export interface Recipient {
-  readonly id: string;
-  readonly peer: Uint8Array;
-}
-
 interface Pending {
-  peer: Uint8Array;
+  to: Recipient;
   parts: string[];
   chars: number;
 }
 
-/** Sends one frame list to the ROUTER. */
-export type SendFrames = (frames: [Uint8Array, string, string]) => void;
+/** Sends one message (the protocol version and a batch) to a peer through the transport. */
+export type SendFrames = (to: Recipient, frames: [string, string]) => void;
 
 /** Collects encoded messages per peer until `drain`. */
 export class Outbox {
@@ -32,13 +27,8 @@ export class Outbox {
       pending.parts.push(encoded);
       pending.chars += encoded.length;
     } else {
-      this.#pending.set(to.id, { peer: to.peer, parts: [encoded], chars: encoded.length });
+      this.#pending.set(to.id, { to, parts: [encoded], chars: encoded.length });
     }
-  }
-
-  /** True when nothing is queued. */
-  get empty(): boolean {
-    return this.#pending.size === 0;
   }
 
   /** Forgets everything queued. */
@@ -54,13 +44,13 @@ export class Outbox {
     // Group members get the same encoded events in the same order: join such a body once.
     let lastParts: string[] = [];
     let lastBody = "";
-    for (const { peer, parts, chars } of pending.values()) {
+    for (const { to, parts, chars } of pending.values()) {
       if (parts.length <= MAX_BATCH && chars <= MAX_FRAME_CHARS) {
         if (!sameStrings(parts, lastParts)) {
           lastParts = parts;
           lastBody = joinBatch(parts);
         }
-        send([peer, PROTOCOL_VERSION, lastBody]);
+        send(to, [PROTOCOL_VERSION, lastBody]);
         frames++;
         continue;
       }
@@ -68,14 +58,14 @@ export class Outbox {
       let size = 0;
       for (let i = 0; i < parts.length; i++) {
         if (i > start && (i - start === MAX_BATCH || size + parts[i].length > MAX_FRAME_CHARS)) {
-          send([peer, PROTOCOL_VERSION, joinBatch(parts.slice(start, i))]);
+          send(to, [PROTOCOL_VERSION, joinBatch(parts.slice(start, i))]);
           frames++;
           start = i;
           size = 0;
         }
         size += parts[i].length;
       }
-      send([peer, PROTOCOL_VERSION, joinBatch(parts.slice(start))]);
+      send(to, [PROTOCOL_VERSION, joinBatch(parts.slice(start))]);
       frames++;
     }
     return frames;

@@ -74,8 +74,8 @@ export async function createPluginBench(
   }
   const collect = () => {
     store.commit();
-    outbox.drain(([peer, , body]) => {
-      const login = new TextDecoder().decode(peer).slice("bench:".length);
+    outbox.drain((to, [, body]) => {
+      const login = new TextDecoder().decode(to.peer).slice("bench:".length);
       received.get(login)?.push(...JSON.parse(body));
     });
   };

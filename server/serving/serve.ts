@@ -6,7 +6,6 @@ import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
 import { curveServerOptions } from "../../transport/curve.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
-import { startSocketLoop } from "../../transport/socket_loop.ts";
 import { createBroker, type Registration } from "./broker.ts";
 import { assembleCore } from "./core.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
@@ -18,6 +17,7 @@ import {
   setupPlugins,
 } from "./plugin_loader.ts";
 import { RateWindow } from "./rate.ts";
+import { startRouterTransport } from "./router_transport.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { openSqliteStore, type SyncMode } from "./store/sqlite.ts";
@@ -272,27 +272,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const endpoint = router.lastEndpoint ?? options.bind;
 
-  const loop = startSocketLoop(router, {
-    onMessage(frames) {
+  const transport = startRouterTransport(router, {
+    received(from, frames, verified) {
       inTurn = true;
-      turnRequests += broker.handle(frames[0], frames.slice(1));
+      turnRequests += broker.handle(from, frames, verified);
       return turnRequests >= TURN_REQUESTS;
     },
-    onDrained() {
+    connectionChanged(peer) {
+      inTurn = true;
+      broker.connectionChanged(peer);
+      return ++turnRequests >= TURN_REQUESTS;
+    },
+    drained() {
       flush();
       inTurn = false;
       turnRequests = 0;
     },
-    onSendError(frames, error) {
-      broker.sendFailed(frames[0] as Uint8Array, error.code, String(frames[2]));
-    },
-    onHandlerError(error) {
+    sendFailed: (to, failure, body, code) => broker.sendFailed(to, failure, body, code),
+    handlerError(error) {
       inTurn = false;
       log.error("handler_error", {
         error: error instanceof Error ? error.stack ?? error.message : String(error),
       });
     },
-  }, { checkWritable: false });
+  });
 
   function flush(): void {
     flushQueued = false;
@@ -307,7 +310,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       outbox.discard();
       return;
     }
-    outbox.drain((frames) => loop.send(frames));
+    outbox.drain(transport.send);
   }
 
   const rate = new RateWindow();
@@ -435,7 +438,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // The byes are in libzmq's queues; its I/O thread writes them unless the process exits
         // first, and a process exit skips the socket's linger. Give it a moment when anyone is told.
         if (told > 0) await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
-        await loop.close();
+        await transport.close();
         await gate.close();
         store.close();
         log.info("stopped", { sessions: told, reason });

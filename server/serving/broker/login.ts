@@ -12,7 +12,7 @@ import {
 } from "../../../protocol/mod.ts";
 import { MAX_CATCHUP } from "../chat.ts";
 import { printable } from "../../log.ts";
-import type { Recipient } from "../outbox.ts";
+import type { Recipient } from "../peer_transport.ts";
 import {
   hashPassword,
   newToken,
