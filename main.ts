@@ -1,4 +1,4 @@
-// The chatz command line: wires the `serve`, `connect` and `admin` subcommands to their modules.
+// The chatz command line: wires the `serve`, `connect`, `admin` and `migrate` subcommands to their modules.
 // Nothing else lives here; commander parses and types the options, the modules do the work.
 
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
@@ -13,6 +13,7 @@ import {
   printConfig,
   reapplyConfigFile,
   runAdmin,
+  runMigrate,
   runServe,
   type ServeCliOptions,
 } from "./server/mod.ts";
@@ -241,6 +242,16 @@ program.command("admin")
         timeoutMs: opts.timeout,
       }),
     );
+  });
+
+program.command("migrate")
+  .description(
+    "Copy an embedded data folder into a PostgreSQL database (the folder is kept)",
+  )
+  .requiredOption("--from <dir>", "the data folder to copy (no server may be running on it)")
+  .requiredOption("--to <url>", "an empty PostgreSQL database: postgres://user@host:port/db")
+  .action(async (opts) => {
+    Deno.exit(await runMigrate({ from: opts.from, to: opts.to }));
   });
 
 await program.parseAsync(Deno.args, { from: "user" });

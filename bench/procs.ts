@@ -10,7 +10,14 @@ import type { LoadAnswer, LoadCommand, PeerReport } from "./load_protocol.ts";
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** The permissions of the `chatz` task: children run the way users run chatz. */
-const PERMISSIONS = ["--allow-ffi", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+const PERMISSIONS = [
+  "--allow-ffi",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-net",
+];
 /** Lines of a child's stderr kept for error messages. */
 const KEPT_LINES = 200;
 /** How long a target may take from spawn to its "listening" line. */

@@ -1,8 +1,9 @@
-// The server's entry points for main.ts: `chatz serve` and `chatz admin`, and their option defaults.
+// The server's entry points for main.ts: `chatz serve`, `chatz admin` and `chatz migrate`, and option defaults.
 // Re-exports only: the main thread's code is in main_thread/, the serving thread's in serving/.
 
 export { runServe, type ServeCliOptions } from "./main_thread/run_serve.ts";
 export { type AdminOptions, runAdmin } from "./main_thread/admin.ts";
+export { type MigrateOptions, runMigrate } from "./main_thread/migrate.ts";
 export { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 export {
   applyConfigFile,

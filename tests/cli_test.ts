@@ -12,7 +12,7 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 const UPDATE = Deno.env.get("UPDATE_GOLDEN") === "1";
 
 Deno.test("chatz --help texts match their golden copies", opts, async (t) => {
-  for (const args of [[], ["serve"], ["connect"], ["admin"]]) {
+  for (const args of [[], ["serve"], ["connect"], ["admin"], ["migrate"]]) {
     const name = ["chatz", ...args].join("_");
     await t.step(`${["chatz", ...args].join(" ")} --help`, async () => {
       const { code, stdout } = await runCli([...args, "--help"]);

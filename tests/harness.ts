@@ -18,6 +18,7 @@ export const CHATZ_PERMISSIONS = [
   "--allow-write",
   "--allow-env",
   "--allow-sys",
+  "--allow-net",
 ];
 
 /** Default deadline of one wait. */

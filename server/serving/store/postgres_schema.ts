@@ -1,6 +1,8 @@
 // The PostgreSQL store's schema, one entry per version, applied in order by whichever node opens
 // the database first (under an advisory lock, so nodes starting together migrate it once).
 
+import type postgres from "postgres";
+
 /** Never edit a shipped entry: add one. The tables mirror the SQLite store's, so migration is a copy. */
 export const PG_MIGRATIONS: readonly string[] = [
   `CREATE TABLE accounts (
@@ -37,3 +39,26 @@ export const PG_MIGRATIONS: readonly string[] = [
 
 /** The advisory lock key nodes take while migrating (any constant; "chatz" in ASCII). */
 export const MIGRATION_LOCK = 0x6368617a74;
+
+/** Column types for the npm `postgres` client: bigint columns hold ids and ms times, all below 2^53. */
+export const PG_TYPES = {
+  bigint: { to: 20, from: [20], serialize: String, parse: Number },
+};
+
+/** Brings the database's schema to the current version, creating it on first use. */
+export async function migrateSchema(sql: postgres.Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
+    await tx`CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`;
+    const [row] = await tx`SELECT version FROM schema_version`;
+    const version = row ? Number(row.version) : 0;
+    if (version > PG_MIGRATIONS.length) {
+      throw new Error(
+        `its schema version ${version} is newer than this chatz (${PG_MIGRATIONS.length})`,
+      );
+    }
+    for (let v = version; v < PG_MIGRATIONS.length; v++) await tx.unsafe(PG_MIGRATIONS[v]);
+    if (!row) await tx`INSERT INTO schema_version (version) VALUES (${PG_MIGRATIONS.length})`;
+    else await tx`UPDATE schema_version SET version = ${PG_MIGRATIONS.length}`;
+  });
+}

@@ -3,7 +3,7 @@
 
 import postgres from "postgres";
 import { serveBlockingCalls } from "./blocking_worker.ts";
-import { MIGRATION_LOCK, PG_MIGRATIONS } from "./postgres_schema.ts";
+import { migrateSchema, PG_TYPES } from "./postgres_schema.ts";
 
 /** A parameter of a statement. */
 export type Param = string | number | null | string[] | number[];
@@ -59,12 +59,9 @@ serveBlockingCalls(async (body) => {
         max: request.max,
         connect_timeout: CONNECT_TIMEOUT_S,
         onnotice: () => {},
-        // bigint columns hold ids and times in ms, all below 2^53: plain numbers.
-        types: {
-          bigint: { to: 20, from: [20], serialize: String, parse: Number },
-        },
+        types: PG_TYPES,
       });
-      await migrate(sql);
+      await migrateSchema(sql);
       return undefined;
     case "run":
       return await run(request);
@@ -75,23 +72,6 @@ serveBlockingCalls(async (body) => {
       return undefined;
   }
 });
-
-async function migrate(sql: postgres.Sql): Promise<void> {
-  await sql.begin(async (tx) => {
-    await tx`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`;
-    await tx`CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)`;
-    const [row] = await tx`SELECT version FROM schema_version`;
-    const version = row ? Number(row.version) : 0;
-    if (version > PG_MIGRATIONS.length) {
-      throw new Error(
-        `its schema version ${version} is newer than this chatz (${PG_MIGRATIONS.length})`,
-      );
-    }
-    for (let v = version; v < PG_MIGRATIONS.length; v++) await tx.unsafe(PG_MIGRATIONS[v]);
-    if (!row) await tx`INSERT INTO schema_version (version) VALUES (${PG_MIGRATIONS.length})`;
-    else await tx`UPDATE schema_version SET version = ${PG_MIGRATIONS.length}`;
-  });
-}
 
 /**
  * Runs a batch, pipelined: the statements go out together and the answers come back together.
