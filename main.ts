@@ -34,6 +34,19 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+/** `--plugin-option NAME.KEY=VALUE`, repeatable: collected into options by plugin name. */
+function pluginOption(
+  value: string,
+  previous: Record<string, Record<string, string>> | undefined,
+): Record<string, Record<string, string>> {
+  const match = /^([a-z][a-z0-9_-]{0,39})\.([A-Za-z0-9_-]{1,64})=(.*)$/s.exec(value);
+  if (!match) throw new InvalidArgumentError("must be NAME.KEY=VALUE, as in roll.max_dice=10");
+  const [, plugin, key, text] = match;
+  const all = { ...previous };
+  all[plugin] = { ...all[plugin], [key]: text };
+  return all;
+}
+
 const dataOption = () =>
   new Option("--data <dir>", "the server's data folder").env("CHATZ_DATA").default("chatz-data");
 const timeoutOption = () =>
@@ -132,6 +145,12 @@ const serve = program.command("serve")
       .argParser(positiveInt).default(DEFAULT_LIMITS.pluginTimeoutMs),
   )
   .addOption(
+    serveOption(
+      "--plugin-option <NAME.KEY=VALUE>",
+      "an option for one plugin (its ctx.options); repeat for more",
+    ).argParser(pluginOption),
+  )
+  .addOption(
     serveOption("--log-format <format>", "text: one readable line per event; json: one object")
       .choices(LOG_FORMATS).default("text" as const),
   )
@@ -157,7 +176,7 @@ function serveOptions(opts: ReturnType<typeof serve.opts>): ServeCliOptions {
     peerQueueFrames: opts.peerQueue,
     pluginTimeoutMs: opts.pluginTimeout,
   };
-  return { ...opts, limits, version: config.version };
+  return { ...opts, limits, pluginOptions: opts.pluginOption, version: config.version };
 }
 
 serve

@@ -13,11 +13,7 @@ const plugin: Plugin = {
         "Change your password (clients ask for both without echo); other sessions' tokens stop working",
       params: [{ name: "current", kind: "secret" }, { name: "new", kind: "secret" }],
       async handler(call) {
-        const token = await call.chat.changePassword(
-          call.caller,
-          String(call.args.current),
-          String(call.args.new),
-        );
+        const token = await call.chat.changePassword(call.args.current, call.args.new);
         // The session's new token: the client resumes with it after a reconnect.
         return call.ok("Password changed", { token });
       },

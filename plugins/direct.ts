@@ -14,8 +14,8 @@ const plugin: Plugin = {
       params: [{ name: "login", kind: "login" }, { name: "text", kind: "text" }],
       examples: ["/msg bob are you there?"],
       handler(call) {
-        const to = String(call.args.login);
-        const sent = call.chat.sendDirect(call.caller, to, String(call.args.text));
+        const to = call.args.login;
+        const sent = call.chat.sendDirect(to, call.args.text);
         return call.ok(
           sent.queued
             ? `${call.chat.account(to)} is offline; they get it at their next login`

@@ -1,14 +1,20 @@
 // Built-in plugin: group chats. Create, join, leave, list, members, talk, and the owner's kick and hand-over.
-// A group whose last member leaves is deleted; an owner who leaves hands over to the longest-standing member.
+// Someone who joins sees the group's latest messages, shown on the group_join event as a plugin would.
 
 import type { Plugin } from "../protocol/plugin.ts";
 
 const GROUP = [{ name: "group", kind: "group" }] as const;
+/** Messages of a group shown to someone who just joined it. */
+const JOIN_HISTORY = 20;
 
 const plugin: Plugin = {
   name: "groups",
   description: "Group chats that users create, join and leave",
   setup(ctx) {
+    // Whoever joins, by this plugin's command or another's, catches up on the conversation.
+    ctx.on("group_join", (event, chat) => {
+      chat.showHistory({ scope: "group", group: event.group }, { limit: JOIN_HISTORY });
+    });
     // /group create <group>
     ctx.command({
       name: "group create",
@@ -16,7 +22,7 @@ const plugin: Plugin = {
       params: GROUP,
       examples: ["/group create ops"],
       handler(call) {
-        const group = call.chat.createGroup(call.caller, String(call.args.group));
+        const group = call.chat.createGroup(call.args.group);
         return call.ok(`Created group ${group.name}`, group);
       },
     });
@@ -28,7 +34,7 @@ const plugin: Plugin = {
       params: GROUP,
       examples: ["/group join ops"],
       handler(call) {
-        const group = call.chat.joinGroup(call.caller, String(call.args.group));
+        const group = call.chat.joinGroup(call.args.group);
         return call.ok(`Joined group ${group.name} (${group.members} members)`, group);
       },
     });
@@ -40,7 +46,7 @@ const plugin: Plugin = {
       params: GROUP,
       examples: ["/group leave ops"],
       handler(call) {
-        call.chat.leaveGroup(call.caller, String(call.args.group));
+        call.chat.leaveGroup(call.args.group);
         return call.ok(`Left group ${call.args.group}`);
       },
     });
@@ -68,8 +74,8 @@ const plugin: Plugin = {
       params: GROUP,
       examples: ["/group members ops"],
       handler(call) {
-        const group = call.chat.group(String(call.args.group));
-        const members = call.chat.members(String(call.args.group));
+        const group = call.chat.group(call.args.group);
+        const members = call.chat.members(call.args.group);
         return call.ok(`${group?.name} (owner ${group?.owner}): ${members.join(", ")}`, {
           group: group?.name,
           owner: group?.owner,
@@ -85,11 +91,7 @@ const plugin: Plugin = {
       params: [...GROUP, { name: "text", kind: "text" }],
       examples: ["/g ops deploy is done"],
       handler(call) {
-        const sent = call.chat.sendGroup(
-          call.caller,
-          String(call.args.group),
-          String(call.args.text),
-        );
+        const sent = call.chat.sendGroup(call.args.group, call.args.text);
         return call.ok(undefined, sent);
       },
     });
@@ -100,7 +102,7 @@ const plugin: Plugin = {
       params: [...GROUP, { name: "login", kind: "login" }],
       examples: ["/group kick ops mallory"],
       handler(call) {
-        call.chat.kickFromGroup(call.caller, String(call.args.group), String(call.args.login));
+        call.chat.kickFromGroup(call.args.group, call.args.login);
         return call.ok(`Removed ${call.args.login} from ${call.args.group}`);
       },
     });
@@ -111,7 +113,7 @@ const plugin: Plugin = {
       params: [...GROUP, { name: "login", kind: "login" }],
       examples: ["/group owner ops alice"],
       handler(call) {
-        call.chat.transferGroup(call.caller, String(call.args.group), String(call.args.login));
+        call.chat.transferGroup(call.args.group, call.args.login);
         return call.ok(`${call.args.login} now owns ${call.args.group}`);
       },
     });

@@ -26,8 +26,8 @@ const plugin: Plugin = {
       ],
       examples: ["/history", "/history bob 20", "/history #ops 50 1200"],
       handler(call) {
-        let target = call.args.target as string | undefined;
-        let count = call.args.count as number | undefined;
+        let target = call.args.target;
+        let count = call.args.count;
         // `/history 20` means twenty public messages.
         if (target !== undefined && count === undefined && /^\d+$/.test(target)) {
           count = Number(target);
@@ -41,10 +41,7 @@ const plugin: Plugin = {
         }
         const where = toTarget(target);
         const limit = count ?? DEFAULT_COUNT;
-        const found = call.chat.history(call.caller, where, {
-          limit,
-          before: call.args.before as number | undefined,
-        });
+        const found = call.chat.history(where, { limit, before: call.args.before });
         const messages = newestWithin(found, MAX_PAGE_CHARS);
         // A full page may have older messages before it; a short one is the start of the conversation.
         const next = found.length === limit || messages.length < found.length

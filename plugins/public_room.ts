@@ -14,7 +14,7 @@ const plugin: Plugin = {
       params: [{ name: "text", kind: "text" }],
       examples: ["/say hello everyone"],
       handler(call) {
-        const sent = call.chat.sendPublic(call.caller, String(call.args.text));
+        const sent = call.chat.sendPublic(call.args.text);
         return call.ok(undefined, sent);
       },
     });
@@ -25,7 +25,7 @@ const plugin: Plugin = {
       params: [{ name: "text", kind: "text" }],
       examples: ["/me waves"],
       handler(call) {
-        const sent = call.chat.sendPublic(call.caller, String(call.args.text), { action: true });
+        const sent = call.chat.sendPublic(call.args.text, { action: true });
         return call.ok(undefined, sent);
       },
     });

@@ -46,3 +46,21 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 export function isErrorCode(value: string): value is ErrorCode {
   return Object.hasOwn(ERROR_CODES, value);
 }
+
+/**
+ * An expected failure a caller is told about, with a documented code: services throw it, and a
+ * command handler may too; the server turns it into the caller's error reply.
+ *
+ * @example
+ * ```ts
+ * import { ChatError } from "./errors.ts";
+ * throw new ChatError("no_such_group", 'Cannot join group "ops": no such group');
+ * ```
+ */
+export class ChatError extends Error {
+  /** Makes an error with a protocol code and a sentence for people. */
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = "ChatError";
+  }
+}

@@ -20,6 +20,16 @@ const plugin: Plugin = {
       params: [{ name: "text", kind: "text" }],
       handler: (call) => call.ok(String(call.args.text)),
     });
+    const voice = ctx.voice("test announcements");
+    ctx.command({
+      name: "announce",
+      summary: "Say something as the server",
+      params: [{ name: "text", kind: "text" }],
+      handler: (call) => {
+        voice.announce(call.args.text);
+        return call.ok();
+      },
+    });
     ctx.command({
       name: "boom",
       summary: "Always throws",
@@ -59,6 +69,15 @@ const plugin: Plugin = {
         throw new Error("stray timer");
       }, 0);
       return call.ok("scheduled");
+    });
+    // The old API took the sender as an argument: passing someone else's now fails.
+    cmd("forge", (call) => {
+      const chat = call.chat as unknown as { sendPublic(from: unknown, text: string): unknown };
+      return call.ok("sent", chat.sendPublic({ login: "bob", session: "x" }, "forged"));
+    });
+    cmd("forge-caller", (call) => {
+      (call.caller as { login: string }).login = "bob";
+      return call.ok("sent", call.chat.sendPublic("forged"));
     });
     cmd("stray-rejection", (call) => {
       Promise.reject(new Error("stray rejection"));
@@ -130,6 +149,8 @@ Deno.test("drop-in plugins: new commands work and failures stay contained", opts
       ["never", /did not settle within 1500 ms/],
       ["garbage", /returned no result/],
       ["late", /Cannot register command .*sneaky.*: plugin .*faulty.* finished its setup/],
+      ["forge", /Cannot use the message text: expected a string, got object/],
+      ["forge-caller", /Cannot assign to read only property 'login'/],
     ];
     for (const [command, why] of failures) {
       await t.step(
@@ -147,6 +168,19 @@ Deno.test("drop-in plugins: new commands work and failures stay contained", opts
         },
       );
     }
+    await t.step("no forged message reached anyone", () => {
+      assert.ok(!bob.events.items.some((e) => e.type === "message" && e.text === "forged"));
+    });
+    await t.step("the server's voice is a logged capability", async () => {
+      const reply = await alice.cmd("announce", "maintenance at noon");
+      assert.ok(reply.ok);
+      await bob.events.waitFor(
+        (e) => e.type === "notice" && e.text === "maintenance at noon",
+        "the notice",
+      );
+      await server.log.waitFor((l) => /plugin_voice_granted plugin=echo/.test(l), "the grant");
+      await server.log.waitFor((l) => /plugin_voice plugin=echo to=everyone/.test(l), "the use");
+    });
     await t.step("a command registered after setup is not in the table", async () => {
       const reply = await alice.cmd("sneaky");
       assert.equal(reply.ok ? "ok" : reply.code, "unknown_command");
@@ -177,20 +211,53 @@ Deno.test("drop-in plugins: new commands work and failures stay contained", opts
   }
 });
 
-Deno.test("the example /roll plugin works from the unchanged chatz client", opts, async () => {
-  const server = await startServerProcess({ args: ["--plugins", join(ROOT, "plugins/examples")] });
+Deno.test("the example plugins work from the unchanged chatz client", opts, async (t) => {
+  const dataDir = await Deno.makeTempDir({ prefix: "chatz-test-" });
+  const args = [
+    "--plugins",
+    join(ROOT, "plugins/examples"),
+    "--plugin-option",
+    "seen.greeting=Hello {login}, welcome back",
+  ];
+  let server = await startServerProcess({ dataDir, args });
   try {
-    const { code, stdout } = await runCli(
-      ["connect", "--login", "alice", "--server", server.endpoint, "--json"],
-      { stdin: "/help roll\n/roll 2d6\n", env: { CHATZ_PASSWORD: "pw" } },
-    );
-    assert.equal(code, 0);
-    const [help, reply] = jsonLines(stdout);
-    assert.equal(help.type, "help");
-    assert.match(String(help.text), /\/roll \[dice\]/);
-    assert.equal(reply.type, "reply");
-    assert.match(String(reply.text), /^You rolled 2d6: \d \+ \d = \d+$/);
+    await t.step("/roll", async () => {
+      const { code, stdout } = await runCli(
+        ["connect", "--login", "alice", "--server", server.endpoint, "--json"],
+        { stdin: "/help roll\n/roll 2d6\n", env: { CHATZ_PASSWORD: "pw" } },
+      );
+      assert.equal(code, 0);
+      const [help, reply] = jsonLines(stdout).filter((l) => l.type !== "notice");
+      assert.equal(help.type, "help");
+      assert.match(String(help.text), /\/roll \[dice\]/);
+      assert.equal(reply.type, "reply");
+      assert.match(String(reply.text), /^You rolled 2d6: \d \+ \d = \d+$/);
+    });
+    await t.step("/seen: greets from its option, remembers logouts in its storage", async () => {
+      const bob = await client(server.endpoint, "bob");
+      await bob.events.waitFor(
+        (e) => e.type === "notice" && e.text === "Hello bob, welcome back",
+        "the greeting",
+      );
+      const carol = await client(server.endpoint, "carol");
+      assert.equal((await carol.cmd("seen", "bob")).ok && "online", "online");
+      await bob.close();
+      const reply = await carol.cmd("seen", "BOB");
+      assert.match(reply.ok ? reply.text ?? "" : reply.message, /^bob was last seen \d{4}-/);
+      const missing = await carol.cmd("seen", "nobody");
+      assert.equal(missing.ok ? "ok" : missing.code, "no_such_user");
+      await carol.close();
+    });
+    await t.step("what /seen stored survives a restart", async () => {
+      await server.stop();
+      server = await startServerProcess({ dataDir, args });
+      const carol = await client(server.endpoint, "carol");
+      const reply = await carol.cmd("seen", "bob");
+      assert.match(reply.ok ? reply.text ?? "" : reply.message, /^bob was last seen \d{4}-/);
+      await carol.close();
+    });
   } finally {
     await server.stop();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

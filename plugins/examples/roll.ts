@@ -19,7 +19,7 @@ const plugin: Plugin = {
       params: [{ name: "dice", kind: "word", optional: true }],
       examples: ["/roll", "/roll 2d6", "/roll d20"],
       handler(call) {
-        const spec = String(call.args.dice ?? "1d6").toLowerCase();
+        const spec = (call.args.dice ?? "1d6").toLowerCase();
         const match = /^(\d*)d(\d+)$/.exec(spec);
         const count = match ? Number(match[1] || "1") : 0;
         const faces = match ? Number(match[2]) : 0;
@@ -36,7 +36,7 @@ const plugin: Plugin = {
         const text = `rolls ${count}d${faces}: ${rolls.join(" + ")}${
           count > 1 ? ` = ${total}` : ""
         }`;
-        const sent = call.chat.sendPublic(call.caller, text, { action: true });
+        const sent = call.chat.sendPublic(text, { action: true });
         return call.ok(`You ${text.replace("rolls", "rolled")}`, { ...sent, rolls, total });
       },
     });

@@ -37,6 +37,8 @@ export interface ServeCliOptions {
   bind: string;
   data: string;
   plugins?: string;
+  /** Options by plugin name, as `--plugin-option NAME.KEY=VALUE` gave them. */
+  pluginOptions?: Record<string, Record<string, string>>;
   registration: Registration;
   logLevel: LogLevel;
   logMaxBytes: number;
@@ -112,6 +114,7 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
       bind: options.bind,
       dataDir: options.data,
       pluginsDir: options.plugins,
+      pluginOptions: options.pluginOptions,
       registration: options.registration,
       sync: options.sync,
       retention: retentionOf(options),
@@ -300,6 +303,10 @@ async function reloadConfig(
   const fixed = RESTART_ONLY.filter((key) => next[key] !== current[key]);
   const restart: string[] = [...fixed];
   if (next.limits.peerQueueFrames !== current.limits.peerQueueFrames) restart.push("peerQueue");
+  // Plugins read their options at setup.
+  if (JSON.stringify(next.pluginOptions) !== JSON.stringify(current.pluginOptions)) {
+    restart.push("pluginOption");
+  }
   log.info("config_reloaded", { changed: changed.join(",") || "nothing" });
   if (restart.length > 0) log.warn("config_needs_restart", { settings: restart.join(",") });
   // What needs a restart keeps its running value, so the next reload reports it again.

@@ -83,9 +83,9 @@ export function createBroker(deps: BrokerDeps) {
             );
           }
         }
-        const caller = session && { login: session.login, session: session.id, cid: request.cid };
+        const caller = session && Object.freeze({ login: session.login, session: session.id });
         const encoded = registry.reply(request.id, caller, request, {
-          chat,
+          services: chat.bind,
           onPluginFailure,
           timeoutMs: deps.handlerTimeoutMs,
         });
@@ -184,7 +184,7 @@ export function createBroker(deps: BrokerDeps) {
   function endSession(peerKey: string, reason: string): void {
     const removed = sessions.remove(peerKey);
     if (!removed) return;
-    chat.sessionEnded(removed.session, removed.last);
+    chat.sessionEnded(removed.session, removed.last, reason);
     log.info("logout", {
       login: removed.session.login,
       session: hex(removed.session.peer),

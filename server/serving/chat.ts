@@ -2,24 +2,31 @@
 // sends with duplicate suppression, groups, catch-up of sessions, accounts and history.
 
 import { nameKey, type NoticeEvent } from "../../protocol/mod.ts";
-import type { ChatServices } from "../../protocol/plugin.ts";
+import type { Caller, ChatServices } from "../../protocol/plugin.ts";
+import { type Actor, bindCaller, BoundUserServices, type CoreServices } from "./bound_services.ts";
 import { createAccountServices } from "./chat/accounts.ts";
 import { type Catchup, createCatchup } from "./chat/catchup.ts";
-import type { ChatDeps, ChatStats } from "./chat/deps.ts";
+import type { ChatDeps, ChatStats, PartDeps } from "./chat/deps.ts";
 import { createFanOut } from "./chat/fan_out.ts";
 import { createGroupServices, loadGroups } from "./chat/group_services.ts";
 import { readHistory } from "./chat/history.ts";
 import { createSends } from "./chat/sends.ts";
-import { toEvent } from "./message_event.ts";
+import { encodeMessage, toEvent } from "./message_event.ts";
+import { EventBus } from "./plugin_events.ts";
 
 export { MAX_CATCHUP } from "./chat/catchup.ts";
 export type { ChatDeps, ChatStats } from "./chat/deps.ts";
 
+/** Most messages `showHistory` pushes at once, as many as `/history` answers at most. */
+const MAX_SHOWN_HISTORY = 500;
+
 /** The chat services plus what the broker needs to run sessions. */
-export interface ChatCore extends ChatServices, Catchup {
+export interface ChatCore extends CoreServices, Catchup {
   readonly stats: ChatStats;
-  /** Sends a notice to every session. */
-  broadcast(text: string): void;
+  /** Plugins' event handlers; the parts emit login, logout, group and message events to them. */
+  readonly events: EventBus;
+  /** Services for a command's caller, acting as the caller with the command's client id. */
+  bind(caller: Caller, cid?: string): ChatServices;
   /** Forgets every group in memory after the identity store was cleared. */
   groupsCleared(): void;
   /** The turn's commit failed: forget what it remembered for duplicate suppression. */
@@ -27,14 +34,25 @@ export interface ChatCore extends ChatServices, Catchup {
 }
 
 /** Builds the chat services over their state, store and outbox; loads the groups from the store. */
-export function createChatCore(deps: ChatDeps): ChatCore {
+export function createChatCore(chatDeps: ChatDeps): ChatCore {
   const stats: ChatStats = { messages: 0, deliveries: 0 };
+  const deps: PartDeps = {
+    ...chatDeps,
+    events: chatDeps.events ?? new EventBus(chatDeps.log),
+    userOf: (actor: Actor) => new BoundUserServices(core, actor),
+  };
   loadGroups(deps.store, deps.groups);
   const fanOut = createFanOut(deps, stats);
   const accounts = createAccountServices(deps);
   const sends = createSends(deps, { fanOut, stats, accountLogin: accounts.account });
-  return {
+  const history = (caller: Actor, target: Parameters<ChatCore["history"]>[1], query: {
+    before?: number;
+    limit: number;
+  }) => readHistory(deps, accounts.account, { caller, target, query });
+  const core: ChatCore = {
     stats,
+    events: deps.events,
+    bind: (caller, cid) => bindCaller(core, caller, cid),
     ...sends,
     ...createGroupServices(deps, fanOut),
     ...createCatchup(deps, fanOut),
@@ -45,9 +63,23 @@ export function createChatCore(deps: ChatDeps): ChatCore {
       const event: NoticeEvent = { type: "notice", text, ts: deps.now() };
       fanOut.pushToAccount(nameKey(login), JSON.stringify(event));
     },
+    tell(to, text) {
+      const event = JSON.stringify({ type: "notice", text, ts: deps.now() } as NoticeEvent);
+      const session = deps.sessions.get(to.session);
+      if (session) fanOut.push(session, event);
+      else fanOut.pushToAccount(nameKey(to.login), event);
+    },
     history(caller, target, query) {
-      return readHistory(deps, accounts.account, { caller, target, query })
-        .map((m) => toEvent(m, { history: true }));
+      return history(caller, target, query).map((m) => toEvent(m, { history: true }));
+    },
+    showHistory(caller, target, query) {
+      const limit = Math.max(0, Math.min(MAX_SHOWN_HISTORY, Math.floor(query.limit)));
+      const found = history(caller, target, { before: query.before, limit });
+      const session = deps.sessions.get(caller.session);
+      if (!session) return 0;
+      for (const message of found) fanOut.push(session, encodeMessage(message, { history: true }));
+      return found.length;
     },
   };
+  return core;
 }

@@ -404,8 +404,13 @@ Deno.test("chat.createGroup() checks the name and tells everyone but the creatin
   });
 });
 
-Deno.test("chat.joinGroup() announces the member and shows recent group messages as history", async (t) => {
+Deno.test("chat.joinGroup() announces the member and emits group_join, whose handler shows history", async (t) => {
   await withWorld(async (world) => {
+    const joins: unknown[] = [];
+    world.chat.events.on("test", "group_join", (event, chat) => {
+      joins.push(event);
+      chat.showHistory({ scope: "group", group: event.group }, { limit: 20 });
+    });
     const a = world.login("alice", "a1");
     const b1 = world.login("bob", "b1");
     world.login("bob", "b2");
@@ -425,6 +430,9 @@ Deno.test("chat.joinGroup() announces the member and shows recent group messages
       assert.deepEqual(out.get("a1"), [join]);
       assert.deepEqual(out.get("b2"), [join]);
       assert.equal(out.has("c1"), false);
+    });
+    await t.step("group_join names the group, the login and the session", () => {
+      assert.deepEqual(joins, [{ group: "ops", login: "bob", session: "b1" }]);
     });
     await t.step("the joining session gets the last twenty group messages, marked history", () => {
       const history = out.get("b1") ?? [];

@@ -35,7 +35,11 @@ export interface PluginBench {
  */
 export async function createPluginBench(
   plugins: readonly Plugin[],
-  options: { logins: readonly string[] },
+  options: {
+    logins: readonly string[];
+    /** Options by plugin name, as `--plugin-option NAME.KEY=VALUE` gives them to a server. */
+    pluginOptions?: Record<string, Record<string, string>>;
+  },
 ): Promise<PluginBench> {
   const dir = await Deno.makeTempDir({ prefix: "chatz-bench-" });
   const store = openSqliteStore(dir);
@@ -50,6 +54,9 @@ export async function createPluginBench(
     registry,
     hooks,
     log,
+    chat,
+    store,
+    pluginOptions: options.pluginOptions,
   });
   if (report.failed.length > 0) {
     store.close();
@@ -93,10 +100,10 @@ export async function createPluginBench(
         ? { cmd: line, args: "" }
         : { cmd: line.slice(0, space), args: line.slice(space + 1) };
       const result = await registry.dispatch(
-        { login: session.login, session: session.id },
+        Object.freeze({ login: session.login, session: session.id }),
         request,
         {
-          chat,
+          services: chat.bind,
           onPluginFailure: (plugin, command, error) =>
             log.error("plugin_failed", { plugin, command, error: String(error) }),
         },

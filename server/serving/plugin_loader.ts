@@ -6,7 +6,11 @@ import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DeliverHook, Plugin, PluginContext } from "../../protocol/plugin.ts";
 import type { Logger } from "../log.ts";
+import { serverVoice } from "./bound_services.ts";
+import type { ChatCore } from "./chat.ts";
+import { pluginStorage } from "./plugin_storage.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS, type Registry } from "./registry.ts";
+import type { Store } from "./store/store.ts";
 
 /** A plugin candidate: a module's default export and where it came from. */
 export interface PluginSource {
@@ -56,6 +60,12 @@ export interface SetupDeps {
   registry: Registry;
   hooks: DeliverHook[];
   log: Logger;
+  /** The chat core: its event bus, and its services for the plugins' server voice. */
+  chat: ChatCore;
+  /** Where plugins' storage lives. */
+  store: Store;
+  /** Options by plugin name, from the server's configuration. */
+  pluginOptions?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   /** A setup not settled after this long is skipped (default: the handler timeout). */
   timeoutMs?: number;
 }
@@ -87,6 +97,7 @@ export async function setupPlugins(
     } catch (error) {
       handle.seal();
       deps.registry.unregisterPlugin(p.name);
+      deps.chat.events.forget(p.name);
       report.failed.push({
         source,
         error: `Cannot set up plugin "${p.name}" from "${source}": ${firstLine(error)}`,
@@ -133,11 +144,24 @@ function pluginContext(name: string, deps: SetupDeps) {
       if (typeof hook !== "function") throw new Error("Cannot add a deliver hook: not a function");
       hooks.push(guardHook(name, hook, deps.log));
     },
-    log: {
-      info: (event, fields) => deps.log.info(event, { plugin: name, ...fields }),
-      warn: (event, fields) => deps.log.warn(event, { plugin: name, ...fields }),
-      error: (event, fields) => deps.log.error(event, { plugin: name, ...fields }),
+    on(event, handler) {
+      open(`subscribe to "${String(event).slice(0, 40)}"`);
+      deps.chat.events.on(name, event, handler);
     },
+    voice(reason) {
+      open("ask for the server's voice");
+      return serverVoice(deps.chat, deps.log, { plugin: name, reason: String(reason) });
+    },
+    options: Object.freeze({ ...deps.pluginOptions?.[name] }),
+    storage: pluginStorage(deps.store, name),
+    log: Object.freeze({
+      info: (event: string, fields?: Record<string, unknown>) =>
+        deps.log.info(event, { plugin: name, ...fields }),
+      warn: (event: string, fields?: Record<string, unknown>) =>
+        deps.log.warn(event, { plugin: name, ...fields }),
+      error: (event: string, fields?: Record<string, unknown>) =>
+        deps.log.error(event, { plugin: name, ...fields }),
+    }),
   };
   return { ctx, commands, hooks, seal: () => (sealed = true) };
 }

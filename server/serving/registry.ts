@@ -152,7 +152,7 @@ export class Registry {
    */
   dispatch(
     caller: Caller | undefined,
-    request: { cmd: string; args: string },
+    request: CommandRequest,
     options: DispatchOptions,
   ): CommandResult | Promise<CommandResult> {
     return this.#run(caller, request, options, (_command, result) => result);
@@ -167,7 +167,7 @@ export class Registry {
   reply(
     id: number,
     caller: Caller | undefined,
-    request: { cmd: string; args: string },
+    request: CommandRequest,
     options: DispatchOptions,
   ): string | Promise<string> {
     return this.#run(caller, request, options, (command, result) => {
@@ -182,7 +182,7 @@ export class Registry {
 
   #run<T>(
     caller: Caller | undefined,
-    request: { cmd: string; args: string },
+    request: CommandRequest,
     options: DispatchOptions,
     finish: (command: RegisteredCommand | undefined, result: CommandResult) => T,
   ): T | Promise<T> {
@@ -199,7 +199,13 @@ export class Registry {
       if (error instanceof ChatError) return finish(undefined, fail(error.code, error.message));
       throw error;
     }
-    const call: CommandCall = { caller, args, chat: options.chat, ok, fail };
+    const call: CommandCall = {
+      caller,
+      args,
+      chat: options.services(caller, request.cid),
+      ok,
+      fail,
+    };
     const failed = (error: unknown) => settle(command, error, options.onPluginFailure);
     try {
       const result = command.spec.handler(call);
@@ -241,9 +247,18 @@ export class Registry {
  */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 10_000;
 
+/** A command as a request names it. */
+export interface CommandRequest {
+  cmd: string;
+  args: string;
+  /** The client's id for what the command sends: re-sends are answered once. */
+  cid?: string;
+}
+
 /** What dispatch needs besides the command table. */
 export interface DispatchOptions {
-  chat: ChatServices;
+  /** Services bound to the caller, for one call. */
+  services: (caller: Caller, cid?: string) => ChatServices;
   onPluginFailure: PluginFailure;
   /** An async handler not settled after this long answers `plugin_failed` (default 10 s). */
   timeoutMs?: number;

@@ -458,7 +458,7 @@ Deno.test("registry.dispatch() runs the handler with the caller and checked argu
   );
   const failures: unknown[] = [];
   const result = registry.dispatch(ALICE, { cmd: "msg", args: "bob  hi there" }, {
-    chat: CHAT,
+    services: () => CHAT,
     onPluginFailure: (...args) => failures.push(args),
   });
   assert.deepEqual(result, { ok: true, text: "sent", data: { n: 1 } });
@@ -472,7 +472,7 @@ Deno.test("registry.dispatch() runs the handler with the caller and checked argu
 Deno.test("registry.dispatch() turns every failure into an error result with a code", async (t) => {
   const failures: [string, string, unknown][] = [];
   const options = {
-    chat: CHAT,
+    services: () => CHAT,
     onPluginFailure: (plugin: string, command: string, error: unknown) =>
       failures.push([plugin, command, error]),
   };
@@ -575,7 +575,7 @@ Deno.test("registry.dispatch() turns every failure into an error result with a c
 Deno.test("registry.dispatch() returns a promise for an async handler", async (t) => {
   const failures: [string, string, unknown][] = [];
   const options = {
-    chat: CHAT,
+    services: () => CHAT,
     onPluginFailure: (plugin: string, command: string, error: unknown) =>
       failures.push([plugin, command, error]),
   };

@@ -91,6 +91,8 @@ export interface ServerOptions {
   /** Plugins built into the server, set up before the drop-in folder. */
   builtins: readonly PluginSource[];
   pluginsDir?: string;
+  /** Options by plugin name (`ctx.options`), from the server's configuration. */
+  pluginOptions?: Record<string, Record<string, string>>;
   registration: Registration;
   sync: SyncMode;
   retention: Retention;
@@ -198,6 +200,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       registry,
       hooks,
       log,
+      chat,
+      store,
+      pluginOptions: options.pluginOptions,
       timeoutMs: options.limits.pluginTimeoutMs,
     });
   } catch (error) {

@@ -2,7 +2,7 @@
 // A password change checks the current one under the login throttle and keeps only the caller's session.
 
 import { nameKey } from "../../../protocol/mod.ts";
-import type { ChatServices } from "../../../protocol/plugin.ts";
+import type { CoreServices } from "../bound_services.ts";
 import { ChatError } from "../../errors.ts";
 import {
   hashPassword,
@@ -14,7 +14,7 @@ import {
 import type { ChatDeps } from "./deps.ts";
 
 /** The account services. */
-export type AccountServices = Pick<ChatServices, "account" | "changePassword">;
+export type AccountServices = Pick<CoreServices, "account" | "changePassword">;
 
 /** Builds the account services over the sessions (for logins online) and the store. */
 export function createAccountServices(deps: ChatDeps): AccountServices {

@@ -5,7 +5,7 @@ import { nameKey, type NoticeEvent } from "../../../protocol/mod.ts";
 import { encodeMessage } from "../message_event.ts";
 import type { Session } from "../sessions.ts";
 import { conversationOf, type StoredMessage } from "../store/store.ts";
-import type { ChatDeps } from "./deps.ts";
+import type { PartDeps } from "./deps.ts";
 import type { FanOut } from "./fan_out.ts";
 
 /** Most messages sent as catch-up at once (after a reconnect or a lag); `/history` pages further. */
@@ -30,12 +30,12 @@ export interface Catchup {
    */
   retryLagging(giveUpBefore: number): Session[];
   /** A session ended: presence for others when it was the account's last. */
-  sessionEnded(session: Session, last: boolean): void;
+  sessionEnded(session: Session, last: boolean, reason?: string): void;
 }
 
 /** Builds the session flow over the store and the fan-out. */
-export function createCatchup(deps: ChatDeps, fanOut: FanOut): Catchup {
-  const { store, sessions, groups, log, now } = deps;
+export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
+  const { store, sessions, groups, log, now, events, userOf } = deps;
 
   function missedBy(account: string, after: number): StoredMessage[] {
     const groupConvs = groups.groupsOf(account).map((g) =>
@@ -114,10 +114,14 @@ export function createCatchup(deps: ChatDeps, fanOut: FanOut): Catchup {
           fanOut.push(session, encodeMessage(message, { delayed: true }));
         }
       }
+      const actor = { login: session.login, session: session.id };
+      events.emit("login", { ...actor, first }, () => userOf(actor));
     },
 
-    sessionEnded(session, last) {
+    sessionEnded(session, last, reason = "logout") {
       if (last) fanOut.pushPresence(session, "offline");
+      const actor = { login: session.login, session: session.id };
+      events.emit("logout", { ...actor, last, reason }, () => userOf(actor));
     },
   };
 }

@@ -1,13 +1,15 @@
 // What every part of the chat services works with: the serving state, the store and the outbox.
 // The parts (fan_out, sends, group_services, catchup, accounts, history) are put together in ../chat.ts.
 
-import type { DeliverHook } from "../../../protocol/plugin.ts";
+import type { DeliverHook, UserServices } from "../../../protocol/plugin.ts";
+import type { Actor } from "../bound_services.ts";
 import type { GroupTable } from "../groups.ts";
 import type { Logger } from "../../log.ts";
 import type { Outbox } from "../outbox.ts";
 import type { SessionTable } from "../sessions.ts";
 import type { LoginThrottle } from "../throttle.ts";
 import type { Store } from "../store/store.ts";
+import type { EventBus } from "../plugin_events.ts";
 
 /** What the chat services work with. */
 export interface ChatDeps {
@@ -22,7 +24,16 @@ export interface ChatDeps {
   throttle: LoginThrottle;
   /** Most groups one account may belong to. */
   maxGroupsPerUser: number;
+  /** Plugins' event handlers (a new bus when not given). */
+  events?: EventBus;
 }
+
+/** What the parts work with: the deps with the event bus settled. */
+export type PartDeps = ChatDeps & {
+  events: EventBus;
+  /** Services bound to the user an event is about, for its handlers. */
+  userOf(actor: Actor): UserServices;
+};
 
 /** Counters the operator's status shows. */
 export interface ChatStats {

@@ -2,21 +2,18 @@
 // Membership lives in the group table (memory) and the store (disk); members hear of every change.
 
 import { type GroupEvent, isValidName, NAME_RULE, nameKey } from "../../../protocol/mod.ts";
-import type { Caller, ChatServices, GroupInfo } from "../../../protocol/plugin.ts";
+import type { Caller, GroupInfo } from "../../../protocol/plugin.ts";
+import type { CoreServices } from "../bound_services.ts";
 import { ChatError } from "../../errors.ts";
 import type { Group, GroupTable } from "../groups.ts";
-import { encodeMessage } from "../message_event.ts";
-import { conversationOf, type Store } from "../store/store.ts";
-import type { ChatDeps } from "./deps.ts";
+import type { Store } from "../store/store.ts";
+import type { PartDeps } from "./deps.ts";
 import type { FanOut } from "./fan_out.ts";
-
-/** Messages of a group shown to someone who just joined it. */
-const JOIN_HISTORY = 20;
 
 /** The group services, and what clearing the identity store must undo. */
 export type GroupServices =
   & Pick<
-    ChatServices,
+    CoreServices,
     | "groups"
     | "group"
     | "members"
@@ -67,8 +64,8 @@ export function loadGroups(store: Store, groups: GroupTable): void {
 }
 
 /** Builds the group services over the group table, the store and the fan-out. */
-export function createGroupServices(deps: ChatDeps, fanOut: FanOut): GroupServices {
-  const { store, sessions, groups, log, now } = deps;
+export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServices {
+  const { store, sessions, groups, log, now, events, userOf } = deps;
 
   function groupEvent(
     group: Group,
@@ -148,15 +145,9 @@ export function createGroupServices(deps: ChatDeps, fanOut: FanOut): GroupServic
       groups.addMember(group, key, caller.login);
       store.addMember(group.key, key, caller.login, now());
       fanOut.pushToMembers(group, groupEvent(group, "join", caller.login), caller.session);
-      const recent = store.history(
-        conversationOf({ scope: "group", groupKey: group.key, created: group.created }),
-        Number.MAX_SAFE_INTEGER,
-        JOIN_HISTORY,
-      );
-      const mine = sessions.get(caller.session);
-      if (mine) {
-        for (const message of recent) fanOut.push(mine, encodeMessage(message, { history: true }));
-      }
+      // The built-in groups plugin shows the joiner recent messages on this event.
+      const joined = { group: group.name, login: caller.login, session: caller.session };
+      events.emit("group_join", joined, () => userOf(caller));
       return info(group);
     },
 
@@ -166,6 +157,8 @@ export function createGroupServices(deps: ChatDeps, fanOut: FanOut): GroupServic
       const key = nameKey(caller.login);
       fanOut.pushToMembers(group, groupEvent(group, "leave", caller.login), caller.session);
       const outcome = groups.removeMember(group, key);
+      const left = { group: group.name, login: caller.login, reason: "leave" as const };
+      events.emit("group_leave", left, () => userOf(caller));
       if (outcome.deleted) {
         store.deleteGroup(group.key);
         fanOut.pushAll(sessions.all(), groupEvent(group, "delete", caller.login), caller.session);
@@ -192,6 +185,8 @@ export function createGroupServices(deps: ChatDeps, fanOut: FanOut): GroupServic
       groups.removeMember(group, key);
       store.removeMember(group.key, key);
       log.info("group_kick", { group: group.name, login: member, by: owner.login });
+      const kicked = { group: group.name, login: member, reason: "kick" as const, by: owner.login };
+      events.emit("group_leave", kicked, () => userOf({ login: member, session: "" }));
     },
 
     transferGroup(owner, name, login) {

@@ -2,11 +2,13 @@
 // each stored once however often its client re-sends it (duplicate suppression by client id).
 
 import { MAX_TEXT_LENGTH, nameKey } from "../../../protocol/mod.ts";
-import type { Caller, ChatServices, OutgoingMessage, Sent } from "../../../protocol/plugin.ts";
+import type { OutgoingMessage, Sent } from "../../../protocol/plugin.ts";
+import type { Actor, CoreServices } from "../bound_services.ts";
+import { toEvent } from "../message_event.ts";
 import { ChatError } from "../../errors.ts";
 import { RecentSends } from "../recent_sends.ts";
 import { type AddedMessage, conversationOf, type StoredMessage } from "../store/store.ts";
-import type { ChatDeps, ChatStats } from "./deps.ts";
+import type { ChatStats, PartDeps } from "./deps.ts";
 import type { FanOut } from "./fan_out.ts";
 import { requireGroup, requireMember } from "./group_services.ts";
 
@@ -18,21 +20,20 @@ import { requireGroup, requireMember } from "./group_services.ts";
 const DEDUP_WINDOW = 100_000;
 
 /** The three sends, and what a failed commit must undo. */
-export type Sends = Pick<ChatServices, "sendPublic" | "sendDirect" | "sendGroup"> & {
+export type Sends = Pick<CoreServices, "sendPublic" | "sendDirect" | "sendGroup"> & {
   /** The turn's commit failed: forget what it remembered for duplicate suppression. */
   commitFailed(): void;
 };
 
 /** Builds the sends; `accountLogin` tells a recipient's login as it registered. */
 export function createSends(
-  deps: ChatDeps,
+  deps: PartDeps,
   parts: { fanOut: FanOut; stats: ChatStats; accountLogin: (login: string) => string | undefined },
 ): Sends {
-  const { store, sessions, groups, hooks, now } = deps;
+  const { store, sessions, groups, hooks, now, events } = deps;
   const { fanOut, stats, accountLogin } = parts;
   /** Sent messages by account, client message id and send number within the command. */
   const recentSends = new RecentSends<Sent>(DEDUP_WINDOW);
-  const sendsInCall = new WeakMap<Caller, number>();
   for (const row of store.recentClientIds(DEDUP_WINDOW)) {
     recentSends.remember(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
   }
@@ -42,10 +43,10 @@ export function createSends(
    * number within the command, as a command may send several messages) and runs unless a send with
    * that id is remembered, whose result is returned instead.
    */
-  function once(from: Caller, send: (cid: string | undefined) => Sent): Sent {
+  function once(from: Actor, send: (cid: string | undefined) => Sent): Sent {
     if (from.cid === undefined) return send(undefined);
-    const n = sendsInCall.get(from) ?? 0;
-    sendsInCall.set(from, n + 1);
+    const n = from.sends ?? 0;
+    from.sends = n + 1; // the actor is one command's: bound services make a new one per call
     const cid = `${n}:${from.cid}`; // the send number first: it has no ':' of its own
     const key = `${nameKey(from.login)}\u0000${cid}`;
     const earlier = recentSends.get(key);
@@ -56,8 +57,14 @@ export function createSends(
   }
 
   /** The sending session to leave out of a message's delivery, unless it asked for echoes. */
-  function unlessEcho(from: Caller): string | undefined {
+  function unlessEcho(from: Actor): string | undefined {
     return sessions.get(from.session)?.echo ? undefined : from.session;
+  }
+
+  /** Tells the plugins listening that a message was stored. */
+  function announce(from: Actor, message: StoredMessage): void {
+    if (!events.has("message_stored")) return; // no event object on the message path otherwise
+    events.emit("message_stored", { message: toEvent(message, {}) }, () => deps.userOf(from));
   }
 
   /**
@@ -102,6 +109,7 @@ export function createSends(
           cid,
         });
         fanOut.pushAll(sessions.all(), stored.event, unlessEcho(from));
+        announce(from, stored);
         return sent(stored);
       });
     },
@@ -128,6 +136,7 @@ export function createSends(
         if (online.length === 0) store.addUndelivered(toKey, stored);
         fanOut.pushAll(online, stored.event, unlessEcho(from));
         if (toKey !== fromKey) fanOut.pushToAccount(fromKey, stored.event, unlessEcho(from));
+        announce(from, stored);
         return online.length === 0 ? { ...sent(stored), queued: true } : sent(stored);
       });
     },
@@ -153,6 +162,7 @@ export function createSends(
           cid,
         });
         fanOut.pushToMembers(group, stored.event, unlessEcho(from));
+        announce(from, stored);
         return sent(stored);
       });
     },
