@@ -12,6 +12,28 @@ export function controlSocketPath(dataDir: string): string {
   return join(dataDir, "control", "chatz.sock");
 }
 
+/**
+ * The longest Unix socket path Linux takes: `sun_path` holds 108 bytes, the last a NUL. A longer
+ * control socket path cannot be bound or dialled.
+ */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * Why the control socket of a data folder cannot be used, or undefined when it can.
+ *
+ * @example
+ * ```ts
+ * import { controlSocketProblem } from "./control.ts";
+ * controlSocketProblem("/var/lib/chatz"); // undefined
+ * ```
+ */
+export function controlSocketProblem(dataDir: string): string | undefined {
+  const path = controlSocketPath(dataDir);
+  const bytes = new TextEncoder().encode(path).length;
+  if (bytes <= MAX_SOCKET_PATH_BYTES) return undefined;
+  return `the control socket "${path}" would be ${bytes} bytes long, over the ${MAX_SOCKET_PATH_BYTES} a Unix socket path may have; use a shorter --data path`;
+}
+
 /** An operator command line, for example `kick bob spamming`. */
 export interface ControlRequest {
   id: number;

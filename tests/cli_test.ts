@@ -162,3 +162,31 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "chatz serve refuses at start a --data path too long for its control socket",
+  opts,
+  async () => {
+    const base = await Deno.makeTempDir({ prefix: "chatz-test-" });
+    const data = `${base}/${"d".repeat(100)}`;
+    try {
+      const { code, stdout, stderr } = await runCli([
+        "serve",
+        "--bind",
+        "tcp://127.0.0.1:*",
+        "--data",
+        data,
+        "--no-console",
+      ]);
+      assert.equal(code, 1);
+      assert.match(
+        stderr,
+        /Cannot start: the control socket ".*chatz\.sock" would be \d+ bytes long/,
+      );
+      assert.match(stderr, /use a shorter --data path/);
+      assert.doesNotMatch(stdout, /listening/);
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+);

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { keyEndpointFor } from "../../protocol/curve.ts";
 import type { Registration } from "../serving/broker.ts";
 import { type OperatorConsole, startConsole } from "./console.ts";
+import { controlSocketProblem } from "../../protocol/control.ts";
 import { openControlEndpoint } from "./control_endpoint.ts";
 import { type CurveKeys, loadCurveKeys } from "./curve_keys.ts";
 import { lockDataFolder } from "./data_lock.ts";
@@ -64,6 +65,11 @@ export interface ServeCliOptions {
 /** Runs the server until shutdown; resolves with the process exit code. */
 export async function runServe(initial: ServeCliOptions): Promise<number> {
   let options = initial;
+  const socketProblem = controlSocketProblem(options.data);
+  if (socketProblem) {
+    console.error(`chatz: Cannot start: ${socketProblem}`);
+    return 1;
+  }
   mkdirSync(options.data, { recursive: true, mode: 0o700 }); // it holds password hashes
   if (!lockDataFolder(options.data)) {
     console.error(

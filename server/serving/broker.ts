@@ -232,10 +232,9 @@ export function createBroker(deps: BrokerDeps) {
       if (failure === "gone") return endSession(to.id, "unreachable");
       const session = sessions.get(to.id);
       if (failure === "full" && session) {
-        // The peer's queue is full: the first message of the lost frame is where it resumes.
-        const first = /"type":"message","id":(\d+)/.exec(body);
-        // A frame without chat messages (presence, replies): nothing is missed up to now.
-        chat.lagged(session, first ? Number(first[1]) : store.lastMessageId + 1);
+        // The peer's queue is full: the first message of the lost frame is where it resumes; a
+        // frame without chat messages (presence, replies): nothing is missed up to now.
+        chat.lagged(session, firstMissed(body) ?? store.lastMessageId + 1);
         return;
       }
       log.debug("send_failed", { peer: hex(to.peer), code });
@@ -300,4 +299,27 @@ export function createBroker(deps: BrokerDeps) {
       return list.length;
     },
   };
+}
+
+/**
+ * The lowest id of the chat messages a lost frame's body carried, history replays left out (they
+ * are old messages shown again, not missed ones), or undefined when it carried none. Parsed, not
+ * matched: it must not depend on the encoder's key order.
+ */
+export function firstMissed(body: string): number | undefined {
+  let events: unknown;
+  try {
+    events = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(events)) return undefined;
+  let first: number | undefined;
+  for (const event of events) {
+    if (typeof event !== "object" || event === null) continue;
+    const { type, id, history } = event as { type?: unknown; id?: unknown; history?: unknown };
+    if (type !== "message" || history === true || typeof id !== "number") continue;
+    if (first === undefined || id < first) first = id;
+  }
+  return first;
 }

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import type { CommandResult } from "../../protocol/plugin.ts";
-import { encodeLoginReply } from "./broker.ts";
+import { encodeLoginReply, firstMissed } from "./broker.ts";
 import { encodeReply } from "./reply.ts";
 import type { LoginData } from "../../protocol/mod.ts";
 
@@ -51,5 +51,28 @@ Deno.test("encodeLoginReply() parses to the reply with the whole login data", ()
     ok: true,
     text: "Logged in as Alice",
     data,
+  });
+});
+
+Deno.test("firstMissed() finds the lowest live message id of a lost frame, in any key order", async (t) => {
+  await t.step("key order does not matter", () => {
+    assert.equal(firstMissed(JSON.stringify([{ id: 7, ts: 1, type: "message" }])), 7);
+  });
+  await t.step("history replays are left out, catch-up and live messages count", () => {
+    const body = JSON.stringify([
+      { re: 3, ok: true },
+      { type: "message", id: 2, history: true },
+      { type: "message", id: 12, catchup: true },
+      { type: "message", id: 15 },
+    ]);
+    assert.equal(firstMissed(body), 12);
+  });
+  await t.step("a frame without chat messages has none", () => {
+    assert.equal(firstMissed(JSON.stringify([{ type: "presence", login: "bob" }])), undefined);
+    assert.equal(
+      firstMissed(JSON.stringify([{ type: "message", id: 1, history: true }])),
+      undefined,
+    );
+    assert.equal(firstMissed("not json"), undefined);
   });
 });
