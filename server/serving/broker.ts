@@ -1,20 +1,13 @@
 // The session layer: decodes frames, logs peers in, dispatches commands and replies, ends sessions.
 // A peer is known only by its transport id (peer_transport.ts); what it may do follows from its session.
 
-import {
-  decodeFrames,
-  type ErrorCode,
-  isRequestError,
-  nameKey,
-  parseRequest,
-  WireError,
-} from "../../protocol/mod.ts";
-import type { CommandResult } from "../../protocol/plugin.ts";
+import { decodeFrames, parseRequest, WireError } from "../../protocol/mod.ts";
 import type { Recipient, SendFailure } from "./peer_transport.ts";
 import { encodeReply } from "./reply.ts";
-import type { Session } from "./sessions.ts";
 import type { BrokerDeps } from "./broker/deps.ts";
+import { createEndings } from "./broker/endings.ts";
 import { createLogin, hex } from "./broker/login.ts";
+import { createRequests } from "./broker/requests.ts";
 
 export type { BrokerDeps, Registration } from "./broker/deps.ts";
 export { encodeLoginReply, hex } from "./broker/login.ts";
@@ -22,12 +15,9 @@ export { encodeLoginReply, hex } from "./broker/login.ts";
 /** Bad frames from one connection are logged at most once in this period. */
 const BAD_FRAME_WARN_EVERY_MS = 60_000;
 
-/** Builds the broker. */
+/** Builds the broker over the registry, the chat services and the serving state. */
 export function createBroker(deps: BrokerDeps) {
-  const { registry, chat, sessions, store, outbox, log, now } = deps;
-  const { throttle } = deps;
-  /** Requests that arrived while the peer's login was being checked, answered in order afterwards. */
-  const backlog = new Map<string, unknown[]>();
+  const { sessions, store, outbox, chat, log, now } = deps;
   /** Peers whose connection ended while their login was being checked: that login is dropped. */
   const cancelled = new Set<string>();
   /** When each peer's last bad-frame warning was logged. */
@@ -35,114 +25,20 @@ export function createBroker(deps: BrokerDeps) {
   let badFrames = 0;
   /** Set once the server began to stop: logins are refused with `server_shutdown`. */
   let shuttingDown = false;
-  const login = createLogin(deps, {
-    cancelled,
-    get shuttingDown() {
-      return shuttingDown;
-    },
+  const endings = createEndings(deps);
+  const requests = createRequests(deps, {
+    login: createLogin(deps, {
+      cancelled,
+      get shuttingDown() {
+        return shuttingDown;
+      },
+    }),
+    endSession: endings.endSession,
+    takeCancelled: (peerKey) => cancelled.delete(peerKey),
   });
-
-  function reply(to: Recipient, id: number, result: CommandResult): void {
-    outbox.push(to, encodeReply(id, result));
-  }
-
-  function replyError(to: Recipient, id: number, code: ErrorCode, message: string): void {
-    reply(to, id, { ok: false, code, message });
-  }
 
   function pushEvent(to: Recipient, event: object): void {
     outbox.push(to, JSON.stringify(event));
-  }
-
-  function handleOne(to: Recipient, message: unknown): void {
-    const pending = backlog.get(to.id);
-    if (pending) {
-      pending.push(message);
-      return;
-    }
-    const request = parseRequest(message);
-    if (isRequestError(request)) {
-      if (request.id === undefined) {
-        pushEvent(to, { type: "error", code: request.code, message: request.message });
-      } else replyError(to, request.id, request.code, request.message);
-      return;
-    }
-    const session = sessions.get(to.id);
-    switch (request.op) {
-      case "cmd": {
-        if (session) {
-          const wait = deps.commandLimit.take(session.account, now());
-          if (wait > 0) {
-            return replyError(
-              to,
-              request.id,
-              "rate_limited",
-              `Cannot run "/${request.cmd.slice(0, 32)}": too many commands; retry in ${
-                Math.max(0.1, Math.ceil(wait / 100) / 10)
-              } s`,
-            );
-          }
-        }
-        const caller = session && Object.freeze({ login: session.login, session: session.id });
-        const encoded = registry.reply(request.id, caller, request, {
-          services: chat.bind,
-          onPluginFailure,
-          timeoutMs: deps.handlerTimeoutMs,
-        });
-        if (typeof encoded === "string") return outbox.push(to, encoded);
-        // registry.reply's promise never rejects; the catch is for a fault of the server's own.
-        encoded.then((text) => outbox.push(to, text)).catch((error) => {
-          log.error("reply_failed", { error });
-          replyError(to, request.id, "internal_error", "Cannot run the command: the server failed");
-        }).finally(deps.requestFlush);
-        return;
-      }
-      case "ping":
-        // A client that thinks it is logged in learns here that this connection has no session
-        // (the server restarted and libzmq re-dialled by itself): it logs in again and resumes.
-        reply(to, request.id, session ? { ok: true } : { ok: true, data: { session: false } });
-        return;
-      case "logout":
-        if (!session) {
-          return replyError(to, request.id, "not_logged_in", "Cannot log out: not logged in");
-        }
-        reply(to, request.id, { ok: true });
-        endSession(to.id, "logout");
-        return;
-      case "login":
-        if (session) {
-          return replyError(
-            to,
-            request.id,
-            "already_logged_in",
-            `Cannot log in: already logged in as "${session.login}"`,
-          );
-        }
-        backlog.set(to.id, []);
-        login(to, request).catch((error) => {
-          log.error("login_failed", { error });
-          replyError(
-            to,
-            request.id,
-            "internal_error",
-            "Cannot log in: the server failed; it logged why",
-          );
-        }).finally(() => {
-          const queued = cancelled.delete(to.id) ? [] : backlog.get(to.id) ?? [];
-          backlog.delete(to.id);
-          for (const next of queued) handleOne(to, next);
-          deps.requestFlush();
-        });
-        return;
-    }
-  }
-
-  function onPluginFailure(plugin: string, command: string, error: unknown): void {
-    log.error("plugin_failed", {
-      plugin,
-      command,
-      error: error instanceof Error ? error.stack ?? error.message : String(error),
-    });
   }
 
   /** Logs a peer's misbehaviour at most once a minute per connection: garbage must not flood the log. */
@@ -152,17 +48,6 @@ export function createBroker(deps: BrokerDeps) {
     if (warnedAt.size >= 10_000) warnedAt.clear();
     warnedAt.set(to.id, now());
     log.warn(event, { peer: hex(to.peer), ...fields });
-  }
-
-  /**
-   * A connection started or ended (the transport's notice): whatever session its id held ends now,
-   * so a later connection that chooses the same id finds nothing, and a login still being checked
-   * for the connection that ended is dropped when it completes.
-   */
-  function connectionChanged(to: Recipient): void {
-    if (backlog.has(to.id)) cancelled.add(to.id);
-    warnedAt.delete(to.id);
-    endSession(to.id, "disconnected");
   }
 
   /**
@@ -176,26 +61,8 @@ export function createBroker(deps: BrokerDeps) {
     for (const raw of messages) {
       const id = parseRequest(raw).id;
       if (id === undefined) pushEvent(to, { type: "error", code: "routing_id_refused", message });
-      else replyError(to, id, "routing_id_refused", message);
+      else outbox.push(to, encodeReply(id, { ok: false, code: "routing_id_refused", message }));
     }
-  }
-
-  /** Forgets a session; others see the account go offline when it was its last. */
-  function endSession(peerKey: string, reason: string): void {
-    const removed = sessions.remove(peerKey);
-    if (!removed) return;
-    chat.sessionEnded(removed.session, removed.last, reason);
-    log.info("logout", {
-      login: removed.session.login,
-      session: hex(removed.session.peer),
-      reason,
-    });
-  }
-
-  /** Tells a session it is over, then forgets it. */
-  function byeSession(session: Session, code: ErrorCode, message: string, reason: string): void {
-    pushEvent(session, { type: "bye", code, message });
-    endSession(session.id, reason);
   }
 
   return {
@@ -221,15 +88,24 @@ export function createBroker(deps: BrokerDeps) {
       }
       const session = sessions.get(to.id);
       if (session) session.lastSeen = now();
-      for (const message of messages) handleOne(to, message);
+      for (const message of messages) requests.handleOne(to, message);
       return messages.length;
     },
 
-    connectionChanged,
+    /**
+     * A connection started or ended (the transport's notice): whatever session its id held ends now,
+     * so a later connection that chooses the same id finds nothing, and a login still being checked
+     * for the connection that ended is dropped when it completes.
+     */
+    connectionChanged(to: Recipient): void {
+      if (requests.loggingIn(to.id)) cancelled.add(to.id);
+      warnedAt.delete(to.id);
+      endings.endSession(to.id, "disconnected");
+    },
 
     /** A send to a peer failed: a peer that is gone loses its session, a full one lags. */
     sendFailed(to: Recipient, failure: SendFailure, body: string, code?: string): void {
-      if (failure === "gone") return endSession(to.id, "unreachable");
+      if (failure === "gone") return endings.endSession(to.id, "unreachable");
       const session = sessions.get(to.id);
       if (failure === "full" && session) {
         // The peer's queue is full: the first message of the lost frame is where it resumes; a
@@ -240,46 +116,10 @@ export function createBroker(deps: BrokerDeps) {
       log.debug("send_failed", { peer: hex(to.peer), code });
     },
 
-    /** Ends sessions silent past the timeout. */
-    sweep(): void {
-      for (const session of sessions.idleSince(now() - deps.sessionTimeoutMs)) {
-        byeSession(
-          session,
-          "timed_out",
-          "Session timed out: the server heard nothing from it",
-          "timeout",
-        );
-      }
-      throttle.prune(now());
-      deps.commandLimit.prune(now());
-    },
-
-    /** Sends catch-up to lagging sessions; ends those lagging for longer than `limitMs`. */
-    retryLagging(limitMs: number): void {
-      for (const session of chat.retryLagging(now() - limitMs)) {
-        session.lagging = undefined;
-        byeSession(
-          session,
-          "too_slow",
-          `Session ended: it read nothing for ${limitMs / 1000} s`,
-          "too_slow",
-        );
-      }
-    },
-
-    /** Ends every session of a login; returns how many there were. */
-    kick(login: string, reason: string): number {
-      const list = [...sessions.of(nameKey(login))];
-      for (const session of list) {
-        byeSession(
-          session,
-          "kicked",
-          reason ? `Kicked by the operator: ${reason}` : "Kicked by the operator",
-          "kicked",
-        );
-      }
-      return list.length;
-    },
+    sweep: endings.sweep,
+    retryLagging: endings.retryLagging,
+    kick: endings.kick,
+    endAll: endings.endAll,
 
     /**
      * The server is stopping: every session ends with `server_shutdown` and no login is admitted
@@ -287,16 +127,7 @@ export function createBroker(deps: BrokerDeps) {
      */
     shutdown(message: string): number {
       shuttingDown = true;
-      const list = [...sessions.all()];
-      for (const session of list) byeSession(session, "server_shutdown", message, "shutdown");
-      return list.length;
-    },
-
-    /** Ends every session with a code, for shutdown and a cleared identity store. */
-    endAll(code: ErrorCode, message: string, reason: string): number {
-      const list = [...sessions.all()];
-      for (const session of list) byeSession(session, code, message, reason);
-      return list.length;
+      return endings.endAll("server_shutdown", message, "shutdown");
     },
   };
 }

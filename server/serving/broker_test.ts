@@ -1,9 +1,16 @@
-// Tests of the broker's reply encoders, which the message path and logins use instead of a generic
-// JSON.stringify of the reply: their output must mean exactly what JSON.stringify would write.
+// Tests of the broker: its reply encoders (which must mean exactly what JSON.stringify writes), and
+// logins and queued requests driven through a fake peer over a real store and the built-in plugins.
 
 import assert from "node:assert/strict";
 import type { CommandResult } from "../../protocol/plugin.ts";
-import { encodeLoginReply, firstMissed } from "./broker.ts";
+import { createBroker, encodeLoginReply, firstMissed } from "./broker.ts";
+import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
+import { PROTOCOL_VERSION } from "../../protocol/mod.ts";
+import { createLogger } from "../log.ts";
+import { assembleCore } from "./core.ts";
+import { setupPlugins } from "./plugin_loader.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { openSqliteStore } from "./store/sqlite.ts";
 import { encodeReply } from "./reply.ts";
 import type { LoginData } from "../../protocol/mod.ts";
 
@@ -75,4 +82,150 @@ Deno.test("firstMissed() finds the lowest live message id of a lost frame, in an
     );
     assert.equal(firstMissed("not json"), undefined);
   });
+});
+
+/** A broker over a real store and the built-in plugins, driven through a fake peer. */
+async function brokerBench(options: { registration?: "open" | "closed" } = {}) {
+  const dir = await Deno.makeTempDir({ prefix: "chatz_broker_test_" });
+  const store = openSqliteStore(dir);
+  const log = createLogger("error", () => {});
+  const core = assembleCore(store, { log, now: Date.now, maxGroupsPerUser: 10 });
+  await setupPlugins(BUILTIN_PLUGINS.map((plugin) => ({ source: "builtin", plugin })), {
+    registry: core.registry,
+    hooks: core.hooks,
+    log,
+    chat: core.chat,
+    store,
+  });
+  let flushes = 0;
+  const broker = createBroker({
+    ...core,
+    store,
+    log,
+    registration: options.registration ?? "open",
+    version: "test",
+    now: Date.now,
+    requestFlush: () => flushes++,
+    commandLimit: new RateLimiter({ burst: 1000, perSecond: 1000 }),
+    sessionTimeoutMs: 15_000,
+    maxSessionsPerAccount: 4,
+  });
+  /** What the broker queued for each peer since the last call, as parsed messages. */
+  const sent = () => {
+    const out = new Map<string, Record<string, unknown>[]>();
+    core.outbox.drain((to, [, body]) => {
+      out.set(to.id, [...(out.get(to.id) ?? []), ...JSON.parse(body)]);
+    });
+    return out;
+  };
+  /** A fake connection: sends request objects as one frame (a JSON array), as a client does. */
+  const peer = (id: string) => {
+    const to = { id, peer: new TextEncoder().encode(id) };
+    return {
+      to,
+      send: (...requests: object[]) =>
+        broker.handle(to, [
+          new TextEncoder().encode(PROTOCOL_VERSION),
+          new TextEncoder().encode(JSON.stringify(requests)),
+        ], true),
+    };
+  };
+  /** Waits, bounded, until `done()` holds: logins hash passwords off the event loop. */
+  const until = async (done: () => boolean, what: string) => {
+    for (let i = 0; i < 2000 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+    if (!done()) throw new Error(`Timed out waiting for ${what}`);
+  };
+  return {
+    broker,
+    core,
+    sent,
+    peer,
+    until,
+    flushes: () => flushes,
+    async close() {
+      store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("broker answers a login, then the requests queued behind it, in order", async () => {
+  const bench = await brokerBench();
+  try {
+    const alice = bench.peer("alice-conn");
+    const held = alice.send(
+      { op: "login", id: 1, login: "alice", password: "secret" },
+      { op: "cmd", id: 2, cmd: "say", args: "first" },
+      { op: "ping", id: 3 },
+    );
+    assert.equal(held, 3);
+    assert.deepEqual(
+      bench.sent().get(alice.to.id),
+      undefined,
+      "nothing before the login is checked",
+    );
+    await bench.until(() => bench.flushes() > 0, "the login to finish");
+    const replies = bench.sent().get(alice.to.id) ?? [];
+    assert.deepEqual(replies.map((r) => [r.re, r.ok]), [[1, true], [2, true], [3, true]]);
+    assert.equal((replies[0].data as { login: string }).login, "alice");
+    assert.equal(bench.core.sessions.of("alice").length, 1);
+  } finally {
+    await bench.close();
+  }
+});
+
+Deno.test("broker refuses a wrong password and drops requests queued behind a cancelled login", async (t) => {
+  const bench = await brokerBench();
+  try {
+    const first = bench.peer("c1");
+    first.send({ op: "login", id: 1, login: "bob", password: "right" });
+    await bench.until(() => bench.flushes() >= 1, "bob's registration");
+    bench.sent();
+
+    await t.step("a wrong password is refused and counted", async () => {
+      const second = bench.peer("c2");
+      second.send({ op: "login", id: 1, login: "bob", password: "wrong" });
+      await bench.until(() => bench.flushes() >= 2, "the refusal");
+      const [reply] = bench.sent().get("c2") ?? [];
+      assert.deepEqual([reply.re, reply.ok, reply.code], [1, false, "wrong_password"]);
+      // Three failures are free: with the broker's one counted, a fourth imposes a wait.
+      const throttle = bench.core.throttle;
+      for (let i = 0; i < 2; i++) throttle.fail("bob", Date.now());
+      assert.equal(throttle.waitFor("bob", Date.now()), 0, "three failures so far");
+      throttle.fail("bob", Date.now());
+      assert.ok(throttle.waitFor("bob", Date.now()) > 0, "the refused login was counted");
+      throttle.succeed("bob");
+    });
+
+    await t.step("a connection that ends during its login gets nothing more", async () => {
+      const third = bench.peer("c3");
+      third.send(
+        { op: "login", id: 1, login: "bob", password: "right" },
+        { op: "ping", id: 2 },
+      );
+      bench.broker.connectionChanged(third.to);
+      await bench.until(() => bench.flushes() >= 3, "the login to finish");
+      assert.deepEqual(bench.sent().get("c3"), undefined, "no reply, no queued ping answered");
+      assert.equal(bench.core.sessions.get("c3"), undefined, "no session bound to a gone peer");
+    });
+  } finally {
+    await bench.close();
+  }
+});
+
+Deno.test("broker refuses every request of an unverified peer", async () => {
+  const bench = await brokerBench();
+  try {
+    const to = { id: "chosen", peer: new TextEncoder().encode("chosen") };
+    const body = JSON.stringify([{ op: "ping", id: 7 }, { op: "login", id: 8, login: "x" }]);
+    const frames = [PROTOCOL_VERSION, body].map((s) => new TextEncoder().encode(s));
+    assert.equal(bench.broker.handle(to, frames, false), 2);
+    const replies = bench.sent().get("chosen") ?? [];
+    assert.deepEqual(replies.map((r) => [r.re, r.code]), [
+      [7, "routing_id_refused"],
+      [8, "routing_id_refused"],
+    ]);
+  } finally {
+    await bench.close();
+  }
 });

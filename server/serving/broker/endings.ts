@@ -1,0 +1,91 @@
+// How sessions end: logout, a lost connection, silence, lagging too long, the operator, shutdown.
+// Each ending tells the session why (a `bye`) when it can still hear, and others see it go offline.
+
+import { type ErrorCode, nameKey } from "../../../protocol/mod.ts";
+import type { Session } from "../sessions.ts";
+import type { BrokerDeps } from "./deps.ts";
+import { hex } from "./login.ts";
+
+/** The ways a session ends. */
+export interface Endings {
+  /** Forgets a session by its peer id; others see the account go offline when it was its last. */
+  endSession(peerKey: string, reason: string): void;
+  /** Ends sessions silent past the timeout; forgets old throttle and rate-limit entries. */
+  sweep(): void;
+  /** Sends catch-up to lagging sessions; ends those lagging for longer than `limitMs`. */
+  retryLagging(limitMs: number): void;
+  /** Ends every session of a login; returns how many there were. */
+  kick(login: string, reason: string): number;
+  /** Ends every session with a code; returns how many there were. */
+  endAll(code: ErrorCode, message: string, reason: string): number;
+}
+
+/** Builds the session endings over the session table and the chat services. */
+export function createEndings(deps: BrokerDeps): Endings {
+  const { chat, sessions, outbox, log, now } = deps;
+
+  function endSession(peerKey: string, reason: string): void {
+    const removed = sessions.remove(peerKey);
+    if (!removed) return;
+    chat.sessionEnded(removed.session, removed.last, reason);
+    log.info("logout", {
+      login: removed.session.login,
+      session: hex(removed.session.peer),
+      reason,
+    });
+  }
+
+  /** Tells a session it is over, then forgets it. */
+  function byeSession(session: Session, code: ErrorCode, message: string, reason: string): void {
+    outbox.push(session, JSON.stringify({ type: "bye", code, message }));
+    endSession(session.id, reason);
+  }
+
+  return {
+    endSession,
+
+    sweep() {
+      for (const session of sessions.idleSince(now() - deps.sessionTimeoutMs)) {
+        byeSession(
+          session,
+          "timed_out",
+          "Session timed out: the server heard nothing from it",
+          "timeout",
+        );
+      }
+      deps.throttle.prune(now());
+      deps.commandLimit.prune(now());
+    },
+
+    retryLagging(limitMs) {
+      for (const session of chat.retryLagging(now() - limitMs)) {
+        session.lagging = undefined;
+        byeSession(
+          session,
+          "too_slow",
+          `Session ended: it read nothing for ${limitMs / 1000} s`,
+          "too_slow",
+        );
+      }
+    },
+
+    kick(login, reason) {
+      const list = [...sessions.of(nameKey(login))];
+      for (const session of list) {
+        byeSession(
+          session,
+          "kicked",
+          reason ? `Kicked by the operator: ${reason}` : "Kicked by the operator",
+          "kicked",
+        );
+      }
+      return list.length;
+    },
+
+    endAll(code, message, reason) {
+      const list = [...sessions.all()];
+      for (const session of list) byeSession(session, code, message, reason);
+      return list.length;
+    },
+  };
+}
