@@ -17,6 +17,7 @@ import {
 } from "../protocol/mod.ts";
 import { backoffDelay } from "../transport/backoff.ts";
 import { curveClientOptions } from "../transport/curve.ts";
+import { type HandshakeFailure, watchHandshake } from "../transport/handshake.ts";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
 
 /** How often an idle client pings until the server says otherwise (its login reply does). */
@@ -101,9 +102,16 @@ export type ConnectionStatus =
   | { state: "reconnecting"; reason: string; attempt: number; delayMs: number }
   | { state: "online"; catchup: LoginData["catchup"] };
 
-/** Why `connect` or a request failed: a protocol error code, or `unreachable` / `closed`. */
+/**
+ * The client's own failure codes, never sent on the wire: `unreachable` (no answer), `closed`,
+ * `encryption_mismatch` (one side encrypts, the other not), `handshake_failed` (the CURVE server
+ * hung up during the key exchange: most likely a wrong server key).
+ */
+export type ClientErrorCode = "unreachable" | "closed" | "encryption_mismatch" | "handshake_failed";
+
+/** Why `connect` or a request failed: a protocol error code, or one of the client's own. */
 export class ChatzError extends Error {
-  constructor(readonly code: ErrorCode | "unreachable" | "closed", message: string) {
+  constructor(readonly code: ErrorCode | ClientErrorCode, message: string) {
     super(message);
     this.name = "ChatzError";
   }
@@ -394,6 +402,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       `Cannot connect to "${options.server}": ${(error as Error).message}`,
     );
   }
+  // A failed security handshake leaves the login unanswered; the socket's events say why at once.
+  const handshake = watchHandshake(socket);
   let redialDelay = REDIAL_FIRST_MS;
   let redial: ReturnType<typeof setTimeout>;
   const redialIfStuck = () => {
@@ -405,11 +415,16 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     redial = setTimeout(redialIfStuck, redialDelay);
   };
   redial = setTimeout(redialIfStuck, redialDelay);
-  const loginReply = await withTimeout(
-    login({ password: options.password, token: options.token }),
-    options.timeoutMs,
-  );
+  const loginReply = await Promise.race([
+    withTimeout(login({ password: options.password, token: options.token }), options.timeoutMs),
+    handshake.failed.then((failure) => handshakeError(failure, options)),
+  ]);
   clearTimeout(redial);
+  handshake.stop();
+  if (loginReply instanceof ChatzError) {
+    await loop.close();
+    throw loginReply;
+  }
   if (loginReply === undefined) {
     await loop.close();
     throw new ChatzError(
@@ -475,6 +490,29 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       pending.clear();
     },
   };
+}
+
+/** The error of a failed first handshake, saying which side encrypts and what to change. */
+function handshakeError(failure: HandshakeFailure, options: ConnectOptions): ChatzError {
+  const server = `Cannot connect to "${options.server}"`;
+  if (failure === "curve_refused") {
+    return new ChatzError(
+      "handshake_failed",
+      `${server}: the server hung up during the CURVE handshake`,
+    );
+  }
+  return options.curve
+    ? new ChatzError(
+      "encryption_mismatch",
+      `${server}: the server does not encrypt (it runs with --no-curve) and this client does; ` +
+        `ask its operator to drop --no-curve, or connect with --no-curve to talk in clear ` +
+        `(your password readable on the network)`,
+    )
+    : new ChatzError(
+      "encryption_mismatch",
+      `${server}: the server encrypts (CURVE) and this client does not (--no-curve); connect ` +
+        `without --no-curve`,
+    );
 }
 
 /** A reply that says the connection has no session: a command refused, or a ping that says so. */

@@ -10,6 +10,7 @@ import type {
   ServerEvent,
 } from "../protocol/mod.ts";
 import { nameKey } from "../protocol/mod.ts";
+import type { ClientErrorCode } from "./connection.ts";
 import type { TrustErrorCode } from "./curve_trust.ts";
 import { replaceUnsafe } from "../terminal/sanitize.ts";
 
@@ -24,7 +25,7 @@ export interface FormatOptions {
 /** A line the client itself produces in `--json` mode. */
 export type LocalJson =
   | { type: "help"; text: string }
-  | { type: "error"; code: ErrorCode | "unreachable" | "closed" | TrustErrorCode; message: string };
+  | { type: "error"; code: ErrorCode | ClientErrorCode | TrustErrorCode; message: string };
 
 /** Indent of the lines after the first of a multi-line message: the width of `[HH:MM] `. */
 const CONTINUATION = "        ";

@@ -1,0 +1,75 @@
+// Why a ZeroMQ connection's security handshake failed, read from the socket's monitor events, so a
+// client can say "the server encrypts and you do not" at once instead of timing out.
+
+import type { Socket } from "zeromq";
+
+/**
+ * A failed handshake: `mechanism_mismatch` when one side speaks CURVE and the other plaintext (the
+ * ZMTP greetings name different mechanisms); `curve_refused` when a CURVE server hung up during the
+ * key exchange, which is what a wrong server key looks like from the client.
+ */
+export type HandshakeFailure = "mechanism_mismatch" | "curve_refused";
+
+/**
+ * Hang-ups during the handshake, with no mechanism mismatch among them, before the server counts
+ * as refusing our CURVE key: about 300 ms at the clients' 100 ms re-dial interval.
+ */
+const HANG_UPS_BEFORE_REFUSED = 3;
+
+/** Watches a socket's handshakes until stopped. */
+export interface HandshakeWatch {
+  /** Resolves with the first failure seen; never, when none happens before `stop()`. */
+  readonly failed: Promise<HandshakeFailure>;
+  /** Stops reporting; the socket's event observer ends when the socket closes. */
+  stop(): void;
+}
+
+/**
+ * Starts watching `socket`'s events for a failed security handshake. The caller stops the watch
+ * once the connection works (a login answered) or the socket is closed.
+ *
+ * @example
+ * ```ts
+ * import { Dealer } from "zeromq";
+ * import { watchHandshake } from "./handshake.ts";
+ * const socket = new Dealer();
+ * const watch = watchHandshake(socket);
+ * socket.connect("tcp://127.0.0.1:5555");
+ * watch.failed.then((why) => console.error(`handshake failed: ${why}`));
+ * ```
+ */
+export function watchHandshake(socket: Socket): HandshakeWatch {
+  const failed = Promise.withResolvers<HandshakeFailure>();
+  const events = socket.events;
+  let stopped = false;
+  let hangUps = 0;
+  (async () => {
+    while (!events.closed) {
+      const event = await events.receive();
+      if (event.type === "end") return;
+      if (stopped) continue;
+      if (
+        event.type === "handshake:error:protocol" &&
+        event.error.code === "ERR_ZMTP_MECHANISM_MISMATCH"
+      ) {
+        failed.resolve("mechanism_mismatch");
+      } else if (
+        event.type === "handshake:error:other" || event.type === "handshake:error:protocol"
+      ) {
+        // A plaintext server may hang up before its greeting reaches us, which looks the same
+        // once; libzmq re-dials at once, and a mismatch shows on one of the next tries.
+        if (++hangUps >= HANG_UPS_BEFORE_REFUSED) failed.resolve("curve_refused");
+      }
+    }
+  })().catch(() => {
+    // The observer ends with an error when its socket closes: nothing more to watch.
+  });
+  return {
+    failed: failed.promise,
+    stop() {
+      // The observer stays open until its socket closes: closing it while a receive() waits broke
+      // every later socket of the process under Deno (logins went unanswered).
+      stopped = true;
+    },
+  };
+}
