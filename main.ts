@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import config from "./deno.json" with { type: "json" };
 import { runConnect } from "./client/mod.ts";
+import { FIRST_USE_POLICIES } from "./client/trust_prompt.ts";
 import {
   applyConfigFile,
   DEFAULT_LIMITS,
@@ -128,10 +129,20 @@ const serve = program.command("serve")
     serveOption("--connects-per-minute <n>", "new connections per minute per address; 0: no limit")
       .argParser(nonNegativeInt).default(DEFAULT_LIMITS.connectsPerMinute),
   )
-  .option("--curve", "encrypt with CURVE (key pair in DATA/curve.key) and serve the public key")
   .option(
-    "--key-bind <endpoint>",
-    "where to serve the public key, unencrypted (default: --bind's port + 1; implies --curve)",
+    "--no-curve",
+    "serve WITHOUT encryption: passwords and messages travel in clear (default: CURVE, key pair " +
+      "in DATA/curve.key)",
+  )
+  // Encryption is the default now; --curve stays accepted so older scripts keep working. No
+  // environment variable: CHATZ_CURVE=1 on the negated flag would turn encryption off. The config
+  // file's key is `curve = false`.
+  .addOption(new Option("--curve", "encrypt with CURVE (the default)").hideHelp())
+  .addOption(
+    serveOption(
+      "--key-bind <endpoint>",
+      'where to serve the public key, unencrypted (default: --bind\'s port + 1; "none": nowhere)',
+    ),
   )
   .addOption(
     serveOption("--peer-queue <frames>", "frames queued per client before it counts as lagging")
@@ -210,11 +221,23 @@ program.command("connect")
     new Option("--server <endpoint>", "server endpoint")
       .env("CHATZ_SERVER").default("tcp://127.0.0.1:5555"),
   )
-  .option("--curve", "encrypt; the server's key is remembered, or trusted on first use")
-  .option("--server-key <key>", "the server's CURVE public key, as it printed it (implies --curve)")
+  .option(
+    "--no-curve",
+    "connect WITHOUT encryption, to a server started with --no-curve: your password travels in clear",
+  )
+  // Encryption is the default now; --curve stays accepted so older scripts keep working.
+  .addOption(new Option("--curve", "encrypt with CURVE (the default)").hideHelp())
+  .option("--server-key <key>", "the server's CURVE public key, as it printed it")
   .option(
     "--key-endpoint <endpoint>",
-    "where to ask for the server's key (default: --server's port + 1; implies --curve)",
+    "where to ask for the server's key on first use (default: --server's port + 1)",
+  )
+  .addOption(
+    new Option(
+      "--trust-on-first-use <answer>",
+      "a server key met for the first time: accept or refuse it (default: ask on a terminal, " +
+        "else refuse)",
+    ).choices(FIRST_USE_POLICIES).env("CHATZ_TRUST_ON_FIRST_USE"),
   )
   .option(
     "--password-file <path>",
@@ -240,6 +263,7 @@ program.command("connect")
         curve: opts.curve,
         serverKey: opts.serverKey,
         keyEndpoint: opts.keyEndpoint,
+        trustOnFirstUse: opts.trustOnFirstUse,
       }),
     );
   });

@@ -213,9 +213,11 @@ async function listening(child: Child): Promise<Target> {
  * address past a per-address connection limit. Each is an existing `serve` option; the JSON
  * file records the arguments used.
  */
-const POLICY_LIMITS: [option: string, off: string][] = [
+const POLICY_LIMITS: [option: string, ...off: string[]][] = [
   ["--rate", "0"],
   ["--connects-per-minute", "0"],
+  // TODO(#18): measure CURVE too; until then the figures stay plaintext, as they were measured.
+  ["--no-curve"],
 ];
 
 /** The `serve` arguments that switch off the policy limits this chatz offers (from its help). */
@@ -231,7 +233,7 @@ export async function policyLimitArgs(): Promise<string[]> {
     throw new Error(`Cannot read "chatz serve --help": ${new TextDecoder().decode(help.stderr)}`);
   }
   const text = new TextDecoder().decode(help.stdout);
-  return POLICY_LIMITS.filter(([option]) => new RegExp(`^\\s*${option} `, "m").test(text)).flat();
+  return POLICY_LIMITS.filter(([option]) => new RegExp(`^\\s*${option}\\b`, "m").test(text)).flat();
 }
 
 /** Starts `chatz serve` on a data folder and an endpoint. */

@@ -4,6 +4,7 @@
 import { isCurveKey, KEY_PROTOCOL_VERSION, keyEndpointFor } from "../protocol/curve.ts";
 import { requestOnce } from "../transport/request_reply.ts";
 import { knownServersPath, lookupKnownServer, rememberServer } from "./known_servers.ts";
+import type { FirstUseDecision } from "./trust_prompt.ts";
 
 /** How long to ask the key endpoint why a login went unanswered: the user already waited once. */
 const DIAGNOSIS_TIMEOUT_MS = 2000;
@@ -15,6 +16,7 @@ export type TrustErrorCode =
   | "unreachable" // the login went unanswered, and nothing better explains why
   | "no_server_key" // no key known, and none could be fetched or remembered
   | "bad_server_key" // a key that is not 40 Z85 characters
+  | "unknown_server_key" // a key met for the first time, and trusting it on first use refused
   | "wrong_server_key" // --server-key differs from the key the server's key endpoint reports
   | "server_key_changed"; // the remembered key differs from the one the key endpoint reports
 
@@ -45,6 +47,8 @@ export interface TrustOptions {
   knownServersFile?: string;
   /** Shows one line of a warning to the user (stderr). */
   warn(line: string): void;
+  /** Decides about a key met for the first time, after the warning; default: trust it. */
+  firstUse?: (key: string) => Promise<FirstUseDecision>;
 }
 
 /** The key to encrypt with, and how the client came to trust it. */
@@ -77,7 +81,7 @@ export async function trustServerKey(options: TrustOptions): Promise<TrustedKey>
       throw new TrustError(
         "bad_server_key",
         `Cannot use --server-key "${options.serverKey}": not a CURVE key (40 Z85 characters, ` +
-          `as "chatz serve --curve" prints it)`,
+          `as "chatz serve" prints it after "CURVE public key:")`,
       );
     }
     return { key: options.serverKey, source: "given" };
@@ -108,16 +112,27 @@ export async function trustServerKey(options: TrustOptions): Promise<TrustedKey>
     throw new TrustError(
       "no_server_key",
       `Cannot get the CURVE key of "${server}": its key endpoint "${endpoint}" did not answer ` +
-        `within ${options.timeoutMs} ms; give the key with --server-key, or the key endpoint ` +
-        `with --key-endpoint`,
+        `within ${options.timeoutMs} ms (is the server running, and serving its key there?); ` +
+        `give the key with --server-key, or the key endpoint with --key-endpoint`,
     );
   }
   options.warn(`WARNING: The authenticity of server "${server}" cannot be established.`);
   options.warn(
     `Its CURVE key is ${key} (as told, unencrypted, by its key endpoint "${endpoint}").`,
   );
-  options.warn(`Trusting it on first use and remembering it in "${file}".`);
   options.warn(`To be sure, compare it with the "CURVE public key:" line the server printed.`);
+  const decision: FirstUseDecision = options.firstUse
+    ? await options.firstUse(key)
+    : { trusted: true };
+  if (!decision.trusted) {
+    throw new TrustError(
+      "unknown_server_key",
+      `Cannot connect to "${server}": its CURVE key is not known yet and was not trusted ` +
+        `(${decision.why}); once it matches what the server printed, connect with ` +
+        `--trust-on-first-use accept, or give it with --server-key`,
+    );
+  }
+  options.warn(`Trusting it on first use and remembering it in "${file}".`);
   try {
     rememberServer(file, server, key);
   } catch (error) {
@@ -140,8 +155,8 @@ export async function explainUnansweredLogin(
   if (!trusted) {
     return new TrustError(
       "unreachable",
-      `${timeoutMessage}; if the server encrypts (chatz serve --curve), connect with --curve or ` +
-        `--server-key KEY`,
+      `${timeoutMessage}; if the server encrypts (as chatz serve does unless given --no-curve), ` +
+        `connect without --no-curve`,
     );
   }
   const { server } = options;
@@ -161,7 +176,7 @@ export async function explainUnansweredLogin(
     return new TrustError(
       "unreachable",
       `${timeoutMessage}; the CURVE handshake may have failed: perhaps ${which}, or the server ` +
-        `does not run with --curve (its key endpoint ${
+        `runs with --no-curve (its key endpoint ${
           endpoint ? `"${endpoint}" ` : ""
         }did not answer to tell)`,
     );

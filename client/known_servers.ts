@@ -1,5 +1,5 @@
 // The user's known-servers file: one `ENDPOINT KEY` line per server whose CURVE key the client trusts.
-// Like SSH's known_hosts: filled on first use, read on every `chatz connect --curve`.
+// Like SSH's known_hosts: filled on first use, read on every encrypted `chatz connect`.
 
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";

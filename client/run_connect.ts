@@ -15,6 +15,7 @@ import { type LocalJson, toJsonLine } from "./format.ts";
 import { runInteractive } from "./interactive.ts";
 import { ABORT_EXIT_CODE, getPassword, PasswordError, PromptAbortedError } from "./password.ts";
 import { runScripted } from "./scripted.ts";
+import { decideFirstUse, type FirstUsePolicy } from "./trust_prompt.ts";
 
 /** The options of `chatz connect`, as parsed from the command line. */
 export interface ConnectCliOptions {
@@ -35,13 +36,23 @@ export interface ConnectCliOptions {
    * is a terminal and NO_COLOR is unset, so piped output never carries escape sequences.
    */
   color?: boolean;
-  /** Encrypt with CURVE; the key comes from `serverKey`, the known-servers file, or first use. */
+  /**
+   * Encrypt with CURVE (default true); the key comes from `serverKey`, the known-servers file, or
+   * first use. `false` (`--no-curve`) talks in clear, with a warning on stderr.
+   */
   curve?: boolean;
-  /** The server's CURVE public key, trusted as given (implies `curve`). */
+  /** The server's CURVE public key, trusted as given. */
   serverKey?: string;
-  /** Where to ask for the server's key (implies `curve`); default: the server's port + 1. */
+  /** Where to ask for the server's key; default: the server's port + 1. */
   keyEndpoint?: string;
+  /** A key met for the first time: accept or refuse; default: ask on a terminal, else refuse. */
+  trustOnFirstUse?: FirstUsePolicy;
 }
+
+/** What `chatz connect --no-curve` prints on stderr before it connects. */
+export const PLAINTEXT_CLIENT_WARNING =
+  "WARNING: connecting WITHOUT encryption (--no-curve): your password and messages travel in " +
+  "clear, readable by anyone on the network path";
 
 /**
  * Runs `chatz connect` and resolves with the process exit code: 0 after a normal end, 1 when the
@@ -80,9 +91,24 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     timeoutMs: options.timeoutMs,
   };
   let trusted: TrustedKey | undefined;
-  if (options.curve || options.serverKey !== undefined || options.keyEndpoint !== undefined) {
+  if (options.curve === false) {
+    const keyOption = options.serverKey !== undefined ? "--server-key" : "--key-endpoint";
+    if (options.serverKey !== undefined || options.keyEndpoint !== undefined) {
+      return fail({
+        type: "error",
+        code: "bad_server_key",
+        message: `Cannot use ${keyOption} with --no-curve: it is for encrypted connections; ` +
+          `drop one of them`,
+      });
+    }
+    console.error(`chatz: ${PLAINTEXT_CLIENT_WARNING}`);
+  } else {
     try {
-      trusted = await trustServerKey({ ...trust, warn: (line) => console.error(`chatz: ${line}`) });
+      trusted = await trustServerKey({
+        ...trust,
+        warn: (line) => console.error(`chatz: ${line}`),
+        firstUse: (key) => decideFirstUse(key, options.trustOnFirstUse),
+      });
     } catch (error) {
       if (error instanceof TrustError) return failTrust(error);
       throw error;
@@ -120,10 +146,11 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
         events.push({ type: "error", code: error.code, message: error.message }),
     });
   } catch (error) {
-    // A failed CURVE handshake (or encryption on one side only) leaves the login unanswered.
+    // A CURVE server that hangs up (or a login left unanswered, should the socket's events
+    // have missed that): ask the key endpoint whether the key is the reason.
     if (
-      error instanceof ChatzError && error.code === "unreachable" &&
-      Date.now() - started >= options.timeoutMs
+      error instanceof ChatzError && (error.code === "handshake_failed" ||
+        error.code === "unreachable" && Date.now() - started >= options.timeoutMs)
     ) {
       return failTrust(await explainUnansweredLogin(error.message, trusted, trust));
     }

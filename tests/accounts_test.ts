@@ -14,6 +14,7 @@ import {
   replyData,
   startServerProcess,
   type TestClient,
+  testCurve,
 } from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -163,11 +164,18 @@ Deno.test("passwords: /passwd, throttling and session tokens", opts, async (t) =
         login: "dave",
         token,
         timeoutMs: 5000,
+        curve: testCurve(server.endpoint),
       });
       assert.equal(resumed.session.login, "dave");
       await resumed.close({ logout: true });
       await assert.rejects(
-        connect({ server: server.endpoint, login: "dave", token: "forged", timeoutMs: 5000 }),
+        connect({
+          server: server.endpoint,
+          login: "dave",
+          token: "forged",
+          timeoutMs: 5000,
+          curve: testCurve(server.endpoint),
+        }),
         /token/,
       );
     });

@@ -119,13 +119,22 @@ Deno.test(
   opts,
   async (t) => {
     await t.step("no server within --timeout", async () => {
-      const port = closedPort();
-      const { code, stderr } = await runCli(
-        ["connect", "--login", "alice", "--server", `tcp://127.0.0.1:${port}`, "--timeout", "500"],
-        { env: { CHATZ_PASSWORD: "pw" } },
+      const server = `tcp://127.0.0.1:${closedPort()}`;
+      const args = ["connect", "--login", "alice", "--server", server, "--timeout", "500"];
+      const env = { env: { CHATZ_PASSWORD: "pw" } };
+      // Encrypted (the default), an unknown server is first asked for its key.
+      const encrypted = await runCli(args, env);
+      assert.equal(encrypted.code, 1);
+      assert.match(
+        encrypted.stderr,
+        /Cannot get the CURVE key of "tcp:\/\/127\.0\.0\.1:\d+": its key endpoint "[^"]+" did not answer within 500 ms \(is the server running/,
       );
-      assert.equal(code, 1);
-      assert.match(stderr, /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": no answer within 500 ms/);
+      const plaintext = await runCli([...args, "--no-curve"], env);
+      assert.equal(plaintext.code, 1);
+      assert.match(
+        plaintext.stderr,
+        /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": no answer within 500 ms/,
+      );
     });
     const server = await startServerProcess();
     try {

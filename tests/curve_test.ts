@@ -1,5 +1,5 @@
-// Cross-process tests of encryption: `chatz serve --curve`, its key file and key endpoint, and how
-// `chatz connect` comes to trust a server's key (--server-key, known_servers, first use, a change).
+// Cross-process tests of encryption, on by default: `chatz serve`'s key file and key endpoint,
+// how `chatz connect` comes to trust a key (--server-key, known_servers, first use), and --no-curve.
 
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -7,8 +7,12 @@ import { join } from "node:path";
 import { curveKeyPair } from "zeromq";
 import { fetchServerKey } from "../client/curve_trust.ts";
 import {
-  closedPort,
+  CHATZ_PERMISSIONS,
+  freePortPair,
   jsonLines,
+  pumpLines,
+  Recorder,
+  ROOT,
   runCli,
   type ServerProcess,
   spawnCli,
@@ -20,44 +24,15 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 /** Short, so the cases that wait for an unanswered login stay quick; loopback answers in ms. */
 const FAIL_TIMEOUT = "1500";
 
-/** A `chatz serve --curve` process and what it printed about its key. */
-interface CurveServer extends ServerProcess {
-  key: string;
-  keyEndpoint: string;
-}
+/** An encrypted server, with the key and key endpoint it printed. */
+type CurveServer = ServerProcess & { key: string; keyEndpoint: string };
 
 async function startCurveServer(
   options: { dataDir?: string; args?: string[] } = {},
 ): Promise<CurveServer> {
-  const server = await startServerProcess({
-    dataDir: options.dataDir,
-    args: ["--curve", ...(options.args ?? [])],
-  });
-  const printed = (label: string) =>
-    server.stdout.waitFor((line) => line.startsWith(label), `"${label}" on stdout`)
-      .then((line) => line.slice(label.length).trim());
-  try {
-    return {
-      ...server,
-      key: await printed("CURVE public key:"),
-      keyEndpoint: await printed("key endpoint:"),
-    };
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
-}
-
-/** A loopback port P with P + 1 free as well, for a server with the default key endpoint. */
-function freePortPair(): number {
-  for (let i = 0; i < 20; i++) {
-    const port = closedPort();
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
-      return port;
-    } catch { /* P + 1 is taken: try another P */ }
-  }
-  throw new Error("Cannot find two free loopback ports in a row");
+  const server = await startServerProcess(options);
+  assert.ok(server.key && server.keyEndpoint, "an encrypted server prints its key and endpoint");
+  return server as CurveServer;
 }
 
 /** A fresh configuration folder for the client, not yet created (the client makes it 0700). */
@@ -70,7 +45,7 @@ function connectArgs(server: string, login: string, ...extra: string[]): string[
 }
 
 Deno.test(
-  "chatz serve --curve makes its key file 0600 and reuses it after a restart",
+  "chatz serve encrypts by default: a 0600 key file, reused after a restart",
   opts,
   async (t) => {
     const first = await startCurveServer();
@@ -83,10 +58,17 @@ Deno.test(
         assert.equal(file.public, first.key);
         assert.match(file.secret, /^.{40}$/);
         assert.notEqual(file.secret, first.key);
+        assert.ok(first.log.items.some((l) => l.includes("curve_key_created")));
       });
       await t.step("the key endpoint answers with the same key", async () => {
         assert.match(first.keyEndpoint, /^tcp:\/\/127\.0\.0\.1:\d+$/);
         assert.equal(await fetchServerKey(first.keyEndpoint, 5000), first.key);
+      });
+      await t.step("status says the server encrypts, with its key", async () => {
+        const { code, stdout } = await runCli(["admin", "status", "--data", first.dataDir]);
+        assert.equal(code, 0);
+        assert.match(stdout, new RegExp(`security +CURVE, public key \\S+; key endpoint tcp://`));
+        assert.ok(stdout.includes(first.key), stdout);
       });
       await t.step("a restart on the same data folder keeps the key", async () => {
         await first.stop();
@@ -136,49 +118,127 @@ Deno.test(
   },
 );
 
-Deno.test("neither the password nor a message crosses the network in clear", opts, async () => {
-  const plain = await startServerProcess();
-  const encrypted = await startCurveServer();
-  try {
+Deno.test(
+  "a default session shows neither the password nor a message on the wire; --no-curve does",
+  opts,
+  async (t) => {
     const secrets = ["correct-horse-battery", "the vault code is 4711"];
-    const wire = async (server: string, ...extra: string[]) => {
-      const proxy = recordingProxy(server);
+    /** One scripted session through a relay that records both directions of every connection. */
+    const session = async (server: ServerProcess, ...extra: string[]) => {
+      const relay = await recordingRelay(server);
       try {
         const run = await runCli(
-          [...connectArgs(proxy.endpoint, "carol", ...extra), "--json"],
-          { stdin: `${secrets[1]}\n`, env: { CHATZ_PASSWORD: secrets[0] } },
+          [...connectArgs(relay.endpoint, "carol", ...extra), "--json", "--wait", "200"],
+          {
+            // Said, then read back from history: the text crosses both ways.
+            stdin: `${secrets[1]}\n/history\n`,
+            env: { CHATZ_PASSWORD: secrets[0], CHATZ_CONFIG_DIR: await configDir() },
+          },
         );
         assert.equal(run.code, 0, run.stderr);
-        return await proxy.close();
+        const history = jsonLines(run.stdout).find((e) => e.re === 3)?.data as {
+          messages: { text: string }[];
+        };
+        assert.equal(history.messages[0].text, secrets[1], "the message went there and back");
+        return { ...run, wire: await relay.close() };
       } finally {
-        await proxy.close();
+        await relay.close();
       }
     };
-    // The same recording through a plaintext server shows what the check would catch.
-    const clear = await wire(plain.endpoint);
-    assert.ok(secrets.every((s) => clear.includes(s)));
-    const sealed = await wire(encrypted.endpoint, "--server-key", encrypted.key);
-    assert.ok(sealed.length > 0);
-    assert.ok(secrets.every((s) => !sealed.includes(s)), "a secret crossed in clear");
-  } finally {
-    await plain.stop();
-    await encrypted.stop();
-  }
-});
+
+    await t.step(
+      "default server, default client (first use accepted): nothing in clear",
+      async () => {
+        const server = await startCurveServer();
+        try {
+          // No key option: the client asks the relayed key endpoint, as a first-time user's does.
+          const { stderr, wire } = await session(server, "--trust-on-first-use", "accept");
+          assert.ok(stderr.includes(`Its CURVE key is ${server.key}`), stderr);
+          assert.ok(wire.length > 0);
+          for (const secret of [...secrets, "carol"]) {
+            assert.ok(!wire.includes(secret), `"${secret}" crossed the network in clear`);
+          }
+        } finally {
+          await server.stop();
+        }
+      },
+    );
+
+    await t.step("--no-curve on both sides chats, warns, and shows everything", async () => {
+      const server = await startServerProcess({ plaintext: true });
+      try {
+        assert.equal(server.key, undefined);
+        assert.ok(
+          server.log.items.some((l) => l.includes("serving WITHOUT encryption (--no-curve)")),
+          server.log.items.join("\n"),
+        );
+        const { stderr, wire } = await session(server, "--no-curve");
+        assert.match(stderr, /WARNING: connecting WITHOUT encryption \(--no-curve\)/);
+        assert.ok(secrets.every((s) => wire.includes(s)), "the relay records what crosses");
+        const status = await runCli(["admin", "status", "--data", server.dataDir]);
+        assert.match(status.stdout, /security +NONE: WARNING: serving WITHOUT encryption/);
+        assert.match(status.stdout, /passwords and messages travel in clear/);
+      } finally {
+        await server.stop();
+      }
+    });
+  },
+);
+
+Deno.test(
+  "mismatched modes fail at once with a message that says which side encrypts",
+  opts,
+  async (t) => {
+    const encrypted = await startCurveServer();
+    const plaintext = await startServerProcess({ plaintext: true });
+    // Far longer than the test takes: an answer that names the mismatch did not wait for it.
+    const timeout = ["--timeout", "30000", "--json"];
+    const env = { CHATZ_PASSWORD: "pw", CHATZ_CONFIG_DIR: await configDir() };
+    try {
+      await t.step("a --no-curve client and an encrypted server", async () => {
+        const { code, stdout, stderr } = await runCli(
+          connectArgs(encrypted.endpoint, "gus", "--no-curve", ...timeout),
+          { env },
+        );
+        assert.equal(code, 1);
+        assert.ok(
+          stderr.includes(
+            `Cannot connect to "${encrypted.endpoint}": the server encrypts (CURVE) and this ` +
+              `client does not (--no-curve); connect without --no-curve`,
+          ),
+          stderr,
+        );
+        assert.equal(jsonLines(stdout)[0].code, "encryption_mismatch");
+      });
+      await t.step("an encrypting client and a --no-curve server", async () => {
+        // The key is irrelevant: the greetings already disagree on the mechanism.
+        const key = curveKeyPair().publicKey;
+        const { code, stdout, stderr } = await runCli(
+          connectArgs(plaintext.endpoint, "gus", "--server-key", key, ...timeout),
+          { env },
+        );
+        assert.equal(code, 1);
+        assert.ok(
+          stderr.includes(
+            `Cannot connect to "${plaintext.endpoint}": the server does not encrypt (it runs ` +
+              `with --no-curve) and this client does; ask its operator to drop --no-curve, or ` +
+              `connect with --no-curve`,
+          ),
+          stderr,
+        );
+        assert.equal(jsonLines(stdout)[0].code, "encryption_mismatch");
+      });
+    } finally {
+      await encrypted.stop();
+      await plaintext.stop();
+    }
+  },
+);
 
 Deno.test("an encrypted server refuses clients that do not have its key", opts, async (t) => {
   const server = await startCurveServer();
   const env = { CHATZ_PASSWORD: "pw", CHATZ_CONFIG_DIR: await configDir() };
   try {
-    await t.step("a plaintext client times out with a hint to encrypt", async () => {
-      const { code, stderr } = await runCli(
-        connectArgs(server.endpoint, "dave", "--timeout", FAIL_TIMEOUT),
-        { env },
-      );
-      assert.equal(code, 1);
-      assert.match(stderr, /no answer within 1500 ms; if the server encrypts/);
-      assert.match(stderr, /connect with --curve or --server-key KEY/);
-    });
     await t.step("a wrong --server-key names itself as the likely cause", async () => {
       const wrong = curveKeyPair().publicKey;
       const { code, stdout, stderr } = await runCli(
@@ -190,7 +250,7 @@ Deno.test("an encrypted server refuses clients that do not have its key", opts, 
           "--key-endpoint",
           server.keyEndpoint,
           "--timeout",
-          FAIL_TIMEOUT,
+          "30000", // the server hangs up at once: the answer does not wait for this
           "--json",
         ),
         { env },
@@ -208,13 +268,21 @@ Deno.test("an encrypted server refuses clients that do not have its key", opts, 
       assert.equal(code, 1);
       assert.match(stderr, /Cannot use --server-key "not-a-key": not a CURVE key/);
     });
+    await t.step("--no-curve with --server-key is a contradiction, refused", async () => {
+      const { code, stderr } = await runCli(
+        connectArgs(server.endpoint, "dave", "--no-curve", "--server-key", server.key),
+        { env },
+      );
+      assert.equal(code, 1);
+      assert.match(stderr, /Cannot use --server-key with --no-curve/);
+    });
   } finally {
     await server.stop();
   }
 });
 
 Deno.test(
-  "trust on first use: remembered once, silent next time, a changed key refused",
+  "trust on first use: refused by scripts unless accepted, then remembered; a change refused",
   opts,
   async (t) => {
     const port = freePortPair();
@@ -223,8 +291,8 @@ Deno.test(
     const config = await configDir();
     const knownServers = join(config, "known_servers");
     const env = { CHATZ_PASSWORD: "pw-erin", CHATZ_CONFIG_DIR: config };
-    const connectErin = () =>
-      runCli(connectArgs(endpoint, "erin", "--curve", "--timeout", FAIL_TIMEOUT), {
+    const connectErin = (...extra: string[]) =>
+      runCli(connectArgs(endpoint, "erin", "--timeout", FAIL_TIMEOUT, ...extra), {
         env,
         stdin: "/list\n",
       });
@@ -233,8 +301,23 @@ Deno.test(
       assert.equal(server.keyEndpoint, `tcp://127.0.0.1:${port + 1}`);
       const oldKey = server.key;
 
-      await t.step("the first connect warns, remembers the key and chats", async () => {
-        const { code, stdout, stderr } = await connectErin();
+      await t.step(
+        "a script refuses an unknown key by default, and says how to go on",
+        async () => {
+          const { code, stdout, stderr } = await connectErin();
+          assert.equal(code, 1);
+          assert.equal(stdout, "");
+          assert.ok(stderr.includes(`Its CURVE key is ${oldKey}`), stderr);
+          assert.ok(stderr.includes("stdin is not a terminal to ask"), stderr);
+          assert.ok(stderr.includes("connect with --trust-on-first-use accept"), stderr);
+          assert.equal(existsSync(knownServers), false);
+          const refused = await connectErin("--trust-on-first-use", "refuse", "--json");
+          assert.equal(jsonLines(refused.stdout)[0].code, "unknown_server_key");
+        },
+      );
+
+      await t.step("accepted, it warns, remembers the key and chats", async () => {
+        const { code, stdout, stderr } = await connectErin("--trust-on-first-use", "accept");
         assert.equal(code, 0, stderr);
         assert.match(stdout, /Online \(1\): erin/);
         assert.ok(
@@ -248,7 +331,7 @@ Deno.test(
         assert.equal(Deno.statSync(config).mode! & 0o777, 0o700);
       });
 
-      await t.step("the second connect is silent and works", async () => {
+      await t.step("the next connect, with no option, is silent and works", async () => {
         const { code, stdout, stderr } = await connectErin();
         assert.equal(code, 0, stderr);
         assert.match(stdout, /Online \(1\): erin/);
@@ -259,7 +342,7 @@ Deno.test(
         await server.stop();
         server = await startCurveServer({ args: bind }); // a new data folder: a new key
         assert.notEqual(server.key, oldKey);
-        const { code, stdout, stderr } = await connectErin();
+        const { code, stdout, stderr } = await connectErin("--trust-on-first-use", "accept");
         assert.equal(code, 1);
         assert.equal(stdout, "");
         assert.ok(
@@ -282,44 +365,187 @@ Deno.test(
   },
 );
 
-/** A TCP relay to a chat endpoint that records every byte the client sends. */
-function recordingProxy(target: string) {
-  const [, host, port] = /^tcp:\/\/(.+):(\d+)$/.exec(target)!;
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const sent: Uint8Array[] = [];
+Deno.test(
+  "on a terminal, first use asks yes or no as SSH does, and remembers only a yes",
+  opts,
+  async (t) => {
+    const server = await startCurveServer();
+    const config = await configDir();
+    const knownServers = join(config, "known_servers");
+    // --json: scripted output, though stdin is a terminal; the question is asked all the same.
+    const args = connectArgs(
+      server.endpoint,
+      "hal",
+      "--key-endpoint",
+      server.keyEndpoint,
+      "--json",
+    );
+    try {
+      await t.step("no: exit 1, nothing remembered", async () => {
+        const tty = onTerminal(args, config);
+        await tty.output.waitFor((l) => l.includes(`Its CURVE key is ${server.key}`), "the key");
+        await tty.type("maybe\n"); // asked again, as SSH does
+        await tty.type("no\n");
+        const output = await tty.end();
+        assert.equal(output.code, 1);
+        assert.ok(output.text.includes("(yes/no/[key])? "), output.text);
+        assert.ok(output.text.includes("Please type 'yes', 'no' or the key: "), output.text);
+        assert.ok(output.text.includes("was not trusted (you answered no)"), output.text);
+        assert.equal(existsSync(knownServers), false);
+      });
+      await t.step("yes: remembered, and the session goes on", async () => {
+        const tty = onTerminal(args, config);
+        await tty.output.waitFor((l) => l.includes(`Its CURVE key is ${server.key}`), "the key");
+        await tty.type("yes\n");
+        await tty.output.waitFor((l) => l.includes("Trusting it on first use"), "trusted");
+        await tty.type("/list\n");
+        await tty.output.waitFor((l) => l.includes("Online (1): hal"), "the list");
+        await tty.type("\x04"); // Ctrl-D: end of input on a terminal
+        const output = await tty.end();
+        assert.equal(output.code, 0, output.text);
+        assert.equal(readFileSync(knownServers, "utf8"), `${server.endpoint} ${server.key}\n`);
+      });
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
+Deno.test("--key-bind none serves no key endpoint; --server-key still works", opts, async (t) => {
+  const port = freePortPair();
+  const endpoint = `tcp://127.0.0.1:${port}`;
+  const server = await startServerProcess({ args: ["--bind", endpoint, "--key-bind", "none"] });
+  const env = { CHATZ_PASSWORD: "pw-fay", CHATZ_CONFIG_DIR: await configDir() };
+  try {
+    await t.step("no key endpoint is printed, and none answers on port + 1", async () => {
+      assert.ok(server.key);
+      assert.equal(server.keyEndpoint, undefined);
+      assert.ok(!server.stdout.items.some((l) => l.startsWith("key endpoint:")));
+      assert.equal(await fetchServerKey(`tcp://127.0.0.1:${port + 1}`, 300), undefined);
+    });
+    await t.step("a client without the key says where it looked and what to give", async () => {
+      const { code, stderr } = await runCli(
+        connectArgs(endpoint, "fay", "--trust-on-first-use", "accept", "--timeout", "500"),
+        { env },
+      );
+      assert.equal(code, 1);
+      assert.match(
+        stderr,
+        /Cannot get the CURVE key of "tcp:\/\/127\.0\.0\.1:\d+": its key endpoint/,
+      );
+      assert.match(stderr, /give the key with --server-key/);
+    });
+    await t.step("a client with --server-key chats", async () => {
+      const { code, stdout, stderr } = await runCli(
+        connectArgs(endpoint, "fay", "--server-key", server.key!),
+        { env, stdin: "/list\n" },
+      );
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /Online \(1\): fay/);
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("chatz serve --no-curve with --key-bind is refused at start", opts, async () => {
+  const { code, stderr } = await runCli([
+    "serve",
+    "--no-curve",
+    "--key-bind",
+    "tcp://127.0.0.1:*",
+    "--bind",
+    "tcp://127.0.0.1:*",
+    "--data",
+    await Deno.makeTempDir({ prefix: "chatz-test-" }),
+    "--no-console",
+  ]);
+  assert.equal(code, 1);
+  assert.match(stderr, /Cannot serve the CURVE key on "tcp:\/\/127\.0\.0\.1:\*": --no-curve/);
+});
+
+/**
+ * Runs the chatz CLI with a pseudo-terminal as stdin, through util-linux `script`: what a person
+ * types goes in with `type`, and everything the terminal shows comes out as lines.
+ */
+function onTerminal(args: string[], config: string) {
+  const command = [Deno.execPath(), "run", ...CHATZ_PERMISSIONS, join(ROOT, "main.ts"), ...args]
+    .map((word) => `'${word.replaceAll("'", "'\\''")}'`).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", CHATZ_PASSWORD: "pw-hal", CHATZ_CONFIG_DIR: config },
+    cwd: ROOT,
+  }).spawn();
+  const output = new Recorder<string>();
+  const pumps = Promise.all([pumpLines(child.stdout, output), pumpLines(child.stderr, output)]);
+  const stdin = child.stdin.getWriter();
+  return {
+    output,
+    type: (text: string) => stdin.write(new TextEncoder().encode(text)),
+    async end() {
+      await stdin.close().catch(() => {});
+      const { code } = await child.status;
+      await pumps;
+      return { code, text: output.items.join("\n") };
+    },
+  };
+}
+
+/**
+ * A TCP relay in front of a server's chat endpoint and, on the next port, its key endpoint (so a
+ * client's default key endpoint, port + 1, reaches it too). Records every byte, both ways.
+ */
+async function recordingRelay(server: ServerProcess) {
+  const port = freePortPair();
+  const targets: [number, string | undefined][] = [
+    [port, server.endpoint],
+    [port + 1, server.keyEndpoint],
+  ];
+  const recorded: Uint8Array[] = [];
   const relays: Promise<unknown>[] = [];
   const conns: Deno.Conn[] = [];
-  const accepting = (async () => {
-    for await (const conn of listener) {
-      const upstream = await Deno.connect({ hostname: host, port: Number(port) });
-      conns.push(conn, upstream);
-      const record = new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          sent.push(chunk.slice());
-          controller.enqueue(chunk);
-        },
-      });
-      relays.push(
-        conn.readable.pipeThrough(record).pipeTo(upstream.writable).catch(() => {}),
-        upstream.readable.pipeTo(conn.writable).catch(() => {}),
-      );
-    }
-  })().catch(() => {});
+  const listeners: Deno.Listener[] = [];
+  const recorder = () =>
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        recorded.push(chunk.slice());
+        controller.enqueue(chunk);
+      },
+    });
+  const accepting = targets.filter(([, target]) => target !== undefined).map(([at, target]) => {
+    const [, host, targetPort] = /^tcp:\/\/(.+):(\d+)$/.exec(target!)!;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: at });
+    listeners.push(listener);
+    return (async () => {
+      for await (const conn of listener) {
+        const upstream = await Deno.connect({ hostname: host, port: Number(targetPort) });
+        conns.push(conn, upstream);
+        relays.push(
+          conn.readable.pipeThrough(recorder()).pipeTo(upstream.writable).catch(() => {}),
+          upstream.readable.pipeThrough(recorder()).pipeTo(conn.writable).catch(() => {}),
+        );
+      }
+    })().catch(() => {});
+  });
+  await Promise.resolve();
   let closed: Promise<string> | undefined;
   return {
-    endpoint: `tcp://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    endpoint: `tcp://127.0.0.1:${port}`,
     close(): Promise<string> {
       closed ??= (async () => {
-        listener.close();
+        for (const listener of listeners) listener.close();
         for (const conn of conns) {
           try {
             conn.close();
           } catch { /* already closed by its relay */ }
         }
-        await accepting;
+        await Promise.all(accepting);
         await Promise.all(relays);
         return new TextDecoder("latin1").decode(
-          new Uint8Array(sent.flatMap((chunk) => [...chunk])),
+          new Uint8Array(recorded.flatMap((chunk) => [...chunk])),
         );
       })();
       return closed;

@@ -18,7 +18,13 @@ import {
   type PeerInfo,
   Rng,
 } from "./fuzz_cases.ts";
-import { client, rssKiB, type ServerProcess, startServerProcess } from "./harness.ts";
+import {
+  client,
+  rssKiB,
+  type ServerProcess,
+  startServerProcess,
+  testCurveOptions,
+} from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -99,7 +105,12 @@ class FuzzPeer {
   #watchers: (() => boolean)[] = [];
 
   constructor(readonly index: number, readonly info: PeerInfo, endpoint: string) {
-    const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
+    const socket = new Dealer({
+      receiveTimeout: 0,
+      sendTimeout: 0,
+      linger: 0,
+      ...testCurveOptions(endpoint),
+    });
     this.#loop = startSocketLoop(socket, {
       onMessage: (frames) => this.#receive(frames),
       onSendError: () => this.sendErrors++,

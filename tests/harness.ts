@@ -1,9 +1,12 @@
 // Test harness for cross-process tests: starts real `chatz serve` processes and real clients on loopback.
 // Every wait has a deadline; nothing sleeps for a fixed time.
 
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readLines } from "../transport/lines.ts";
 import { ChatzError, connect, type Connection } from "../client/connection.ts";
+import { KNOWN_SERVERS_FILE, lookupKnownServer, rememberServer } from "../client/known_servers.ts";
+import { curveClientOptions } from "../transport/curve.ts";
 import assert from "node:assert/strict";
 import type { Reply, ServerEvent } from "../protocol/mod.ts";
 
@@ -23,6 +26,41 @@ export const CHATZ_PERMISSIONS = [
 
 /** Default deadline of one wait. */
 export const WAIT_MS = 10_000;
+
+/**
+ * The client configuration folder of this test process (CHATZ_CONFIG_DIR of every CLI the harness
+ * starts), so no test reads or writes the real home folder's known-servers file.
+ */
+export const TEST_CONFIG_DIR = join(
+  Deno.makeTempDirSync({ prefix: "chatz-test-config-" }),
+  "chatz",
+);
+
+/**
+ * The known-servers file in TEST_CONFIG_DIR: every encrypted server the harness starts is written
+ * in it, so test clients find its key as a returning user's client would.
+ */
+export const TEST_KNOWN_SERVERS = join(TEST_CONFIG_DIR, KNOWN_SERVERS_FILE);
+
+/** The CURVE key the harness remembered for a chat endpoint, or undefined for a plaintext one. */
+export function testServerKey(endpoint: string): string | undefined {
+  return lookupKnownServer(TEST_KNOWN_SERVERS, endpoint);
+}
+
+/** `connect()`'s `curve` option for a test server: its remembered key, or none for plaintext. */
+export function testCurve(endpoint: string): { serverKey: string } | undefined {
+  const serverKey = testServerKey(endpoint);
+  return serverKey === undefined ? undefined : { serverKey };
+}
+
+/**
+ * Socket options for a raw DEALER to a test server: CURVE with the remembered key when the
+ * server encrypts, nothing when it serves plaintext.
+ */
+export function testCurveOptions(endpoint: string): ReturnType<typeof curveClientOptions> | object {
+  const key = testServerKey(endpoint);
+  return key === undefined ? {} : curveClientOptions(key);
+}
 
 /** Resolves when `predicate` holds for an item pushed later (or already there); rejects at the deadline. */
 export class Recorder<T> {
@@ -68,6 +106,10 @@ export class Recorder<T> {
 export interface ServerProcess {
   endpoint: string;
   dataDir: string;
+  /** The CURVE public key it printed; undefined for a plaintext (`--no-curve`) server. */
+  key?: string;
+  /** The key endpoint it printed, when it serves one. */
+  keyEndpoint?: string;
   child: Deno.ChildProcess;
   /** stderr lines (the log) so far. */
   log: Recorder<string>;
@@ -88,11 +130,24 @@ export async function pumpLines(
   for await (const line of readLines(stream)) into.push(line);
 }
 
-/** Starts `chatz serve` on a free loopback port with a fresh (or given) data folder. */
+/** Options of `startServerProcess`. */
+export interface ServerProcessOptions {
+  dataDir?: string;
+  args?: string[];
+  env?: Record<string, string>;
+  console?: boolean;
+  /** Serve without encryption (`--no-curve`); default: encrypted, as `chatz serve` is. */
+  plaintext?: boolean;
+}
+
+/**
+ * Starts `chatz serve` on a free loopback port with a fresh (or given) data folder. It encrypts
+ * unless `plaintext` is set (or `args` hold `--no-curve`); its key goes into TEST_KNOWN_SERVERS.
+ */
 export async function startServerProcess(
-  options: { dataDir?: string; args?: string[]; env?: Record<string, string>; console?: boolean } =
-    {},
+  options: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
+  const plaintext = options.plaintext === true || (options.args ?? []).includes("--no-curve");
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "chatz-test-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -111,6 +166,7 @@ export async function startServerProcess(
       "0",
       "--connects-per-minute",
       "0",
+      ...(plaintext && !(options.args ?? []).includes("--no-curve") ? ["--no-curve"] : []),
       ...(options.args ?? []),
     ],
     stdin: options.console ? "piped" : "null",
@@ -123,11 +179,21 @@ export async function startServerProcess(
   const log = new Recorder<string>();
   const pumps = Promise.all([pumpLines(child.stdout, stdout), pumpLines(child.stderr, log)]);
   const status = child.status;
+  const printed = async (label: string) =>
+    (await stdout.waitFor((l) => l.startsWith(label), `"${label}" on stdout`, 20_000))
+      .slice(label.length).trim();
+  const keyBindNone = (options.args ?? []).join(" ").includes("--key-bind none");
   let line: string;
+  let key: string | undefined;
+  let keyEndpoint: string | undefined;
   try {
-    line = await Promise.race([
-      stdout.waitFor((l) => l.includes("listening on"), "the server to listen", 20_000),
-      status.then((s) => {
+    [line, key, keyEndpoint] = await Promise.race([
+      Promise.all([
+        stdout.waitFor((l) => l.includes("listening on"), "the server to listen", 20_000),
+        plaintext ? undefined : printed("CURVE public key:"),
+        plaintext || keyBindNone ? undefined : printed("key endpoint:"),
+      ]),
+      status.then((s): never => {
         throw new Error(
           `chatz serve exited with ${s.code} before listening:\n${log.items.join("\n")}`,
         );
@@ -142,10 +208,13 @@ export async function startServerProcess(
     throw error;
   }
   const endpoint = /listening on (\S+)/.exec(line)![1];
+  if (key !== undefined) rememberServer(TEST_KNOWN_SERVERS, endpoint, key);
   const stdin = options.console ? child.stdin.getWriter() : undefined;
   return {
     endpoint,
     dataDir,
+    key,
+    keyEndpoint,
     child,
     log,
     stdout,
@@ -175,7 +244,10 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-/** Connects and logs in; the password defaults to one derived from the login. */
+/**
+ * Connects and logs in; the password defaults to one derived from the login. Encrypts with the key
+ * in TEST_KNOWN_SERVERS when the harness started the server encrypted.
+ */
 export async function client(
   endpoint: string,
   login: string,
@@ -187,6 +259,7 @@ export async function client(
     login,
     password,
     timeoutMs: WAIT_MS,
+    curve: testCurve(endpoint),
     onEvent: (e) => events.push(e),
   });
   return {
@@ -239,7 +312,7 @@ export async function runCli(
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...options.env },
+    env: { NO_COLOR: "1", CHATZ_CONFIG_DIR: TEST_CONFIG_DIR, ...options.env },
     cwd: ROOT,
   }).spawn();
   const writer = child.stdin.getWriter();
@@ -273,7 +346,7 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliP
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", CHATZ_CONFIG_DIR: TEST_CONFIG_DIR, ...env },
     cwd: ROOT,
   }).spawn();
   const stdout = new Recorder<string>();
@@ -300,6 +373,21 @@ export function closedPort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+/**
+ * A loopback port P with P + 1 free as well, for a server on a fixed port: its key endpoint takes
+ * the next port by default.
+ */
+export function freePortPair(): number {
+  for (let i = 0; i < 20; i++) {
+    const port = closedPort();
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
+      return port;
+    } catch { /* P + 1 is taken: try another P */ }
+  }
+  throw new Error("Cannot find two free loopback ports in a row");
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   runCli,
   startServerProcess,
   type TestClient,
+  testCurve,
   WAIT_MS,
 } from "./harness.ts";
 
@@ -174,6 +175,7 @@ Deno.test(
             login: "late",
             password: "pw",
             timeoutMs: WAIT_MS * 2,
+            curve: testCurve(server.endpoint),
           });
           await eventually(async () => {
             const s = JSON.parse((await admin(dir, "--json", "status")).stdout);

@@ -4,7 +4,7 @@
 import { Dealer } from "zeromq";
 import { startSocketLoop } from "../transport/socket_loop.ts";
 import { Buffer } from "node:buffer";
-import { Recorder } from "./harness.ts";
+import { Recorder, testCurveOptions } from "./harness.ts";
 
 /** libzmq's ZMQ_ROUTING_ID socket option. */
 const ZMQ_ROUTING_ID = 5;
@@ -18,11 +18,16 @@ export interface RawPeer {
 }
 
 /**
- * Connects a raw DEALER to an endpoint. `routingId` makes it choose its own routing id, bytes a
+ * Connects a raw DEALER to an endpoint, encrypted when the harness started that server so. `routingId` makes it choose its own routing id, bytes a
  * zeromq.js string option cannot hold (the attack tests choose ids that look like libzmq's own).
  */
 export function rawPeer(endpoint: string, options: { routingId?: Uint8Array } = {}): RawPeer {
-  const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
+  const socket = new Dealer({
+    receiveTimeout: 0,
+    sendTimeout: 0,
+    linger: 0,
+    ...testCurveOptions(endpoint),
+  });
   if (options.routingId) {
     const setter = (socket as unknown as {
       setStringOption(option: number, value: Uint8Array): void;

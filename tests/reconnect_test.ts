@@ -4,7 +4,15 @@
 import assert from "node:assert/strict";
 import { connect, type Connection, type ConnectionStatus } from "../client/connection.ts";
 import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
-import { client, closedPort, Recorder, replyData, startServerProcess, WAIT_MS } from "./harness.ts";
+import {
+  client,
+  closedPort,
+  Recorder,
+  replyData,
+  startServerProcess,
+  testCurve,
+  WAIT_MS,
+} from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -22,6 +30,7 @@ async function resilient(
     login,
     password,
     timeoutMs: WAIT_MS,
+    curve: testCurve(endpoint),
     reconnect: true,
     echo,
     onEvent: (e) => events.push(e),
@@ -140,6 +149,7 @@ Deno.test("/passwd gives the session that changed the password a fresh token", o
         login: "bob",
         token: other.conn.session.token,
         timeoutMs: WAIT_MS,
+        curve: testCurve(server.endpoint),
       }),
       /token/,
     );

@@ -7,7 +7,7 @@ import type { MessageEvent, Reply, ServerEvent } from "../protocol/mod.ts";
 import {
   client,
   type CliProcess,
-  closedPort,
+  freePortPair,
   loginError,
   makeContact,
   Recorder,
@@ -17,6 +17,7 @@ import {
   spawnCli,
   startServerProcess,
   type TestClient,
+  testCurve,
   WAIT_MS,
 } from "./harness.ts";
 
@@ -31,6 +32,7 @@ async function resilient(endpoint: string, login: string) {
     login,
     password: `pw-${login}`,
     timeoutMs: WAIT_MS,
+    curve: testCurve(endpoint),
     reconnect: true,
     onEvent: (e) => events.push(e),
     onStatus: (s) => status.push(s.state),
@@ -48,7 +50,7 @@ function messagesFrom(events: ServerEvent[], from: string): MessageEvent[] {
 }
 
 Deno.test("a server killed under traffic loses, repeats and reorders nothing", opts, async () => {
-  const port = closedPort();
+  const port = freePortPair(); // the key endpoint takes port + 1
   const bind = ["--bind", `tcp://127.0.0.1:${port}`];
   let server = await startServerProcess({ args: bind });
   const dataDir = server.dataDir;
@@ -220,7 +222,13 @@ Deno.test("1000 clients connecting and leaving leave no memory behind", opts, as
     const wave = async () => {
       const conns = await Promise.all(
         logins.map((login) =>
-          connect({ server: server.endpoint, login, token: tokens.get(login), timeoutMs: WAIT_MS })
+          connect({
+            server: server.endpoint,
+            login,
+            token: tokens.get(login),
+            timeoutMs: WAIT_MS,
+            curve: testCurve(server.endpoint),
+          })
         ),
       );
       await Promise.all(conns.map((c) => c.command("say", "hello and bye")));

@@ -3,6 +3,12 @@
 
 import { curveKeyPair } from "zeromq";
 
+/**
+ * Bytes CURVE adds to each message on the wire, which libzmq's `maxMessageSize` counts: the
+ * command name `\x07MESSAGE` (8), the short nonce (8), the box's MAC (16) and a flags byte (1).
+ */
+export const CURVE_MESSAGE_OVERHEAD = 33;
+
 /** Options of a CURVE server socket: it needs only its own secret key. */
 export function curveServerOptions(secretKey: string): {
   curveServer: true;

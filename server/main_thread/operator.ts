@@ -5,6 +5,7 @@ import { isValidName, MAX_TEXT_LENGTH, NAME_RULE, plural } from "../../protocol/
 import { ChatError } from "../errors.ts";
 import { isLogLevel, LOG_LEVELS, type Logger } from "../log.ts";
 import type { LogFile } from "./log_file.ts";
+import { describeEncryption, type Encryption } from "./encryption.ts";
 import type { ServerStatus, SessionView } from "../serving/serve.ts";
 import type { ServingThread } from "./serving_thread.ts";
 
@@ -19,6 +20,8 @@ export interface OperatorContext {
   logs: LogFile;
   log: Logger;
   version: string;
+  /** How the chat endpoint is encrypted, for `status`. */
+  encryption: Encryption;
   /** Starts a graceful shutdown after the current reply is out. */
   shutdown(reason: string): void;
 }
@@ -74,6 +77,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       const text = [
         `chatz ${ctx.version}, up ${duration(s.uptimeMs)}`,
         `endpoint  ${s.endpoint} (${listening})`,
+        `security  ${describeEncryption(ctx.encryption)}`,
         `users     ${s.usersOnline} online in ${plural(s.sessions, "session")}; ${
           plural(s.accounts, "account")
         }`,
@@ -86,7 +90,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
         } queued to sessions since start; last message id ${s.messagesStored}`,
         `memory    rss ${mib(s.memoryRss)}, serving heap ${mib(s.heapUsed)}`,
       ].join("\n");
-      return { text, data: s };
+      return { text, data: { ...s, encryption: ctx.encryption } };
     },
   },
   {

@@ -3,12 +3,11 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { keyEndpointFor } from "../../protocol/curve.ts";
 import type { Registration } from "../serving/broker.ts";
 import { type OperatorConsole, startConsole } from "./console.ts";
 import { controlSocketProblem } from "../../protocol/control.ts";
 import { openControlEndpoint } from "./control_endpoint.ts";
-import { type CurveKeys, loadCurveKeys } from "./curve_keys.ts";
+import { type EncryptionSetup, PLAINTEXT_WARNING, setUpEncryption } from "./encryption.ts";
 import { lockDataFolder } from "./data_lock.ts";
 import { ChatError } from "../errors.ts";
 import { type KeyEndpoint, openKeyEndpoint } from "./key_endpoint.ts";
@@ -48,9 +47,12 @@ export interface ServeCliOptions {
   historyMaxDays?: number;
   /** Run the operator console; default: when stdin is a terminal. */
   console?: boolean;
-  /** Encrypt the chat endpoint with CURVE (key pair in `<data>/curve.key`). */
+  /**
+   * Encrypt the chat endpoint with CURVE (key pair in `<data>/curve.key`); default true. `false`
+   * (`--no-curve`) serves plaintext, with a warning at start and in `status`.
+   */
   curve?: boolean;
-  /** Where to serve the public key (implies `curve`); default: the bind's host, port + 1. */
+  /** Where to serve the public key; default: the bind's host, port + 1; `"none"`: nowhere. */
   keyBind?: string;
   limits: ServerLimits;
   /** Where to serve Prometheus metrics over HTTP (`host:port`); unset: not served. */
@@ -93,26 +95,16 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
   const log = createLogger(options.logLevel, sink);
 
   // Encryption: the key pair, and where its public half is served for trust on first use.
-  let curveKeys: CurveKeys | undefined;
-  const keyBind = options.keyBind ?? keyEndpointFor(options.bind);
-  if (options.curve || options.keyBind !== undefined) {
-    try {
-      if (!keyBind) {
-        throw new Error(`Cannot choose a key endpoint for "${options.bind}": give --key-bind`);
-      }
-      const loaded = await loadCurveKeys(options.data);
-      curveKeys = loaded.keys;
-      log.info(loaded.created ? "curve_key_created" : "curve_key_loaded", {
-        path: loaded.path,
-        key: curveKeys.publicKey,
-      });
-    } catch (error) {
-      log.error("start_failed", { error: (error as Error).message });
-      console.error(`chatz: ${(error as Error).message}`);
-      logs.close();
-      return 1;
-    }
+  let encryption: EncryptionSetup;
+  try {
+    encryption = await setUpEncryption(options, log);
+  } catch (error) {
+    log.error("start_failed", { error: (error as Error).message });
+    console.error(`chatz: ${(error as Error).message}`);
+    logs.close();
+    return 1;
   }
+  const curveKeys = encryption.keys;
 
   let thread;
   try {
@@ -141,9 +133,9 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
   const checkpoints = startCheckpoints(options.data, options.sync, log);
 
   let keyEndpoint: KeyEndpoint | undefined;
-  if (curveKeys && keyBind) {
+  if (curveKeys && encryption.keyBind) {
     try {
-      keyEndpoint = await openKeyEndpoint(keyBind, curveKeys.publicKey);
+      keyEndpoint = await openKeyEndpoint(encryption.keyBind, curveKeys.publicKey);
     } catch (error) {
       log.error("start_failed", { error: (error as Error).message });
       console.error(`chatz: ${(error as Error).message}`);
@@ -175,6 +167,9 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
     logs,
     log,
     version: options.version,
+    encryption: curveKeys
+      ? { mode: "curve", publicKey: curveKeys.publicKey, keyEndpoint: keyEndpoint?.endpoint }
+      : { mode: "plaintext", warning: PLAINTEXT_WARNING },
     // Let the reply that announced the shutdown go out first.
     shutdown: (reason) => setTimeout(() => shutdown(reason || "operator"), 0),
   };
@@ -188,9 +183,11 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
   );
 
   console.log(`chatz ${options.version} listening on ${thread.endpoint} (data in ${options.data})`);
-  if (curveKeys && keyEndpoint) {
+  if (curveKeys) {
     console.log(`CURVE public key: ${curveKeys.publicKey}`);
-    console.log(`key endpoint: ${keyEndpoint.endpoint}`);
+    if (keyEndpoint) console.log(`key endpoint: ${keyEndpoint.endpoint}`);
+  } else {
+    console.error(`chatz: ${PLAINTEXT_WARNING}`);
   }
   for (const failure of thread.plugins.failed) {
     console.error(`chatz: plugin failed: ${failure.error}`);

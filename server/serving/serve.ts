@@ -4,7 +4,7 @@
 import { Router } from "zeromq";
 import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
-import { curveServerOptions } from "../../transport/curve.ts";
+import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curve.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
 import { createBroker, type Registration } from "./broker.ts";
 import { assembleCore } from "./core.ts";
@@ -252,7 +252,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     receiveTimeout: 0,
     sendTimeout: 0,
     mandatory: true, // sends to vanished or full peers fail loudly instead of vanishing
-    maxMessageSize: MAX_FRAME_BYTES + 1024,
+    // libzmq checks the frame as it arrives, so CURVE's own bytes are added back: the same frames
+    // pass with and without encryption.
+    maxMessageSize: MAX_FRAME_BYTES + 1024 + (options.curve ? CURVE_MESSAGE_OVERHEAD : 0),
     sendHighWaterMark: options.limits.peerQueueFrames,
     heartbeatInterval: ZMTP_HEARTBEAT_MS,
     heartbeatTimeout: ZMTP_HEARTBEAT_MS * 3,
