@@ -6,7 +6,7 @@ import { connect, type Connection, type ConnectionStatus } from "../client/conne
 import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
 import {
   client,
-  closedPort,
+  freePortPair,
   Recorder,
   replyData,
   startServerProcess,
@@ -47,7 +47,7 @@ Deno.test(
   "a resumed client gets what it missed, once, and never its own messages back",
   opts,
   async () => {
-    const bind = ["--bind", `tcp://127.0.0.1:${closedPort()}`];
+    const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
     let server = await startServerProcess({ args: bind });
     const dataDir = server.dataDir;
     const bob = await resilient(server.endpoint, "bob");
@@ -124,7 +124,7 @@ Deno.test("a server that is shutting down admits no one", opts, async () => {
 });
 
 Deno.test("/passwd gives the session that changed the password a fresh token", opts, async () => {
-  const bind = ["--bind", `tcp://127.0.0.1:${closedPort()}`];
+  const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
   let server = await startServerProcess({ args: bind });
   const dataDir = server.dataDir;
   const bob = await resilient(server.endpoint, "bob");
