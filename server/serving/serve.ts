@@ -1,12 +1,13 @@
-// Starts a chatz server: opens the store, loads plugins, binds the ROUTER and runs the broker on it.
-// Also the server's control surface (status, kick, broadcast, clear identities, stop) for the operator.
+// Starts a chatz server: opens the store, loads plugins, binds the ROUTER and runs the broker on it,
+// turn by turn (turns.ts); the operator's commands on it are in operator_surface.ts.
 
 import { Router } from "zeromq";
 import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
 import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curve.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
-import { createBroker, type Registration } from "./broker.ts";
+import { type BrokerDeps, createBroker, type Registration } from "./broker.ts";
+import type { ChatCore } from "./chat.ts";
 import { assembleCore } from "./core.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
 import type { Logger } from "../log.ts";
@@ -14,14 +15,17 @@ import {
   importPluginDir,
   type LoadReport,
   type PluginSource,
+  type SetupDeps,
   setupPlugins,
 } from "./plugin_loader.ts";
+import { connectRate, operatorSurface } from "./operator_surface.ts";
 import { RateWindow } from "./rate.ts";
 import { startRouterTransport } from "./router_transport.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { openSqliteStore, type SyncMode } from "./store/sqlite.ts";
-import type { Retention } from "./store/store.ts";
+import type { Retention, Store } from "./store/store.ts";
+import { createTurns, type Turns } from "./turns.ts";
 
 /** How often silent sessions are looked for, at most. */
 const SWEEP_INTERVAL_MS = 5000;
@@ -41,11 +45,6 @@ const LINGER_MS = 2000;
  * sessions take 12 KiB less each (benchmark E) and A and B run as fast.
  */
 const CONNECTION_BATCH_BYTES = 1024;
-/**
- * Requests after which a turn commits and sends what it has, even with more frames waiting. Senders
- * get their acknowledgements, and send more, while the rest of a backlog is handled.
- */
-const TURN_REQUESTS = 1024;
 
 /** The limits that protect the server and its users from one abusive or stuck client. */
 export interface ServerLimits {
@@ -162,69 +161,32 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-/** The per-address connection bucket for a per-minute limit (0: no limit). */
-function connectRate(perMinute: number): { burst: number; perSecond: number } {
-  return { burst: Math.max(1, perMinute / 10), perSecond: perMinute / 60 };
-}
-
 /** Starts the server and resolves once it is bound and serving. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
   const now = Date.now;
   const startedAt = now();
-
-  let inTurn = false;
-  let turnRequests = 0;
-  let flushQueued = false;
-  const requestFlush = () => {
-    if (inTurn || flushQueued) return;
-    flushQueued = true;
-    queueMicrotask(flush);
-  };
-
-  const store = openSqliteStore(options.dataDir, { sync: options.sync, onWrite: requestFlush });
-  // Mutable: a reloaded configuration changes these objects in place (see `reconfigure`).
+  // Whatever is acquired is released, in reverse, if a later step throws; on success the server's
+  // stop() takes the stack over.
+  await using acquired = new AsyncDisposableStack();
+  const turns = createTurns(log);
+  const store = openSqliteStore(options.dataDir, {
+    sync: options.sync,
+    onWrite: turns.requestFlush,
+  });
+  acquired.defer(() => store.close());
+  // Mutable: a reloaded configuration changes these objects in place (see operator_surface.ts).
   const coreOptions = { log, now, maxGroupsPerUser: options.limits.maxGroupsPerUser };
   const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, coreOptions);
-
-  const sources = [...options.builtins];
-  const failedImports: LoadReport["failed"] = [];
-  let plugins: LoadReport;
-  try {
-    if (options.pluginsDir) {
-      const dir = await importPluginDir(options.pluginsDir);
-      sources.push(...dir.sources);
-      failedImports.push(...dir.failed);
-    }
-    plugins = await setupPlugins(sources, {
-      registry,
-      hooks,
-      log,
-      chat,
-      store,
-      pluginOptions: options.pluginOptions,
-      timeoutMs: options.limits.pluginTimeoutMs,
-    });
-  } catch (error) {
-    store.close();
-    throw error;
-  }
-  plugins.failed.unshift(...failedImports);
-  for (const p of plugins.loaded) {
-    log.info("plugin_loaded", { plugin: p.name, commands: p.commands.join(",") });
-  }
-  for (const f of plugins.failed) log.error("plugin_failed", { source: f.source, error: f.error });
+  const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 
   const connectLimit = new RateLimiter(connectRate(options.limits.connectsPerMinute));
-  let gate;
-  try {
-    gate = await openGate(log, connectLimit);
-  } catch (error) {
-    store.close();
+  const gate = await openGate(log, connectLimit).catch((error) => {
     throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
-  }
+  });
+  acquired.defer(() => gate.close());
 
-  const brokerDeps = {
+  const brokerDeps: BrokerDeps = {
     registry,
     chat,
     sessions,
@@ -234,7 +196,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registration: options.registration,
     version: options.version,
     now,
-    requestFlush,
+    requestFlush: turns.requestFlush,
     throttle,
     commandLimit: new RateLimiter({
       burst: options.limits.commandBurst,
@@ -245,7 +207,88 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     handlerTimeoutMs: options.limits.pluginTimeoutMs,
   };
   const broker = createBroker(brokerDeps);
+  const router = await bindRouter(options);
+  const endpoint = router.lastEndpoint ?? options.bind;
+  const transport = startRouterTransport(router, turns.events(broker));
+  acquired.defer(() => transport.close());
+  turns.attach({ store, outbox, commitFailed: chat.commitFailed, send: transport.send });
 
+  const rate = new RateWindow();
+  const timers = startTimers(options, { store, chat, broker, rate, log, now, turns });
+  store.prune(options.retention, now());
+  turns.flush();
+  log.info("listening", { endpoint, version: options.version });
+
+  const release = acquired.move();
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoint,
+    plugins,
+    ...operatorSurface({
+      endpoint,
+      startedAt,
+      now,
+      log,
+      options,
+      store,
+      sessions,
+      chat,
+      gate,
+      broker,
+      live: { core: coreOptions, broker: brokerDeps, connectLimit },
+      rate,
+      requestFlush: turns.requestFlush,
+      flush: turns.flush,
+    }),
+    stop(reason = "") {
+      stopping ??= (async () => {
+        for (const timer of timers) clearInterval(timer);
+        gate.pause(); // no new connection either: the byes' grace is not a door left open
+        const told = broker.shutdown(
+          reason ? `Server shutting down: ${reason}` : "Server shutting down",
+        );
+        turns.flush();
+        // The byes are in libzmq's queues; its I/O thread writes them unless the process exits
+        // first, and a process exit skips the socket's linger. Give it a moment when anyone is told.
+        if (told > 0) await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
+        await release.disposeAsync(); // the transport, the gate, the store, in that order
+        log.info("stopped", { sessions: told, reason });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Imports the drop-in plugins and sets every plugin up; logs what loaded and what failed. */
+async function loadPlugins(
+  options: ServerOptions,
+  parts: Pick<SetupDeps, "registry" | "hooks" | "chat" | "store">,
+): Promise<LoadReport> {
+  const { log } = options;
+  const sources = [...options.builtins];
+  const failedImports: LoadReport["failed"] = [];
+  if (options.pluginsDir) {
+    const dir = await importPluginDir(options.pluginsDir);
+    sources.push(...dir.sources);
+    failedImports.push(...dir.failed);
+  }
+  const plugins = await setupPlugins(sources, {
+    ...parts,
+    log,
+    pluginOptions: options.pluginOptions,
+    timeoutMs: options.limits.pluginTimeoutMs,
+  });
+  plugins.failed.unshift(...failedImports);
+  for (const p of plugins.loaded) {
+    log.info("plugin_loaded", { plugin: p.name, commands: p.commands.join(",") });
+  }
+  for (const f of plugins.failed) log.error("plugin_failed", { source: f.source, error: f.error });
+  return plugins;
+}
+
+/** Creates the chat ROUTER and binds it; throws (the socket closed) when the bind fails. */
+async function bindRouter(options: ServerOptions): Promise<Router> {
+  const { log } = options;
   // Before the ROUTER exists: its routing-id counter starts from rand() (docs/REPORT.md, "Routing ids").
   seedRoutingIdCounter();
   const router = new Router({
@@ -273,184 +316,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await router.bind(options.bind);
   } catch (error) {
     router.close();
-    await gate.close();
-    store.close();
     throw new Error(`Cannot listen on "${options.bind}": ${(error as Error).message}`);
   }
-  const endpoint = router.lastEndpoint ?? options.bind;
+  return router;
+}
 
-  const transport = startRouterTransport(router, {
-    received(from, frames, verified) {
-      inTurn = true;
-      turnRequests += broker.handle(from, frames, verified);
-      return turnRequests >= TURN_REQUESTS;
-    },
-    connectionChanged(peer) {
-      inTurn = true;
-      broker.connectionChanged(peer);
-      return ++turnRequests >= TURN_REQUESTS;
-    },
-    drained() {
-      flush();
-      inTurn = false;
-      turnRequests = 0;
-    },
-    sendFailed: (to, failure, body, code) => broker.sendFailed(to, failure, body, code),
-    handlerError(error) {
-      inTurn = false;
-      log.error("handler_error", {
-        error: error instanceof Error ? error.stack ?? error.message : String(error),
-      });
-    },
-  });
-
-  function flush(): void {
-    flushQueued = false;
-    try {
-      store.commit();
-    } catch (error) {
-      // Nothing that was not stored may be acknowledged: this turn's replies are dropped, and their
-      // senders see no answer (the full-disk case in docs/REPORT.md).
-      log.error("commit_failed", { error: (error as Error).message });
-      store.rollback();
-      chat.commitFailed();
-      outbox.discard();
-      return;
-    }
-    outbox.drain(transport.send);
-  }
-
-  const rate = new RateWindow();
-  const timers = [
+/** The server's periodic work: the rate sample, the session sweep, lag retries, retention. */
+function startTimers(
+  options: ServerOptions,
+  parts: {
+    store: Store;
+    chat: ChatCore;
+    broker: ReturnType<typeof createBroker>;
+    rate: RateWindow;
+    log: Logger;
+    now: () => number;
+    turns: Turns;
+  },
+): ReturnType<typeof setInterval>[] {
+  const { store, chat, broker, rate, log, now, turns } = parts;
+  return [
     setInterval(() => rate.sample(chat.stats.messages), 1000),
     setInterval(() => {
       broker.sweep();
-      requestFlush();
+      turns.requestFlush();
     }, Math.min(SWEEP_INTERVAL_MS, options.limits.sessionTimeoutMs / 3)),
     setInterval(() => {
       broker.retryLagging(options.limits.lagLimitMs);
-      requestFlush();
+      turns.requestFlush();
     }, LAG_RETRY_MS),
     setInterval(() => {
       const removed = store.prune(options.retention, now());
       if (removed > 0) log.info("history_pruned", { messages: removed });
     }, PRUNE_INTERVAL_MS),
   ];
-  store.prune(options.retention, now());
-  flush();
-  log.info("listening", { endpoint, version: options.version });
-
-  let stopping: Promise<void> | undefined;
-
-  return {
-    endpoint,
-    plugins,
-    status: () => ({
-      endpoint,
-      listening: !gate.paused,
-      startedAt,
-      uptimeMs: now() - startedAt,
-      refusedWhilePaused: gate.refused,
-      usersOnline: sessions.accountCount,
-      sessions: sessions.sessionCount,
-      groups: chat.groups().length,
-      accounts: store.accountCount(),
-      messagesStored: store.lastMessageId,
-      messagesRelayed: chat.stats.messages,
-      deliveries: chat.stats.deliveries,
-      messagesPerSecond: rate.perSecond(),
-      memoryRss: Deno.memoryUsage().rss,
-      heapUsed: Deno.memoryUsage().heapUsed,
-    }),
-    users: () =>
-      sessions.list().map((s) => ({
-        login: s.login,
-        since: s.since,
-        host: s.host,
-        client: s.client,
-      })),
-    groups: () => chat.groups(),
-    pause() {
-      const changed = !gate.paused;
-      gate.pause();
-      if (changed) log.info("operator_pause", {});
-      return changed;
-    },
-    resume() {
-      const changed = gate.paused;
-      gate.resume();
-      if (changed) log.info("operator_resume", {});
-      return changed;
-    },
-    kick(login, reason) {
-      const n = broker.kick(login, reason);
-      if (n > 0) log.info("operator_kick", { login, sessions: n });
-      requestFlush();
-      return n;
-    },
-    broadcast(text) {
-      chat.broadcast(text);
-      log.info("operator_broadcast", {});
-      requestFlush();
-    },
-    clearIdentities() {
-      broker.endAll(
-        "account_deleted",
-        "The operator cleared all accounts; log in again to register",
-        "identities_cleared",
-      );
-      const removed = store.clearIdentities();
-      chat.groupsCleared();
-      log.warn("identities_cleared", { accounts: removed });
-      flush();
-      return removed;
-    },
-    reconfigure(settings) {
-      const changed: string[] = [];
-      const limits = options.limits;
-      for (const key of Object.keys(limits) as (keyof ServerLimits)[]) {
-        if (key === "peerQueueFrames" || limits[key] === settings.limits[key]) continue;
-        limits[key] = settings.limits[key];
-        changed.push(key);
-      }
-      coreOptions.maxGroupsPerUser = limits.maxGroupsPerUser;
-      brokerDeps.sessionTimeoutMs = limits.sessionTimeoutMs;
-      brokerDeps.maxSessionsPerAccount = limits.maxSessionsPerAccount;
-      brokerDeps.handlerTimeoutMs = limits.pluginTimeoutMs;
-      Object.assign(brokerDeps.commandLimit.limit, {
-        burst: limits.commandBurst,
-        perSecond: limits.commandsPerSecond,
-      });
-      Object.assign(connectLimit.limit, connectRate(limits.connectsPerMinute));
-      if (brokerDeps.registration !== settings.registration) {
-        brokerDeps.registration = settings.registration;
-        changed.push("registration");
-      }
-      for (const key of ["maxMessages", "maxAgeMs"] as const) {
-        if (options.retention[key] === settings.retention[key]) continue;
-        options.retention[key] = settings.retention[key];
-        changed.push(`retention.${key}`);
-      }
-      if (changed.length > 0) log.info("reconfigured", { changed: changed.join(",") });
-      return changed;
-    },
-    stop(reason = "") {
-      stopping ??= (async () => {
-        for (const timer of timers) clearInterval(timer);
-        gate.pause(); // no new connection either: the byes' grace is not a door left open
-        const told = broker.shutdown(
-          reason ? `Server shutting down: ${reason}` : "Server shutting down",
-        );
-        flush();
-        // The byes are in libzmq's queues; its I/O thread writes them unless the process exits
-        // first, and a process exit skips the socket's linger. Give it a moment when anyone is told.
-        if (told > 0) await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
-        await transport.close();
-        await gate.close();
-        store.close();
-        log.info("stopped", { sessions: told, reason });
-      })();
-      return stopping;
-    },
-  };
 }

@@ -1,0 +1,105 @@
+// A turn of the serving thread: the requests of one burst, then one commit, then one send per peer.
+// Nothing is acknowledged before it is committed: a failed commit drops the turn's replies.
+
+import type { Logger } from "../log.ts";
+import type { Outbox, SendFrames } from "./outbox.ts";
+import type { Recipient, SendFailure, TransportEvents } from "./peer_transport.ts";
+import type { Store } from "./store/store.ts";
+
+/**
+ * Requests after which a turn commits and sends what it has, even with more frames waiting. Senders
+ * get their acknowledgements, and send more, while the rest of a backlog is handled.
+ */
+const TURN_REQUESTS = 1024;
+
+/** What a turn's end commits and sends. */
+export interface TurnParts {
+  store: Store;
+  outbox: Outbox;
+  /** Told when a commit failed: what it remembered of the turn is void. */
+  commitFailed(): void;
+  /** Where the outbox's frames go: the transport. */
+  send: SendFrames;
+}
+
+/** What the turns hand requests to. */
+export interface TurnHandler {
+  handle(from: Recipient, frames: Uint8Array[], verified: boolean): number;
+  connectionChanged(peer: Recipient): void;
+  sendFailed(to: Recipient, failure: SendFailure, body: string, code?: string): void;
+}
+
+/** Runs turns: the transport's events in, a commit and a send at each turn's end. */
+export interface Turns {
+  /** Something was queued outside a receive turn (a timer, an async reply): flush soon. */
+  requestFlush(): void;
+  /** Commits, then sends what is queued; on a failed commit rolls back and drops the replies. */
+  flush(): void;
+  /** The transport events that feed `handler` and end turns. */
+  events(handler: TurnHandler): TransportEvents;
+  /** Sets what flushes commit and send; flushes before this do nothing. */
+  attach(parts: TurnParts): void;
+}
+
+/** Creates the turn machinery; `attach` it once the store, outbox and transport exist. */
+export function createTurns(log: Logger): Turns {
+  let inTurn = false;
+  let requests = 0;
+  let flushQueued = false;
+  let parts: TurnParts | undefined;
+
+  function flush(): void {
+    flushQueued = false;
+    if (!parts) return;
+    try {
+      parts.store.commit();
+    } catch (error) {
+      // Nothing that was not stored may be acknowledged: this turn's replies are dropped, and their
+      // senders see no answer (the full-disk case in docs/REPORT.md).
+      log.error("commit_failed", { error: (error as Error).message });
+      parts.store.rollback();
+      parts.commitFailed();
+      parts.outbox.discard();
+      return;
+    }
+    parts.outbox.drain(parts.send);
+  }
+
+  return {
+    requestFlush() {
+      if (inTurn || flushQueued) return;
+      flushQueued = true;
+      queueMicrotask(flush);
+    },
+    flush,
+    attach(p) {
+      parts = p;
+    },
+    events(handler) {
+      return {
+        received(from, frames, verified) {
+          inTurn = true;
+          requests += handler.handle(from, frames, verified);
+          return requests >= TURN_REQUESTS;
+        },
+        connectionChanged(peer) {
+          inTurn = true;
+          handler.connectionChanged(peer);
+          return ++requests >= TURN_REQUESTS;
+        },
+        drained() {
+          flush();
+          inTurn = false;
+          requests = 0;
+        },
+        sendFailed: (to, failure, body, code) => handler.sendFailed(to, failure, body, code),
+        handlerError(error) {
+          inTurn = false;
+          log.error("handler_error", {
+            error: error instanceof Error ? error.stack ?? error.message : String(error),
+          });
+        },
+      };
+    },
+  };
+}
