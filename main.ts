@@ -250,6 +250,13 @@ program.command("connect")
       .argParser(nonNegativeInt).default(0),
   )
   .option("--no-color", "no ANSI colors")
+  .option("--plain", "on a terminal: line mode instead of the full-screen client")
+  .option(
+    "--highlight <words>",
+    "full-screen: also highlight messages with these words (comma-separated)",
+    (value: string) => value.split(",").map((w) => w.trim()).filter((w) => w !== ""),
+  )
+  .option("--no-bell", "full-screen: no terminal bell on mentions and direct messages")
   .action(async (opts) => {
     Deno.exit(
       await runConnect({
@@ -260,6 +267,9 @@ program.command("connect")
         timeoutMs: opts.timeout,
         wait: opts.wait,
         color: opts.color,
+        plain: opts.plain === true,
+        highlight: opts.highlight,
+        bell: opts.bell,
         curve: opts.curve,
         serverKey: opts.serverKey,
         keyEndpoint: opts.keyEndpoint,

@@ -13,6 +13,7 @@ import {
 } from "./curve_trust.ts";
 import { type LocalJson, toJsonLine } from "./format.ts";
 import { runInteractive } from "./interactive.ts";
+import { runFullScreen } from "./tui/run.ts";
 import { ABORT_EXIT_CODE, getPassword, PasswordError, PromptAbortedError } from "./password.ts";
 import { runScripted } from "./scripted.ts";
 import { decideFirstUse, type FirstUsePolicy } from "./trust_prompt.ts";
@@ -36,6 +37,12 @@ export interface ConnectCliOptions {
    * is a terminal and NO_COLOR is unset, so piped output never carries escape sequences.
    */
   color?: boolean;
+  /** Line mode on a terminal instead of the full-screen client. */
+  plain?: boolean;
+  /** Words besides the login that highlight a message in the full-screen client. */
+  highlight?: string[];
+  /** `false` (`--no-bell`): no terminal bell on mentions and direct messages. */
+  bell?: boolean;
   /**
    * Encrypt with CURVE (default true); the key comes from `serverKey`, the known-servers file, or
    * first use. `false` (`--no-curve`) talks in clear, with a warning on stderr.
@@ -127,6 +134,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
   }
 
   const events = createEventFeed();
+  let statusHandler: ((status: ConnectionStatus) => void) | undefined;
   let connection: Connection;
   const started = Date.now();
   try {
@@ -140,7 +148,10 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
       reconnect: true,
       // Human output shows own messages from the server's events; --json stays as on the wire.
       echo: !options.json,
-      onStatus: (status) => events.push(statusNotice(status)),
+      onStatus: (status) => {
+        events.push(statusNotice(status));
+        statusHandler?.(status);
+      },
       onEvent: events.push,
       onProtocolError: (error) =>
         events.push({ type: "error", code: error.code, message: error.message }),
@@ -167,6 +178,17 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
 
   const color = options.color !== false && Deno.stdout.isTerminal() &&
     (Deno.env.get("NO_COLOR") ?? "") === "";
+  if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !options.json && !options.plain) {
+    return await runFullScreen(connection, {
+      subscribe: events.subscribe,
+      subscribeStatus: (handler) => statusHandler = handler,
+      color,
+      highlightWords: options.highlight ?? [],
+      bell: options.bell !== false,
+      server: options.server,
+      encrypted: trusted !== undefined,
+    });
+  }
   if (Deno.stdin.isTerminal() && !options.json) {
     return await runInteractive(connection, { subscribe: events.subscribe, color });
   }

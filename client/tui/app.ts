@@ -1,0 +1,602 @@
+// The full-screen client's behaviour: keys, the input line, client commands (/window, /query,
+// /close, /history), server events and replies, turned into changes of the window model.
+
+import type { LoginData, Reply, ServerEvent } from "../../protocol/mod.ts";
+import { nameKey } from "../../protocol/mod.ts";
+import { historyMessages } from "../format.ts";
+import { appendSecrets, parseInput, resolveCommand, type SendAction, splitWord } from "../input.ts";
+import { complete, type CompletionSource, type CompletionState } from "./completion.ts";
+import { InputLine } from "./input_line.ts";
+import type { KeyEvent } from "./keys.ts";
+import stringWidth from "string-width";
+import {
+  CHROME_ROWS,
+  fitPrompt,
+  type Frame,
+  lineRows,
+  renderScreen,
+  windowLabel,
+} from "./render.ts";
+import { messageLine, type RouteContext, routeEvent } from "./route.ts";
+import { createHighlighter } from "./style.ts";
+import {
+  ACTIVITY,
+  appendLine,
+  type ChatWindow,
+  closeWindow,
+  createWindowList,
+  currentWindow,
+  findWindow,
+  type NewLine,
+  openWindow,
+  prependHistory,
+  switchBy,
+  switchTo,
+  type WindowList,
+} from "./windows.ts";
+
+/** Messages of backlog shown when a window opens, as irssi's and WeeChat's backlog defaults. */
+export const BACKLOG_COUNT = 50;
+
+/** Commands the full-screen client handles itself, besides /help and /quit. */
+export const CLIENT_COMMANDS = ["window", "query", "close", "history"] as const;
+
+/** What the app needs of a connection. */
+export interface AppConnection {
+  readonly session: LoginData;
+  command(cmd: string, args?: string): Promise<Reply>;
+}
+
+/** How the app is set up. */
+export interface AppOptions {
+  color: boolean;
+  /** Words besides the own login that highlight a message (`--highlight`). */
+  highlightWords: readonly string[];
+  /** Text of the title line. */
+  title: string;
+  /** Called when something on screen changed. */
+  changed(): void;
+  /** Rings the terminal bell (a mention or a direct message); absent when the bell is off. */
+  bell?: () => void;
+  /** The user asked to quit. */
+  quit(): void;
+}
+
+/** A question the input line is answering instead of taking a chat line. */
+type Question =
+  | { kind: "paste"; text: string; window: ChatWindow }
+  | { kind: "leave"; window: ChatWindow }
+  | { kind: "secret"; action: SendAction; names: string[]; values: string[] };
+
+/** The full-screen client's state and behaviour, without the terminal. */
+export class ChatApp {
+  readonly windows: WindowList = createWindowList();
+  readonly input = new InputLine();
+  /** Logins for completion: most recently active first. */
+  readonly logins: string[] = [];
+  /** Group names the user knows of. */
+  readonly groups = new Set<string>();
+  connection = "online";
+  #completion?: CompletionState;
+  #question?: Question;
+  /** The size of the last frame drawn: scrolling and wrapping follow it. */
+  #width = 80;
+  #height = 24;
+  readonly #route: RouteContext;
+
+  constructor(readonly conn: AppConnection, readonly options: AppOptions) {
+    this.#route = {
+      self: conn.session.login,
+      highlights: createHighlighter(conn.session.login, options.highlightWords),
+    };
+  }
+
+  get self(): string {
+    return this.conn.session.login;
+  }
+
+  /** After login: the public room's backlog, a window per group the user is in, who is online. */
+  start(): void {
+    const welcome = this.conn.session.registered ? "New account registered. " : "";
+    this.#notice(
+      this.windows.windows[0],
+      `${welcome}Type /help for commands; Alt-1…9 or /window N switch windows, Tab completes.`,
+    );
+    this.#loadBacklog(this.windows.windows[0], true);
+    if (this.#has("group list")) {
+      void this.conn.command("group", "list").then((reply) => this.#groupsListed(reply));
+    }
+    if (this.#has("list")) {
+      void this.conn.command("list").then((reply) => this.#usersListed(reply));
+    }
+  }
+
+  /** Draws the screen at the given size. */
+  frame(width: number, height: number): Frame {
+    this.#width = width;
+    this.#height = height;
+    return renderScreen(
+      {
+        windows: this.windows,
+        self: this.self,
+        title: this.options.title,
+        connection: this.connection,
+        prompt: this.#prompt(),
+        input: this.#inputView(width),
+        color: this.options.color,
+      },
+      width,
+      height,
+    );
+  }
+
+  /** A server event: into its window; a new window gets its backlog. */
+  event(event: ServerEvent): void {
+    const current = currentWindow(this.windows);
+    const before = current.lines.length;
+    if (event.type === "message") this.#learnLogin(event.from, event.to);
+    if (event.type === "presence") this.#presence(event.login, event.state);
+    if (event.type === "group") this.#groupEvent(event.group, event.action, event.login);
+    const routed = routeEvent(this.windows, event, this.#route);
+    if (routed.opened) this.#loadBacklog(routed.opened, true);
+    if (routed.bell) this.options.bell?.();
+    this.#keepScroll(current, before);
+    this.options.changed();
+  }
+
+  /** One key or paste from the terminal. */
+  key(event: KeyEvent): void {
+    if (!(event.kind === "key" && (event.name === "tab" || event.name === "backtab"))) {
+      this.#completion = undefined;
+    }
+    if (this.#question && this.#answer(event)) {
+      this.options.changed();
+      return;
+    }
+    switch (event.kind) {
+      case "text":
+        this.input.insert(event.text);
+        break;
+      case "paste":
+        this.#paste(event.text);
+        break;
+      case "alt":
+        this.#alt(event.char);
+        break;
+      case "ctrl":
+        this.#ctrl(event.letter);
+        break;
+      case "key":
+        this.#named(event);
+        break;
+    }
+    this.options.changed();
+  }
+
+  #named(event: KeyEvent & { kind: "key" }): void {
+    const window = currentWindow(this.windows);
+    const page = Math.max(1, this.#area - 2);
+    switch (event.name) {
+      case "enter":
+        return this.#submit();
+      case "tab":
+      case "backtab":
+        return this.#complete(event.name === "tab" ? 1 : -1);
+      case "backspace":
+        return event.alt ? this.input.deleteWordBack() : this.input.backspace();
+      case "delete":
+        return this.input.deleteForward();
+      case "left":
+        if (event.alt) return void switchBy(this.windows, -1);
+        return event.ctrl ? this.input.wordLeft() : this.input.left();
+      case "right":
+        if (event.alt) return void switchBy(this.windows, 1);
+        return event.ctrl ? this.input.wordRight() : this.input.right();
+      case "up":
+        return this.input.historyUp();
+      case "down":
+        return this.input.historyDown();
+      case "home":
+        return this.input.home();
+      case "end":
+        return this.input.end();
+      case "pageup":
+        window.scroll += page;
+        return;
+      case "pagedown":
+        window.scroll = Math.max(0, window.scroll - page);
+        return;
+      case "escape":
+        return;
+    }
+  }
+
+  #ctrl(letter: string): void {
+    switch (letter) {
+      case "a":
+        return this.input.home();
+      case "e":
+        return this.input.end();
+      case "b":
+        return this.input.left();
+      case "f":
+        return this.input.right();
+      case "d":
+        // Ctrl-D on an empty line leaves, as in a shell.
+        if (this.input.length === 0) return this.options.quit();
+        return this.input.deleteForward();
+      case "u":
+        return this.input.deleteToStart();
+      case "k":
+        return this.input.deleteToEnd();
+      case "w":
+        return this.input.deleteWordBack();
+      case "n":
+        return void switchBy(this.windows, 1);
+      case "p":
+        return void switchBy(this.windows, -1);
+      case "c":
+        return this.options.quit();
+      case "l":
+        return; // the next frame redraws everything anyway
+    }
+  }
+
+  #alt(char: string): void {
+    if (char >= "1" && char <= "9") switchTo(this.windows, Number(char) - 1);
+    else if (char === "0") switchTo(this.windows, 9);
+    else if (char === "b") this.input.wordLeft();
+    else if (char === "f") this.input.wordRight();
+  }
+
+  #complete(step: 1 | -1): void {
+    const before = this.input.beforeCursor;
+    const after = this.input.text.slice(before.length);
+    const source: CompletionSource = {
+      catalog: this.conn.session.catalog,
+      logins: this.logins.filter((l) => nameKey(l) !== nameKey(this.self)),
+      groups: [...this.groups],
+      clientCommands: CLIENT_COMMANDS,
+    };
+    const done = complete(before, after, source, this.#completion, step);
+    if (!done) return;
+    this.#completion = done.state;
+    // The cursor goes after the completed word: count its clusters.
+    this.input.set(done.before + done.after, clusterCount(done.before));
+  }
+
+  #submit(): void {
+    const line = this.input.text;
+    const action = parseInput(line, this.conn.session.catalog);
+    // A line with a password is never kept in input history.
+    this.input.submit(!(action.kind === "send" && action.sensitive));
+    if (line.trim() === "") return;
+    const window = currentWindow(this.windows);
+    if (!line.startsWith("/") || line.startsWith("//")) {
+      return this.#say(window, line.startsWith("//") ? line.slice(1) : line);
+    }
+    const [word, rest] = splitWord(line.slice(1));
+    const name = word.toLowerCase();
+    if (name === "window") return this.#windowCommand(rest.trim());
+    if (name === "query") return this.#query(rest);
+    if (name === "close") return this.#close(window);
+    if (name === "history") return this.#history(window, rest.trim());
+    if (name === "me" && window.kind !== "public") {
+      return this.#error(window, "Cannot send an action here: /me goes to the public room only");
+    }
+    switch (action.kind) {
+      case "quit":
+        return this.options.quit();
+      case "help":
+        this.#notice(window, action.text);
+        this.#notice(window, CLIENT_HELP);
+        return;
+      case "error":
+        return this.#error(window, `${action.message} (${action.code})`);
+      case "send":
+        if (action.missingSecrets) {
+          this.#question = { kind: "secret", action, names: action.missingSecrets, values: [] };
+          return;
+        }
+        return this.#send(action.cmd, action.args, window);
+    }
+  }
+
+  /** A plain line (or a confirmed paste): a message to the window's conversation. */
+  #say(window: ChatWindow, text: string): void {
+    if (window.kind === "group") this.#send("group", `say ${window.name} ${text}`, window);
+    else if (window.kind === "query") this.#send("msg", `${window.name} ${text}`, window);
+    else this.#send("say", text, window);
+  }
+
+  /** Runs a command; its reply's text (or error) shows in the window it was typed in. */
+  #send(cmd: string, args: string, window: ChatWindow): void {
+    void this.conn.command(cmd, args).then((reply) => {
+      if (!reply.ok) this.#error(window, `${reply.message} (${reply.code})`);
+      else {
+        // History pages from a typed /history TARGET go to the window typed in, as text.
+        for (const message of historyMessages(reply)) {
+          appendLine(this.windows, window, messageLine(message, this.#route), ACTIVITY.none);
+        }
+        if (reply.text) this.#notice(window, reply.text);
+        this.#groupCommandDone(cmd, args, reply.data);
+      }
+      this.options.changed();
+    });
+  }
+
+  /** After joining or creating a group its window opens and shows; after leaving it closes. */
+  #groupCommandDone(cmd: string, args: string, data: unknown): void {
+    const name = resolveCommand(this.conn.session.catalog, cmd, args)?.info.name;
+    const group = isRecord(data) && typeof data.name === "string" ? data.name : undefined;
+    if ((name === "group join" || name === "group create") && group !== undefined) {
+      this.groups.add(group);
+      const { window, opened } = openWindow(this.windows, "group", group);
+      if (opened) this.#loadBacklog(window, true);
+      switchTo(this.windows, this.windows.windows.indexOf(window));
+    } else if (name === "group leave") {
+      const left = findWindow(
+        this.windows,
+        "group",
+        splitWord(
+          resolveCommand(
+            this.conn.session.catalog,
+            cmd,
+            args,
+          )!.rest,
+        )[0],
+      );
+      if (left) closeWindow(this.windows, left);
+    }
+  }
+
+  #windowCommand(arg: string): void {
+    const window = currentWindow(this.windows);
+    const n = Number(arg);
+    if (arg === "next") switchBy(this.windows, 1);
+    else if (arg === "prev") switchBy(this.windows, -1);
+    else if (!Number.isInteger(n) || n < 1 || n > this.windows.windows.length) {
+      const list = this.windows.windows.map((w, i) => `${i + 1}:${windowLabel(w)}`).join(" ");
+      this.#error(window, `Cannot switch to window "${arg}": windows are ${list}`);
+    } else switchTo(this.windows, n - 1);
+  }
+
+  /** `/query LOGIN [text]`: opens (and shows) the direct conversation with LOGIN. */
+  #query(rest: string): void {
+    const [login, text] = splitWord(rest);
+    if (login === "") {
+      return this.#error(currentWindow(this.windows), "Cannot open a query: /query LOGIN [text]");
+    }
+    const { window, opened } = openWindow(this.windows, "query", login);
+    switchTo(this.windows, this.windows.windows.indexOf(window));
+    if (opened) this.#loadBacklog(window, true);
+    if (text.trim() !== "") this.#say(window, text);
+  }
+
+  /** `/close`: a query closes at once; a group window asks before leaving the group. */
+  #close(window: ChatWindow): void {
+    if (window.kind === "public") {
+      return this.#error(window, "Cannot close the public room's window");
+    }
+    if (window.kind === "query") {
+      closeWindow(this.windows, window);
+      return;
+    }
+    this.#question = { kind: "leave", window };
+  }
+
+  /** `/history [N]`: N more messages (default 50) before the oldest in this window. */
+  #history(window: ChatWindow, arg: string): void {
+    if (arg !== "" && !/^\d+$/.test(arg)) {
+      // `/history TARGET …` as the server knows it: the page goes to this window as text.
+      return this.#send("history", arg, window);
+    }
+    const count = arg === "" ? BACKLOG_COUNT : Number(arg);
+    void this.conn.command("history", historyArgs(window, count, window.oldestId)).then(
+      (reply) => {
+        if (!reply.ok) this.#error(window, `${reply.message} (${reply.code})`);
+        else {
+          const lines = historyMessages(reply).map((m) => messageLine(m, this.#route));
+          const added = prependHistory(this.windows, window, lines);
+          this.#notice(
+            window,
+            added === 0
+              ? "No older messages"
+              : `${added} older messages above: PageUp to read them`,
+          );
+        }
+        this.options.changed();
+      },
+    );
+  }
+
+  /** Handles a key while a question is open; false lets the key through to the input line. */
+  #answer(event: KeyEvent): boolean {
+    const question = this.#question!;
+    if (question.kind === "secret") return this.#answerSecret(question, event);
+    const yes = event.kind === "text" && /^y/i.test(event.text);
+    const no = (event.kind === "text" && /^n/i.test(event.text)) ||
+      (event.kind === "key" && event.name === "escape") ||
+      (event.kind === "ctrl" && event.letter === "c");
+    if (!yes && !no) return true;
+    this.#question = undefined;
+    if (question.kind === "paste") {
+      if (yes) this.#say(question.window, question.text);
+      else this.#notice(question.window, "Paste cancelled");
+    } else if (yes) {
+      const window = question.window;
+      void this.conn.command("group", `leave ${window.name}`).then((reply) => {
+        if (reply.ok) closeWindow(this.windows, window);
+        else this.#error(window, `${reply.message} (${reply.code})`);
+        this.options.changed();
+      });
+    }
+    return true;
+  }
+
+  #answerSecret(question: Question & { kind: "secret" }, event: KeyEvent): boolean {
+    if (
+      event.kind === "ctrl" && event.letter === "c" ||
+      event.kind === "key" && event.name === "escape"
+    ) {
+      this.#question = undefined;
+      this.input.submit(false);
+      this.#notice(currentWindow(this.windows), "Cancelled");
+      return true;
+    }
+    if (!(event.kind === "key" && event.name === "enter")) return false;
+    const value = this.input.submit(false);
+    if (value === "" || /\s/.test(value)) {
+      this.#question = undefined;
+      const name = question.names[question.values.length];
+      this.#error(currentWindow(this.windows), `Cannot use secret "${name}": it must be one word`);
+      return true;
+    }
+    question.values.push(value);
+    if (question.values.length === question.names.length) {
+      this.#question = undefined;
+      const filled = appendSecrets(question.action, question.values);
+      this.#send(filled.cmd, filled.args, currentWindow(this.windows));
+    }
+    return true;
+  }
+
+  /** A paste: one line goes into the input; several lines ask once, then go as one message. */
+  #paste(text: string): void {
+    if (!text.includes("\n")) return this.input.insert(text);
+    const typed = this.input.submit(false);
+    const whole = (typed + text).replace(/\n+$/, "");
+    if (!whole.includes("\n")) return this.input.set(whole);
+    this.#question = { kind: "paste", text: whole, window: currentWindow(this.windows) };
+  }
+
+  #prompt(): string {
+    const question = this.#question;
+    if (question?.kind === "paste") {
+      const lines = question.text.split("\n").length;
+      return `Send ${lines} pasted lines as one message to ${windowLabel(question.window)}? (y/n) `;
+    }
+    if (question?.kind === "leave") {
+      return `Leave #${question.window.name} and close its window? (y/n) `;
+    }
+    if (question?.kind === "secret") return `${question.names[question.values.length]}: `;
+    return `[${windowLabel(currentWindow(this.windows))}] `;
+  }
+
+  #inputView(width: number) {
+    const promptWidth = stringWidth(fitPrompt(this.#prompt(), width));
+    const view = this.input.view(Math.max(1, width - promptWidth));
+    if (this.#question?.kind !== "secret") return view;
+    return { text: "*".repeat(view.cursorColumn), cursorColumn: view.cursorColumn };
+  }
+
+  /** Rows of the message area in the last frame drawn. */
+  get #area(): number {
+    return Math.max(1, this.#height - CHROME_ROWS);
+  }
+
+  #loadBacklog(window: ChatWindow, withSeparator: boolean): void {
+    if (window.backlogRequested || !this.#has("history")) return;
+    window.backlogRequested = true;
+    void this.conn.command("history", historyArgs(window, BACKLOG_COUNT)).then((reply) => {
+      if (!reply.ok) return;
+      const lines = historyMessages(reply).map((m) => messageLine(m, this.#route));
+      for (const message of historyMessages(reply)) this.#learnLogin(message.from, message.to);
+      prependHistory(this.windows, window, lines, withSeparator ? "end of backlog" : undefined);
+      this.options.changed();
+    });
+  }
+
+  #groupsListed(reply: Reply): void {
+    if (!reply.ok) return;
+    const groups = (reply.data as { groups?: { name?: unknown; member?: unknown }[] })?.groups;
+    if (!Array.isArray(groups)) return;
+    for (const group of groups) {
+      if (typeof group.name !== "string") continue;
+      this.groups.add(group.name);
+      if (group.member === true) {
+        const { window, opened } = openWindow(this.windows, "group", group.name);
+        if (opened) this.#loadBacklog(window, true);
+      }
+    }
+    this.options.changed();
+  }
+
+  #usersListed(reply: Reply): void {
+    if (!reply.ok) return;
+    const users = (reply.data as { users?: { login?: unknown }[] })?.users;
+    if (!Array.isArray(users)) return;
+    for (const user of users) if (typeof user.login === "string") this.#learnLogin(user.login);
+  }
+
+  #presence(login: string, state: string): void {
+    if (state === "online") this.#learnLogin(login);
+  }
+
+  #groupEvent(group: string, action: string, login: string): void {
+    if (action === "delete") this.groups.delete(group);
+    else this.groups.add(group);
+    // Joining elsewhere (another session of this account) opens the window here too.
+    if (action === "join" && nameKey(login) === nameKey(this.self)) {
+      const { window, opened } = openWindow(this.windows, "group", group);
+      if (opened) this.#loadBacklog(window, true);
+    }
+    this.#learnLogin(login);
+  }
+
+  /** Moves logins to the front of the completion list: recent speakers complete first. */
+  #learnLogin(...logins: (string | undefined)[]): void {
+    for (const login of logins) {
+      if (login === undefined) continue;
+      const index = this.logins.findIndex((l) => nameKey(l) === nameKey(login));
+      if (index !== -1) this.logins.splice(index, 1);
+      this.logins.unshift(login);
+    }
+  }
+
+  /** Keeps a scrolled-up view still while lines arrive below it. */
+  #keepScroll(window: ChatWindow, before: number): void {
+    if (window.scroll === 0 || window !== currentWindow(this.windows)) return;
+    const options = { self: this.self, color: this.options.color };
+    for (const line of window.lines.slice(before)) {
+      window.scroll += lineRows(line, options, this.#width).length;
+    }
+  }
+
+  #has(name: string): boolean {
+    return this.conn.session.catalog.some((c) => c.name === name);
+  }
+
+  #notice(window: ChatWindow, text: string): void {
+    appendLine(this.windows, window, { kind: "notice", ts: Date.now(), text } as NewLine, 0);
+  }
+
+  #error(window: ChatWindow, text: string): void {
+    appendLine(this.windows, window, { kind: "error", ts: Date.now(), text } as NewLine, 0);
+  }
+}
+
+/** The `history` arguments for a window's conversation. */
+export function historyArgs(window: ChatWindow, count: number, before?: number): string {
+  const target = window.kind === "public"
+    ? "public"
+    : window.kind === "group"
+    ? `#${window.name}`
+    : window.name;
+  return [target, count, ...(before === undefined ? [] : [before])].join(" ");
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+const CLIENT_HELP = [
+  "Windows: /window N (or Alt-N), Alt-Left/Right or Ctrl-P/N, /query LOGIN [text], /close;",
+  "/history [N] loads N older messages of this window; PageUp/PageDown scroll; Tab completes.",
+].join("\n");
+
+function clusterCount(text: string): number {
+  return [...segmenter.segment(text)].length;
+}
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });

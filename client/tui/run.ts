@@ -1,0 +1,96 @@
+// Runs the full-screen client on the terminal: wires the connection's events, the app and the
+// screen together, redraws on change (at most once per event-loop turn) and on the minute.
+
+import type { ServerEvent } from "../../protocol/mod.ts";
+import type { Connection, ConnectionStatus } from "../connection.ts";
+import { oneLine } from "../format.ts";
+import { ChatApp } from "./app.ts";
+import { openScreen } from "./screen.ts";
+
+/** Options of `runFullScreen`. */
+export interface FullScreenOptions {
+  /** Registers the handler of server events; events that came before it must be passed on at once. */
+  subscribe(handler: (event: ServerEvent) => void): void;
+  /** Registers the handler of connection state changes. */
+  subscribeStatus(handler: (status: ConnectionStatus) => void): void;
+  color: boolean;
+  /** Words besides the login that highlight a message. */
+  highlightWords: readonly string[];
+  /** Ring the terminal bell on mentions and direct messages. */
+  bell: boolean;
+  /** The server endpoint, for the title line. */
+  server: string;
+  /** Whether the connection is encrypted with CURVE, for the title line. */
+  encrypted: boolean;
+}
+
+/** How often the status line's clock is redrawn. */
+const CLOCK_MS = 15_000;
+
+/**
+ * Runs until /quit, Ctrl-C, Ctrl-D on an empty line (exit code 0, after logging out) or a `bye`
+ * from the server (exit code 1).
+ */
+export function runFullScreen(connection: Connection, options: FullScreenOptions): Promise<number> {
+  let resolveExit: (code: number) => void = () => {};
+  const exit = new Promise<number>((resolve) => resolveExit = resolve);
+  let finished = false;
+  let scheduled = false;
+
+  const session = connection.session;
+  const title = ` chatz ${session.server.version} · ${options.server} · ${session.login} · ${
+    options.encrypted ? "encrypted (CURVE)" : "NOT encrypted"
+  }`;
+  const draw = () => {
+    scheduled = false;
+    if (finished) return;
+    const { columns, rows } = screen.size();
+    screen.draw(app.frame(columns, rows));
+  };
+  const changed = () => {
+    if (scheduled || finished) return;
+    scheduled = true;
+    setTimeout(draw, 0);
+  };
+  const leave = async (code: number, logout: boolean) => {
+    if (finished) return;
+    finished = true;
+    clearInterval(clock);
+    screen.close();
+    await connection.close({ logout });
+    resolveExit(code);
+  };
+
+  const app = new ChatApp(connection, {
+    color: options.color,
+    highlightWords: options.highlightWords,
+    title,
+    changed,
+    bell: options.bell ? () => screen.bell() : undefined,
+    quit: () => void leave(0, true),
+  });
+  const screen = openScreen({
+    key: (event) => app.key(event),
+    redraw: changed,
+    quit: () => void leave(0, true),
+  });
+  const clock = setInterval(changed, CLOCK_MS);
+
+  options.subscribeStatus((status) => {
+    app.connection = status.state === "online" ? "online" : `reconnecting (${status.attempt})`;
+    changed();
+  });
+  options.subscribe((event) => {
+    app.event(event);
+    if (event.type === "bye") {
+      // Show why, then give the terminal back.
+      draw();
+      void leave(1, false).then(() => {
+        console.error(`chatz: session ended: ${oneLine(event.message)} (${oneLine(event.code)})`);
+      });
+    }
+  });
+  app.start();
+  draw();
+  return exit;
+}
