@@ -66,19 +66,48 @@ export interface ServeCliOptions {
 
 /** Runs the server until shutdown; resolves with the process exit code. */
 export async function runServe(initial: ServeCliOptions): Promise<number> {
-  let options = initial;
-  const socketProblem = controlSocketProblem(options.data);
-  if (socketProblem) {
-    console.error(`chatz: Cannot start: ${socketProblem}`);
+  const refusal = claimDataFolder(initial.data);
+  if (refusal) {
+    console.error(`chatz: Cannot start: ${refusal}`);
     return 1;
   }
-  mkdirSync(options.data, { recursive: true, mode: 0o700 }); // it holds password hashes
-  if (!lockDataFolder(options.data)) {
-    console.error(
-      `chatz: Cannot start: a chatz server is already running with data folder "${options.data}"`,
-    );
+  // Everything acquired from here is released in reverse when runServe returns, however it does.
+  await using lifetime = new AsyncDisposableStack();
+  const output = openLogOutput(initial);
+  lifetime.defer(() => output.logs.close());
+  let parts: ServingParts;
+  try {
+    parts = await startServing(initial, output, lifetime);
+  } catch (error) {
+    output.log.error("start_failed", { error: (error as Error).message });
+    console.error(`chatz: ${(error as Error).message}`);
     return 1;
   }
+  return await serveUntilShutdown(initial, output, parts, lifetime);
+}
+
+/** Creates the data folder and takes its lock; returns why it cannot be used, if so. */
+function claimDataFolder(data: string): string | undefined {
+  const socketProblem = controlSocketProblem(data);
+  if (socketProblem) return socketProblem;
+  mkdirSync(data, { recursive: true, mode: 0o700 }); // it holds password hashes
+  if (!lockDataFolder(data)) {
+    return `a chatz server is already running with data folder "${data}"`;
+  }
+  return undefined;
+}
+
+/** Where log records go: the log file, and stderr or the operator console's warnings. */
+interface LogOutput {
+  logs: LogFile;
+  log: AdjustableLogger;
+  sink(record: LogRecord): void;
+  setFormat(format: LogFormat): void;
+  /** Once a console runs, only warnings and errors are shown, on it instead of stderr. */
+  showOn(console: OperatorConsole): void;
+}
+
+function openLogOutput(options: ServeCliOptions): LogOutput {
   const logs = new LogFile({
     path: join(options.data, "chatz.log"),
     maxBytes: options.logMaxBytes,
@@ -92,73 +121,97 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
     if (!operatorConsole) console.error(line);
     else if (record.level === "warn" || record.level === "error") operatorConsole.show(line);
   };
-  const log = createLogger(options.logLevel, sink);
+  return {
+    logs,
+    log: createLogger(options.logLevel, sink),
+    sink,
+    setFormat: (next) => format = recordFormatter(next),
+    showOn: (next) => operatorConsole = next,
+  };
+}
 
+/** What serving runs on: the serving thread, and how it is reached and encrypted. */
+interface ServingParts {
+  thread: ServingThread;
+  encryption: EncryptionSetup;
+  keyEndpoint?: KeyEndpoint;
+}
+
+/**
+ * Starts encryption, the serving thread, the checkpoints and the key endpoint, each released by
+ * `lifetime`; throws with a message for the operator when a part cannot start.
+ */
+async function startServing(
+  options: ServeCliOptions,
+  output: LogOutput,
+  lifetime: AsyncDisposableStack,
+): Promise<ServingParts> {
+  const { log } = output;
   // Encryption: the key pair, and where its public half is served for trust on first use.
-  let encryption: EncryptionSetup;
-  try {
-    encryption = await setUpEncryption(options, log);
-  } catch (error) {
-    log.error("start_failed", { error: (error as Error).message });
-    console.error(`chatz: ${(error as Error).message}`);
-    logs.close();
-    return 1;
-  }
+  const encryption = await setUpEncryption(options, log);
   const curveKeys = encryption.keys;
-
-  let thread;
-  try {
-    thread = await startServingThread({
-      bind: options.bind,
-      dataDir: options.data,
-      pluginsDir: options.plugins,
-      pluginOptions: options.pluginOptions,
-      registration: options.registration,
-      sync: options.sync,
-      retention: retentionOf(options),
-      version: options.version,
-      logLevel: options.logLevel,
-      curve: curveKeys && { secretKey: curveKeys.secretKey },
-      limits: options.limits,
-    }, sink);
-  } catch (error) {
-    log.error("start_failed", { error: (error as Error).message });
-    console.error(`chatz: ${(error as Error).message}`);
-    logs.close();
-    return 1;
-  }
+  const thread = await startServingThread({
+    bind: options.bind,
+    dataDir: options.data,
+    pluginsDir: options.plugins,
+    pluginOptions: options.pluginOptions,
+    registration: options.registration,
+    sync: options.sync,
+    retention: retentionOf(options),
+    version: options.version,
+    logLevel: options.logLevel,
+    curve: curveKeys && { secretKey: curveKeys.secretKey },
+    limits: options.limits,
+  }, output.sink);
+  let threadEnded = false;
+  thread.ended.then(() => threadEnded = true);
+  // A normal shutdown stops the thread first, with its reason; this covers the other ways out.
+  let stopReason = "the server is stopping";
+  lifetime.defer(() => threadEnded ? undefined : thread.stop(stopReason));
 
   // The store's write-ahead log is copied into the database from this thread, so the serving
   // thread never waits on the copy or its fsync (docs/REPORT.md, latency).
   const checkpoints = startCheckpoints(options.data, options.sync, log);
+  lifetime.defer(() => checkpoints.stop());
 
   let keyEndpoint: KeyEndpoint | undefined;
   if (curveKeys && encryption.keyBind) {
     try {
       keyEndpoint = await openKeyEndpoint(encryption.keyBind, curveKeys.publicKey);
     } catch (error) {
-      log.error("start_failed", { error: (error as Error).message });
-      console.error(`chatz: ${(error as Error).message}`);
-      await thread.stop("the key endpoint could not be bound");
-      checkpoints.stop();
-      logs.close();
-      return 1;
+      stopReason = "the key endpoint could not be bound";
+      throw error;
     }
+    lifetime.defer(() => keyEndpoint!.close());
     log.info("key_endpoint", { endpoint: keyEndpoint.endpoint });
   }
+  return { thread, encryption, keyEndpoint };
+}
 
+/**
+ * Serves until a signal, the console, `chatz admin stop` or the serving thread's end: opens the
+ * control endpoint, prints the banner, runs the console and the signal handlers. Resolves with the
+ * exit code once the serving thread has stopped.
+ */
+async function serveUntilShutdown(
+  initial: ServeCliOptions,
+  output: LogOutput,
+  parts: ServingParts,
+  lifetime: AsyncDisposableStack,
+): Promise<number> {
+  let options = initial;
+  const { log, logs } = output;
+  const { thread, encryption, keyEndpoint } = parts;
+  const curveKeys = encryption.keys;
   const done = Promise.withResolvers<number>();
   let stopping = false;
+  let operatorConsole: OperatorConsole | undefined;
   const shutdown = async (reason: string) => {
     if (stopping) return;
     stopping = true;
     log.info("shutdown", { reason });
     operatorConsole?.close();
-    await thread.stop(reason);
-    checkpoints.stop();
-    await keyEndpoint?.close();
-    await control.close();
-    logs.close();
+    await thread.stop(reason); // first: the rest is released when runServe returns
     done.resolve(0);
   };
 
@@ -181,32 +234,12 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
         confirm: () => Promise.resolve(request.yes === true),
       }),
   );
+  lifetime.defer(() => control.close());
 
-  console.log(`chatz ${options.version} listening on ${thread.endpoint} (data in ${options.data})`);
-  if (curveKeys) {
-    console.log(`CURVE public key: ${curveKeys.publicKey}`);
-    if (keyEndpoint) console.log(`key endpoint: ${keyEndpoint.endpoint}`);
-  } else {
-    console.error(`chatz: ${PLAINTEXT_WARNING}`);
-  }
-  for (const failure of thread.plugins.failed) {
-    console.error(`chatz: plugin failed: ${failure.error}`);
-  }
-
+  printBanner(options, parts);
   if (options.console ?? Deno.stdin.isTerminal()) {
-    operatorConsole = startConsole({
-      terminal: Deno.stdin.isTerminal(),
-      async run(line, confirm) {
-        try {
-          return (await runOperatorLine(ctx, line, { source: "console", confirm })).text;
-        } catch (error) {
-          return error instanceof ChatError
-            ? `error: ${error.message} [${error.code}]`
-            : `error: ${(error as Error).message}`;
-        }
-      },
-      onInterrupt: () => shutdown("Ctrl-C on the console"),
-    });
+    operatorConsole = startOperatorConsole(ctx, () => shutdown("Ctrl-C on the console"));
+    output.showOn(operatorConsole);
   }
 
   const signals: [Deno.Signal, () => void][] = [
@@ -219,22 +252,52 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
       reloadConfig(options, initial.reload, {
         server: thread,
         log,
-        setFormat: (next) => format = recordFormatter(next),
+        setFormat: output.setFormat,
       }).then((current) => options = current);
     }],
   ];
   for (const [signal, handler] of signals) Deno.addSignalListener(signal, handler);
+  lifetime.defer(() => {
+    for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
+  });
   thread.ended.then(() => {
     if (stopping) return;
-    checkpoints.stop();
     log.error("serving_thread_ended", {});
-    logs.close();
     done.resolve(1);
   });
+  return await done.promise;
+}
 
-  const code = await done.promise;
-  for (const [signal, handler] of signals) Deno.removeSignalListener(signal, handler);
-  return code;
+/** What `chatz serve` prints once it listens: where, its key, and what failed to load. */
+function printBanner(options: ServeCliOptions, parts: ServingParts): void {
+  const { thread, encryption, keyEndpoint } = parts;
+  console.log(`chatz ${options.version} listening on ${thread.endpoint} (data in ${options.data})`);
+  if (encryption.keys) {
+    console.log(`CURVE public key: ${encryption.keys.publicKey}`);
+    if (keyEndpoint) console.log(`key endpoint: ${keyEndpoint.endpoint}`);
+  } else {
+    console.error(`chatz: ${PLAINTEXT_WARNING}`);
+  }
+  for (const failure of thread.plugins.failed) {
+    console.error(`chatz: plugin failed: ${failure.error}`);
+  }
+}
+
+/** The operator console on stdin, running the operator's commands. */
+function startOperatorConsole(ctx: OperatorContext, onInterrupt: () => void): OperatorConsole {
+  return startConsole({
+    terminal: Deno.stdin.isTerminal(),
+    async run(line, confirm) {
+      try {
+        return (await runOperatorLine(ctx, line, { source: "console", confirm })).text;
+      } catch (error) {
+        return error instanceof ChatError
+          ? `error: ${error.message} [${error.code}]`
+          : `error: ${(error as Error).message}`;
+      }
+    },
+    onInterrupt,
+  });
 }
 
 /** History retention as the server takes it. */
