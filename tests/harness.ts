@@ -193,7 +193,8 @@ export async function startServerProcess(
         plaintext ? undefined : printed("CURVE public key:"),
         plaintext || keyBindNone ? undefined : printed("key endpoint:"),
       ]),
-      status.then((s): never => {
+      status.then(async (s): Promise<never> => {
+        await pumps; // the reason is on stderr: read it all before telling
         throw new Error(
           `chatz serve exited with ${s.code} before listening:\n${log.items.join("\n")}`,
         );
