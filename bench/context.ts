@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import type { Dialect, PeerReport } from "./load_protocol.ts";
 import {
+  type Encryption,
   type LoadProcess,
   type Pinning,
   type ProcessSet,
@@ -78,11 +79,14 @@ export interface Run {
   detail: Record<string, unknown>;
 }
 
-/** A scenario's runs against chatz and, for A–E, the baseline. */
+/** A scenario's runs against chatz in both encryption modes and, for A–E, the baseline. */
 export interface ScenarioResult {
   id: string;
   title: string;
+  /** chatz as it runs by default: encrypted with CURVE. */
   chatz: Run[];
+  /** chatz with `--no-curve`, to show what encryption costs. */
+  plaintext: Run[];
   baseline: Run[];
   /** Set when the scenario could not finish. */
   error?: string;
@@ -97,6 +101,8 @@ export interface Bench {
   template?: Template;
   /** Extra `chatz serve` arguments: the policy limits switched off (see procs.ts). */
   serverArgs: string[];
+  /** The encryption of the chatz servers the runs being made start; run.ts sets it per side. */
+  encryption: Encryption;
   /** Temp folders to remove at the end (and as soon as a run is done with them). */
   tempDirs: Set<string>;
   log(line: string): void;
@@ -165,8 +171,9 @@ export async function withTarget<T>(
       bind: "tcp://127.0.0.1:*",
       core,
       extraArgs: bench.serverArgs,
+      encryption: bench.encryption,
     });
-    bench.debug(`chatz listening on ${target.endpoint}`);
+    bench.debug(`chatz (${bench.encryption}) listening on ${target.endpoint}`);
     try {
       return await fn(target, dataDir);
     } finally {

@@ -20,6 +20,7 @@ export async function historyRun(bench: Bench, dataDir: string): Promise<Run> {
     bind: "tcp://127.0.0.1:*",
     core: bench.pinning.server,
     extraArgs: bench.serverArgs,
+    encryption: bench.encryption,
   });
   try {
     return await withLoads(bench, 1, async ([load]) => {
@@ -29,6 +30,7 @@ export async function historyRun(bench: Bench, dataDir: string): Promise<Run> {
         window: 1,
         batch: 1,
         loginTimeoutMs: 30_000,
+        serverKey: target.serverKey,
       };
       // The first run registers the reader (one scrypt hash); later runs log in with the password.
       await load.call({

@@ -47,6 +47,8 @@ export interface LoadSettings {
   batch: number;
   /** Deadline of the first login. */
   loginTimeoutMs: number;
+  /** chatz: the server's CURVE public key; unset for a `--no-curve` server and the baseline. */
+  serverKey?: string;
 }
 
 /** A command to a load process; it answers each with the reports of all its peers. */

@@ -3,6 +3,7 @@
 
 import { monotonicNs } from "./clock.ts";
 import { Dealer } from "zeromq";
+import { curveClientOptions } from "../transport/curve.ts";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
 import { countFrame } from "./scan.ts";
 import {
@@ -148,6 +149,7 @@ export class Peer {
       reconnectInterval: 100,
       reconnectMaxInterval: 2000,
       ...(settings.dialect === "baseline" ? { routingId: spec.name } : {}),
+      ...(settings.serverKey === undefined ? {} : curveClientOptions(settings.serverKey)),
     });
     this.#loop = startSocketLoop(this.#socket, {
       onMessage: (frames) => this.#onFrames(frames),

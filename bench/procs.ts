@@ -176,6 +176,8 @@ export class ProcessSet {
 export interface Target {
   child: Child;
   endpoint: string;
+  /** The CURVE public key an encrypting chatz printed; undefined for plaintext and the baseline. */
+  serverKey?: string;
   /** When the "listening" line arrived (process.monotonicNs()). */
   listeningNs: bigint;
 }
@@ -213,11 +215,9 @@ async function listening(child: Child): Promise<Target> {
  * address past a per-address connection limit. Each is an existing `serve` option; the JSON
  * file records the arguments used.
  */
-const POLICY_LIMITS: [option: string, ...off: string[]][] = [
+const POLICY_LIMITS: [option: string, off: string][] = [
   ["--rate", "0"],
   ["--connects-per-minute", "0"],
-  // TODO(#18): measure CURVE too; until then the figures stay plaintext, as they were measured.
-  ["--no-curve"],
 ];
 
 /** The `serve` arguments that switch off the policy limits this chatz offers (from its help). */
@@ -233,13 +233,28 @@ export async function policyLimitArgs(): Promise<string[]> {
     throw new Error(`Cannot read "chatz serve --help": ${new TextDecoder().decode(help.stderr)}`);
   }
   const text = new TextDecoder().decode(help.stdout);
-  return POLICY_LIMITS.filter(([option]) => new RegExp(`^\\s*${option}\\b`, "m").test(text)).flat();
+  return POLICY_LIMITS.filter(([option]) => new RegExp(`^\\s*${option} `, "m").test(text)).flat();
 }
 
-/** Starts `chatz serve` on a data folder and an endpoint. */
-export function startChatz(
+/**
+ * How the chatz server under test encrypts: `curve`, its default, or `plaintext` (`--no-curve`).
+ * The benchmark measures both, so the cost of encryption is a figure of its own.
+ */
+export type Encryption = "curve" | "plaintext";
+
+/**
+ * Starts `chatz serve` on a data folder and an endpoint, encrypting unless told `plaintext`; an
+ * encrypting server serves no key endpoint (`--key-bind none`): the load gets the printed key.
+ */
+export async function startChatz(
   procs: ProcessSet,
-  options: { dataDir: string; bind: string; core?: number; extraArgs: string[] },
+  options: {
+    dataDir: string;
+    bind: string;
+    core?: number;
+    extraArgs: string[];
+    encryption: Encryption;
+  },
 ): Promise<Target> {
   const args = [
     "main.ts",
@@ -251,9 +266,23 @@ export function startChatz(
     "--no-console",
     "--log-level",
     "warn",
+    ...(options.encryption === "plaintext" ? ["--no-curve"] : ["--key-bind", "none"]),
     ...options.extraArgs,
   ];
-  return listening(procs.spawn("chatz serve", args, { core: options.core }));
+  const target = await listening(procs.spawn("chatz serve", args, { core: options.core }));
+  if (options.encryption === "plaintext") return target;
+  try {
+    const label = "CURVE public key:";
+    const { line } = await target.child.stdout.next(
+      (l) => l.startsWith(label),
+      LISTEN_TIMEOUT_MS,
+      "chatz serve to print its CURVE key",
+    );
+    return { ...target, serverKey: line.slice(label.length).trim() };
+  } catch (error) {
+    await target.child.stop("SIGKILL");
+    throw error;
+  }
 }
 
 /** Starts the bare forwarding router. */

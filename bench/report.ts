@@ -105,9 +105,15 @@ const ROWS: RowSpec[] = [
 export interface TableRow {
   scenario: string;
   label: string;
+  /** chatz as it runs by default: CURVE. */
   chatz?: Spread;
+  /** chatz with `--no-curve`. */
+  plaintext?: Spread;
   baseline?: Spread;
+  /** chatz (CURVE) ÷ baseline. */
   ratio?: number;
+  /** chatz (CURVE) ÷ chatz plaintext: what encryption changes. */
+  curveRatio?: number;
   target?: string;
   met?: boolean;
   checks: string;
@@ -126,10 +132,14 @@ export function tableRows(results: ScenarioResult[]): TableRow[] {
     if (!result) continue;
     const chatz = figures(result.chatz, spec.metric);
     const baseline = figures(result.baseline, spec.metric);
+    const plaintext = figures(result.plaintext, spec.metric);
     const ratio = chatz && baseline && baseline.median !== 0
       ? chatz.median / baseline.median
       : undefined;
-    const runs = [...result.chatz, ...result.baseline];
+    const curveRatio = chatz && plaintext && plaintext.median !== 0
+      ? chatz.median / plaintext.median
+      : undefined;
+    const runs = [...result.chatz, ...result.plaintext, ...result.baseline];
     const problems = runs.flatMap((r) => r.problems);
     const warnings = runs.flatMap((r) => r.warnings ?? []);
     const other = Math.max(
@@ -141,8 +151,10 @@ export function tableRows(results: ScenarioResult[]): TableRow[] {
       scenario: spec.scenario,
       label: spec.label,
       chatz,
+      plaintext,
       baseline,
       ratio,
+      curveRatio,
       target: spec.target,
       met: chatz && spec.met ? spec.met(chatz.median, ratio) : undefined,
       checks: result.error
@@ -165,16 +177,20 @@ export function formatTable(rows: TableRow[]): string {
   };
   const header = [
     "Scenario",
-    "chatz median [min–max]",
+    "chatz CURVE median [min–max]",
+    "chatz plaintext median [min–max]",
+    "CURVE÷plain",
     "baseline median [min–max]",
-    "ratio",
-    "target",
+    "CURVE÷base",
+    "target (CURVE)",
     "met",
     "checks",
   ];
   const lines = rows.map((row) => [
     row.label,
     cell(row, row.chatz),
+    cell(row, row.plaintext),
+    row.curveRatio === undefined ? "—" : `${row.curveRatio.toFixed(2)}×`,
     cell(row, row.baseline),
     row.ratio === undefined ? "—" : `${row.ratio.toFixed(2)}×`,
     row.target ?? "—",

@@ -1,5 +1,5 @@
-// `deno task bench [--quick] [--only A,C]`: issue #5's benchmark of chatz next to a bare forwarding
-// router on loopback. Prints a table and writes every raw run to bench/results/<ISO date>.json.
+// `deno task bench [--quick] [--only A,C]`: issue #5's benchmark of chatz, encrypted (its default)
+// and with --no-curve, next to a bare forwarding router on loopback; a table and a JSON file.
 
 import { join } from "node:path";
 import {
@@ -14,7 +14,7 @@ import {
 import { historyRun } from "./history.ts";
 import type { Dialect } from "./load_protocol.ts";
 import type { CpuUse } from "./proc_stats.ts";
-import { choosePinning, policyLimitArgs, ProcessSet, ROOT } from "./procs.ts";
+import { choosePinning, type Encryption, policyLimitArgs, ProcessSet, ROOT } from "./procs.ts";
 import { formatTable, machineInfo, tableRows } from "./report.ts";
 import { seedPublicHistory } from "./seed.ts";
 import { buildTemplate, idleMemory, reconnectStorm } from "./sessions.ts";
@@ -26,6 +26,13 @@ const USAGE = `Usage: deno task bench [--quick] [--only A,B,...]
                messages); asserts nothing about speed
   --only LIST  run only these scenarios (A–G), for example --only A,C
   --verbose    also print each step of each run`;
+
+/** The chatz sides of every scenario: as it runs by default (CURVE), and with `--no-curve`. */
+const CHATZ_SIDES = [["chatz", "curve"], ["plaintext", "plaintext"]] as const satisfies readonly (
+  readonly ["chatz" | "plaintext", Encryption]
+)[];
+/** Every side of a scenario's result. */
+const SIDES = ["chatz", "plaintext", "baseline"] as const;
 
 /** Accounts scenarios A–D need: fifty pairs, or a sender and a hundred members. */
 const TRAFFIC_ACCOUNTS = 101;
@@ -102,6 +109,7 @@ async function runScenario(bench: Bench, scenario: Scenario): Promise<ScenarioRe
     id: scenario.id,
     title: scenario.title,
     chatz: [],
+    plaintext: [],
     baseline: [],
     detail: {},
   };
@@ -114,21 +122,25 @@ async function runScenario(bench: Bench, scenario: Scenario): Promise<ScenarioRe
         result.detail.seed = seed;
         bench.log(`G seeded ${seed.messages} messages in ${seed.seconds.toFixed(2)} s`);
         for (let i = 0; i < runs; i++) {
-          const run = await historyRun(bench, dir);
-          if (i === 0) run.metrics.seedPerSecond = seed.perSecond;
-          result.chatz.push(run);
-          bench.log(`G chatz run ${i + 1}/${runs}: ${describe(run)}`);
+          for (const [side, encryption] of CHATZ_SIDES) {
+            bench.encryption = encryption;
+            const run = await historyRun(bench, dir);
+            if (i === 0 && side === "chatz") run.metrics.seedPerSecond = seed.perSecond;
+            result[side].push(run);
+            bench.log(`G ${side} run ${i + 1}/${runs}: ${describe(run)}`);
+          }
         }
       } finally {
         await removeDir(bench, dir);
       }
       return result;
     }
+    // Interleaved: each run of each side meets the same machine load as the others' runs.
     for (let i = 0; i < runs; i++) {
-      for (
-        const [side, fn] of [["chatz", scenario.chatz], ["baseline", scenario.baseline]] as const
-      ) {
+      for (const [side, encryption] of [...CHATZ_SIDES, ["baseline", "plaintext"] as const]) {
+        const fn = side === "baseline" ? scenario.baseline : scenario.chatz;
         if (!fn) continue;
+        bench.encryption = encryption;
         const run = await fn(bench);
         result[side].push(run);
         bench.log(`${scenario.id} ${side} run ${i + 1}/${runs}: ${describe(run)}`);
@@ -169,6 +181,7 @@ async function main(): Promise<number> {
     procs: new ProcessSet(),
     pinning: await choosePinning(),
     serverArgs: await policyLimitArgs(),
+    encryption: "curve",
     tempDirs: new Set(),
     log,
     debug: verbose ? log : () => {},
@@ -219,6 +232,7 @@ async function main(): Promise<number> {
           id: scenario.id,
           title: scenario.title,
           chatz: [],
+          plaintext: [],
           baseline: [],
           error: templateError,
           detail: {},
@@ -238,12 +252,12 @@ async function main(): Promise<number> {
   console.log(formatTable(rows));
   const problems = results.flatMap((r) => [
     ...(r.error ? [`${r.id}: error: ${r.error}`] : []),
-    ...(["chatz", "baseline"] as const).flatMap((side) =>
+    ...SIDES.flatMap((side) =>
       r[side].flatMap((run, i) => run.problems.map((p) => `${r.id} ${side} run ${i + 1}: ${p}`))
     ),
   ]);
   const warnings = results.flatMap((r) =>
-    (["chatz", "baseline"] as const).flatMap((side) =>
+    SIDES.flatMap((side) =>
       r[side].flatMap((run, i) =>
         (run.warnings ?? []).map((w) => `${r.id} ${side} run ${i + 1}: ${w}`)
       )

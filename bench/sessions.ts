@@ -60,7 +60,14 @@ async function setupAll(
 }
 
 function settings(target: Target, dialect: Dialect, loginTimeoutMs: number): LoadSettings {
-  return { endpoint: target.endpoint, dialect, window: 1, batch: 1, loginTimeoutMs };
+  return {
+    endpoint: target.endpoint,
+    dialect,
+    window: 1,
+    batch: 1,
+    loginTimeoutMs,
+    serverKey: target.serverKey,
+  };
 }
 
 /**
@@ -74,6 +81,7 @@ export async function buildTemplate(bench: Bench, accounts: number): Promise<Tem
     dataDir: dir,
     bind: "tcp://127.0.0.1:*",
     extraArgs: bench.serverArgs,
+    encryption: "curve",
   });
   try {
     const names = Array.from({ length: accounts }, (_, i) => login(i));
@@ -171,11 +179,13 @@ function portOf(endpoint: string): string {
 export async function reconnectStorm(bench: Bench): Promise<Run> {
   const dataDir = await templateCopy(bench);
   const core = bench.pinning.server;
+  const encryption = bench.encryption;
   let target = await startChatz(bench.procs, {
     dataDir,
     bind: "tcp://127.0.0.1:*",
     core,
     extraArgs: bench.serverArgs,
+    encryption,
   });
   try {
     const parts = slices(idlePeers(bench, "chatz"));
@@ -185,7 +195,14 @@ export async function reconnectStorm(bench: Bench): Promise<Run> {
       const stopped = monotonicNs();
       const status = await target.child.stop("SIGTERM");
       const exitedNs = monotonicNs();
-      target = await startChatz(bench.procs, { dataDir, bind, core, extraArgs: bench.serverArgs });
+      // The same data folder: the same key, which the clients already hold.
+      target = await startChatz(bench.procs, {
+        dataDir,
+        bind,
+        core,
+        extraArgs: bench.serverArgs,
+        encryption,
+      });
       // chatz does not always say goodbye (see the README): clients that noticed nothing are told.
       await callAll(loads, { op: "restarted" }, 10_000);
       const reports = await callAll(

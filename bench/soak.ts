@@ -36,6 +36,7 @@ try {
     dataDir,
     bind: "tcp://127.0.0.1:*",
     extraArgs: await policyLimitArgs(),
+    encryption: "curve",
   });
   const pid = server.child.pid;
   const logins = Array.from({ length: clientCount }, (_, i) => `soak${i}`);
@@ -51,6 +52,7 @@ try {
             login,
             password: `pw-${login}`,
             timeoutMs: 30_000,
+            curve: { serverKey: server.serverKey! },
             reconnect: true,
             onEvent: (e) => {
               if (e.type === "message" && !e.history) {

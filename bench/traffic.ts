@@ -158,6 +158,7 @@ async function trafficRun(bench: Bench, dialect: Dialect, layout: Layout): Promi
           window: layout.window,
           batch: BATCH,
           loginTimeoutMs: SETUP_TIMEOUT_MS,
+          serverKey: target.serverKey,
         };
         const phases = [...new Set(layout.processes.map((p) => p.phase))].sort();
         for (const phase of phases) {
