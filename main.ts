@@ -95,6 +95,12 @@ const serve = program.command("serve")
       .choices(["normal", "full"] as const).default("normal" as const),
   )
   .addOption(
+    serveOption("--store <url>", "cluster mode: keep everything in this PostgreSQL database"),
+  )
+  .addOption(
+    serveOption("--bus <url>", "cluster mode: relay to the other nodes over this NATS server"),
+  )
+  .addOption(
     serveOption("--history-max-messages <n>", "keep at most this many messages")
       .argParser(positiveInt),
   )

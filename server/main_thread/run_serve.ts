@@ -26,6 +26,7 @@ import { type ServingThread, startServingThread } from "./serving_thread.ts";
 import type { ServerLimits } from "../serving/serve.ts";
 import { type Checkpointer, openCheckpointer, type SyncMode } from "../serving/store/sqlite.ts";
 import type { Retention } from "../serving/store/store.ts";
+import { isPostgresUrl } from "../serving/store/postgres.ts";
 
 /** Rotated log files kept beside the current one. */
 const LOG_FILES_KEPT = 5;
@@ -43,6 +44,10 @@ export interface ServeCliOptions {
   logLevel: LogLevel;
   logMaxBytes: number;
   sync: SyncMode;
+  /** Cluster mode: the shared PostgreSQL database (postgres://…); needs `bus`. */
+  store?: string;
+  /** Cluster mode: the NATS server(s) (nats://…, comma-separated); needs `store`. */
+  bus?: string;
   historyMaxMessages?: number;
   historyMaxDays?: number;
   /** Run the operator console; default: when stdin is a terminal. */
@@ -66,7 +71,7 @@ export interface ServeCliOptions {
 
 /** Runs the server until shutdown; resolves with the process exit code. */
 export async function runServe(initial: ServeCliOptions): Promise<number> {
-  const refusal = claimDataFolder(initial.data);
+  const refusal = checkClusterOptions(initial) ?? claimDataFolder(initial.data);
   if (refusal) {
     console.error(`chatz: Cannot start: ${refusal}`);
     return 1;
@@ -157,6 +162,8 @@ async function startServing(
     pluginOptions: options.pluginOptions,
     registration: options.registration,
     sync: options.sync,
+    store: options.store,
+    bus: options.bus,
     retention: retentionOf(options),
     version: options.version,
     logLevel: options.logLevel,
@@ -171,7 +178,9 @@ async function startServing(
 
   // The store's write-ahead log is copied into the database from this thread, so the serving
   // thread never waits on the copy or its fsync (docs/REPORT.md, latency).
-  const checkpoints = startCheckpoints(options.data, options.sync, log);
+  const checkpoints = options.store
+    ? { stop() {} } // PostgreSQL keeps its own log
+    : startCheckpoints(options.data, options.sync, log);
   lifetime.defer(() => checkpoints.stop());
 
   let keyEndpoint: KeyEndpoint | undefined;
@@ -314,6 +323,8 @@ function retentionOf(options: ServeCliOptions): Retention {
 const RESTART_ONLY = [
   "bind",
   "data",
+  "store",
+  "bus",
   "plugins",
   "sync",
   "curve",
@@ -382,6 +393,22 @@ async function reloadConfig(
     ...kept,
     limits: { ...next.limits, peerQueueFrames: current.limits.peerQueueFrames },
   };
+}
+
+/** Why the cluster options cannot work, if they cannot: both or neither, each of its kind. */
+function checkClusterOptions(options: ServeCliOptions): string | undefined {
+  const { store, bus } = options;
+  if (store === undefined && bus === undefined) return undefined;
+  if (store === undefined || bus === undefined) {
+    return "a cluster node needs both --store postgres://… and --bus nats://…";
+  }
+  if (!isPostgresUrl(store)) {
+    return `the store "${store}" is not a postgres:// or postgresql:// URL`;
+  }
+  if (!bus.split(",").every((url) => /^(nats|tls):\/\/./.test(url.trim()))) {
+    return `the bus "${bus}" is not a nats:// URL (several: comma-separated)`;
+  }
+  return undefined;
 }
 
 /** Checkpoints the store in `dir` every CHECKPOINT_EVERY_MS from this thread, until stopped. */

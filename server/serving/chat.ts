@@ -2,7 +2,8 @@
 // sends with duplicate suppression, groups, catch-up of sessions, accounts and history.
 
 import { nameKey, type NoticeEvent } from "../../protocol/mod.ts";
-import type { Caller, ChatServices } from "../../protocol/plugin.ts";
+import type { Caller, ChatServices, OnlineUser } from "../../protocol/plugin.ts";
+import type { RemoteTarget } from "./cluster/link.ts";
 import { type Actor, bindCaller, BoundUserServices, type CoreServices } from "./bound_services.ts";
 import { createAccountServices } from "./chat/accounts.ts";
 import { type Catchup, createCatchup } from "./chat/catchup.ts";
@@ -31,6 +32,15 @@ export interface ChatCore extends CoreServices, Catchup {
   groupsCleared(): void;
   /** The turn's commit failed: forget what it remembered for duplicate suppression. */
   commitFailed(): void;
+  /** What other nodes of a cluster ask of this node's sessions. */
+  readonly fromCluster: {
+    /** Delivers another node's event to this node's sessions of `target`. */
+    apply(target: RemoteTarget, encoded: string): void;
+    /** Another node changed groups: reads them again from the store. */
+    reloadGroups(): void;
+    /** An account online only on a node that died: its contacts here see it go offline. */
+    wentOffline(user: { account: string; login: string }): void;
+  };
 }
 
 /** Builds the chat services over their state, store and outbox; loads the groups from the store. */
@@ -43,6 +53,8 @@ export function createChatCore(chatDeps: ChatDeps): ChatCore {
   };
   loadGroups(deps.store, deps.groups);
   const fanOut = createFanOut(deps, stats);
+  /** This node's sessions only: for deliveries that came from another node. */
+  const localFanOut = createFanOut({ ...deps, cluster: undefined }, stats);
   const accounts = createAccountServices(deps);
   const sends = createSends(deps, { fanOut, stats, accountLogin: accounts.account });
   const history = (caller: Actor, target: Parameters<ChatCore["history"]>[1], query: {
@@ -58,7 +70,24 @@ export function createChatCore(chatDeps: ChatDeps): ChatCore {
     ...createCatchup(deps, fanOut),
     ...accounts,
     broadcast: fanOut.broadcast,
-    online: () => deps.sessions.online(),
+    online: () => withRemote(deps.sessions.online(), deps.cluster?.online() ?? []),
+    fromCluster: {
+      apply(target, encoded) {
+        if (target.kind === "everyone") localFanOut.pushAll(deps.sessions.all(), encoded);
+        else if (target.kind === "account") localFanOut.pushToAccount(target.account, encoded);
+        else {
+          const group = deps.groups.get(target.group);
+          if (group) localFanOut.pushToMembers(group, encoded);
+        }
+      },
+      reloadGroups() {
+        deps.groups.clear();
+        loadGroups(deps.store, deps.groups);
+      },
+      wentOffline(user) {
+        localFanOut.pushPresence(user, "offline");
+      },
+    },
     notify(login, text) {
       const event: NoticeEvent = { type: "notice", text, ts: deps.now() };
       fanOut.pushToAccount(nameKey(login), JSON.stringify(event));
@@ -82,4 +111,19 @@ export function createChatCore(chatDeps: ChatDeps): ChatCore {
     },
   };
   return core;
+}
+
+/** This node's online accounts with the other nodes', one entry per account. */
+function withRemote(local: OnlineUser[], remote: OnlineUser[]): OnlineUser[] {
+  if (remote.length === 0) return local;
+  const byLogin = new Map(local.map((u) => [nameKey(u.login), { ...u }]));
+  for (const user of remote) {
+    const seen = byLogin.get(nameKey(user.login));
+    if (!seen) byLogin.set(nameKey(user.login), { ...user });
+    else {
+      seen.sessions += user.sessions;
+      seen.since = Math.min(seen.since, user.since);
+    }
+  }
+  return [...byLogin.values()].sort((a, b) => a.login.localeCompare(b.login));
 }

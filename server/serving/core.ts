@@ -9,6 +9,7 @@ import { Outbox } from "./outbox.ts";
 import { Registry } from "./registry.ts";
 import { SessionTable } from "./sessions.ts";
 import type { Store } from "./store/store.ts";
+import type { ClusterLink } from "./cluster/link.ts";
 import { LoginThrottle } from "./throttle.ts";
 
 /** The parts of a serving core. */
@@ -24,7 +25,7 @@ export interface Core {
 /** Builds a core over `store`; plugins are set up on its registry and hooks afterwards. */
 export function assembleCore(
   store: Store,
-  options: { log: Logger; now: () => number; maxGroupsPerUser: number },
+  options: { log: Logger; now: () => number; maxGroupsPerUser: number; cluster?: ClusterLink },
 ): Core {
   const sessions = new SessionTable();
   const outbox = new Outbox();
@@ -39,6 +40,7 @@ export function assembleCore(
     log: options.log,
     now: options.now,
     throttle,
+    cluster: options.cluster,
     // Read at each check, so a reloaded limit applies at once.
     get maxGroupsPerUser() {
       return options.maxGroupsPerUser;

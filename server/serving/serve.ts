@@ -24,7 +24,11 @@ import { startRouterTransport } from "./router_transport.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { openSqliteStore, type SyncMode } from "./store/sqlite.ts";
+import { openPostgresStore } from "./store/postgres.ts";
 import type { Retention, Store } from "./store/store.ts";
+import { watchGroupWrites } from "./cluster/group_writes.ts";
+import { connectNatsBus } from "./cluster/nats_bus.ts";
+import { type Relay, startRelay } from "./cluster/relay.ts";
 import { createTurns, type Turns } from "./turns.ts";
 
 /** How often silent sessions are looked for, at most. */
@@ -94,6 +98,10 @@ export interface ServerOptions {
   pluginOptions?: Record<string, Record<string, string>>;
   registration: Registration;
   sync: SyncMode;
+  /** Cluster mode: the PostgreSQL database every node shares, instead of SQLite in `dataDir`. */
+  store?: string;
+  /** Cluster mode: the NATS server(s) the nodes relay deliveries and presence over. */
+  bus?: string;
   retention: Retention;
   version: string;
   log: Logger;
@@ -170,14 +178,40 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // stop() takes the stack over.
   await using acquired = new AsyncDisposableStack();
   const turns = createTurns(log);
-  const store = openSqliteStore(options.dataDir, {
-    sync: options.sync,
-    onWrite: turns.requestFlush,
-  });
-  acquired.defer(() => store.close());
+  const opened = options.store
+    ? openPostgresStore(options.store, { onWrite: turns.requestFlush })
+    : openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
+  acquired.defer(() => opened.close());
+  const relay = options.bus ? await joinCluster(options.bus) : undefined;
+  if (relay) acquired.defer(() => relay.close());
+  const store: Store = relay ? watchGroupWrites(opened, relay.groupsChanged) : opened;
   // Mutable: a reloaded configuration changes these objects in place (see operator_surface.ts).
-  const coreOptions = { log, now, maxGroupsPerUser: options.limits.maxGroupsPerUser };
+  const coreOptions = {
+    log,
+    now,
+    maxGroupsPerUser: options.limits.maxGroupsPerUser,
+    cluster: relay,
+  };
   const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, coreOptions);
+
+  /** Joins the other nodes on the bus; their deliveries reach this node's sessions through `chat`. */
+  async function joinCluster(url: string): Promise<Relay> {
+    const node = crypto.randomUUID().slice(0, 8);
+    const bus = await connectNatsBus(url, { name: `chatz-${node}`, log });
+    log.info("cluster_joined", { node });
+    return startRelay({
+      bus,
+      node,
+      log,
+      now,
+      localOnline: () => sessions.online(),
+      localAccountCount: () => sessions.accountCount,
+      apply: (target, encoded) => chat.fromCluster.apply(target, encoded),
+      reloadGroups: () => chat.fromCluster.reloadGroups(),
+      wentOffline: (user) => chat.fromCluster.wentOffline(user),
+      requestFlush: turns.requestFlush,
+    });
+  }
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 
   const connectLimit = new RateLimiter(connectRate(options.limits.connectsPerMinute));
@@ -211,7 +245,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const endpoint = router.lastEndpoint ?? options.bind;
   const transport = startRouterTransport(router, turns.events(broker));
   acquired.defer(() => transport.close());
-  turns.attach({ store, outbox, commitFailed: chat.commitFailed, send: transport.send });
+  turns.attach({
+    store,
+    outbox,
+    commitFailed() {
+      chat.commitFailed();
+      relay?.discard();
+    },
+    // After the commit: other nodes deliver only what is stored.
+    committed: relay?.flush,
+    send: transport.send,
+  });
 
   const rate = new RateWindow();
   const timers = startTimers(options, { store, chat, broker, rate, log, now, turns });

@@ -18,6 +18,8 @@ export interface TurnParts {
   outbox: Outbox;
   /** Told when a commit failed: what it remembered of the turn is void. */
   commitFailed(): void;
+  /** Told when a commit succeeded, before the replies go out (a cluster node publishes the turn). */
+  committed?(): void;
   /** Where the outbox's frames go: the transport. */
   send: SendFrames;
 }
@@ -62,6 +64,7 @@ export function createTurns(log: Logger): Turns {
       parts.outbox.discard();
       return;
     }
+    parts.committed?.();
     parts.outbox.drain(parts.send);
   }
 

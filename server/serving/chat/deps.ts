@@ -9,6 +9,7 @@ import type { Outbox } from "../outbox.ts";
 import type { SessionTable } from "../sessions.ts";
 import type { LoginThrottle } from "../throttle.ts";
 import type { Store } from "../store/store.ts";
+import type { ClusterLink } from "../cluster/link.ts";
 import type { EventBus } from "../plugin_events.ts";
 
 /** What the chat services work with. */
@@ -26,6 +27,8 @@ export interface ChatDeps {
   maxGroupsPerUser: number;
   /** Plugins' event handlers (a new bus when not given). */
   events?: EventBus;
+  /** The other nodes of a cluster; absent for a server on its own. */
+  cluster?: ClusterLink;
 }
 
 /** What the parts work with: the deps with the event bus settled. */

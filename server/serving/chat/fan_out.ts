@@ -1,5 +1,6 @@
 // Fan-out: queues an encoded event for the sessions that should see it, and presence for contacts.
-// Every event is encoded once by the caller and queued in the outbox for each recipient session.
+// Every event is encoded once by the caller and queued in the outbox for each recipient session;
+// in a cluster, the same target is also handed to the other nodes (deps.cluster).
 
 import type { NoticeEvent, PresenceEvent } from "../../../protocol/mod.ts";
 import type { Group } from "../groups.ts";
@@ -11,20 +12,22 @@ export interface FanOut {
   /** Queues an event for one session, unless it is lagging (it catches up from the store). */
   push(session: Session, encoded: string): void;
   pushAll(list: Iterable<Session>, encoded: string, except?: string): void;
+  /** Every session, on every node. */
+  pushEveryone(encoded: string, except?: string): void;
   pushToAccount(account: string, encoded: string, except?: string): void;
   pushToMembers(group: Group, encoded: string, except?: string): void;
   /** Tells an account's contacts that it came online or went offline. */
-  pushPresence(session: Session, state: PresenceEvent["state"]): void;
+  pushPresence(who: Pick<Session, "account" | "login">, state: PresenceEvent["state"]): void;
   /** A notice to every session. */
   broadcast(text: string): void;
 }
 
 /** Builds the fan-out over the session and group tables; counts deliveries in `stats`. */
 export function createFanOut(
-  deps: Pick<ChatDeps, "store" | "sessions" | "groups" | "outbox" | "now">,
+  deps: Pick<ChatDeps, "store" | "sessions" | "groups" | "outbox" | "now" | "cluster">,
   stats: ChatStats,
 ): FanOut {
-  const { store, sessions, groups, outbox, now } = deps;
+  const { store, sessions, groups, outbox, now, cluster } = deps;
 
   function push(session: Session, encoded: string): void {
     if (session.lagging?.active) return; // it catches up from the store when its queue drains
@@ -40,15 +43,23 @@ export function createFanOut(
 
   function pushToAccount(account: string, encoded: string, except?: string): void {
     pushAll(sessions.of(account), encoded, except);
+    cluster?.deliver({ kind: "account", account }, encoded);
+  }
+
+  function pushEveryone(encoded: string, except?: string): void {
+    pushAll(sessions.all(), encoded, except);
+    cluster?.deliver({ kind: "everyone" }, encoded);
   }
 
   return {
     push,
     pushAll,
+    pushEveryone,
     pushToAccount,
 
     pushToMembers(group, encoded, except) {
-      for (const account of group.members.keys()) pushToAccount(account, encoded, except);
+      for (const account of group.members.keys()) pushAll(sessions.of(account), encoded, except);
+      cluster?.deliver({ kind: "members", group: group.key }, encoded);
     },
 
     /**
@@ -71,7 +82,7 @@ export function createFanOut(
 
     broadcast(text) {
       const event: NoticeEvent = { type: "notice", text, ts: now() };
-      pushAll(sessions.all(), JSON.stringify(event));
+      pushEveryone(JSON.stringify(event));
     },
   };
 }

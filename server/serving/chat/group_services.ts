@@ -65,7 +65,7 @@ export function loadGroups(store: Store, groups: GroupTable): void {
 
 /** Builds the group services over the group table, the store and the fan-out. */
 export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServices {
-  const { store, sessions, groups, log, now, events, userOf } = deps;
+  const { store, groups, log, now, events, userOf } = deps;
 
   function groupEvent(
     group: Group,
@@ -127,7 +127,7 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
       store.createGroup({ key: group.key, name: group.name, ownerKey, created: group.created });
       store.addMember(group.key, ownerKey, owner.login, group.created);
       // Groups are listed to everyone, so everyone hears of new and deleted ones.
-      fanOut.pushAll(sessions.all(), groupEvent(group, "create", owner.login), owner.session);
+      fanOut.pushEveryone(groupEvent(group, "create", owner.login), owner.session);
       log.info("group_create", { group: group.name, owner: owner.login });
       return info(group);
     },
@@ -161,7 +161,7 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
       events.emit("group_leave", left, () => userOf(caller));
       if (outcome.deleted) {
         store.deleteGroup(group.key);
-        fanOut.pushAll(sessions.all(), groupEvent(group, "delete", caller.login), caller.session);
+        fanOut.pushEveryone(groupEvent(group, "delete", caller.login), caller.session);
         log.info("group_delete", { group: group.name, reason: "empty" });
         return;
       }

@@ -108,7 +108,7 @@ export function createSends(
           text,
           cid,
         });
-        fanOut.pushAll(sessions.all(), stored.event, unlessEcho(from));
+        fanOut.pushEveryone(stored.event, unlessEcho(from));
         announce(from, stored);
         return sent(stored);
       });
@@ -132,12 +132,13 @@ export function createSends(
           text,
           cid,
         });
-        const online = sessions.of(toKey);
-        if (online.length === 0) store.addUndelivered(toKey, stored);
-        fanOut.pushAll(online, stored.event, unlessEcho(from));
+        // Online on any node: a node gets its deliveries live, so nothing is kept for later.
+        const online = sessions.of(toKey).length > 0 || deps.cluster?.onlineElsewhere(toKey);
+        if (!online) store.addUndelivered(toKey, stored);
+        fanOut.pushToAccount(toKey, stored.event, unlessEcho(from));
         if (toKey !== fromKey) fanOut.pushToAccount(fromKey, stored.event, unlessEcho(from));
         announce(from, stored);
-        return online.length === 0 ? { ...sent(stored), queued: true } : sent(stored);
+        return online ? sent(stored) : { ...sent(stored), queued: true };
       });
     },
 

@@ -1,0 +1,21 @@
+// The seam between a node's chat services and the rest of a cluster: deliveries meant for sessions
+// on other nodes, and what this node knows of the accounts online there. Absent in embedded mode.
+
+import type { OnlineUser } from "../../../protocol/plugin.ts";
+
+/** Whose sessions a delivery is for, named so that any node can find its own such sessions. */
+export type RemoteTarget =
+  | { kind: "everyone" }
+  | { kind: "account"; account: string }
+  /** The members of a group, by the group's key. */
+  | { kind: "members"; group: string };
+
+/** What the chat services see of the cluster. */
+export interface ClusterLink {
+  /** The accounts online on the other live nodes. */
+  online(): OnlineUser[];
+  /** Queues an encoded event for the matching sessions on the other nodes; sent after the commit. */
+  deliver(target: RemoteTarget, encoded: string): void;
+  /** Whether an account has a session on another live node. */
+  onlineElsewhere(account: string): boolean;
+}

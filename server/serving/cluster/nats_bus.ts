@@ -1,0 +1,58 @@
+// The cluster's message bus on NATS: publish and subscribe on subjects, reconnecting by itself.
+// The only module that talks to the NATS client (npm @nats-io/transport-node).
+
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../../log.ts";
+
+/** Publish/subscribe between the nodes of a cluster. */
+export interface Bus {
+  publish(subject: string, data: string): void;
+  /** Calls `handler` with each message on `subject`, in order. */
+  subscribe(subject: string, handler: (data: string) => void): void;
+  close(): Promise<void>;
+}
+
+/** How long to wait for the first connection before the node refuses to start. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Pause between reconnection attempts. The client retries for ever: a node without its bus still
+ * serves its own sessions, and its publications wait in the client's buffer.
+ */
+const RECONNECT_WAIT_MS = 500;
+
+/** Connects to the NATS server(s) at `url` (comma-separated for several). */
+export async function connectNatsBus(
+  url: string,
+  options: { name: string; log: Logger },
+): Promise<Bus> {
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: url.split(",").map((s) => s.trim()),
+      name: options.name,
+      timeout: CONNECT_TIMEOUT_MS,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: RECONNECT_WAIT_MS,
+    });
+  } catch (error) {
+    throw new Error(`Cannot connect to the bus at "${url}": ${(error as Error).message}`);
+  }
+  (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === "disconnect" || status.type === "reconnect") {
+        options.log.warn(`bus_${status.type}`, { server: String(status.server ?? "") });
+      }
+    }
+  })().catch(() => {});
+  return {
+    publish: (subject, data) => nc.publish(subject, data),
+    subscribe(subject, handler) {
+      nc.subscribe(subject, {
+        callback: (error, message) => {
+          if (!error) handler(message.string());
+        },
+      });
+    },
+    close: () => nc.drain().catch(() => nc.close()),
+  };
+}

@@ -1,0 +1,204 @@
+// A node's part of the cluster: its turns' deliveries for other nodes' sessions go out on the bus
+// after the commit, theirs come in and reach this node's sessions; heartbeats keep the directory.
+
+import { nameKey } from "../../../protocol/mod.ts";
+import type { OnlineUser } from "../../../protocol/plugin.ts";
+import type { Logger } from "../../log.ts";
+import type { ClusterLink, RemoteTarget } from "./link.ts";
+import type { Bus } from "./nats_bus.ts";
+
+/** Subject of turn batches: the deliveries of one node's committed turn. */
+const TURNS = "chatz.turns";
+/** Subject of heartbeats: each node's online accounts. */
+const NODES = "chatz.nodes";
+/** How often a node tells the others who is online on it. */
+export const HEARTBEAT_MS = 1000;
+/** Silence after which a node counts as dead: three and a half missed heartbeats. */
+export const NODE_DEAD_MS = 3500;
+
+/** One turn's deliveries, as published: [kind, target, encoded event]. */
+interface TurnBatch {
+  node: string;
+  /** The turn changed groups: reload them from the store before delivering. */
+  groups?: true;
+  deliveries: ["e" | "a" | "m", string, string][];
+}
+
+/** A heartbeat, or a node's goodbye. */
+interface NodeBeat {
+  node: string;
+  online: OnlineUser[];
+  bye?: true;
+}
+
+/** What the relay needs from its node. */
+export interface RelayDeps {
+  bus: Bus;
+  node: string;
+  log: Logger;
+  now: () => number;
+  /** This node's own online accounts. */
+  localOnline(): OnlineUser[];
+  /** How many accounts are online on this node: cheap, read after every turn. */
+  localAccountCount(): number;
+  /** Delivers another node's event to this node's matching sessions. */
+  apply(target: RemoteTarget, encoded: string): void;
+  /** Another node changed groups: read them again from the store. */
+  reloadGroups(): void;
+  /** Accounts of a dead node went offline: tell this node's sessions of their contacts. */
+  wentOffline(user: { account: string; login: string }): void;
+  /** Something was queued for this node's sessions: make sure it is sent. */
+  requestFlush(): void;
+}
+
+/** The relay: the cluster link the chat services use, and the node's hooks around commits. */
+export interface Relay extends ClusterLink {
+  /** The open turn wrote groups. */
+  groupsChanged(): void;
+  /** The turn committed: publish its deliveries. */
+  flush(): void;
+  /** The turn's commit failed: nothing of it may go out. */
+  discard(): void;
+  /** The other live nodes, with how many accounts are online on each. */
+  nodes(): { node: string; accounts: number; lastSeen: number }[];
+  /** Says goodbye to the other nodes and stops. */
+  close(): Promise<void>;
+}
+
+/** Starts relaying: subscribes to the other nodes' turns and heartbeats, and sends its own. */
+export function startRelay(deps: RelayDeps): Relay {
+  const { bus, node, log, now } = deps;
+  let queued: TurnBatch["deliveries"] = [];
+  let groups = false;
+  const directory = new Map<string, { online: OnlineUser[]; keys: Set<string>; seen: number }>();
+
+  bus.subscribe(TURNS, (data) => {
+    const batch = parse<TurnBatch>(data, "turn");
+    if (!batch || batch.node === node) return;
+    if (batch.groups) deps.reloadGroups();
+    for (const [kind, target, encoded] of batch.deliveries) {
+      deps.apply(
+        kind === "e"
+          ? { kind: "everyone" }
+          : kind === "a"
+          ? { kind: "account", account: target }
+          : { kind: "members", group: target },
+        encoded,
+      );
+    }
+    deps.requestFlush();
+  });
+
+  bus.subscribe(NODES, (data) => {
+    const beat = parse<NodeBeat>(data, "heartbeat");
+    if (!beat || beat.node === node) return;
+    if (beat.bye) {
+      directory.delete(beat.node);
+      return;
+    }
+    if (!directory.has(beat.node)) log.info("node_joined", { node: beat.node });
+    directory.set(beat.node, {
+      online: beat.online,
+      keys: new Set(beat.online.map((u) => nameKey(u.login))),
+      seen: now(),
+    });
+  });
+
+  function parse<T>(data: string, what: string): T | undefined {
+    try {
+      return JSON.parse(data) as T;
+    } catch {
+      log.warn("bus_bad_message", { what });
+      return undefined;
+    }
+  }
+
+  /** Drops nodes silent for too long; their accounts go offline unless online elsewhere. */
+  function sweep(): void {
+    const cutoff = now() - NODE_DEAD_MS;
+    for (const [id, entry] of directory) {
+      if (entry.seen >= cutoff) continue;
+      directory.delete(id);
+      log.warn("node_lost", { node: id, accounts: entry.online.length });
+      const local = new Set(deps.localOnline().map((u) => nameKey(u.login)));
+      for (const user of entry.online) {
+        const account = nameKey(user.login);
+        if (!local.has(account) && !onlineElsewhere(account)) {
+          deps.wentOffline({ account, login: user.login });
+        }
+      }
+      deps.requestFlush();
+    }
+  }
+
+  /** Accounts online here at the last heartbeat: a change sends the next one at once. */
+  let beatCount = -1;
+
+  function beat(bye = false): void {
+    beatCount = deps.localAccountCount();
+    const message: NodeBeat = { node, online: bye ? [] : deps.localOnline() };
+    if (bye) message.bye = true;
+    bus.publish(NODES, JSON.stringify(message));
+  }
+
+  function onlineElsewhere(account: string): boolean {
+    for (const entry of directory.values()) if (entry.keys.has(account)) return true;
+    return false;
+  }
+
+  // The first beat once the node's services exist (they are built after the relay).
+  const first = setTimeout(beat, 0);
+  const timer = setInterval(() => {
+    beat();
+    sweep();
+  }, HEARTBEAT_MS);
+
+  return {
+    deliver(target, encoded) {
+      const key = target.kind === "everyone"
+        ? ""
+        : target.kind === "account"
+        ? target.account
+        : target.group;
+      queued.push([
+        target.kind === "everyone" ? "e" : target.kind === "account" ? "a" : "m",
+        key,
+        encoded,
+      ]);
+    },
+    onlineElsewhere,
+    online() {
+      return [...directory.values()].flatMap((entry) => entry.online);
+    },
+    groupsChanged() {
+      groups = true;
+    },
+    flush() {
+      // Someone logged in or out here: the others learn it now, not at the next heartbeat.
+      if (deps.localAccountCount() !== beatCount) beat();
+      if (queued.length === 0 && !groups) return;
+      const batch: TurnBatch = { node, deliveries: queued };
+      if (groups) batch.groups = true;
+      queued = [];
+      groups = false;
+      bus.publish(TURNS, JSON.stringify(batch));
+    },
+    discard() {
+      queued = [];
+      groups = false;
+    },
+    nodes() {
+      return [...directory].map(([id, entry]) => ({
+        node: id,
+        accounts: entry.online.length,
+        lastSeen: entry.seen,
+      }));
+    },
+    async close() {
+      clearTimeout(first);
+      clearInterval(timer);
+      beat(true);
+      await bus.close();
+    },
+  };
+}
