@@ -1,17 +1,16 @@
-// The terminal chat UI: a readline prompt with history, incoming lines printed above what is typed.
-// Thin on purpose: parsing and rendering live in input.ts and format.ts.
+// Line mode on a terminal (`--plain`): events printed as lines, one input row below them with
+// history, Tab completion and bracketed paste. Parsing and rendering live in input.ts and format.ts.
 
-import process from "node:process";
-import { clearScreenDown, createInterface, cursorTo } from "node:readline";
-import { writeAbovePrompt } from "../terminal/above_prompt.ts";
+import stringWidth from "string-width";
 import type { ServerEvent } from "../protocol/mod.ts";
+import { nameKey } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import { formatError, formatEvent, formatReply, oneLine } from "./format.ts";
 import { appendSecrets, parseInput, type SendAction } from "./input.ts";
-import { promptSecret } from "./password.ts";
-
-/** Lines kept in the in-memory input history. */
-const HISTORY_SIZE = 500;
+import { complete, type CompletionState } from "./tui/completion.ts";
+import { InputLine } from "./tui/input_line.ts";
+import type { KeyEvent } from "./tui/keys.ts";
+import { openPromptLine } from "./tui/screen.ts";
 
 /** Options of `runInteractive`. */
 export interface InteractiveOptions {
@@ -20,140 +19,258 @@ export interface InteractiveOptions {
   color: boolean;
 }
 
+/** Where line mode prints and draws its input row. */
+export interface LineOutput {
+  columns(): number;
+  print(text: string): void;
+  input(prompt: string, text: string, cursor: number): void;
+}
+
+/** What line mode needs of a connection. */
+export type LineConnection = Pick<Connection, "session" | "command">;
+
+/** A question the input row is answering instead of taking a chat line. */
+type Question =
+  | { kind: "paste"; text: string }
+  | { kind: "secret"; action: SendAction; names: string[]; values: string[] };
+
+/** Line mode's behaviour without the terminal: keys in, lines and the input row out. */
+export class LineMode {
+  readonly input = new InputLine();
+  /** Logins seen, most recent first, for completion. */
+  readonly logins: string[] = [];
+  #question?: Question;
+  #completion?: CompletionState;
+
+  constructor(
+    readonly conn: LineConnection,
+    readonly output: LineOutput,
+    readonly options: { color: boolean; quit(): void },
+  ) {}
+
+  /** Learns who is online, for completion, when the server has the `list` command. */
+  start(): void {
+    if (!this.conn.session.catalog.some((c) => c.name === "list")) return;
+    void this.conn.command("list").then((reply) => {
+      const users = reply.ok ? (reply.data as { users?: { login?: unknown }[] })?.users : [];
+      for (const user of Array.isArray(users) ? users : []) {
+        if (typeof user.login === "string") this.#learn(user.login);
+      }
+    });
+  }
+
+  /** A server event, printed above the input row. */
+  event(event: ServerEvent): void {
+    if (event.type === "message") this.#learn(event.from, event.to);
+    if (event.type === "presence") this.#learn(event.login);
+    this.output.print(
+      formatEvent(event, { self: this.conn.session.login, color: this.options.color }),
+    );
+  }
+
+  /** One key or paste from the terminal. */
+  key(event: KeyEvent): void {
+    if (!(event.kind === "key" && event.name === "tab")) this.#completion = undefined;
+    if (!this.#question || !this.#answer(event)) this.#edit(event);
+    this.redraw();
+  }
+
+  /** Draws the input row. */
+  redraw(): void {
+    const prompt = this.#prompt();
+    const width = Math.max(1, this.output.columns() - stringWidth(prompt));
+    const view = this.input.view(width);
+    const text = this.#question?.kind === "secret" ? "*".repeat(view.cursorColumn) : view.text;
+    this.output.input(prompt, text, stringWidth(prompt) + view.cursorColumn);
+  }
+
+  #edit(event: KeyEvent): void {
+    const line = this.input;
+    if (event.kind === "text") return line.insert(event.text);
+    if (event.kind === "paste") return this.#paste(event.text);
+    if (event.kind === "ctrl") {
+      const actions: Record<string, () => void> = {
+        a: () => line.home(),
+        e: () => line.end(),
+        b: () => line.left(),
+        f: () => line.right(),
+        u: () => line.deleteToStart(),
+        k: () => line.deleteToEnd(),
+        w: () => line.deleteWordBack(),
+        c: () => this.options.quit(),
+        d: () => line.length === 0 ? this.options.quit() : line.deleteForward(),
+      };
+      return actions[event.letter]?.();
+    }
+    if (event.kind !== "key") return;
+    const keys: Partial<Record<typeof event.name, () => void>> = {
+      enter: () => this.#submit(),
+      tab: () => this.#complete(),
+      backspace: () => line.backspace(),
+      delete: () => line.deleteForward(),
+      left: () => event.ctrl ? line.wordLeft() : line.left(),
+      right: () => event.ctrl ? line.wordRight() : line.right(),
+      up: () => line.historyUp(),
+      down: () => line.historyDown(),
+      home: () => line.home(),
+      end: () => line.end(),
+    };
+    keys[event.name]?.();
+  }
+
+  #submit(): void {
+    const text = this.input.text;
+    const action = parseInput(text, this.conn.session.catalog);
+    // A line with a password is never kept in input history.
+    this.input.submit(!(action.kind === "send" && action.sensitive));
+    this.output.print(`${this.#prompt()}${action.kind === "send" && action.sensitive ? "" : text}`);
+    switch (action.kind) {
+      case "quit":
+        return this.options.quit();
+      case "help":
+        return this.output.print(action.text);
+      case "error":
+        return this.output.print(formatError(action.code, action.message, this.options));
+      case "send":
+        if (action.missingSecrets) {
+          this.#question = { kind: "secret", action, names: action.missingSecrets, values: [] };
+          return;
+        }
+        return this.#send(action);
+    }
+  }
+
+  #send(action: Pick<SendAction, "cmd" | "args">): void {
+    // Sent messages come back as events (`echo` at login); the reply shows only errors and text.
+    void this.conn.command(action.cmd, action.args).then((reply) => {
+      const line = formatReply(reply, { self: this.conn.session.login, color: this.options.color });
+      if (line !== undefined) this.output.print(line);
+    });
+  }
+
+  #complete(): void {
+    const before = this.input.beforeCursor;
+    const after = this.input.text.slice(before.length);
+    const self = nameKey(this.conn.session.login);
+    const done = complete(before, after, {
+      catalog: this.conn.session.catalog,
+      logins: this.logins.filter((l) => nameKey(l) !== self),
+      groups: [],
+      clientCommands: [],
+    }, this.#completion);
+    if (!done) return;
+    this.#completion = done.state;
+    this.input.set(done.before + done.after, [...segmenter.segment(done.before)].length);
+  }
+
+  /** A paste: one line goes into the input; several lines ask once, then go as one message. */
+  #paste(text: string): void {
+    if (!text.includes("\n")) return this.input.insert(text);
+    const whole = (this.input.submit(false) + text).replace(/\n+$/, "");
+    if (!whole.includes("\n")) return this.input.set(whole);
+    this.#question = { kind: "paste", text: whole };
+  }
+
+  /** Handles a key while a question is open; false lets it through to the input row. */
+  #answer(event: KeyEvent): boolean {
+    const question = this.#question!;
+    const cancel = (event.kind === "key" && event.name === "escape") ||
+      (event.kind === "ctrl" && event.letter === "c");
+    if (question.kind === "secret") {
+      if (cancel) {
+        this.#question = undefined;
+        this.input.submit(false);
+        this.output.print("-!- Cancelled");
+        return true;
+      }
+      if (!(event.kind === "key" && event.name === "enter")) return false;
+      return this.#secretEntered(question);
+    }
+    const yes = event.kind === "text" && /^y/i.test(event.text);
+    if (!yes && !cancel && !(event.kind === "text" && /^n/i.test(event.text))) return true;
+    this.#question = undefined;
+    if (yes) this.#send({ cmd: "say", args: question.text });
+    else this.output.print("-!- Paste cancelled");
+    return true;
+  }
+
+  #secretEntered(question: Question & { kind: "secret" }): boolean {
+    const value = this.input.submit(false);
+    const name = question.names[question.values.length];
+    if (value === "" || /\s/.test(value)) {
+      this.#question = undefined;
+      const message = `Cannot use secret "${name}": it must be one word`;
+      this.output.print(formatError("bad_arguments", message, this.options));
+      return true;
+    }
+    question.values.push(value);
+    if (question.values.length === question.names.length) {
+      this.#question = undefined;
+      this.#send(appendSecrets(question.action, question.values));
+    }
+    return true;
+  }
+
+  #prompt(): string {
+    const question = this.#question;
+    if (question?.kind === "paste") {
+      return `Send ${question.text.split("\n").length} pasted lines as one message? (y/n) `;
+    }
+    if (question?.kind === "secret") return `${question.names[question.values.length]}: `;
+    return `${oneLine(this.conn.session.login)}> `;
+  }
+
+  #learn(...logins: (string | undefined)[]): void {
+    for (const login of logins) {
+      if (login === undefined) continue;
+      const index = this.logins.findIndex((l) => nameKey(l) === nameKey(login));
+      if (index !== -1) this.logins.splice(index, 1);
+      this.logins.unshift(login);
+    }
+  }
+}
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
 /**
- * Runs the chat prompt on the terminal until `/quit`, Ctrl-C, Ctrl-D (exit code 0, after logging
- * out) or a `bye` from the server (exit code 1).
+ * Runs line mode on the terminal until `/quit`, Ctrl-C, Ctrl-D on an empty line (exit code 0,
+ * after logging out) or a `bye` from the server (exit code 1).
  */
 export function runInteractive(
   connection: Connection,
   options: InteractiveOptions,
 ): Promise<number> {
-  // The catalog is read at each use: every (re)login brings the server's current one.
   const { login: self, server } = connection.session;
-  const color = options.color;
-  const output = process.stdout;
-  const rl = createInterface({
-    input: process.stdin,
-    output,
-    terminal: true,
-    prompt: `${oneLine(self)}> `,
-    historySize: HISTORY_SIZE,
-    removeHistoryDuplicates: true,
-  });
-
   let finished = false;
-  let asking = false; // a hidden prompt owns the terminal: hold other output back
-  const held: string[] = [];
   let resolveExit: (code: number) => void = () => {};
   const exit = new Promise<number>((resolve) => resolveExit = resolve);
-
-  /** Prints a line above the prompt and redraws the prompt with whatever is typed so far. */
-  function show(text: string): void {
-    if (finished) return;
-    if (asking) {
-      held.push(text);
-      return;
-    }
-    writeAbovePrompt(rl, output, text);
-  }
-
-  /** Ends the session; `ending` says what to do with the prompt line the cursor is on. */
-  async function leave(code: number, logout: boolean, ending: "newline" | "erase" | "none") {
+  const leave = async (code: number, logout: boolean) => {
     if (finished) return;
     finished = true;
-    rl.close();
-    if (ending === "newline") output.write("\n");
-    if (ending === "erase") {
-      cursorTo(output, 0);
-      clearScreenDown(output);
-    }
+    terminal.close();
     await connection.close({ logout });
     resolveExit(code);
-  }
-
-  function send(action: SendAction): void {
-    // Sent messages come back as events (`echo` at login); the reply shows only errors and text.
-    connection.command(action.cmd, action.args).then((reply) => {
-      const line = formatReply(reply, { self, color });
-      if (line !== undefined) show(line);
-    });
-  }
-
-  /** Asks for the secrets a command line left out; undefined when the user gave up. */
-  async function askSecrets(action: SendAction & { missingSecrets: string[] }) {
-    asking = true;
-    rl.pause();
-    const secrets: string[] = [];
-    try {
-      for (const name of action.missingSecrets) {
-        const value = await promptSecret(`${name}: `);
-        if (value === null) return undefined;
-        if (value === "" || /\s/.test(value)) {
-          show(
-            formatError("bad_arguments", `Cannot use secret "${name}": it must be one word`, {
-              color,
-            }),
-          );
-          return undefined;
-        }
-        secrets.push(value);
-      }
-      return appendSecrets(action, secrets);
-    } finally {
-      // promptSecret leaves cooked mode behind; readline needs raw mode back for line editing.
-      process.stdin.setRawMode(true);
-      asking = false;
-      rl.resume();
-      for (const text of held.splice(0)) show(text);
-    }
-  }
-
-  async function handle(line: string): Promise<void> {
-    const action = parseInput(line, connection.session.catalog);
-    switch (action.kind) {
-      case "none":
-        break;
-      case "quit":
-        await leave(0, true, "none"); // the submitted line already moved to a fresh row
-        return;
-      case "help":
-        show(action.text);
-        break;
-      case "error":
-        show(formatError(action.code, action.message, { color }));
-        break;
-      case "send": {
-        if (action.missingSecrets) {
-          const filled = await askSecrets({ ...action, missingSecrets: action.missingSecrets });
-          if (filled === undefined) show("-!- Cancelled");
-          else send(filled);
-        } else send(action);
-        break;
-      }
-    }
-    if (!finished) rl.prompt();
-  }
-
-  // Never keep a line of a command that takes secrets: the 'history' listener may edit the array.
-  rl.on("history", (history: string[]) => {
-    const newest = history[0];
-    if (newest === undefined) return;
-    const action = parseInput(newest, connection.session.catalog);
-    if (action.kind === "send" && action.sensitive) history.shift();
+  };
+  const terminal = openPromptLine({
+    key: (event) => mode.key(event),
+    redraw: () => mode.redraw(),
+    quit: () => void leave(0, true),
   });
-  rl.on("line", (line) => void handle(line));
-  rl.on("SIGINT", () => void leave(0, true, "newline")); // Ctrl-C
-  rl.on("close", () => void leave(0, true, "newline")); // Ctrl-D, or stdin gone
-
+  const mode = new LineMode(connection, terminal, {
+    color: options.color,
+    quit: () => void leave(0, true),
+  });
   const registered = connection.session.registered ? ", new account registered" : "";
-  output.write(
+  terminal.print(
     `-!- Logged in as ${oneLine(self)} on ${oneLine(server.name)} ${oneLine(server.version)}` +
-      `${registered}. Type /help for commands, /quit to leave.\n`,
+      `${registered}. Type /help for commands, /quit to leave.`,
   );
-  rl.prompt();
   options.subscribe((event) => {
-    show(formatEvent(event, { self, color }));
-    if (event.type === "bye") void leave(1, false, "erase");
+    if (finished) return;
+    mode.event(event);
+    if (event.type === "bye") void leave(1, false);
   });
+  mode.start();
+  mode.redraw();
   return exit;
 }

@@ -155,6 +155,22 @@ Deno.test({
         assert.ok(screen.every((row) => row.length <= 50));
       });
 
+      await t.step("--plain keeps line mode: completion and a paste asked once", async () => {
+        const carol = await open("carol", "--plain");
+        await carol.waitFor(has("-!- Logged in as carol"), "carol's login line");
+        await carol.type("/msg bo");
+        await carol.keys("Tab");
+        await carol.waitFor((s) => s.some((r) => r.endsWith("carol> /msg bob")), "completion");
+        await carol.keys("C-u");
+        await carol.paste("plain one\nplain two");
+        await carol.waitFor(has("Send 2 pasted lines as one message? (y/n)"), "the question");
+        await carol.type("y");
+        await carol.waitFor(has("<you> plain one"), "carol's own line, echoed by the server");
+        // Alice looks at the public room (window 1) since the escape-sequence step.
+        const screen = await alice.waitFor(has("plain two"), "carol's paste at alice's");
+        assert.ok(has("<carol> plain one")(screen));
+      });
+
       await t.step("/quit gives the terminal back", async () => {
         await bob.type("/quit");
         await bob.keys("Enter");

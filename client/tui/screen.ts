@@ -1,5 +1,5 @@
-// The one module of the full-screen client that touches the terminal: raw mode, the alternate
-// screen, bracketed paste, reading keys, writing changed rows, resizes, suspend and resume.
+// The one module of the terminal clients that touches the terminal: raw mode, the alternate screen,
+// bracketed paste, reading keys, writing rows, resizes, suspend and resume; full-screen and line mode.
 
 import { KeyDecoder, type KeyEvent } from "./keys.ts";
 import type { Frame } from "./render.ts";
@@ -30,27 +30,30 @@ export interface ScreenHandlers {
 
 const encoder = new TextEncoder();
 
-/** Takes over the terminal (stdin and stdout must be terminals). */
-export function openScreen(handlers: ScreenHandlers): Screen {
-  let previous: string[] = [];
+/** What a program that owns the terminal writes through. */
+interface Terminal {
+  write(text: string): void;
+  close(): void;
+}
+
+/**
+ * Puts the terminal in cbreak mode (Ctrl-Z still suspends, Ctrl-C still interrupts), writes
+ * `enter`, reads keys until closed, and on `fg` after a suspend takes it over again. `close`
+ * writes `leave` and restores the terminal.
+ */
+function takeTerminal(handlers: ScreenHandlers, enter: string, leave: string): Terminal {
   let closed = false;
   const decoder = new KeyDecoder();
-
   const write = (text: string) => {
     const bytes = encoder.encode(text);
     let written = 0;
     while (written < bytes.length) written += Deno.stdout.writeSync(bytes.subarray(written));
   };
   const takeOver = () => {
-    // cbreak: the terminal still turns Ctrl-Z into SIGTSTP, so a shell's job control works.
     Deno.stdin.setRaw(true, { cbreak: true });
-    write(ENTER);
-    previous = [];
+    write(enter);
   };
-  const onResize = () => {
-    previous = [];
-    handlers.redraw();
-  };
+  const onResize = () => handlers.redraw();
   const onContinue = () => {
     // Back from Ctrl-Z and `fg`: the shell changed the terminal modes meanwhile.
     takeOver();
@@ -81,22 +84,8 @@ export function openScreen(handlers: ScreenHandlers): Screen {
   })();
 
   return {
-    size() {
-      const { columns, rows } = Deno.consoleSize();
-      return { columns: Math.max(10, columns), rows: Math.max(4, rows) };
-    },
-    draw(frame) {
-      if (closed) return;
-      let out = "\x1b[?25l";
-      frame.rows.forEach((row, i) => {
-        if (previous[i] !== row) out += `\x1b[${i + 1};1H${row}\x1b[0m\x1b[K`;
-      });
-      previous = frame.rows;
-      out += `\x1b[${frame.cursor.row + 1};${frame.cursor.column + 1}H\x1b[?25h`;
-      write(out);
-    },
-    bell() {
-      if (!closed) write("\x07");
+    write: (text) => {
+      if (!closed) write(text);
     },
     close() {
       if (closed) return;
@@ -104,8 +93,78 @@ export function openScreen(handlers: ScreenHandlers): Screen {
       Deno.removeSignalListener("SIGWINCH", onResize);
       Deno.removeSignalListener("SIGCONT", onContinue);
       Deno.removeSignalListener("SIGINT", onInterrupt);
-      write(LEAVE);
+      write(leave);
       Deno.stdin.setRaw(false);
     },
+  };
+}
+
+/** Takes over the terminal for the full-screen client (stdin and stdout must be terminals). */
+export function openScreen(handlers: ScreenHandlers): Screen {
+  let previous: string[] = [];
+  const terminal = takeTerminal(
+    {
+      ...handlers,
+      redraw: () => {
+        previous = [];
+        handlers.redraw();
+      },
+    },
+    ENTER,
+    LEAVE,
+  );
+  return {
+    size() {
+      const { columns, rows } = Deno.consoleSize();
+      return { columns: Math.max(10, columns), rows: Math.max(4, rows) };
+    },
+    draw(frame) {
+      let out = "\x1b[?25l";
+      frame.rows.forEach((row, i) => {
+        if (previous[i] !== row) out += `\x1b[${i + 1};1H${row}\x1b[0m\x1b[K`;
+      });
+      previous = frame.rows;
+      out += `\x1b[${frame.cursor.row + 1};${frame.cursor.column + 1}H\x1b[?25h`;
+      terminal.write(out);
+    },
+    bell: () => terminal.write("\x07"),
+    close: () => terminal.close(),
+  };
+}
+
+/** A line printer with one input row at the bottom: line mode (`--plain`) on a terminal. */
+export interface PromptLine {
+  /** Columns now. */
+  columns(): number;
+  /** Prints text above the input row (line breaks allowed), then redraws the input row. */
+  print(text: string): void;
+  /** Draws the input row: the prompt, the visible input, the cursor `cursor` columns in. */
+  input(prompt: string, text: string, cursor: number): void;
+  bell(): void;
+  /** Leaves the input row as it is, moves below it and restores the terminal. */
+  close(): void;
+}
+
+/** Takes over the terminal for line mode: no alternate screen, bracketed paste on. */
+export function openPromptLine(handlers: ScreenHandlers): PromptLine {
+  let row = "";
+  let cursorColumn = 0;
+  const terminal = takeTerminal(handlers, "\x1b[?2004h", "\x1b[?2004l\r\n");
+  const drawRow = () =>
+    terminal.write(`\r\x1b[K${row}\r${cursorColumn > 0 ? `\x1b[${cursorColumn}C` : ""}`);
+  return {
+    columns: () => Math.max(10, Deno.consoleSize().columns),
+    print(text) {
+      // Raw mode writes a line feed without a carriage return: send both.
+      terminal.write(`\r\x1b[K${text.replace(/\r?\n/g, "\r\n")}\r\n`);
+      drawRow();
+    },
+    input(prompt, text, cursor) {
+      row = prompt + text;
+      cursorColumn = cursor;
+      drawRow();
+    },
+    bell: () => terminal.write("\x07"),
+    close: () => terminal.close(),
   };
 }
