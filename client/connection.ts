@@ -495,7 +495,8 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
 /** The error of a failed first handshake, saying which side encrypts and what to change. */
 function handshakeError(failure: HandshakeFailure, options: ConnectOptions): ChatzError {
   const server = `Cannot connect to "${options.server}"`;
-  if (failure === "curve_refused") {
+  // A plaintext client has no key to refuse: a server that hangs up on its handshake encrypts.
+  if (failure === "curve_refused" && options.curve) {
     return new ChatzError(
       "handshake_failed",
       `${server}: the server hung up during the CURVE handshake`,

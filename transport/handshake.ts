@@ -5,8 +5,9 @@ import type { Socket } from "zeromq";
 
 /**
  * A failed handshake: `mechanism_mismatch` when one side speaks CURVE and the other plaintext (the
- * ZMTP greetings name different mechanisms); `curve_refused` when a CURVE server hung up during the
- * key exchange, which is what a wrong server key looks like from the client.
+ * ZMTP greetings name different mechanisms); `curve_refused` when the server hung up during the
+ * handshake again and again: to a CURVE client, what a wrong server key looks like; to a plaintext
+ * client, what a CURVE server that read its greeting first does.
  */
 export type HandshakeFailure = "mechanism_mismatch" | "curve_refused";
 
