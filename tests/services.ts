@@ -51,12 +51,25 @@ export interface Nats {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** A loopback port nothing listens on right now. */
+/**
+ * Servers that tests restart get ports below Linux's ephemeral range (32768-60999 by default):
+ * between a stop and a start, an outgoing connection anywhere on the machine could otherwise be
+ * given the very port, and the restart would find it taken.
+ */
+const STABLE_PORTS = { first: 20_000, count: 12_000 };
+
+/** A loopback port nothing listens on right now, outside the ephemeral range (see STABLE_PORTS). */
 export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = STABLE_PORTS.first + Math.floor(Math.random() * STABLE_PORTS.count);
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch {
+      // taken: try another
+    }
+  }
+  throw new Error("Cannot find a free loopback port below the ephemeral range");
 }
 
 /** Resolves once `check` holds, looking every POLL_MS; rejects after `ms`. */
@@ -115,6 +128,21 @@ async function run(program: string, args: string[], user: { uid?: number; gid?: 
   if (!out.success) {
     const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
     throw new Error(`Cannot run ${program} ${args.join(" ")}: ${text.trim()}`);
+  }
+}
+
+/** Most tries at restarting on the same port, a moment apart: the port may take a moment to free. */
+const RESTART_ATTEMPTS = 20;
+
+/** Runs `start` again on its old port, retrying a bounded number of times while the port is busy. */
+async function restartOn(port: number, start: (port: number) => Promise<void>): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await start(port);
+    } catch (error) {
+      if (attempt >= RESTART_ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS * 4));
+    }
   }
 }
 
@@ -203,7 +231,7 @@ export async function startPostgres(): Promise<Postgres> {
       return url(name);
     },
     stop,
-    start: () => launch(port),
+    start: () => restartOn(port, launch),
     async [Symbol.asyncDispose]() {
       try {
         await stop();
@@ -232,13 +260,13 @@ function natsProgram(): string {
   return found;
 }
 
-/** Whether process `pid` still runs (not a zombie). */
-function running(pid: number): boolean {
+/** Whether something listens on loopback `port` (Deno reads /proc only with --allow-all). */
+function listening(port: number): boolean {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/^\d+ \(.*\) Z/.test(stat);
-  } catch {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
     return false;
+  } catch {
+    return true;
   }
 }
 
@@ -267,17 +295,20 @@ export async function startNats(): Promise<Nats> {
   };
   port = await onFreePort(launch);
   const stop = async ({ crash = false } = {}) => {
-    if (!pid || !running(pid)) return;
-    Deno.kill(pid, crash ? "SIGKILL" : "SIGTERM");
-    const stopping = pid;
-    await waitUntil(() => !running(stopping), "nats-server to stop");
+    if (!pid) return;
+    try {
+      Deno.kill(pid, crash ? "SIGKILL" : "SIGTERM");
+    } catch {
+      // already gone
+    }
     pid = 0;
+    await waitUntil(() => !listening(port), "nats-server to stop");
   };
   return {
     port,
     url: `nats://127.0.0.1:${port}`,
     stop,
-    start: () => launch(port),
+    start: () => restartOn(port, launch),
     async [Symbol.asyncDispose]() {
       try {
         await stop();
