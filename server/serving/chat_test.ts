@@ -9,12 +9,14 @@ import {
   nameKey,
   type ServerEvent,
 } from "../../protocol/mod.ts";
-import type { Caller, DeliverHook, OutgoingMessage } from "../../protocol/plugin.ts";
+import type { Caller, DeliverHook, OutgoingMessage, Sent } from "../../protocol/plugin.ts";
 import { type ChatCore, createChatCore } from "./chat.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
 import { ChatError } from "../errors.ts";
 import { GroupTable } from "./groups.ts";
 import { LoginThrottle } from "./throttle.ts";
+import { RecentSends } from "./recent_sends.ts";
+import { DEDUP_WINDOW } from "./shared_state.ts";
 import { createLogger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { hashPassword, tokenHash } from "./passwords.ts";
@@ -53,6 +55,7 @@ class World {
       store: this.store,
       sessions: this.sessions,
       groups: this.groups,
+      duplicates: new RecentSends<Sent>(DEDUP_WINDOW),
       outbox: this.outbox,
       hooks: this.hooks,
       log: createLogger("error", () => {}),

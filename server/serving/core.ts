@@ -3,38 +3,49 @@
 
 import type { DeliverHook } from "../../protocol/plugin.ts";
 import { type ChatCore, createChatCore } from "./chat.ts";
-import { GroupTable } from "./groups.ts";
 import type { Logger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { Registry } from "./registry.ts";
-import { SessionTable } from "./sessions.ts";
+import {
+  createLocalState,
+  type SessionDirectory,
+  type SharedState,
+  type Throttle,
+} from "./shared_state.ts";
 import type { Store } from "./store/store.ts";
 import type { ClusterLink } from "./cluster/link.ts";
-import { LoginThrottle } from "./throttle.ts";
 
 /** The parts of a serving core. */
 export interface Core {
-  sessions: SessionTable;
+  sessions: SessionDirectory;
   outbox: Outbox;
   hooks: DeliverHook[];
   registry: Registry;
-  throttle: LoginThrottle;
+  throttle: Throttle;
   chat: ChatCore;
 }
 
 /** Builds a core over `store`; plugins are set up on its registry and hooks afterwards. */
 export function assembleCore(
   store: Store,
-  options: { log: Logger; now: () => number; maxGroupsPerUser: number; cluster?: ClusterLink },
+  options: {
+    log: Logger;
+    now: () => number;
+    maxGroupsPerUser: number;
+    /** The state shared with other server processes; in this process alone when not given. */
+    state?: SharedState;
+    cluster?: ClusterLink;
+  },
 ): Core {
-  const sessions = new SessionTable();
+  const state = options.state ?? createLocalState();
+  const { sessions, loginThrottle: throttle } = state;
   const outbox = new Outbox();
   const hooks: DeliverHook[] = [];
-  const throttle = new LoginThrottle();
   const chat = createChatCore({
     store,
     sessions,
-    groups: new GroupTable(),
+    groups: state.groups,
+    duplicates: state.duplicates,
     outbox,
     hooks,
     log: options.log,

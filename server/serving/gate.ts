@@ -5,7 +5,7 @@
 import { Router } from "zeromq";
 import { startSocketLoop } from "../../transport/socket_loop.ts";
 import type { Logger } from "../log.ts";
-import type { RateLimiter } from "./rate_limit.ts";
+import type { Limiter } from "./shared_state.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
@@ -26,7 +26,7 @@ export interface Gate {
  * is logged with its network address: zeromq.js cannot tie an address to a routing id, so the log
  * is where connection addresses are seen.
  */
-export async function openGate(log: Logger, connectLimit: RateLimiter): Promise<Gate> {
+export async function openGate(log: Logger, connectLimit: Limiter): Promise<Gate> {
   const socket = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
   await socket.bind(ZAP_ENDPOINT);
   let paused = false;

@@ -6,10 +6,9 @@ import type { createBroker } from "./broker.ts";
 import type { BrokerDeps } from "./broker/deps.ts";
 import type { ChatCore } from "./chat.ts";
 import type { Gate } from "./gate.ts";
-import type { RateLimiter } from "./rate_limit.ts";
 import type { RateWindow } from "./rate.ts";
 import type { LiveSettings, RunningServer, ServerLimits, ServerOptions } from "./serve.ts";
-import type { SessionTable } from "./sessions.ts";
+import type { Limiter, SessionDirectory } from "./shared_state.ts";
 import type { Store } from "./store/store.ts";
 
 /** The parts of a running server the operator's commands act on. */
@@ -20,12 +19,12 @@ export interface SurfaceParts {
   log: Logger;
   options: ServerOptions;
   store: Store;
-  sessions: SessionTable;
+  sessions: SessionDirectory;
   chat: ChatCore;
   gate: Gate;
   broker: ReturnType<typeof createBroker>;
   /** Mutable settings a reload changes in place. */
-  live: { core: { maxGroupsPerUser: number }; broker: BrokerDeps; connectLimit: RateLimiter };
+  live: { core: { maxGroupsPerUser: number }; broker: BrokerDeps; connectLimit: Limiter };
   rate: RateWindow;
   requestFlush(): void;
   flush(): void;

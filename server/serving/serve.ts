@@ -22,7 +22,7 @@ import { connectRate, operatorSurface } from "./operator_surface.ts";
 import { RateWindow } from "./rate.ts";
 import { startRouterTransport } from "./router_transport.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { createLocalState } from "./shared_state.ts";
 import { openSqliteStore, type SyncMode } from "./store/sqlite.ts";
 import { openPostgresStore } from "./store/postgres.ts";
 import type { Retention, Store } from "./store/store.ts";
@@ -186,11 +186,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (relay) acquired.defer(() => relay.close());
   const store: Store = relay ? watchGroupWrites(opened, relay.groupsChanged) : opened;
   // Mutable: a reloaded configuration changes these objects in place (see operator_surface.ts).
+  const state = createLocalState({
+    command: { burst: options.limits.commandBurst, perSecond: options.limits.commandsPerSecond },
+    connect: connectRate(options.limits.connectsPerMinute),
+  });
   const coreOptions = {
     log,
     now,
     maxGroupsPerUser: options.limits.maxGroupsPerUser,
     cluster: relay,
+    state,
   };
   const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, coreOptions);
 
@@ -214,7 +219,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 
-  const connectLimit = new RateLimiter(connectRate(options.limits.connectsPerMinute));
+  const connectLimit = state.connectLimit;
   const gate = await openGate(log, connectLimit).catch((error) => {
     throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
   });
@@ -232,10 +237,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now,
     requestFlush: turns.requestFlush,
     throttle,
-    commandLimit: new RateLimiter({
-      burst: options.limits.commandBurst,
-      perSecond: options.limits.commandsPerSecond,
-    }),
+    commandLimit: state.commandLimit,
     sessionTimeoutMs: options.limits.sessionTimeoutMs,
     maxSessionsPerAccount: options.limits.maxSessionsPerAccount,
     handlerTimeoutMs: options.limits.pluginTimeoutMs,

@@ -5,10 +5,8 @@ import type { ChatCore } from "../chat.ts";
 import type { Logger } from "../../log.ts";
 import type { Outbox } from "../outbox.ts";
 import type { Registry } from "../registry.ts";
-import type { SessionTable } from "../sessions.ts";
 import type { Store } from "../store/store.ts";
-import type { RateLimiter } from "../rate_limit.ts";
-import type { LoginThrottle } from "../throttle.ts";
+import type { Limiter, SessionDirectory, Throttle } from "../shared_state.ts";
 
 /** Whether new logins register themselves. */
 export type Registration = "open" | "closed";
@@ -17,7 +15,7 @@ export type Registration = "open" | "closed";
 export interface BrokerDeps {
   registry: Registry;
   chat: ChatCore;
-  sessions: SessionTable;
+  sessions: SessionDirectory;
   store: Store;
   outbox: Outbox;
   log: Logger;
@@ -27,9 +25,9 @@ export interface BrokerDeps {
   /** Something was queued outside a receive turn: flush soon. */
   requestFlush: () => void;
   /** Failed logins per login and per connection, shared with `/passwd`. */
-  throttle: LoginThrottle;
+  throttle: Throttle;
   /** Commands per account: the flood limit. */
-  commandLimit: RateLimiter;
+  commandLimit: Limiter;
   /** A session silent this long is ended with `timed_out`. */
   sessionTimeoutMs: number;
   /** Most sessions one account may have at once. */

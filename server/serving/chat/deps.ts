@@ -3,11 +3,9 @@
 
 import type { DeliverHook, UserServices } from "../../../protocol/plugin.ts";
 import type { Actor } from "../bound_services.ts";
-import type { GroupTable } from "../groups.ts";
 import type { Logger } from "../../log.ts";
 import type { Outbox } from "../outbox.ts";
-import type { SessionTable } from "../sessions.ts";
-import type { LoginThrottle } from "../throttle.ts";
+import type { DuplicateIds, GroupDirectory, SessionDirectory, Throttle } from "../shared_state.ts";
 import type { Store } from "../store/store.ts";
 import type { ClusterLink } from "../cluster/link.ts";
 import type { EventBus } from "../plugin_events.ts";
@@ -15,14 +13,16 @@ import type { EventBus } from "../plugin_events.ts";
 /** What the chat services work with. */
 export interface ChatDeps {
   store: Store;
-  sessions: SessionTable;
-  groups: GroupTable;
+  sessions: SessionDirectory;
+  groups: GroupDirectory;
+  /** What recent sends with a client id returned: re-sends are answered from it. */
+  duplicates: DuplicateIds;
   outbox: Outbox;
   hooks: DeliverHook[];
   log: Logger;
   now: () => number;
   /** Shared with logins: wrong current passwords in `/passwd` count as failed logins. */
-  throttle: LoginThrottle;
+  throttle: Throttle;
   /** Most groups one account may belong to. */
   maxGroupsPerUser: number;
   /** Plugins' event handlers (a new bus when not given). */

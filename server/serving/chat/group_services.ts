@@ -5,7 +5,8 @@ import { type GroupEvent, isValidName, NAME_RULE, nameKey } from "../../../proto
 import type { Caller, GroupInfo } from "../../../protocol/plugin.ts";
 import type { CoreServices } from "../bound_services.ts";
 import { ChatError } from "../../errors.ts";
-import type { Group, GroupTable } from "../groups.ts";
+import type { Group } from "../groups.ts";
+import type { GroupDirectory } from "../shared_state.ts";
 import type { Store } from "../store/store.ts";
 import type { PartDeps } from "./deps.ts";
 import type { FanOut } from "./fan_out.ts";
@@ -30,7 +31,7 @@ export type GroupServices =
   };
 
 /** The group called `name`, or a `no_such_group` error naming the action. */
-export function requireGroup(groups: GroupTable, name: string, action: string): Group {
+export function requireGroup(groups: GroupDirectory, name: string, action: string): Group {
   const group = groups.get(name);
   if (!group) {
     throw new ChatError("no_such_group", `Cannot ${action} group "${name}": no such group`);
@@ -49,7 +50,7 @@ export function requireMember(group: Group, caller: Caller, action: string): voi
 }
 
 /** Fills the group table from the store, at start. */
-export function loadGroups(store: Store, groups: GroupTable): void {
+export function loadGroups(store: Store, groups: GroupDirectory): void {
   for (const stored of store.loadGroups()) {
     const owner = stored.members.find((m) => m.account === stored.ownerKey) ?? stored.members[0];
     if (!owner) continue;

@@ -6,18 +6,11 @@ import type { OutgoingMessage, Sent } from "../../../protocol/plugin.ts";
 import type { Actor, CoreServices } from "../bound_services.ts";
 import { toEvent } from "../message_event.ts";
 import { ChatError } from "../../errors.ts";
-import { RecentSends } from "../recent_sends.ts";
 import { type AddedMessage, conversationOf, type StoredMessage } from "../store/store.ts";
+import { DEDUP_WINDOW } from "../shared_state.ts";
 import type { ChatStats, PartDeps } from "./deps.ts";
 import type { FanOut } from "./fan_out.ts";
 import { requireGroup, requireMember } from "./group_services.ts";
-
-/**
- * Client message ids remembered to drop re-sent duplicates: a re-send is recognised while fewer than
- * this many other sends with an id came after its original (up to twice as many, see RecentSends);
- * an older re-send is stored again. A client re-sends within seconds, so this is minutes of traffic.
- */
-const DEDUP_WINDOW = 100_000;
 
 /** The three sends, and what a failed commit must undo. */
 export type Sends = Pick<CoreServices, "sendPublic" | "sendDirect" | "sendGroup"> & {
@@ -33,7 +26,7 @@ export function createSends(
   const { store, sessions, groups, hooks, now, events } = deps;
   const { fanOut, stats, accountLogin } = parts;
   /** Sent messages by account, client message id and send number within the command. */
-  const recentSends = new RecentSends<Sent>(DEDUP_WINDOW);
+  const recentSends = deps.duplicates;
   for (const row of store.recentClientIds(DEDUP_WINDOW)) {
     recentSends.remember(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
   }

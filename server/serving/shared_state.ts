@@ -1,0 +1,104 @@
+// The state two server processes serving one chat would have to share, named in one place:
+// sessions and presence, groups, duplicate ids, the login throttle and the rate limits.
+
+import type { OnlineUser, Sent } from "../../protocol/plugin.ts";
+import { GroupTable } from "./groups.ts";
+import type { Group, LeaveOutcome } from "./groups.ts";
+import { type RateLimit, RateLimiter } from "./rate_limit.ts";
+import { RecentSends } from "./recent_sends.ts";
+import { type Session, SessionTable } from "./sessions.ts";
+import { LoginThrottle } from "./throttle.ts";
+
+/**
+ * Client message ids remembered to drop re-sent duplicates: a re-send is recognised while fewer than
+ * this many other sends with an id came after its original (up to twice as many, see RecentSends);
+ * an older re-send is stored again. A client re-sends within seconds, so this is minutes of traffic.
+ */
+export const DEDUP_WINDOW = 100_000;
+
+/** Who is online: sessions by peer and by account. Presence is what this says about accounts. */
+export interface SessionDirectory {
+  /** Adds a session; true when it is its account's first (the account came online). */
+  add(session: Session): boolean;
+  /** Removes a session; `last` when it was its account's last (the account went offline). */
+  remove(peerKey: string): { session: Session; last: boolean } | undefined;
+  get(peerKey: string): Session | undefined;
+  /** An account's sessions, oldest first. */
+  of(account: string): readonly Session[];
+  all(): IterableIterator<Session>;
+  list(): Session[];
+  /** Every account online, for `/who`. */
+  online(): OnlineUser[];
+  /** Sessions heard from last before `cutoff`. */
+  idleSince(cutoff: number): Session[];
+  readonly sessionCount: number;
+  readonly accountCount: number;
+}
+
+/** Groups and their members, answering every membership check on the message path. */
+export interface GroupDirectory {
+  get(name: string): Group | undefined;
+  list(): Group[];
+  groupsOf(account: string): Group[];
+  create(name: string, owner: { key: string; login: string }, created: number): Group;
+  addMember(group: Group, account: string, login: string): void;
+  removeMember(group: Group, account: string): LeaveOutcome;
+  clear(): void;
+  readonly size: number;
+}
+
+/** What each recent send with a client id returned, by account and id. */
+export interface DuplicateIds {
+  get(key: string): Sent | undefined;
+  remember(key: string, sent: Sent): void;
+  /** Forgets everything, for a commit that failed after sends were remembered. */
+  clear(): void;
+}
+
+/** Failed logins per login and per connection. */
+export interface Throttle {
+  waitFor(key: string, now: number): number;
+  fail(key: string, now: number): number;
+  succeed(key: string): void;
+  prune(now: number): void;
+}
+
+/** Token buckets per key; `limit` may be changed in place by a reload. */
+export interface Limiter {
+  readonly limit: RateLimit;
+  take(key: string, now: number): number;
+  prune(now: number): void;
+}
+
+/**
+ * Everything a second server process would have to see as this one does. Message ids are not here:
+ * the store allocates them with each message (`Store.addMessage`), so a shared store shares them.
+ */
+export interface SharedState {
+  sessions: SessionDirectory;
+  groups: GroupDirectory;
+  duplicates: DuplicateIds;
+  /** Failed logins, shared by logins and `/passwd`. */
+  loginThrottle: Throttle;
+  /** Commands per account: the flood limit. */
+  commandLimit: Limiter;
+  /** New connections per network address. */
+  connectLimit: Limiter;
+}
+
+/** No limit: a bucket refilled at 0 per second does not limit (see RateLimiter). */
+const UNLIMITED: RateLimit = { burst: 1, perSecond: 0 };
+
+/** The in-process shared state: one server process, everything in its memory. */
+export function createLocalState(
+  limits: { command: RateLimit; connect: RateLimit } = { command: UNLIMITED, connect: UNLIMITED },
+): SharedState {
+  return {
+    sessions: new SessionTable(),
+    groups: new GroupTable(),
+    duplicates: new RecentSends<Sent>(DEDUP_WINDOW),
+    loginThrottle: new LoginThrottle(),
+    commandLimit: new RateLimiter(limits.command),
+    connectLimit: new RateLimiter(limits.connect),
+  };
+}
