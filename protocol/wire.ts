@@ -7,6 +7,12 @@ export const PROTOCOL_VERSION = "chatz/1";
 /** Largest body frame a peer may send; libzmq drops a connection that sends more. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * Largest body frame a connection without a session may send: a login request fits many times over.
+ * A connection that has not logged in costs the server at most this much decoding per frame.
+ */
+export const MAX_LOGIN_FRAME_BYTES = 16 * 1024;
+
 /** Most messages in one body frame: bounds the work one frame can cause. */
 export const MAX_BATCH = 512;
 

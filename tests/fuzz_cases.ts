@@ -5,6 +5,7 @@ import {
   MAX_ARGS_LENGTH,
   MAX_BATCH,
   MAX_FRAME_BYTES,
+  MAX_LOGIN_FRAME_BYTES,
   MAX_PASSWORD_LENGTH,
   MAX_TEXT_LENGTH,
   PROTOCOL_VERSION,
@@ -930,9 +931,12 @@ function route(world: FuzzWorld, peer: number, frames: Frames): number {
       flags.passwd = true;
     }
   }
+  // The churn peer may be logged out, when a body over 16 KiB is refused whole: none goes to it.
+  const big = bodyBytes(frames) > MAX_LOGIN_FRAME_BYTES;
   const allowed = (i: number): boolean => {
     const role = world.peers[i].role;
     if (role === "dropper") return false;
+    if (big && role === "churn") return false;
     // Only a logged-in peer may get a login that would succeed: it answers already_logged_in.
     if ((flags.succeeds || flags.countsChurn) && role !== "user") return false;
     // A counted failure would throttle the churn peer's next login (per connection).
@@ -1013,6 +1017,7 @@ function decodable(frames: Frames): Record<string, unknown>[] | undefined {
 
 function decodeLikeSpec(
   frames: Frames,
+  maxBytes = MAX_FRAME_BYTES,
 ): unknown[] | "nothing" | "dropped" | "bad_frame" | "bad_version" | "too_large" {
   if (frames.length === 0 || isNoticeShape(frames)) return "nothing";
   const bytes = frames.map(bytesOf);
@@ -1020,7 +1025,7 @@ function decodeLikeSpec(
   if (bytes.length !== 2) return "bad_frame";
   const [version, b] = bytes;
   if (!sameBytes(version, enc.encode(PROTOCOL_VERSION))) return "bad_version";
-  if (b.byteLength > MAX_FRAME_BYTES) return "too_large";
+  if (b.byteLength > maxBytes) return "too_large";
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(b));
@@ -1030,6 +1035,11 @@ function decodeLikeSpec(
   if (!Array.isArray(value)) return "bad_frame";
   if (value.length > MAX_BATCH) return "too_large";
   return value;
+}
+
+/** The size of a frame list's second frame, the body (0 when there is none). */
+function bodyBytes(frames: Frames): number {
+  return frames.length < 2 ? 0 : bytesOf(frames[1]).byteLength;
 }
 
 /** One empty frame: what libzmq delivers when a connection starts or ends (PROTOCOL.md, 1.2). */
@@ -1098,7 +1108,8 @@ function commandOutcome(cmd: string, args: string): readonly string[] | undefine
 
 /** What a frame list sent by a peer in `role` must get back, from the protocol document alone. */
 export function oracle(frames: Frames, role: PeerRole): FrameOracle {
-  const decoded = decodeLikeSpec(frames);
+  // Before login a body may be 16 KiB at most (docs/PROTOCOL.md, 1.3).
+  const decoded = decodeLikeSpec(frames, role === "anon" ? MAX_LOGIN_FRAME_BYTES : MAX_FRAME_BYTES);
   if (decoded === "nothing" || decoded === "dropped") {
     return { silent: decoded, itemErrors: 0, replies: [] };
   }

@@ -189,3 +189,67 @@ Deno.test(
     }
   },
 );
+
+/** Frames of 1 MiB each flooding connection keeps in flight: far over what the server may queue. */
+const FLOOD_IN_FLIGHT = 64;
+/** Rounds of FLOOD_IN_FLIGHT frames each flooding connection sends. */
+const FLOOD_ROUNDS = 4;
+/** Connections that flood without logging in. */
+const FLOODERS = 4;
+/**
+ * Peak resident memory the server may reach while 4 connections flood it, over its peak before:
+ * libzmq queues at most RECEIVE_QUEUE_FRAMES (8) frames of at most 1 MiB per connection, and the
+ * server decodes one at a time. Before the bound, 4 such connections took it past 3.6 GB.
+ */
+const FLOOD_PEAK_GROWTH_KIB = 192 * 1024;
+
+/** A process's peak resident memory in KiB (VmHWM), read from /proc through `cat`. */
+async function peakRssKiB(pid: number): Promise<number> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`] }).output();
+  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout))?.[1]);
+  if (!out.success || !Number.isFinite(kib)) throw new Error(`Cannot read VmHWM of ${pid}`);
+  return kib;
+}
+
+Deno.test(
+  "connections that flood without logging in leave memory bounded and others served",
+  opts,
+  async () => {
+    const server = await startServerProcess();
+    const flooders: RawPeer[] = [];
+    try {
+      const carol = await client(server.endpoint, "carol");
+      const before = await peakRssKiB(server.child.pid);
+      // Undecodable 1 MiB bodies: each costs the server a read and an error event, nothing more.
+      const garbage = new Uint8Array(1024 * 1024).fill(0x78);
+      for (let i = 0; i < FLOODERS; i++) flooders.push(rawPeer(server.endpoint));
+      const flood = Promise.all(flooders.map(async (peer) => {
+        for (let round = 1; round <= FLOOD_ROUNDS; round++) {
+          for (let i = 0; i < FLOOD_IN_FLIGHT; i++) peer.send([PROTOCOL_VERSION, garbage]);
+          await peer.received.waitFor(
+            () => peer.received.items.length >= round * FLOOD_IN_FLIGHT,
+            `round ${round} of the flood answered`,
+            WAIT_MS * 6,
+          );
+        }
+      }));
+      // Carol is served while the flood runs.
+      for (let i = 0; i < 5; i++) {
+        const reply = await whileUp(server, carol.cmd("list"));
+        assert.equal(reply.ok, true);
+      }
+      await whileUp(server, flood);
+      const peak = await peakRssKiB(server.child.pid);
+      console.log(`server peak RSS ${before} KiB before the flood, ${peak} KiB after`);
+      assert.ok(peak - before < FLOOD_PEAK_GROWTH_KIB, `peak RSS grew by ${peak - before} KiB`);
+      // Dropping the flooders while their error events are queued once aborted libzmq.
+      await Promise.all(flooders.map((p) => p.close()));
+      flooders.length = 0;
+      assert.equal((await whileUp(server, carol.cmd("list"))).ok, true);
+      await carol.close();
+    } finally {
+      await Promise.all(flooders.map((p) => p.close().catch(() => {})));
+      await server.stop();
+    }
+  },
+);

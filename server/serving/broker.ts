@@ -1,7 +1,12 @@
 // The session layer: decodes frames, logs peers in, dispatches commands and replies, ends sessions.
 // A peer is known only by its transport id (peer_transport.ts); what it may do follows from its session.
 
-import { decodeFrames, parseRequest, WireError } from "../../protocol/mod.ts";
+import {
+  decodeFrames,
+  MAX_LOGIN_FRAME_BYTES,
+  parseRequest,
+  WireError,
+} from "../../protocol/mod.ts";
 import type { Recipient, SendFailure } from "./peer_transport.ts";
 import { encodeReply } from "./reply.ts";
 import type { BrokerDeps } from "./broker/deps.ts";
@@ -72,9 +77,10 @@ export function createBroker(deps: BrokerDeps) {
      * `TransportEvents.received`) gets an error for each request and nothing else.
      */
     handle(to: Recipient, frames: Uint8Array[], verified: boolean): number {
+      const session = sessions.get(to.id);
       let messages: unknown[];
       try {
-        messages = decodeFrames(frames);
+        messages = decodeFrames(frames, session ? {} : { maxBytes: MAX_LOGIN_FRAME_BYTES });
       } catch (error) {
         if (!(error instanceof WireError)) throw error;
         badFrames++;
@@ -86,7 +92,6 @@ export function createBroker(deps: BrokerDeps) {
         refuseChosenId(to, messages);
         return messages.length;
       }
-      const session = sessions.get(to.id);
       if (session) session.lastSeen = now();
       for (const message of messages) requests.handleOne(to, message);
       return messages.length;

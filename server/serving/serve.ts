@@ -37,6 +37,14 @@ const SWEEP_INTERVAL_MS = 5000;
 const LAG_RETRY_MS = 1000;
 /** How often history past its retention is deleted. */
 const PRUNE_INTERVAL_MS = 60_000;
+/**
+ * Frames libzmq queues per connection before it stops reading that connection's socket (TCP then
+ * holds the sender back). With frames of at most 1 MiB this bounds what one connection, logged in
+ * or not, holds in the server: 8 MiB. libzmq's default, 1,000, let four connections take 3.6 GB.
+ */
+const RECEIVE_QUEUE_FRAMES = 8;
+/** A connection that has not finished the ZeroMQ handshake by then is closed (libzmq's default: 30 s). */
+const HANDSHAKE_MS = 10_000;
 /** ZMTP heartbeats let libzmq drop a dead TCP connection by itself. */
 const ZMTP_HEARTBEAT_MS = 5000;
 /** Time given to libzmq's I/O thread to send the shutdown byes before the process may exit. */
@@ -344,6 +352,8 @@ async function bindRouter(options: ServerOptions): Promise<Router> {
     // libzmq checks the frame as it arrives, so CURVE's own bytes are added back: the same frames
     // pass with and without encryption.
     maxMessageSize: MAX_FRAME_BYTES + 1024 + (options.curve ? CURVE_MESSAGE_OVERHEAD : 0),
+    receiveHighWaterMark: RECEIVE_QUEUE_FRAMES,
+    handshakeInterval: HANDSHAKE_MS,
     sendHighWaterMark: options.limits.peerQueueFrames,
     heartbeatInterval: ZMTP_HEARTBEAT_MS,
     heartbeatTimeout: ZMTP_HEARTBEAT_MS * 3,
