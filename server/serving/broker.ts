@@ -112,6 +112,17 @@ export function createBroker(deps: BrokerDeps) {
     sendFailed(to: Recipient, failure: SendFailure, body: string, code?: string): void {
       if (failure === "gone") return endings.endSession(to.id, "unreachable");
       const session = sessions.get(to.id);
+      if (failure === "full" && session && body.includes('{"re":')) {
+        // A reply cannot be queued: the session's budget (--peer-queue frames) is spent. Replies
+        // are not caught up like messages, so the session ends; the client, once it reads again,
+        // logs in and re-sends what is unanswered.
+        return byeSession(
+          session,
+          "too_slow",
+          "Session ended: it did not read its replies",
+          "too_slow",
+        );
+      }
       if (failure === "full" && session) {
         // The peer's queue is full: the first message of the lost frame is where it resumes; a
         // frame without chat messages (presence, replies): nothing is missed up to now.

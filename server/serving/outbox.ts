@@ -4,7 +4,11 @@
 import { joinBatch, MAX_BATCH, PROTOCOL_VERSION } from "../../protocol/wire.ts";
 import type { Recipient } from "./peer_transport.ts";
 
-/** Characters of encoded messages per frame before a new frame starts: keeps frames well under the size limit. */
+/**
+ * Characters of encoded messages per frame before a new frame starts: keeps frames well under the
+ * size limit and, with libzmq's queue of `--peer-queue` frames per peer, bounds what one session
+ * holds (`DEFAULT_LIMITS` in serve.ts). One message is never split: a reply can be larger.
+ */
 const MAX_FRAME_CHARS = 256 * 1024;
 
 interface Pending {

@@ -90,7 +90,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   sessionTimeoutMs: 15_000,
   lagLimitMs: 60_000,
   connectsPerMinute: 600,
-  peerQueueFrames: 10_000,
+  // Frames batch a turn's events up to 256 Ki characters (outbox.ts) and the largest reply, a
+  // `/history` page, holds 512 Ki characters of text: about 20 MB per session at most.
+  peerQueueFrames: 32,
   pluginTimeoutMs: DEFAULT_HANDLER_TIMEOUT_MS,
 };
 
