@@ -116,7 +116,7 @@ export function createBroker(deps: BrokerDeps) {
         // A reply cannot be queued: the session's budget (--peer-queue frames) is spent. Replies
         // are not caught up like messages, so the session ends; the client, once it reads again,
         // logs in and re-sends what is unanswered.
-        return byeSession(
+        return endings.byeSession(
           session,
           "too_slow",
           "Session ended: it did not read its replies",
@@ -130,6 +130,18 @@ export function createBroker(deps: BrokerDeps) {
         return;
       }
       log.debug("send_failed", { peer: hex(to.peer), code });
+    },
+
+    /** A peer asked for more in one turn than the outbox holds for it: its session ends. */
+    overBudget(to: Recipient): void {
+      const session = sessions.get(to.id);
+      if (!session) return;
+      endings.byeSession(
+        session,
+        "too_slow",
+        "Session ended: it asked for more than the server queues for one session",
+        "over_budget",
+      );
     },
 
     sweep: endings.sweep,

@@ -20,24 +20,62 @@ interface Pending {
 /** Sends one message (the protocol version and a batch) to a peer through the transport. */
 export type SendFrames = (to: Recipient, frames: [string, string]) => void;
 
+/**
+ * Characters one peer may have queued in one turn. A peer asking for more (say, a `/history` page a
+ * hundred times in one frame) has what is over dropped and is reported by `takeOverBudget`, so the
+ * server ends its session instead of holding the lot. A full catch-up (2,000 messages of at most
+ * 4,000 characters, trimmed to 4 Mi characters at login) fits.
+ */
+export const PEER_TURN_CHARS = 8 * 1024 * 1024;
+
 /** Collects encoded messages per peer until `drain`. */
 export class Outbox {
   #pending = new Map<string, Pending>();
+  #overBudget = new Map<string, Recipient>();
+  #chars = 0;
 
-  /** Queues one encoded message for one peer. */
+  /** Queues one encoded message for one peer; drops it when the peer is over its turn budget. */
   push(to: Recipient, encoded: string): void {
     const pending = this.#pending.get(to.id);
     if (pending) {
+      if (pending.chars + encoded.length > PEER_TURN_CHARS) {
+        this.#overBudget.set(to.id, to);
+        return;
+      }
       pending.parts.push(encoded);
       pending.chars += encoded.length;
     } else {
       this.#pending.set(to.id, { to, parts: [encoded], chars: encoded.length });
     }
+    this.#chars += encoded.length;
+  }
+
+  /** Characters queued for all peers this turn: the server ends a turn early when it is large. */
+  get chars(): number {
+    return this.#chars;
+  }
+
+  /** Whether a peer went over its turn budget in this turn. */
+  isOverBudget(id: string): boolean {
+    return this.#overBudget.size > 0 && this.#overBudget.has(id);
+  }
+
+  /** The peers that went over their turn budget since the last call; their queues are dropped. */
+  takeOverBudget(): Recipient[] {
+    const peers = [...this.#overBudget.values()];
+    for (const peer of peers) {
+      this.#chars -= this.#pending.get(peer.id)?.chars ?? 0;
+      this.#pending.delete(peer.id);
+    }
+    this.#overBudget.clear();
+    return peers;
   }
 
   /** Forgets everything queued. */
   discard(): void {
     this.#pending = new Map();
+    this.#overBudget.clear();
+    this.#chars = 0;
   }
 
   /** Hands every queued message to `send`, one frame per peer (more when a batch is over its caps). */
@@ -45,6 +83,7 @@ export class Outbox {
     let frames = 0;
     const pending = this.#pending;
     this.#pending = new Map();
+    this.#chars = 0;
     // Group members get the same encoded events in the same order: join such a body once.
     let lastParts: string[] = [];
     let lastBody = "";

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { MAX_BATCH, PROTOCOL_VERSION } from "../../protocol/wire.ts";
-import { Outbox } from "./outbox.ts";
+import { Outbox, PEER_TURN_CHARS } from "./outbox.ts";
 import type { Recipient } from "./peer_transport.ts";
 
 /** The per-frame character budget of outbox.ts, repeated here so a change to it is noticed. */
@@ -127,4 +127,21 @@ Deno.test("Outbox.drain() joins a body once for peers that get the same events",
   assert.equal(bodies[0], bodies[1]);
   assert.deepEqual(JSON.parse(bodies[0]).map((m: { id: number }) => m.id), [1, 2]);
   assert.equal(JSON.parse(bodies[2]).length, 3, "a peer with one more event gets its own body");
+});
+
+Deno.test("outbox.push() drops what is over a peer's turn budget and reports the peer", () => {
+  const outbox = new Outbox();
+  const greedy = recipient("greedy");
+  const other = recipient("other");
+  const chunk = "x".repeat(1024 * 1024);
+  for (let i = 0; i < PEER_TURN_CHARS / chunk.length; i++) outbox.push(greedy, chunk);
+  assert.equal(outbox.isOverBudget(greedy.id), false, "exactly the budget is allowed");
+  outbox.push(greedy, "y");
+  outbox.push(other, JSON.stringify({ n: 1 }));
+  assert.equal(outbox.isOverBudget(greedy.id), true);
+  assert.deepEqual(outbox.takeOverBudget(), [greedy]);
+  assert.equal(outbox.chars, JSON.stringify({ n: 1 }).length, "the greedy peer's queue is gone");
+  const { frames } = drainAll(outbox);
+  assert.deepEqual(frames.map(([peer]) => new TextDecoder().decode(peer)), ["other"]);
+  assert.equal(outbox.isOverBudget(greedy.id), false, "a new turn starts with a new budget");
 });

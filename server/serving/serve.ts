@@ -91,8 +91,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   lagLimitMs: 60_000,
   connectsPerMinute: 600,
   // Frames batch a turn's events up to 256 Ki characters (outbox.ts) and the largest reply, a
-  // `/history` page, holds 512 Ki characters of text: about 20 MB per session at most.
-  peerQueueFrames: 32,
+  // `/history` page, holds 512 Ki characters of text: about 10 MB per session at most.
+  peerQueueFrames: 16,
   pluginTimeoutMs: DEFAULT_HANDLER_TIMEOUT_MS,
 };
 

@@ -11,6 +11,12 @@ import type { Store } from "./store/store.ts";
  * get their acknowledgements, and send more, while the rest of a backlog is handled.
  */
 const TURN_REQUESTS = 1024;
+/**
+ * Characters queued for peers after which a turn commits and sends, even with more frames waiting:
+ * what many sessions ask for in one turn is handed to libzmq, whose per-peer queue bounds it, before
+ * more is made.
+ */
+const TURN_CHARS = 16 * 1024 * 1024;
 
 /** What a turn's end commits and sends. */
 export interface TurnParts {
@@ -28,6 +34,8 @@ export interface TurnParts {
 export interface TurnHandler {
   handle(from: Recipient, frames: Uint8Array[], verified: boolean): number;
   connectionChanged(peer: Recipient): void;
+  /** A peer asked for more in one turn than the outbox holds for it (`Outbox.takeOverBudget`). */
+  overBudget(peer: Recipient): void;
   sendFailed(to: Recipient, failure: SendFailure, body: string, code?: string): void;
 }
 
@@ -45,6 +53,7 @@ export interface Turns {
 
 /** Creates the turn machinery; `attach` it once the store, outbox and transport exist. */
 export function createTurns(log: Logger): Turns {
+  let handler: TurnHandler | undefined;
   let inTurn = false;
   let requests = 0;
   let flushQueued = false;
@@ -65,6 +74,7 @@ export function createTurns(log: Logger): Turns {
       return;
     }
     parts.committed?.();
+    for (const peer of parts.outbox.takeOverBudget()) handler?.overBudget(peer);
     parts.outbox.drain(parts.send);
   }
 
@@ -78,16 +88,17 @@ export function createTurns(log: Logger): Turns {
     attach(p) {
       parts = p;
     },
-    events(handler) {
+    events(h) {
+      handler = h;
       return {
         received(from, frames, verified) {
           inTurn = true;
-          requests += handler.handle(from, frames, verified);
-          return requests >= TURN_REQUESTS;
+          requests += h.handle(from, frames, verified);
+          return requests >= TURN_REQUESTS || (parts?.outbox.chars ?? 0) >= TURN_CHARS;
         },
         connectionChanged(peer) {
           inTurn = true;
-          handler.connectionChanged(peer);
+          h.connectionChanged(peer);
           return ++requests >= TURN_REQUESTS;
         },
         drained() {
@@ -95,7 +106,7 @@ export function createTurns(log: Logger): Turns {
           inTurn = false;
           requests = 0;
         },
-        sendFailed: (to, failure, body, code) => handler.sendFailed(to, failure, body, code),
+        sendFailed: (to, failure, body, code) => h.sendFailed(to, failure, body, code),
         handlerError(error) {
           inTurn = false;
           log.error("handler_error", {

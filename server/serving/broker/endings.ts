@@ -10,6 +10,8 @@ import { hex } from "./login.ts";
 export interface Endings {
   /** Forgets a session by its peer id; others see the account go offline when it was its last. */
   endSession(peerKey: string, reason: string): void;
+  /** Tells a session it is over (a `bye` with `code` and `message`), then forgets it. */
+  byeSession(session: Session, code: ErrorCode, message: string, reason: string): void;
   /** Ends sessions silent past the timeout; forgets old throttle and rate-limit entries. */
   sweep(): void;
   /** Sends catch-up to lagging sessions; ends those lagging for longer than `limitMs`. */
@@ -43,6 +45,7 @@ export function createEndings(deps: BrokerDeps): Endings {
 
   return {
     endSession,
+    byeSession,
 
     sweep() {
       for (const session of sessions.idleSince(now() - deps.sessionTimeoutMs)) {

@@ -27,6 +27,11 @@ import type { BrokerDeps } from "./deps.ts";
 
 /** Clients are asked to send something this many times per timeout, so one lost ping is survived. */
 const PINGS_PER_TIMEOUT = 3;
+/**
+ * Text characters one catch-up carries at most: within the outbox's budget for one peer in one turn
+ * (`PEER_TURN_CHARS`). A longer gap is reported incomplete, and `/history` has the rest.
+ */
+const CATCHUP_CHARS = 4 * 1024 * 1024;
 
 /** Logins no account may take: `public` names the public room in `/history`. */
 const RESERVED_LOGINS = new Set(["public"]);
@@ -259,9 +264,10 @@ function startSession(
   auth: { token: string; registered: boolean },
 ): void {
   const { registry, chat, sessions, store, outbox, log, now } = deps;
-  const missed: StoredMessage[] = request.resume === undefined
+  const found: StoredMessage[] = request.resume === undefined
     ? []
     : chat.missedBy(account.key, request.resume);
+  const missed = oldestWithin(found.slice(0, MAX_CATCHUP), CATCHUP_CHARS);
   const session: Session = {
     id: to.id,
     peer: to.peer,
@@ -283,8 +289,8 @@ function startSession(
     pingIntervalMs: Math.floor(deps.sessionTimeoutMs / PINGS_PER_TIMEOUT),
     cursor: store.lastMessageId,
     catchup: {
-      count: Math.min(missed.length, MAX_CATCHUP),
-      complete: missed.length <= MAX_CATCHUP,
+      count: missed.length,
+      complete: missed.length === found.length,
     },
   };
   const text = `Logged in as ${account.login}`;
@@ -316,4 +322,14 @@ export function encodeLoginReply(
 /** A routing id in hex, for logs. */
 export function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The oldest messages whose texts fit in `budget` characters, in order. */
+function oldestWithin(messages: StoredMessage[], budget: number): StoredMessage[] {
+  let used = 0;
+  let end = 0;
+  while (end < messages.length && used + messages[end].text.length <= budget) {
+    used += messages[end++].text.length;
+  }
+  return end === messages.length ? messages : messages.slice(0, end);
 }

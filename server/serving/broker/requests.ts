@@ -111,6 +111,8 @@ export function createRequests(deps: BrokerDeps, parts: RequestParts): Requests 
   }
 
   function handleOne(to: Recipient, message: unknown): void {
+    // Over its budget this turn, the session ends at the flush: what it asks meanwhile is not done.
+    if (outbox.isOverBudget(to.id)) return;
     const pending = backlog.get(to.id);
     if (pending) {
       pending.push(message);
