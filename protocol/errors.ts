@@ -25,7 +25,7 @@ export const ERROR_CODES = {
   bad_password: "The password is empty or over its size limit",
   wrong_password: "The password (or session token) does not match the account",
   registration_closed: "The login does not exist and the server does not register new accounts",
-  login_throttled: "Too many failed logins for this login or peer; wait and retry",
+  login_throttled: "Too many failed logins on this connection (or /passwd tries); wait and retry",
   rate_limited: "Too many commands from this account; wait for the time the message says and retry",
   limit_reached: "A configured limit is reached (groups per user, sessions per account)",
   timed_out: "The server ended a session it heard nothing from; clients resume by themselves",

@@ -329,3 +329,38 @@ Deno.test(
     }
   },
 );
+
+/** Wrong passwords a stranger sends, each from a fresh connection. */
+const STRANGER_GUESSES = 8;
+/** Wrong passwords the stranger then sends on one connection: past the 3 free ones it waits. */
+const SAME_CONNECTION_GUESSES = 5;
+
+Deno.test("wrong guesses by a stranger never lock the owner out", opts, async () => {
+  const server = await startServerProcess();
+  const peers: RawPeer[] = [];
+  const open = () => {
+    const peer = rawPeer(server.endpoint);
+    peers.push(peer);
+    return peer;
+  };
+  const login = (peer: RawPeer, fields: Record<string, unknown>) =>
+    request(peer, { op: "login", login: "alice", ...fields });
+  try {
+    const first = await login(open(), { password: "pw-alice" });
+    const token = (first.data as { token: string }).token;
+    for (let i = 0; i < STRANGER_GUESSES; i++) {
+      assert.equal((await login(open(), { password: `guess-${i}` })).code, "wrong_password");
+    }
+    const mallory = open();
+    const codes = [];
+    for (let i = 0; i < SAME_CONNECTION_GUESSES; i++) {
+      codes.push((await login(mallory, { password: `again-${i}` })).code);
+    }
+    assert.equal(codes.at(-1), "login_throttled", `the guessing connection waits: ${codes}`);
+    assert.equal((await login(open(), { password: "pw-alice" })).ok, true, "the password");
+    assert.equal((await login(open(), { token })).ok, true, "the session token");
+  } finally {
+    await Promise.all(peers.map((p) => p.close()));
+    await server.stop();
+  }
+});

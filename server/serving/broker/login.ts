@@ -33,19 +33,36 @@ const PINGS_PER_TIMEOUT = 3;
  */
 const CATCHUP_CHARS = 4 * 1024 * 1024;
 
+/**
+ * The refusal of a wrong password. On a closed server an unknown login gets the same words, so
+ * they name both causes; on an open one an unknown login registers, so only one is possible.
+ */
+function wrongPassword(name: string, registration: "open" | "closed"): string {
+  return registration === "closed"
+    ? `Cannot log in as "${name}": wrong password, or no such account (registration is closed)`
+    : `Cannot log in as "${name}": wrong password`;
+}
+
+/** A hash no password matches, made once: what an unknown login's password is checked against. */
+let unknownHash: Promise<string> | undefined;
+function unknownAccountHash(): Promise<string> {
+  unknownHash ??= hashPassword(crypto.randomUUID());
+  return unknownHash;
+}
+
 /** Logins no account may take: `public` names the public room in `/history`. */
 const RESERVED_LOGINS = new Set(["public"]);
 
 /**
- * Why a login is refused: the error the client gets, the reason logged, and whom the failure is
- * counted against by the login throttle (a wrong password counts against the login and the
- * connection, probing a closed server against the connection only).
+ * Why a login is refused: the error the client gets, the reason logged, and whether the login
+ * throttle counts it against the connection (a wrong password or token does; nothing counts
+ * against the login itself, which would let strangers lock its owner out).
  */
 interface Refusal {
   code: ErrorCode;
   message: string;
   reason: string;
-  counts?: "login_and_peer" | "peer";
+  counts?: "peer";
 }
 
 /** What the login flow reads of the broker's state as it goes. */
@@ -75,6 +92,8 @@ export function createLogin(
     if (refused) return refuse(deps, to, request, refused, who);
     const auth = await authenticate(deps, who, request);
     if ("code" in auth) return refuse(deps, to, request, auth, who);
+    const full = sessionLimit(deps, who);
+    if (full) return refuse(deps, to, request, full, who);
     if (state.cancelled.has(to.id)) return; // the connection that asked is gone
     // The password check waited: the server may have begun shutting down meanwhile.
     if (state.shuttingDown) return refuse(deps, to, request, SHUTDOWN_REFUSAL, who);
@@ -97,7 +116,6 @@ export function createLogin(
         reason: "removed",
       }, who);
     }
-    throttle.succeed(who.key);
     throttle.succeed(who.peerKey);
     startSession(deps, to, request, account, auth);
   };
@@ -112,7 +130,6 @@ function refuse(
   who?: Who,
 ): void {
   const { outbox, log, now, throttle } = deps;
-  if (who && refusal.counts === "login_and_peer") throttle.fail(who.key, now());
   if (who && refusal.counts) throttle.fail(who.peerKey, now());
   log.warn("login_refused", {
     login: request.login.slice(0, 40),
@@ -138,7 +155,7 @@ function admission(
   state: LoginState,
   who: Who,
 ): Refusal | undefined {
-  const { sessions, now, throttle } = deps;
+  const { now, throttle } = deps;
   const { name, key, peerKey } = who;
   if (!isValidName(name)) {
     return {
@@ -155,7 +172,9 @@ function admission(
       reason: "reserved",
     };
   }
-  const wait = Math.max(throttle.waitFor(key, now()), throttle.waitFor(peerKey, now()));
+  // Only the connection's own failures make it wait: failures counted against the login would let
+  // anyone lock its owner out (docs/PROTOCOL.md, 3.3).
+  const wait = throttle.waitFor(peerKey, now());
   if (wait > 0) {
     return {
       code: "login_throttled",
@@ -165,15 +184,18 @@ function admission(
       reason: "throttled",
     };
   }
-  if (sessions.of(key).length >= deps.maxSessionsPerAccount) {
-    return {
-      code: "limit_reached",
-      message:
-        `Cannot log in as "${name}": it has ${deps.maxSessionsPerAccount} sessions, the most allowed`,
-      reason: "too_many_sessions",
-    };
-  }
   return undefined;
+}
+
+/** The session limit, checked once the caller proved who it is: a stranger learns nothing. */
+function sessionLimit(deps: BrokerDeps, who: Who): Refusal | undefined {
+  if (deps.sessions.of(who.key).length < deps.maxSessionsPerAccount) return undefined;
+  return {
+    code: "limit_reached",
+    message:
+      `Cannot log in as "${who.name}": it has ${deps.maxSessionsPerAccount} sessions, the most allowed`,
+    reason: "too_many_sessions",
+  };
 }
 
 /** Checks the token or the password, registering a new account when allowed. */
@@ -192,7 +214,7 @@ async function authenticate(
       code: "wrong_password",
       message: `Cannot log in as "${name}": the session token is not valid`,
       reason: "bad_token",
-      counts: "login_and_peer",
+      counts: "peer",
     };
   }
   const password = request.password ?? "";
@@ -209,9 +231,9 @@ async function authenticate(
     if (!(await verifyPassword(password, account.password))) {
       return {
         code: "wrong_password",
-        message: `Cannot log in as "${name}": wrong password`,
+        message: wrongPassword(name, deps.registration),
         reason: "wrong_password",
-        counts: "login_and_peer",
+        counts: "peer",
       };
     }
   } else {
@@ -233,11 +255,12 @@ async function register(
   const { store, log, now } = deps;
   const { name, key } = who;
   if (deps.registration === "closed") {
+    // Answered as a wrong password, after as long a check: whether a login exists stays unknown.
+    await verifyPassword(password, await unknownAccountHash());
     return {
-      code: "registration_closed",
-      message: `Cannot log in as "${name}": no such account and registration is closed`,
-      reason: "registration_closed",
-      // Counted against the connection, so probing which logins exist is slowed down too.
+      code: "wrong_password",
+      message: wrongPassword(name, deps.registration),
+      reason: "no_such_account",
       counts: "peer",
     };
   }
@@ -247,7 +270,7 @@ async function register(
       code: "wrong_password",
       message: `Cannot log in as "${name}": the login was just taken`,
       reason: "race",
-      counts: "login_and_peer",
+      counts: "peer",
     };
   }
   store.createAccount({ key, login: name, password: hash, created: now() });
