@@ -4,7 +4,13 @@
 import assert from "node:assert/strict";
 import { Dealer } from "zeromq";
 import { PROTOCOL_VERSION } from "../protocol/mod.ts";
-import { client, type ServerProcess, startServerProcess, WAIT_MS } from "./harness.ts";
+import {
+  client,
+  type ServerProcess,
+  startServerProcess,
+  testCurveOptions,
+  WAIT_MS,
+} from "./harness.ts";
 import { type RawPeer, rawPeer } from "./raw_peer.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -272,7 +278,12 @@ const NON_READER_PEAK_GROWTH_KIB = 320 * 1024;
 
 /** A DEALER that logs in but never reads: what it is sent stays queued. */
 async function nonReader(server: ServerProcess, login: string): Promise<Dealer> {
-  const socket = new Dealer({ linger: 0, receiveHighWaterMark: 1, receiveBufferSize: 4096 });
+  const socket = new Dealer({
+    linger: 0,
+    receiveHighWaterMark: 1,
+    receiveBufferSize: 4096,
+    ...testCurveOptions(server.endpoint),
+  });
   socket.connect(server.endpoint);
   const request = { op: "login", id: 1, login, password: `pw-${login}` };
   await socket.send([PROTOCOL_VERSION, JSON.stringify([request])]);
