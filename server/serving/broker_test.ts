@@ -182,7 +182,7 @@ Deno.test("broker refuses a wrong password and drops requests queued behind a ca
     await bench.until(() => bench.flushes() >= 1, "bob's registration");
     bench.sent();
 
-    await t.step("a wrong password is refused and counted", async () => {
+    await t.step("a wrong password is refused and counted against its connection", async () => {
       const second = bench.peer("c2");
       second.send({ op: "login", id: 1, login: "bob", password: "wrong" });
       await bench.until(() => bench.flushes() >= 2, "the refusal");
@@ -190,10 +190,11 @@ Deno.test("broker refuses a wrong password and drops requests queued behind a ca
       assert.deepEqual([reply.re, reply.ok, reply.code], [1, false, "wrong_password"]);
       // Three failures are free: with the broker's one counted, a fourth imposes a wait.
       const throttle = bench.core.throttle;
-      for (let i = 0; i < 2; i++) throttle.fail("bob", Date.now());
-      assert.equal(throttle.waitFor("bob", Date.now()), 0, "three failures so far");
-      throttle.fail("bob", Date.now());
-      assert.ok(throttle.waitFor("bob", Date.now()) > 0, "the refused login was counted");
+      for (let i = 0; i < 2; i++) throttle.fail("peer:c2", Date.now());
+      assert.equal(throttle.waitFor("peer:c2", Date.now()), 0, "three failures so far");
+      throttle.fail("peer:c2", Date.now());
+      assert.ok(throttle.waitFor("peer:c2", Date.now()) > 0, "the refused login was counted");
+      assert.equal(throttle.waitFor("bob", Date.now()), 0, "nothing was counted against the login");
       throttle.succeed("bob");
     });
 
