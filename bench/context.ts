@@ -23,8 +23,14 @@ export interface Plan {
   /** D: offered rate and how long latency is measured. */
   latencyRate: number;
   latencyMs: number;
+  /** S: how long the sustained relay is measured (at least 2,000,000 messages on a full run). */
+  sustainedMs: number;
   /** E and F: logged-in clients. */
   clients: number;
+  /** I: clients logging in with a password (each login is one scrypt hash). */
+  passwordClients: number;
+  /** H: accounts registered, then logged in again, with a password. */
+  hashAccounts: number;
   /** E: how long the sessions stay idle before memory is read. */
   idleHoldMs: number;
   /** G: stored messages and timed round trips. */
@@ -39,7 +45,10 @@ export const FULL_PLAN: Plan = {
   durationMs: 5000,
   latencyRate: 5000,
   latencyMs: 10_000,
+  sustainedMs: 20_000,
   clients: 2000,
+  passwordClients: 500,
+  hashAccounts: 1000,
   idleHoldMs: 5000,
   historyMessages: 1_000_000,
   historyRequests: 1000,
@@ -52,7 +61,10 @@ export const QUICK_PLAN: Plan = {
   durationMs: 1000,
   latencyRate: 5000,
   latencyMs: 1000,
+  sustainedMs: 1000,
   clients: 200,
+  passwordClients: 50,
+  hashAccounts: 50,
   idleHoldMs: 500,
   historyMessages: 20_000,
   historyRequests: 200,

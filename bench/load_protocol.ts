@@ -33,6 +33,11 @@ export interface PeerSpec {
   from?: string;
   /** Receivers: read each text's send timestamp and record the delivery latency. */
   latency?: boolean;
+  /**
+   * chatz senders: give every message a client message id (`cid`), as the bundled client does
+   * (`<8 hex>-<n>`), so the server's duplicate suppression runs on each.
+   */
+  cid?: boolean;
   /** chatz: commands run once after login, in order, each of which must succeed. */
   commands?: { cmd: string; args: string }[];
 }

@@ -130,6 +130,8 @@ export class Peer {
   #pacing: ReturnType<typeof setTimeout> | undefined;
   /** chatz: the encoded rest of a streamed request after its id; baseline: the streamed event. */
   #plainTail: string | undefined;
+  /** The prefix of this peer's client message ids, random per peer as the client's per connection. */
+  readonly #cidPrefix = crypto.randomUUID().slice(0, 8);
   #plainEvent: Uint8Array | undefined;
   /** Baseline: the routing ids of the destinations, encoded once. */
   #routes: Uint8Array[] | undefined;
@@ -520,7 +522,16 @@ export class Peer {
         ? (this.#plainTail ??= this.#requestTail(PLAIN_TEXT))
         : this.#requestTail(text);
       const parts = new Array<string>(n);
-      for (let i = 0; i < n; i++) parts[i] = REQUEST_HEAD + this.#nextId++ + tail;
+      if (this.spec.cid) {
+        // As client/connection.ts writes it: a per-connection prefix and a counter.
+        const head = `,"cid":"${this.#cidPrefix}-`;
+        for (let i = 0; i < n; i++) {
+          const id = this.#nextId++;
+          parts[i] = REQUEST_HEAD + id + head + id + '"' + tail;
+        }
+      } else {
+        for (let i = 0; i < n; i++) parts[i] = REQUEST_HEAD + this.#nextId++ + tail;
+      }
       this.#loop.send([VERSION, `[${parts.join(",")}]`]);
       return;
     }

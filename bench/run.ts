@@ -17,14 +17,14 @@ import type { CpuUse } from "./proc_stats.ts";
 import { choosePinning, type Encryption, policyLimitArgs, ProcessSet, ROOT } from "./procs.ts";
 import { formatTable, machineInfo, tableRows } from "./report.ts";
 import { seedPublicHistory } from "./seed.ts";
-import { buildTemplate, idleMemory, reconnectStorm } from "./sessions.ts";
-import { directRelay, groupFanOut, latency, manyPairs } from "./traffic.ts";
+import { buildTemplate, hashMemory, idleMemory, reconnectStorm } from "./sessions.ts";
+import { directRelay, groupFanOut, latency, manyPairs, sustainedRelay } from "./traffic.ts";
 
 const USAGE = `Usage: deno task bench [--quick] [--only A,B,...]
 
   --quick      every scenario briefly (1 run of 1 s; E and F with 200 clients; G with 20,000
                messages); asserts nothing about speed
-  --only LIST  run only these scenarios (A–G), for example --only A,C
+  --only LIST  run only these scenarios (A–I, S), for example --only A,C
   --verbose    also print each step of each run`;
 
 /** The chatz sides of every scenario: as it runs by default (CURVE), and with `--no-curve`. */
@@ -42,6 +42,8 @@ interface Scenario {
   title: string;
   chatz?: (bench: Bench) => Promise<Run>;
   baseline?: (bench: Bench) => Promise<Run>;
+  /** One run, chatz with CURVE only: scenarios bound by password hashing, minutes per run. */
+  once?: boolean;
 }
 
 const both = (fn: (bench: Bench, dialect: Dialect) => Promise<Run>) => ({
@@ -57,6 +59,27 @@ const SCENARIOS: Scenario[] = [
   { id: "E", title: "memory per idle session", ...both(idleMemory) },
   { id: "F", title: "reconnect storm", chatz: reconnectStorm },
   { id: "G", title: "history round trips" },
+  {
+    id: "S",
+    title: "sustained relay, a cid on every message (baseline column: the same without cid)",
+    chatz: (bench) => sustainedRelay(bench, true),
+    baseline: (bench) => {
+      bench.encryption = "curve"; // the comparison is chatz as it runs by default, without cid
+      return sustainedRelay(bench, false);
+    },
+  },
+  {
+    id: "H",
+    title: "memory after password registrations and logins",
+    chatz: hashMemory,
+    once: true,
+  },
+  {
+    id: "I",
+    title: "memory per idle session, password logins",
+    chatz: (bench) => idleMemory(bench, "chatz", true),
+    once: true,
+  },
 ];
 
 function parseArgs(args: string[]): { quick: boolean; verbose: boolean; only: string[] } {
@@ -136,8 +159,9 @@ async function runScenario(bench: Bench, scenario: Scenario): Promise<ScenarioRe
       return result;
     }
     // Interleaved: each run of each side meets the same machine load as the others' runs.
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < (scenario.once ? 1 : runs); i++) {
       for (const [side, encryption] of [...CHATZ_SIDES, ["baseline", "plaintext"] as const]) {
+        if (scenario.once && side !== "chatz") continue;
         const fn = side === "baseline" ? scenario.baseline : scenario.chatz;
         if (!fn) continue;
         bench.encryption = encryption;

@@ -37,6 +37,13 @@ const REGISTER_LOGIN_TIMEOUT_MS = 60_000;
  * timed out live sessions. Sixteen is safe either way.
  */
 const REGISTER_CONCURRENCY = 16;
+/** I and H: time allowed per password login, one scrypt hash on a machine shared with others. */
+const PASSWORD_LOGIN_MS = 400;
+/** H: how long the server's memory may take to settle after the logins, and how it is read. */
+const SETTLE_LIMIT_MS = 15_000;
+const SETTLE_STEP_MS = 1000;
+/** H: two readings this close in a row count as settled. */
+const SETTLED_BYTES = 1024 * 1024;
 /** F: how long every client may take to log in again after the restart. */
 const RELOGIN_TIMEOUT_MS = 120_000;
 
@@ -110,12 +117,14 @@ export async function buildTemplate(bench: Bench, accounts: number): Promise<Tem
   }
 }
 
-function idlePeers(bench: Bench, dialect: Dialect): PeerSpec[] {
-  return Array.from({ length: bench.plan.clients }, (_, i): PeerSpec => {
+function idlePeers(bench: Bench, dialect: Dialect, passwords = false): PeerSpec[] {
+  const count = passwords ? bench.plan.passwordClients : bench.plan.clients;
+  return Array.from({ length: count }, (_, i): PeerSpec => {
     const name = login(i);
-    return dialect === "chatz"
-      ? { name, role: "idle", token: tokenOf(bench, name) }
-      : { name, role: "idle" };
+    if (dialect !== "chatz") return { name, role: "idle" };
+    return passwords
+      ? { name, role: "idle", password: PASSWORD }
+      : { name, role: "idle", token: tokenOf(bench, name) };
   });
 }
 
@@ -130,15 +139,23 @@ function sessionProblems(reports: PeerReport[], logins: number): string[] {
   return problems;
 }
 
-/** Scenario E: server memory per idle logged-in session (baseline: per idle connection). */
-export function idleMemory(bench: Bench, dialect: Dialect): Promise<Run> {
+/**
+ * Scenario E: server memory per idle logged-in session (baseline: per idle connection). With
+ * `passwords` (scenario I) the sessions log in with their password, as people do, not a token:
+ * each login is one scrypt hash on the server's hashing thread.
+ */
+export function idleMemory(bench: Bench, dialect: Dialect, passwords = false): Promise<Run> {
   return withTarget(bench, dialect, async (target) => {
     const pid = target.child.pid;
     const before = await rssBytes(pid);
-    const parts = slices(idlePeers(bench, dialect));
+    const peers = idlePeers(bench, dialect, passwords);
+    const parts = slices(peers);
+    const timeoutMs = passwords
+      ? LOGIN_TIMEOUT_MS + peers.length * PASSWORD_LOGIN_MS
+      : LOGIN_TIMEOUT_MS;
     return await withLoads(bench, parts.length, async (loads) => {
       const started = monotonicNs();
-      await setupAll(loads, settings(target, dialect, LOGIN_TIMEOUT_MS), parts);
+      await setupAll(loads, settings(target, dialect, timeoutMs), parts);
       const loginSeconds = Number(monotonicNs() - started) / 1e9;
       // The scenario's own timed part: sessions sit idle (pinging) before memory is read.
       await new Promise((resolve) => setTimeout(resolve, bench.plan.idleHoldMs));
@@ -148,7 +165,7 @@ export function idleMemory(bench: Bench, dialect: Dialect): Promise<Run> {
         { op: "awaitLogins", logins: 1, timeoutMs: 1000 },
         10_000,
       );
-      const n = bench.plan.clients;
+      const n = peers.length;
       return {
         metrics: { kibPerSession: (after - before) / n / 1024 },
         problems: sessionProblems(reports, 1),
@@ -162,6 +179,48 @@ export function idleMemory(bench: Bench, dialect: Dialect): Promise<Run> {
         },
       };
     });
+  });
+}
+
+/**
+ * Scenario H: the server's memory after `hashAccounts` password registrations and as many password
+ * logins (two scrypt hashes per account), once it settles, less its memory before them. Each
+ * registration and login closes its socket, so no session memory is counted.
+ */
+export function hashMemory(bench: Bench): Promise<Run> {
+  return withTarget(bench, "chatz", async (target) => {
+    const pid = target.child.pid;
+    const before = await rssBytes(pid);
+    const names = Array.from({ length: bench.plan.hashAccounts }, (_, i) => `h${i}`);
+    return await withLoads(bench, 1, async ([load]) => {
+      const started = monotonicNs();
+      const problems: string[] = [];
+      for (const pass of ["register", "login"]) {
+        const reports = await load.call({
+          op: "register",
+          settings: settings(target, "chatz", REGISTER_LOGIN_TIMEOUT_MS),
+          names,
+          password: PASSWORD,
+          concurrency: REGISTER_CONCURRENCY,
+        }, names.length * PASSWORD_LOGIN_MS + 60_000);
+        const done = reports.filter((r) => r.token).length;
+        if (done !== names.length) problems.push(`${pass}: ${done} of ${names.length} succeeded`);
+      }
+      const seconds = Number(monotonicNs() - started) / 1e9;
+      const readings = [await rssBytes(pid)];
+      for (let waited = 0; waited < SETTLE_LIMIT_MS; waited += SETTLE_STEP_MS) {
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_STEP_MS));
+        readings.push(await rssBytes(pid));
+        const [a, b] = readings.slice(-2);
+        if (Math.abs(a - b) < SETTLED_BYTES) break;
+      }
+      const after = readings[readings.length - 1];
+      return {
+        metrics: { mibGrowth: (after - before) / 1024 / 1024 },
+        problems,
+        detail: { accounts: names.length, hashes: 2 * names.length, seconds, before, readings },
+      };
+    }, { pinned: false });
   });
 }
 

@@ -58,7 +58,12 @@ function peer(bench: Bench, dialect: Dialect, spec: PeerSpec): PeerSpec {
   return { ...spec, token: tokenOf(bench, spec.name) };
 }
 
-function pairLayout(bench: Bench, dialect: Dialect, pacing: boolean): Layout {
+function pairLayout(
+  bench: Bench,
+  dialect: Dialect,
+  pacing: boolean,
+  sustained?: { cid: boolean },
+): Layout {
   const [from, to] = [login(0), login(1)];
   return {
     processes: [
@@ -68,6 +73,7 @@ function pairLayout(bench: Bench, dialect: Dialect, pacing: boolean): Layout {
           name: from,
           role: pacing ? "pacer" : "sender",
           target: { kind: "direct", to },
+          ...(sustained?.cid ? { cid: true } : {}),
         })],
       },
       {
@@ -77,7 +83,11 @@ function pairLayout(bench: Bench, dialect: Dialect, pacing: boolean): Layout {
     ],
     window: pacing ? WINDOW_D : WINDOW_A,
     rate: pacing ? bench.plan.latencyRate : undefined,
-    measureMs: pacing ? bench.plan.latencyMs : bench.plan.durationMs,
+    measureMs: pacing
+      ? bench.plan.latencyMs
+      : sustained
+      ? bench.plan.sustainedMs
+      : bench.plan.durationMs,
     fanOut: 1,
   };
 }
@@ -308,6 +318,26 @@ function summarize(
 /** Scenario A: one sender streaming direct messages to one receiver. */
 export const directRelay = (bench: Bench, dialect: Dialect) =>
   trafficRun(bench, dialect, pairLayout(bench, dialect, false));
+
+/** A full run's sustained relay must carry at least this many messages (issue #14). */
+const SUSTAINED_MESSAGES = 2_000_000;
+
+/**
+ * Scenario S: A's relay, sustained, with a client message id on every message as the bundled
+ * client sends (`cid: true`), or without (the comparison, in the baseline column). The server's
+ * duplicate suppression remembers every id: this is where a window that slows down shows.
+ */
+export async function sustainedRelay(bench: Bench, cid: boolean): Promise<Run> {
+  const run = await trafficRun(bench, "chatz", pairLayout(bench, "chatz", false, { cid }));
+  const sent = run.detail.sent;
+  if (!bench.plan.quick && typeof sent === "number" && sent < SUSTAINED_MESSAGES) {
+    (run.warnings ??= []).push(
+      `${sent} messages through the server, fewer than ${SUSTAINED_MESSAGES}: lengthen sustainedMs`,
+    );
+  }
+  run.metrics.messages = typeof sent === "number" ? sent : 0;
+  return run;
+}
 
 /** Scenario B: fifty sender → receiver pairs at once. */
 export const manyPairs = (bench: Bench, dialect: Dialect) =>

@@ -19,6 +19,7 @@ import {
   setupPlugins,
 } from "./plugin_loader.ts";
 import { connectRate, operatorSurface } from "./operator_surface.ts";
+import { startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate.ts";
 import { startRouterTransport } from "./router_transport.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
@@ -187,6 +188,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Whatever is acquired is released, in reverse, if a later step throws; on success the server's
   // stop() takes the stack over.
   await using acquired = new AsyncDisposableStack();
+  // Started first and awaited before listening: the hashing thread's memory is there from the start.
+  const hashing = startHashing();
+  acquired.defer(stopHashing);
   const turns = createTurns(log);
   const opened = options.store
     ? openPostgresStore(options.store, { onWrite: turns.requestFlush })
@@ -273,6 +277,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const timers = startTimers(options, { store, chat, broker, rate, log, now, turns });
   store.prune(options.retention, now());
   turns.flush();
+  await hashing.catch((error) => log.warn("hashing_warm_up_failed", { error: String(error) }));
   log.info("listening", { endpoint, version: options.version });
 
   const release = acquired.move();
@@ -307,7 +312,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         // The byes are in libzmq's queues; its I/O thread writes them unless the process exits
         // first, and a process exit skips the socket's linger. Give it a moment when anyone is told.
         if (told > 0) await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
-        await release.disposeAsync(); // the transport, the gate, the store, in that order
+        await release.disposeAsync(); // the transport, the gate, the store, hashing, in order
         log.info("stopped", { sessions: told, reason });
       })();
       return stopping;
