@@ -246,3 +246,26 @@ Deno.test("runScripted() prints events for --wait milliseconds after the last re
   assert.equal(await run, 0);
   assert.deepEqual(output, ["[09:07] <you> hello", "[09:07] [carol → you] late"]);
 });
+
+Deno.test("runScripted() uses the catalog of the latest login for each line", async () => {
+  const fake = fakeConnection();
+  const session = fake.connection.session as { catalog: CommandInfo[] };
+  const lines = (async function* () {
+    yield "/help shout";
+    // A re-login (the server restarted with a plugin) brings a new catalog.
+    session.catalog = [...CATALOG, {
+      name: "shout",
+      aliases: [],
+      summary: "Say it loudly",
+      usage: "/shout <text...>",
+      params: [{ name: "text", kind: "text" }],
+      examples: [],
+      plugin: "shout",
+    }];
+    yield "/help shout";
+  })();
+  const { output, run } = start(fake, lines);
+  assert.equal(await run, 0);
+  assert.match(output[0], /Cannot show help for "shout": no such command/);
+  assert.match(output[1], /^\/shout <text\.\.\.>\n {2}Say it loudly/);
+});

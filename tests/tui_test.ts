@@ -32,7 +32,8 @@ Deno.test({
   // Without tmux a developer's run skips this; CI installs tmux, so there it must run.
   ignore: !hasTmux() && Deno.env.get("CI") !== "true",
   async fn(t) {
-    const server = await startServerProcess();
+    // The example plugins: /roll sends a message from a plugin command.
+    const server = await startServerProcess({ args: ["--plugins", "plugins/examples"] });
     const dave = await client(server.endpoint, "dave");
     const panes: TmuxPane[] = [];
     const open = async (login: string, ...extra: string[]) => {
@@ -119,6 +120,17 @@ Deno.test({
         assert.match(screen[first + 1], /^\s+\/msg bob not a command$/);
         assert.match(screen[first + 2], /^\s+third line$/);
       });
+
+      await t.step(
+        "a plugin command's message shows its sender once, from the server",
+        async () => {
+          await bob.keys("M-1");
+        await bob.type("/roll 2d6");
+          await bob.keys("Enter");
+          const screen = await bob.waitFor(has("You rolled 2d6"), "the reply's text");
+          assert.equal(screen.filter((row) => row.includes("* bob rolls 2d6:")).length, 1);
+        },
+      );
 
       await t.step("an escape sequence from another user is shown, not obeyed", async () => {
         await dave.cmd("say", "\x1b[2J\x1b[H\x1b]0;pwned\x07evil \x1b[31mred");

@@ -27,6 +27,9 @@ export interface FullScreenOptions {
 /** How often the status line's clock is redrawn. */
 const CLOCK_MS = 15_000;
 
+/** How often the round trip to the server is measured for the status line's lag. */
+const LAG_MS = 10_000;
+
 /**
  * Runs until /quit, Ctrl-C, Ctrl-D on an empty line (exit code 0, after logging out) or a `bye`
  * from the server (exit code 1).
@@ -56,6 +59,7 @@ export function runFullScreen(connection: Connection, options: FullScreenOptions
     if (finished) return;
     finished = true;
     clearInterval(clock);
+    clearInterval(lag);
     screen.close();
     await connection.close({ logout });
     resolveExit(code);
@@ -75,8 +79,18 @@ export function runFullScreen(connection: Connection, options: FullScreenOptions
     quit: () => void leave(0, true),
   });
   const clock = setInterval(changed, CLOCK_MS);
+  let online = true;
+  const measureLag = async () => {
+    const sent = Date.now();
+    const reply = await connection.request({ op: "ping" });
+    if (online && reply.ok) app.connection = `lag ${Date.now() - sent} ms`;
+    changed();
+  };
+  const lag = setInterval(() => void measureLag(), LAG_MS);
+  void measureLag();
 
   options.subscribeStatus((status) => {
+    online = status.state === "online";
     app.connection = status.state === "online" ? "online" : `reconnecting (${status.attempt})`;
     changed();
   });
