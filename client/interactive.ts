@@ -7,7 +7,7 @@ import { nameKey } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import { formatError, formatEvent, formatReply, oneLine } from "./format.ts";
 import { appendSecrets, parseInput, type SendAction } from "./input.ts";
-import { complete, type CompletionState } from "./tui/completion.ts";
+import { complete, type CompletionState, onlineLogins, rememberLogins } from "./tui/completion.ts";
 import { InputLine } from "./tui/input_line.ts";
 import type { KeyEvent } from "./tui/keys.ts";
 import { openPromptLine } from "./tui/screen.ts";
@@ -51,12 +51,7 @@ export class LineMode {
   /** Learns who is online, for completion, when the server has the `list` command. */
   start(): void {
     if (!this.conn.session.catalog.some((c) => c.name === "list")) return;
-    void this.conn.command("list").then((reply) => {
-      const users = reply.ok ? (reply.data as { users?: { login?: unknown }[] })?.users : [];
-      for (const user of Array.isArray(users) ? users : []) {
-        if (typeof user.login === "string") this.#learn(user.login);
-      }
-    });
+    void this.conn.command("list").then((reply) => this.#learn(...onlineLogins(reply)));
   }
 
   /** A server event, printed above the input row. */
@@ -160,7 +155,7 @@ export class LineMode {
     }, this.#completion);
     if (!done) return;
     this.#completion = done.state;
-    this.input.set(done.before + done.after, [...segmenter.segment(done.before)].length);
+    this.input.setAround(done.before, done.after);
   }
 
   /** A paste: one line goes into the input; several lines ask once, then go as one message. */
@@ -221,16 +216,9 @@ export class LineMode {
   }
 
   #learn(...logins: (string | undefined)[]): void {
-    for (const login of logins) {
-      if (login === undefined) continue;
-      const index = this.logins.findIndex((l) => nameKey(l) === nameKey(login));
-      if (index !== -1) this.logins.splice(index, 1);
-      this.logins.unshift(login);
-    }
+    rememberLogins(this.logins, ...logins);
   }
 }
-
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /**
  * Runs line mode on the terminal until `/quit`, Ctrl-C, Ctrl-D on an empty line (exit code 0,

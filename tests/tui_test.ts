@@ -125,7 +125,7 @@ Deno.test({
         "a plugin command's message shows its sender once, from the server",
         async () => {
           await bob.keys("M-1");
-        await bob.type("/roll 2d6");
+          await bob.type("/roll 2d6");
           await bob.keys("Enter");
           const screen = await bob.waitFor(has("You rolled 2d6"), "the reply's text");
           assert.equal(screen.filter((row) => row.includes("* bob rolls 2d6:")).length, 1);
@@ -181,6 +181,34 @@ Deno.test({
         // Alice looks at the public room (window 1) since the escape-sequence step.
         const screen = await alice.waitFor(has("plain two"), "carol's paste at alice's");
         assert.ok(has("<carol> plain one")(screen));
+      });
+
+      await t.step("Ctrl-Z suspends to the shell and fg brings the screen back", async () => {
+        const shell = await startPane(["bash", "--norc", "--noprofile", "-i"], {
+          columns: 80,
+          rows: 24,
+          env: { PS1: "SHELL$ ", CHATZ_PASSWORD: "pw-dana", CHATZ_CONFIG_DIR: TEST_CONFIG_DIR },
+          cwd: ROOT,
+        });
+        panes.push(shell);
+        await shell.waitFor(has("SHELL$"), "the shell prompt");
+        await shell.type(chatz(server.endpoint, "dana").join(" "));
+        await shell.keys("Enter");
+        await shell.waitFor((s) => /^ chatz .* dana/.test(s[0]), "dana's screen");
+        await shell.keys("C-z");
+        await shell.waitFor(has("Stopped"), "the shell's job control");
+        await shell.type("fg");
+        await shell.keys("Enter");
+        await shell.waitFor(
+          (s) => /^ chatz .* dana/.test(s[0]) && statusOf(s).includes("[dana]"),
+          "the screen drawn again",
+        );
+        await shell.type("/quit");
+        await shell.keys("Enter");
+        await shell.waitFor(
+          (s) => !/^ chatz/.test(s[0]) && has("SHELL$")(s),
+          "the shell's own screen again",
+        );
       });
 
       await t.step("/quit gives the terminal back", async () => {

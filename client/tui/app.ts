@@ -5,7 +5,13 @@ import type { LoginData, Reply, ServerEvent } from "../../protocol/mod.ts";
 import { nameKey } from "../../protocol/mod.ts";
 import { historyMessages } from "../format.ts";
 import { appendSecrets, parseInput, resolveCommand, type SendAction, splitWord } from "../input.ts";
-import { complete, type CompletionSource, type CompletionState } from "./completion.ts";
+import {
+  complete,
+  type CompletionSource,
+  type CompletionState,
+  onlineLogins,
+  rememberLogins,
+} from "./completion.ts";
 import { InputLine } from "./input_line.ts";
 import type { KeyEvent } from "./keys.ts";
 import stringWidth from "string-width";
@@ -261,8 +267,7 @@ export class ChatApp {
     const done = complete(before, after, source, this.#completion, step);
     if (!done) return;
     this.#completion = done.state;
-    // The cursor goes after the completed word: count its clusters.
-    this.input.set(done.before + done.after, clusterCount(done.before));
+    this.input.setAround(done.before, done.after);
   }
 
   #submit(): void {
@@ -523,10 +528,7 @@ export class ChatApp {
   }
 
   #usersListed(reply: Reply): void {
-    if (!reply.ok) return;
-    const users = (reply.data as { users?: { login?: unknown }[] })?.users;
-    if (!Array.isArray(users)) return;
-    for (const user of users) if (typeof user.login === "string") this.#learnLogin(user.login);
+    this.#learnLogin(...onlineLogins(reply));
   }
 
   #presence(login: string, state: string): void {
@@ -544,14 +546,8 @@ export class ChatApp {
     this.#learnLogin(login);
   }
 
-  /** Moves logins to the front of the completion list: recent speakers complete first. */
   #learnLogin(...logins: (string | undefined)[]): void {
-    for (const login of logins) {
-      if (login === undefined) continue;
-      const index = this.logins.findIndex((l) => nameKey(l) === nameKey(login));
-      if (index !== -1) this.logins.splice(index, 1);
-      this.logins.unshift(login);
-    }
+    rememberLogins(this.logins, ...logins);
   }
 
   /** Keeps a scrolled-up view still while lines arrive below it. */
@@ -594,9 +590,3 @@ const CLIENT_HELP = [
   "Windows: /window N (or Alt-N), Alt-Left/Right or Ctrl-P/N, /query LOGIN [text], /close;",
   "/history [N] loads N older messages of this window; PageUp/PageDown scroll; Tab completes.",
 ].join("\n");
-
-function clusterCount(text: string): number {
-  return [...segmenter.segment(text)].length;
-}
-
-const segmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });

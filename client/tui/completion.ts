@@ -1,7 +1,8 @@
 // Tab completion for the input line: command names from the server's catalog, then each parameter
 // by its kind (logins, groups, `public`), and a nick at the start of a line as `nick: `. Pure.
 
-import type { CommandInfo, ParamSpec } from "../../protocol/mod.ts";
+import type { CommandInfo, ParamSpec, Reply } from "../../protocol/mod.ts";
+import { nameKey } from "../../protocol/mod.ts";
 import { LOCAL_COMMANDS, resolveCommand, splitWord } from "../input.ts";
 
 /** What completion can offer besides the catalog. */
@@ -135,4 +136,23 @@ function commandWords(source: CompletionSource): string[] {
   }
   for (const c of source.clientCommands) words.add(c);
   return [...words].sort();
+}
+
+/** Puts logins first in a most-recent-first list, one entry per name; recent speakers complete first. */
+export function rememberLogins(list: string[], ...logins: (string | undefined)[]): void {
+  for (const login of logins) {
+    if (login === undefined) continue;
+    const index = list.findIndex((l) => nameKey(l) === nameKey(login));
+    if (index !== -1) list.splice(index, 1);
+    list.unshift(login);
+  }
+}
+
+/** The logins a `/list` reply names as online (`data.users[].login`). */
+export function onlineLogins(reply: Reply): string[] {
+  if (!reply.ok) return [];
+  const users = (reply.data as { users?: { login?: unknown }[] } | undefined)?.users;
+  return Array.isArray(users)
+    ? users.flatMap((u) => typeof u?.login === "string" ? [u.login] : [])
+    : [];
 }

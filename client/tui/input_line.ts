@@ -81,6 +81,12 @@ export class InputLine {
     if (cursor !== undefined) this.#cursor = Math.max(0, Math.min(cursor, this.#clusters.length));
   }
 
+  /** Replaces the whole line with `before + after`, the cursor between them (after a completion). */
+  setAround(before: string, after: string): void {
+    this.set(before + after);
+    this.#cursor = this.#clusters.length - [...segmenter.segment(after)].length;
+  }
+
   /** Replaces clusters `[start, end)` with `text` and leaves the cursor after it. */
   replace(start: number, end: number, text: string): void {
     this.#clusters.splice(start, end - start);
