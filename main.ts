@@ -224,7 +224,10 @@ program.command("connect")
   .description("Chat from this terminal, or from a script when stdin is not one")
   .requiredOption("--login <login>", "your login; a new one registers when the server allows")
   .addOption(
-    new Option("--server <endpoint>", "server endpoint")
+    new Option(
+      "--server <endpoint>",
+      "server endpoint; several (comma-separated, or a DNS name with several addresses): used in turn",
+    )
       .env("CHATZ_SERVER").default("tcp://127.0.0.1:5555"),
   )
   .option(

@@ -19,6 +19,7 @@ import { backoffDelay } from "../transport/backoff.ts";
 import { curveClientOptions } from "../transport/curve.ts";
 import { type HandshakeFailure, watchHandshake } from "../transport/handshake.ts";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
+import { expandEndpoints } from "./endpoints.ts";
 
 /** How often an idle client pings until the server says otherwise (its login reply does). */
 export const PING_INTERVAL_MS = 5000;
@@ -65,7 +66,10 @@ const MAX_INBOUND_FRAME_BYTES = 16 * 1024 * 1024;
 
 /** Options of `connect`. */
 export interface ConnectOptions {
-  /** ZeroMQ endpoint of the server, for example `tcp://127.0.0.1:5555`. */
+  /**
+   * ZeroMQ endpoint of the server, for example `tcp://127.0.0.1:5555`; several (comma-separated, or
+   * a DNS name with several addresses) are used in turn, the next one at each reconnection.
+   */
   server: string;
   login: string;
   password?: string;
@@ -154,6 +158,15 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     reconnectMaxInterval: 2000,
     ...(options.curve && curveClientOptions(options.curve.serverKey)),
   });
+  /** The servers to use, in turn: `--server`'s endpoints (see endpoints.ts). */
+  const endpoints = await expandEndpoints(options.server);
+  let current = 0;
+  /** Connects again, to the next endpoint in the list (the same one when there is only one). */
+  const dialNext = () => {
+    socket.disconnect(endpoints[current]);
+    current = (current + 1) % endpoints.length;
+    socket.connect(endpoints[current]);
+  };
   const pending = new Map<number, Pending>();
   /** Requests made while not logged in: sent once the (re-)login succeeds. */
   let held: number[] = [];
@@ -358,8 +371,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       if (delayMs > 0) await sleep(delayMs);
       if (state !== "reconnecting") return; // closed meanwhile
       waitNext = false;
-      socket.disconnect(options.server);
-      socket.connect(options.server);
+      dialNext(); // with several endpoints, the client moves to another node
       const wait = Math.min(ANSWER_MAX_MS, ANSWER_FIRST_MS * 2 ** (attempt - 1));
       // Back online the moment the reply is read, so the status comes before the catch-up.
       const reply = await withTimeout(
@@ -394,7 +406,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   }
 
   try {
-    socket.connect(options.server);
+    socket.connect(endpoints[current]);
   } catch (error) {
     await loop.close();
     throw new ChatzError(
@@ -408,8 +420,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   let redial: ReturnType<typeof setTimeout>;
   const redialIfStuck = () => {
     if (loop.pending > 0) {
-      socket.disconnect(options.server);
-      socket.connect(options.server);
+      dialNext();
       redialDelay = Math.min(REDIAL_MAX_MS, redialDelay * 2);
     }
     redial = setTimeout(redialIfStuck, redialDelay);

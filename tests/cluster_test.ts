@@ -2,13 +2,16 @@
 // one throwaway nats-server, real clients on different nodes, chatting as on one server.
 
 import assert from "node:assert/strict";
-import type { MessageEvent } from "../protocol/mod.ts";
+import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
+import { connect } from "../client/connection.ts";
 import {
   client,
+  Recorder,
   replyData,
   type ServerProcess,
   startServerProcess,
   type TestClient,
+  testCurve,
   WAIT_MS,
 } from "./harness.ts";
 import { startNats, startPostgres } from "./services.ts";
@@ -18,11 +21,21 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 /** Most `list` requests while waiting for the cluster's directory to settle (a heartbeat is 1 s). */
 const LIST_POLLS = 100;
 
-/** Starts `count` nodes on one store and bus; resolves once each has heard from all the others. */
+/** Messages each side sends while a node is killed under it. */
+const FAILOVER_MESSAGES = 30;
+
+/**
+ * Starts `count` nodes on one store and bus, sharing the first node's CURVE key as a cluster's
+ * nodes do (a client moving between them trusts one key); resolves once each has heard from all
+ * the others.
+ */
 async function startNodes(count: number, store: string, bus: string): Promise<ServerProcess[]> {
-  const nodes: ServerProcess[] = [];
-  for (let i = 0; i < count; i++) {
-    nodes.push(await startServerProcess({ args: ["--store", store, "--bus", bus] }));
+  const args = ["--store", store, "--bus", bus];
+  const nodes: ServerProcess[] = [await startServerProcess({ args })];
+  for (let i = 1; i < count; i++) {
+    const dataDir = await Deno.makeTempDir({ prefix: "chatz-test-" });
+    await Deno.copyFile(`${nodes[0].dataDir}/curve.key`, `${dataDir}/curve.key`);
+    nodes.push(await startServerProcess({ dataDir, args }));
   }
   for (const node of nodes) {
     await node.log.waitFor(
@@ -127,6 +140,74 @@ Deno.test(
         const c = replyData<{ id: number }>(await carol.cmd("say", "three"));
         assert.ok(a.id < b.id && b.id < c.id, `${a.id} < ${b.id} < ${c.id}`);
       });
+
+      await t.step(
+        "a node killed under traffic: its client moves to another, nothing lost or repeated",
+        async () => {
+          const erinEvents = new Recorder<ServerEvent>();
+          const erin = await connect({
+            server: nodes.map((n) => n.endpoint).join(","),
+            login: "erin",
+            password: "pw-erin",
+            timeoutMs: WAIT_MS,
+            reconnect: true,
+            curve: testCurve(nodes[0].endpoint), // one key for the whole cluster
+            onEvent: (e) => erinEvents.push(e),
+          });
+          clients.push({
+            conn: erin,
+            events: erinEvents,
+            cmd: (c, a = "") => erin.command(c, a),
+            close: () => erin.close(),
+          });
+          const finn = await client(nodes[1].endpoint, "finn");
+          clients.push(finn);
+          const erinIds: number[] = [];
+          const finnIds: number[] = [];
+          const killAt = FAILOVER_MESSAGES / 3;
+          await Promise.all([
+            (async () => {
+              for (let i = 1; i <= FAILOVER_MESSAGES; i++) {
+                if (i === killAt) await nodes[0].stop("SIGKILL"); // erin's node, mid-stream
+                erinIds.push(replyData<{ id: number }>(await erin.command("say", `erin ${i}`)).id);
+              }
+            })(),
+            (async () => {
+              for (let i = 1; i <= FAILOVER_MESSAGES; i++) {
+                finnIds.push(replyData<{ id: number }>(await finn.cmd("say", `finn ${i}`)).id);
+              }
+            })(),
+          ]);
+          const last = (ids: number[]) => ids[ids.length - 1];
+          await finn.events.waitFor(
+            (e) => e.type === "message" && e.id === last(erinIds),
+            "finn hearing erin's last",
+            WAIT_MS * 3,
+          );
+          await erinEvents.waitFor(
+            (e) => e.type === "message" && e.id === last(finnIds),
+            "erin hearing finn's last after moving",
+            WAIT_MS * 3,
+          );
+          const heard = (events: ServerEvent[], from: string) =>
+            events.filter((e): e is MessageEvent => e.type === "message" && e.from === from)
+              .map((e) => e.text).filter((text) => /^(erin|finn) \d+$/.test(text));
+          const expected = (who: string) =>
+            Array.from({ length: FAILOVER_MESSAGES }, (_, i) => `${who} ${i + 1}`);
+          assert.deepEqual(
+            heard(finn.events.items, "erin"),
+            expected("erin"),
+            "finn: erin's, once each",
+          );
+          assert.deepEqual(
+            heard(erinEvents.items, "finn"),
+            expected("finn"),
+            "erin: finn's, once each",
+          );
+          assert.deepEqual(heard(erinEvents.items, "erin"), [], "erin's own never replayed to her");
+          assert.equal(new Set(erinIds).size, FAILOVER_MESSAGES, "a re-sent command stored once");
+        },
+      );
     } finally {
       for (const c of clients) await c.close().catch(() => {});
       for (const node of nodes) {

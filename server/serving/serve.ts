@@ -30,6 +30,8 @@ import type { Retention, Store } from "./store/store.ts";
 import { watchGroupWrites } from "./cluster/group_writes.ts";
 import { connectNatsBus } from "./cluster/nats_bus.ts";
 import { type Relay, startRelay } from "./cluster/relay.ts";
+import { sharedDuplicates } from "./cluster/duplicates.ts";
+import { seedDuplicates } from "./chat/sends.ts";
 import { createTurns, type Turns } from "./turns.ts";
 
 /** How often silent sessions are looked for, at most. */
@@ -204,6 +206,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     command: { burst: options.limits.commandBurst, perSecond: options.limits.commandsPerSecond },
     connect: connectRate(options.limits.connectsPerMinute),
   });
+  const ownDuplicates = state.duplicates;
+  if (relay) state.duplicates = sharedDuplicates(ownDuplicates, relay);
   const coreOptions = {
     log,
     now,
@@ -229,6 +233,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reloadGroups: () => chat.fromCluster.reloadGroups(),
       wentOffline: (user) => chat.fromCluster.wentOffline(user),
       requestFlush: turns.requestFlush,
+      rememberSent: (key, sent) => ownDuplicates.remember(key, sent),
+      reseedDuplicates: () => seedDuplicates(store, ownDuplicates),
     });
   }
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });

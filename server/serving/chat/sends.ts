@@ -6,8 +6,13 @@ import type { OutgoingMessage, Sent } from "../../../protocol/plugin.ts";
 import type { Actor, CoreServices } from "../bound_services.ts";
 import { toEvent } from "../message_event.ts";
 import { ChatError } from "../../errors.ts";
-import { type AddedMessage, conversationOf, type StoredMessage } from "../store/store.ts";
-import { DEDUP_WINDOW } from "../shared_state.ts";
+import {
+  type AddedMessage,
+  conversationOf,
+  type Store,
+  type StoredMessage,
+} from "../store/store.ts";
+import { DEDUP_WINDOW, type DuplicateIds } from "../shared_state.ts";
 import type { ChatStats, PartDeps } from "./deps.ts";
 import type { FanOut } from "./fan_out.ts";
 import { requireGroup, requireMember } from "./group_services.ts";
@@ -27,9 +32,7 @@ export function createSends(
   const { fanOut, stats, accountLogin } = parts;
   /** Sent messages by account, client message id and send number within the command. */
   const recentSends = deps.duplicates;
-  for (const row of store.recentClientIds(DEDUP_WINDOW)) {
-    recentSends.remember(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
-  }
+  seedDuplicates(store, recentSends);
 
   /**
    * Sends once: `send` gets the stored form of the client id (the command's cid and the send's
@@ -166,6 +169,13 @@ export function createSends(
       recentSends.clear();
     },
   };
+}
+
+/** Remembers the client ids of the store's recent messages, so their re-sends are answered, not stored. */
+export function seedDuplicates(store: Store, duplicates: DuplicateIds): void {
+  for (const row of store.recentClientIds(DEDUP_WINDOW)) {
+    duplicates.remember(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
+  }
 }
 
 function sent(stored: StoredMessage): Sent {

@@ -1,7 +1,7 @@
 // The seam between a node's chat services and the rest of a cluster: deliveries meant for sessions
 // on other nodes, and what this node knows of the accounts online there. Absent in embedded mode.
 
-import type { OnlineUser } from "../../../protocol/plugin.ts";
+import type { OnlineUser, Sent } from "../../../protocol/plugin.ts";
 
 /** Whose sessions a delivery is for, named so that any node can find its own such sessions. */
 export type RemoteTarget =
@@ -18,4 +18,6 @@ export interface ClusterLink {
   deliver(target: RemoteTarget, encoded: string): void;
   /** Whether an account has a session on another live node. */
   onlineElsewhere(account: string): boolean;
+  /** A send with a client id was stored: the other nodes answer its re-sends from now on. */
+  sent(key: string, sent: Sent): void;
 }

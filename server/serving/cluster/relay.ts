@@ -2,7 +2,7 @@
 // after the commit, theirs come in and reach this node's sessions; heartbeats keep the directory.
 
 import { nameKey } from "../../../protocol/mod.ts";
-import type { OnlineUser } from "../../../protocol/plugin.ts";
+import type { OnlineUser, Sent } from "../../../protocol/plugin.ts";
 import type { Logger } from "../../log.ts";
 import type { ClusterLink, RemoteTarget } from "./link.ts";
 import type { Bus } from "./nats_bus.ts";
@@ -22,6 +22,8 @@ interface TurnBatch {
   /** The turn changed groups: reload them from the store before delivering. */
   groups?: true;
   deliveries: ["e" | "a" | "m", string, string][];
+  /** Sends stored with a client id: [account and id key, message id, ts]. */
+  sent?: [string, number, number][];
 }
 
 /** A heartbeat, or a node's goodbye. */
@@ -49,6 +51,13 @@ export interface RelayDeps {
   wentOffline(user: { account: string; login: string }): void;
   /** Something was queued for this node's sessions: make sure it is sent. */
   requestFlush(): void;
+  /** Another node stored a send with a client id: answer its re-sends here too. */
+  rememberSent(key: string, sent: Sent): void;
+  /**
+   * A node died: what it stored just before may not have reached this node, so the recent client
+   * ids are read again from the store before its clients re-send here.
+   */
+  reseedDuplicates(): void;
 }
 
 /** The relay: the cluster link the chat services use, and the node's hooks around commits. */
@@ -69,6 +78,7 @@ export interface Relay extends ClusterLink {
 export function startRelay(deps: RelayDeps): Relay {
   const { bus, node, log, now } = deps;
   let queued: TurnBatch["deliveries"] = [];
+  let sentIds: NonNullable<TurnBatch["sent"]> = [];
   let groups = false;
   const directory = new Map<string, { online: OnlineUser[]; keys: Set<string>; seen: number }>();
 
@@ -76,6 +86,7 @@ export function startRelay(deps: RelayDeps): Relay {
     const batch = parse<TurnBatch>(data, "turn");
     if (!batch || batch.node === node) return;
     if (batch.groups) deps.reloadGroups();
+    for (const [key, id, ts] of batch.sent ?? []) deps.rememberSent(key, { id, ts });
     for (const [kind, target, encoded] of batch.deliveries) {
       deps.apply(
         kind === "e"
@@ -120,6 +131,7 @@ export function startRelay(deps: RelayDeps): Relay {
       if (entry.seen >= cutoff) continue;
       directory.delete(id);
       log.warn("node_lost", { node: id, accounts: entry.online.length });
+      deps.reseedDuplicates();
       const local = new Set(deps.localOnline().map((u) => nameKey(u.login)));
       for (const user of entry.online) {
         const account = nameKey(user.login);
@@ -167,6 +179,9 @@ export function startRelay(deps: RelayDeps): Relay {
       ]);
     },
     onlineElsewhere,
+    sent(key, sent) {
+      sentIds.push([key, sent.id, sent.ts]);
+    },
     online() {
       return [...directory.values()].flatMap((entry) => entry.online);
     },
@@ -176,15 +191,18 @@ export function startRelay(deps: RelayDeps): Relay {
     flush() {
       // Someone logged in or out here: the others learn it now, not at the next heartbeat.
       if (deps.localAccountCount() !== beatCount) beat();
-      if (queued.length === 0 && !groups) return;
+      if (queued.length === 0 && !groups && sentIds.length === 0) return;
       const batch: TurnBatch = { node, deliveries: queued };
       if (groups) batch.groups = true;
+      if (sentIds.length > 0) batch.sent = sentIds;
       queued = [];
+      sentIds = [];
       groups = false;
       bus.publish(TURNS, JSON.stringify(batch));
     },
     discard() {
       queued = [];
+      sentIds = [];
       groups = false;
     },
     nodes() {
