@@ -9,6 +9,7 @@ import {
   type ChatWindow,
   currentWindow,
   findWindow,
+  insertOlder,
   messageWindow,
   type NewLine,
   openWindow,
@@ -97,15 +98,21 @@ function routeMessage(list: WindowList, event: MessageEvent, context: RouteConte
   const place = messageWindow(event, context.self);
   const { window, opened } = openWindow(list, place.kind, place.name);
   const line = messageLine(event, context);
+  if (event.history) {
+    // Replayed history (a group's recent messages on joining) is old news: it goes before the
+    // window's lines, unread by no count, and never rings.
+    if (line.kind === "message") insertOlder(list, window, line);
+    return opened ? { bell: false, opened: window } : { bell: false };
+  }
   const own = line.kind === "message" && line.own === true;
   // Direct messages count as mentions, as in irssi's and Slack's unread lists.
   const mention = !own && (event.scope === "direct" || context.highlights(event.text));
   const before = window.lines.length;
   appendLine(list, window, line, mention ? ACTIVITY.mention : ACTIVITY.message);
   const added = window.lines.length > before;
-  // Replayed history never rings; a live mention does, even in the window being read.
+  // A live mention rings, even in the window being read.
   return {
-    bell: added && mention && !event.history,
+    bell: added && mention,
     ...(opened ? { opened: window } : {}),
   };
 }

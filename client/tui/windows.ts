@@ -220,6 +220,29 @@ export function prependHistory(
 }
 
 /**
+ * Puts one replayed message in id order among the window's messages, counted neither as unread
+ * nor as activity; false when the window has it already.
+ */
+export function insertOlder(
+  list: WindowList,
+  window: ChatWindow,
+  line: NewLine & { kind: "message" },
+): boolean {
+  if (window.ids.has(line.id)) return false;
+  const found = window.lines.findIndex((l) => l.kind === "message" && l.id > line.id);
+  const at = found === -1 ? window.lines.length : found;
+  // The sequence number of the line before it: as seen (or not) as that line, so never unread.
+  const seq = at > 0 ? window.lines[at - 1].seq : (window.lines[0]?.seq ?? list.nextSeq) - 1;
+  window.lines.splice(at, 0, { ...line, seq } as WindowLine);
+  window.ids.add(line.id);
+  if (window.oldestId === undefined || line.id < window.oldestId) window.oldestId = line.id;
+  if (window.lines.length > MAX_WINDOW_LINES) {
+    dropOldest(window, window.lines.length - MAX_WINDOW_LINES);
+  }
+  return true;
+}
+
+/**
  * The activity list of the status line: the numbers of windows with unseen messages, mentions
  * marked with `*`, as in irssi's `[Act: 2,4*]`. Empty when nothing happened elsewhere.
  */

@@ -7,6 +7,7 @@ import {
   closeWindow,
   createWindowList,
   currentWindow,
+  insertOlder,
   markerIndex,
   MAX_WINDOW_LINES,
   messageWindow,
@@ -113,4 +114,20 @@ Deno.test("window list: scrollback is bounded; closing keeps the public room", (
   switchTo(list, 1);
   assert.equal(closeWindow(list, bob), true);
   assert.equal(currentWindow(list), room);
+});
+
+Deno.test("insertOlder() puts replayed messages in id order, never as unread", () => {
+  const list = createWindowList();
+  const devs = openWindow(list, "group", "devs").window;
+  appendLine(list, devs, message(9), 2);
+  devs.unread = 0;
+  devs.activity = 0;
+  for (const id of [3, 5, 4]) {
+    insertOlder(list, devs, message(id) as NewLine & { kind: "message" });
+  }
+  assert.equal(insertOlder(list, devs, message(5) as NewLine & { kind: "message" }), false);
+  assert.deepEqual(devs.lines.map((l) => l.kind === "message" && l.id), [3, 4, 5, 9]);
+  assert.equal(devs.unread, 0);
+  assert.equal(activityText(list), "");
+  assert.equal(devs.oldestId, 3);
 });
