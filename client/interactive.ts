@@ -10,6 +10,7 @@ import { appendSecrets, parseInput, type SendAction } from "./input.ts";
 import { complete, type CompletionState, onlineLogins, rememberLogins } from "./tui/completion.ts";
 import { InputLine } from "./tui/input_line.ts";
 import type { KeyEvent } from "./tui/keys.ts";
+import { keyAction } from "./tui/keymap.ts";
 import { openPromptLine } from "./tui/screen.ts";
 
 /** Options of `runInteractive`. */
@@ -80,37 +81,17 @@ export class LineMode {
   }
 
   #edit(event: KeyEvent): void {
-    const line = this.input;
-    if (event.kind === "text") return line.insert(event.text);
+    if (event.kind === "text") return this.input.insert(event.text);
     if (event.kind === "paste") return this.#paste(event.text);
-    if (event.kind === "ctrl") {
-      const actions: Record<string, () => void> = {
-        a: () => line.home(),
-        e: () => line.end(),
-        b: () => line.left(),
-        f: () => line.right(),
-        u: () => line.deleteToStart(),
-        k: () => line.deleteToEnd(),
-        w: () => line.deleteWordBack(),
-        c: () => this.options.quit(),
-        d: () => line.length === 0 ? this.options.quit() : line.deleteForward(),
-      };
-      return actions[event.letter]?.();
+    const action = keyAction(event);
+    if (action === undefined || "window" in action) return; // one window: nothing to switch
+    if ("edit" in action) return this.input[action.edit]();
+    if (action.do === "submit") return this.#submit();
+    if (action.do === "complete") return this.#complete();
+    if (action.do === "quit") return this.options.quit();
+    if (action.do === "quit-if-empty") {
+      return this.input.length === 0 ? this.options.quit() : this.input.deleteForward();
     }
-    if (event.kind !== "key") return;
-    const keys: Partial<Record<typeof event.name, () => void>> = {
-      enter: () => this.#submit(),
-      tab: () => this.#complete(),
-      backspace: () => line.backspace(),
-      delete: () => line.deleteForward(),
-      left: () => event.ctrl ? line.wordLeft() : line.left(),
-      right: () => event.ctrl ? line.wordRight() : line.right(),
-      up: () => line.historyUp(),
-      down: () => line.historyDown(),
-      home: () => line.home(),
-      end: () => line.end(),
-    };
-    keys[event.name]?.();
   }
 
   #submit(): void {

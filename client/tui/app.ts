@@ -13,6 +13,7 @@ import {
   rememberLogins,
 } from "./completion.ts";
 import { InputLine } from "./input_line.ts";
+import { type KeyAction, keyAction } from "./keymap.ts";
 import type { KeyEvent } from "./keys.ts";
 import stringWidth from "string-width";
 import {
@@ -159,100 +160,42 @@ export class ChatApp {
       this.options.changed();
       return;
     }
-    switch (event.kind) {
-      case "text":
-        this.input.insert(event.text);
-        break;
-      case "paste":
-        this.#paste(event.text);
-        break;
-      case "alt":
-        this.#alt(event.char);
-        break;
-      case "ctrl":
-        this.#ctrl(event.letter);
-        break;
-      case "key":
-        this.#named(event);
-        break;
+    if (event.kind === "text") this.input.insert(event.text);
+    else if (event.kind === "paste") this.#paste(event.text);
+    else {
+      const action = keyAction(event);
+      if (action) this.#perform(action);
     }
     this.options.changed();
   }
 
-  #named(event: KeyEvent & { kind: "key" }): void {
+  #perform(action: KeyAction): void {
+    if ("edit" in action) return this.input[action.edit]();
+    if ("window" in action) return void switchTo(this.windows, action.window);
     const window = currentWindow(this.windows);
     const page = Math.max(1, this.#area - 2);
-    switch (event.name) {
-      case "enter":
+    switch (action.do) {
+      case "submit":
         return this.#submit();
-      case "tab":
-      case "backtab":
-        return this.#complete(event.name === "tab" ? 1 : -1);
-      case "backspace":
-        return event.alt ? this.input.deleteWordBack() : this.input.backspace();
-      case "delete":
-        return this.input.deleteForward();
-      case "left":
-        if (event.alt) return void switchBy(this.windows, -1);
-        return event.ctrl ? this.input.wordLeft() : this.input.left();
-      case "right":
-        if (event.alt) return void switchBy(this.windows, 1);
-        return event.ctrl ? this.input.wordRight() : this.input.right();
-      case "up":
-        return this.input.historyUp();
-      case "down":
-        return this.input.historyDown();
-      case "home":
-        return this.input.home();
-      case "end":
-        return this.input.end();
-      case "pageup":
+      case "complete":
+        return this.#complete(1);
+      case "complete-back":
+        return this.#complete(-1);
+      case "quit":
+        return this.options.quit();
+      case "quit-if-empty":
+        return this.input.length === 0 ? this.options.quit() : this.input.deleteForward();
+      case "page-up":
         window.scroll += page;
         return;
-      case "pagedown":
+      case "page-down":
         window.scroll = Math.max(0, window.scroll - page);
         return;
-      case "escape":
-        return;
-    }
-  }
-
-  #ctrl(letter: string): void {
-    switch (letter) {
-      case "a":
-        return this.input.home();
-      case "e":
-        return this.input.end();
-      case "b":
-        return this.input.left();
-      case "f":
-        return this.input.right();
-      case "d":
-        // Ctrl-D on an empty line leaves, as in a shell.
-        if (this.input.length === 0) return this.options.quit();
-        return this.input.deleteForward();
-      case "u":
-        return this.input.deleteToStart();
-      case "k":
-        return this.input.deleteToEnd();
-      case "w":
-        return this.input.deleteWordBack();
-      case "n":
+      case "next-window":
         return void switchBy(this.windows, 1);
-      case "p":
+      case "previous-window":
         return void switchBy(this.windows, -1);
-      case "c":
-        return this.options.quit();
-      case "l":
-        return; // the next frame redraws everything anyway
     }
-  }
-
-  #alt(char: string): void {
-    if (char >= "1" && char <= "9") switchTo(this.windows, Number(char) - 1);
-    else if (char === "0") switchTo(this.windows, 9);
-    else if (char === "b") this.input.wordLeft();
-    else if (char === "f") this.input.wordRight();
   }
 
   #complete(step: 1 | -1): void {
