@@ -72,7 +72,8 @@ Deno.test(
       });
       await t.step("a restart on the same data folder keeps the key", async () => {
         await first.stop();
-        restarted = await startCurveServer({ dataDir: first.dataDir });
+        // --curve, from before encryption was the default, is still accepted and changes nothing.
+        restarted = await startCurveServer({ dataDir: first.dataDir, args: ["--curve"] });
         assert.equal(restarted.key, first.key);
         assert.ok(restarted.log.items.some((l) => l.includes("curve_key_loaded")));
       });
@@ -336,6 +337,9 @@ Deno.test(
         assert.equal(code, 0, stderr);
         assert.match(stdout, /Online \(1\): erin/);
         assert.equal(stderr, "");
+        const old = await connectErin("--curve"); // from older scripts: accepted, changes nothing
+        assert.equal(old.code, 0, old.stderr);
+        assert.equal(old.stderr, "");
       });
 
       await t.step("a new key on the same endpoint is refused loudly, exit code 1", async () => {
