@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   too_slow: "The server ended a session that stayed behind in reading its messages",
   plugin_failed: "The command's plugin failed or timed out; the error is logged on the server",
   internal_error: "The server failed to handle the request; the error is logged",
+  store_unavailable: "Cluster mode: the database cannot be reached just now; retry in a moment",
   kicked: "The operator ended the session",
   server_shutdown: "The server is shutting down",
   account_deleted: "The operator cleared the identity store; log in again to register",

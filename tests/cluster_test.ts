@@ -7,6 +7,7 @@ import { connect } from "../client/connection.ts";
 import {
   client,
   Recorder,
+  replyCode,
   replyData,
   type ServerProcess,
   startServerProcess,
@@ -140,6 +141,64 @@ Deno.test(
         const c = replyData<{ id: number }>(await carol.cmd("say", "three"));
         assert.ok(a.id < b.id && b.id < c.id, `${a.id} < ${b.id} < ${c.id}`);
       });
+
+      await t.step(
+        "two nodes racing to create one group: one gets it, the other group_exists",
+        async () => {
+          const replies = await Promise.all([
+            alice.cmd("group", "create race"),
+            bob.cmd("group", "create race"),
+          ]);
+          assert.deepEqual(replies.map((r) => r.ok).sort(), [false, true]);
+          assert.equal(replyCode(replies.find((r) => !r.ok)!), "group_exists");
+          const winner = replies[0].ok ? "alice" : "bob";
+          for (const who of [alice, bob, carol]) {
+            const { members } = replyData<{ members: string[] }>(
+              await who.cmd("group", "members race"),
+            );
+            assert.deepEqual(members, [winner]);
+          }
+        },
+      );
+
+      await t.step(
+        "NATS restarted: the nodes reconnect and relay again; what was acknowledged meanwhile is kept",
+        async () => {
+          await nats.stop();
+          const during = replyData<{ id: number }>(await alice.cmd("say", "while the bus is down"));
+          await nats.start();
+          for (const node of nodes) {
+            await node.log.waitFor(
+              (l) => l.includes("bus_reconnect"),
+              "a node back on the bus",
+              WAIT_MS * 3,
+            );
+          }
+          replyData(await alice.cmd("say", "the bus is back"));
+          await bob.events.waitFor(
+            messageWith("the bus is back"),
+            "bob hearing alice again",
+            WAIT_MS * 3,
+          );
+          const page = replyData<{ messages: MessageEvent[] }>(
+            await bob.cmd("history", "public 50"),
+          );
+          assert.ok(page.messages.some((m) => m.id === during.id), "stored, and in the history");
+        },
+      );
+
+      await t.step(
+        "PostgreSQL restarted: requests fail with store_unavailable, then work again",
+        async () => {
+          await pg.stop();
+          const refused = await alice.cmd("say", "nowhere to keep this");
+          assert.equal(refused.ok, false);
+          assert.equal(replyCode(refused), "store_unavailable");
+          await pg.start();
+          replyData(await alice.cmd("say", "the database is back"));
+          await bob.events.waitFor(messageWith("the database is back"), "bob hearing alice");
+        },
+      );
 
       await t.step(
         "a node killed under traffic: its client moves to another, nothing lost or repeated",

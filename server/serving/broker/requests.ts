@@ -9,6 +9,7 @@ import {
   parseRequest,
 } from "../../../protocol/mod.ts";
 import type { CommandResult } from "../../../protocol/plugin.ts";
+import { ChatError } from "../../../protocol/errors.ts";
 import type { Recipient } from "../peer_transport.ts";
 import { encodeReply } from "../reply.ts";
 import type { Session } from "../sessions.ts";
@@ -96,6 +97,7 @@ export function createRequests(deps: BrokerDeps, parts: RequestParts): Requests 
     backlog.set(to.id, []);
     parts.login(to, request).catch((error) => {
       log.error("login_failed", { error });
+      if (error instanceof ChatError) return replyError(to, request.id, error.code, error.message);
       replyError(
         to,
         request.id,

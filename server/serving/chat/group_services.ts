@@ -124,8 +124,10 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
       }
       const ownerKey = nameKey(owner.login);
       requireRoomForGroup(ownerKey, `create group "${name}"`);
-      const group = groups.create(name, { key: ownerKey, login: owner.login }, now());
-      store.createGroup({ key: group.key, name: group.name, ownerKey, created: group.created });
+      const created = now();
+      // The store first: in a cluster another node may have just taken the name (group_exists).
+      store.createGroup({ key: nameKey(name), name, ownerKey, created });
+      const group = groups.create(name, { key: ownerKey, login: owner.login }, created);
       store.addMember(group.key, ownerKey, owner.login, group.created);
       // Groups are listed to everyone, so everyone hears of new and deleted ones.
       fanOut.pushEveryone(groupEvent(group, "create", owner.login), owner.session);

@@ -2,6 +2,7 @@
 // The serving thread waits for each answer; a turn's writes go over in one pipelined batch at commit.
 
 import { joinBatch } from "../../../protocol/wire.ts";
+import { ChatError } from "../../../protocol/errors.ts";
 import { startBlockingWorker, WorkerCallError } from "./blocking_worker.ts";
 import {
   directParties,
@@ -45,11 +46,11 @@ export interface PostgresStoreOptions extends StoreOptions {
   timeoutMs?: number;
 }
 
-/** The database could not be reached or failed a request: `code` is a stable snake_case code. */
-export class StoreUnavailableError extends Error {
-  readonly code = "store_unavailable";
+/** The database could not be reached or failed a request: the caller gets `store_unavailable`. */
+export class StoreUnavailableError extends ChatError {
   constructor(message: string, cause?: unknown) {
-    super(message, { cause });
+    super("store_unavailable", message);
+    this.cause = cause;
   }
 }
 
@@ -130,8 +131,14 @@ function postgresStore(
     const begin = !open && (transaction || staged.length > 0);
     const statements = [...staged, { text, params }];
     staged = [];
-    if (begin) open = true;
-    return ask({ op: "run", begin, statements });
+    if (!begin) return ask({ op: "run", begin, statements });
+    open = true;
+    try {
+      return ask({ op: "run", begin, statements });
+    } catch (error) {
+      open = false; // the worker opened nothing: the next statements must not run outside one
+      throw error;
+    }
   };
   const writePage = (page: PendingPage) => {
     write(
@@ -279,13 +286,21 @@ function postgresStore(
     },
 
     createGroup(group: { key: string; name: string; ownerKey: string; created: number }): void {
-      write(
-        "INSERT INTO groups (key, name, owner, created) VALUES ($1,$2,$3,$4)",
-        group.key,
-        group.name,
-        group.ownerKey,
-        group.created,
+      // Sent now, as createAccount: a node racing for the name waits for the other's commit, then
+      // learns the name is taken while its turn goes on.
+      markWrite();
+      const created = query(
+        `INSERT INTO groups (key, name, owner, created) VALUES ($1,$2,$3,$4)
+           ON CONFLICT DO NOTHING RETURNING key`,
+        [group.key, group.name, group.ownerKey, group.created],
+        true,
       );
+      if (created.length === 0) {
+        throw new ChatError(
+          "group_exists",
+          `Cannot create group "${group.name}": it already exists`,
+        );
+      }
     },
 
     deleteGroup(key: string): void {

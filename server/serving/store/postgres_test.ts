@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { runStoreContract } from "./contract.ts";
+import { ChatError } from "../../../protocol/errors.ts";
 import { openPostgresStore, StoreUnavailableError } from "./postgres.ts";
 import type { StoredMessage } from "./store.ts";
 import { freePort } from "../../../tests/services.ts";
@@ -66,6 +67,27 @@ Deno.test("openPostgresStore() creates an account once when two nodes race for i
     b.addMessage(publicMessage("the turn goes on"));
     b.commit();
     assert.equal(a.account("alice")?.password, "a");
+    assert.equal(a.messageCount(), 1);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
+Deno.test("openPostgresStore() creates a group once when two nodes race for its name", async () => {
+  const url = await pg.createDatabase(`group_race_${++databases}`);
+  const a = openPostgresStore(url);
+  const b = openPostgresStore(url);
+  try {
+    a.createGroup({ key: "ops", name: "ops", ownerKey: "alice", created: T0 });
+    a.commit();
+    assert.throws(
+      () => b.createGroup({ key: "ops", name: "OPS", ownerKey: "bob", created: T0 + 1 }),
+      (error: unknown) => error instanceof ChatError && error.code === "group_exists",
+    );
+    b.addMessage(publicMessage("the turn goes on"));
+    b.commit();
+    assert.deepEqual(a.loadGroups().map((g) => [g.name, g.ownerKey]), [["ops", "alice"]]);
     assert.equal(a.messageCount(), 1);
   } finally {
     a.close();

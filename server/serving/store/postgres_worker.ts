@@ -82,7 +82,11 @@ async function run(request: Extract<PgRequest, { op: "run" }>): Promise<Row[]> {
   if (request.begin) open = await begin();
   const current = open;
   if (!current) {
-    if (request.end) return []; // ending what the server already ended
+    if (request.end === "rollback") return []; // ending what the server already ended
+    if (request.end === "commit") {
+      // The store believes a transaction is open that the worker lost: its writes are not there.
+      throw Object.assign(new Error("the transaction was lost"), { code: "08006" });
+    }
     const results = await Promise.all(request.statements.map((s) => execute(sql!, s)));
     return results.length > 0 ? [...results.at(-1)!] : [];
   }
