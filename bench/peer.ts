@@ -3,6 +3,8 @@
 
 import { monotonicNs } from "./clock.ts";
 import { Dealer } from "zeromq";
+import { REDIAL_BACKOFF } from "../client/connection.ts";
+import { backoffCeiling } from "../transport/backoff.ts";
 import { curveClientOptions } from "../transport/curve.ts";
 import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
 import { countFrame } from "./scan.ts";
@@ -19,12 +21,6 @@ const VERSION = "chatz/1";
 const REQUEST_HEAD = '{"op":"cmd","id":';
 /** The plain text of streamed messages. */
 const PLAIN_TEXT = "x".repeat(TEXT_BYTES);
-/**
- * A login still queued on a socket that is not connected is re-dialled after 1 s, then after
- * doubling waits up to 8 s: REDIAL_FIRST_MS and REDIAL_MAX_MS of client/connection.ts.
- */
-const REDIAL_FIRST_MS = 1000;
-const REDIAL_MAX_MS = 8000;
 /**
  * A login handed to a connection that then went away (a re-dial racing the handshake, a restart) is
  * never answered: it is sent again after this long. A duplicate that does arrive is answered
@@ -90,7 +86,7 @@ export class Peer {
   loggedIn = false;
   #token: string | undefined;
   #loginPending:
-    | { redialAtMs: number; redialDelayMs: number; handedAtMs?: number }
+    | { redialAtMs: number; redials: number; handedAtMs?: number }
     | undefined;
   #needLoginSinceMs: number | undefined;
   #logins = 0;
@@ -347,8 +343,8 @@ export class Peer {
       if (this.#loop.pending === 0) pending.handedAtMs ??= nowMs; // within a tick of the truth
       if (nowMs >= pending.redialAtMs && this.#loop.pending > 0) {
         this.#redials++;
-        pending.redialDelayMs = Math.min(REDIAL_MAX_MS, pending.redialDelayMs * 2);
-        pending.redialAtMs = nowMs + pending.redialDelayMs;
+        // As the client does (REDIAL_BACKOFF of client/connection.ts): the wait doubles per re-dial.
+        pending.redialAtMs = nowMs + backoffCeiling(++pending.redials + 1, REDIAL_BACKOFF);
         try {
           this.#socket.disconnect(this.#settings.endpoint);
         } catch { /* not connected */ }
@@ -448,8 +444,8 @@ export class Peer {
   #sendLogin(): void {
     const now = Date.now();
     this.#loginPending = {
-      redialAtMs: now + REDIAL_FIRST_MS,
-      redialDelayMs: REDIAL_FIRST_MS,
+      redialAtMs: now + backoffCeiling(1, REDIAL_BACKOFF),
+      redials: 0,
     };
     if (!this.#chatz) {
       this.#loop.send([this.spec.name, HELLO]);

@@ -2,7 +2,6 @@
 // Requests made in the same event-loop turn travel together in one frame.
 
 import { hostname } from "node:os";
-import { Dealer } from "zeromq";
 import {
   decodeFrames,
   encodeBatch,
@@ -15,10 +14,17 @@ import {
   type ServerEvent,
   WireError,
 } from "../protocol/mod.ts";
-import { backoffDelay } from "../transport/backoff.ts";
-import { curveClientOptions } from "../transport/curve.ts";
-import { type HandshakeFailure, watchHandshake } from "../transport/handshake.ts";
-import { type SocketLoop, startSocketLoop } from "../transport/socket_loop.ts";
+import { backoffCeiling, backoffDelay, type BackoffOptions } from "../transport/backoff.ts";
+import type { HandshakeFailure } from "../transport/handshake.ts";
+import { asEcho, type Catchup, createCatchup } from "./catchup.ts";
+import {
+  type ClientLink,
+  type Clock,
+  dealerLink,
+  type OpenLink,
+  SYSTEM_CLOCK,
+  type Timer,
+} from "./link.ts";
 import { expandEndpoints } from "./endpoints.ts";
 
 /** How often an idle client pings until the server says otherwise (its login reply does). */
@@ -31,15 +37,14 @@ const DEAD_AFTER_PINGS = 3;
  * How long a re-login waits for its answer: this long on the first attempt, twice as long on each
  * next one, up to the cap. Unanswered, it re-dials at once: the wait itself spaces the attempts.
  */
-const ANSWER_FIRST_MS = 250;
-const ANSWER_MAX_MS = 15_000;
+const ANSWER_WAIT: BackoffOptions = { firstMs: 250, maxMs: 15_000 };
 
 /**
  * Before re-dialling a server that said it is stopping, or after a refused re-login, the client waits
  * a random time (full jitter) up to this, doubling per attempt up to the cap: a restarting server
  * is not met by all its clients in the same millisecond.
  */
-const RETRY_BACKOFF = { firstMs: 1000, maxMs: 15_000 };
+const RETRY_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 15_000 };
 
 /** Re-login refusals that pass: wait and try again rather than end the session. */
 const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set([
@@ -53,13 +58,12 @@ const RESUMABLE_BYES: ReadonlySet<string> = new Set(["server_shutdown", "timed_o
 
 /**
  * While the login is still queued (no connection was ever completed), re-dial after this long,
- * doubling up to REDIAL_MAX_MS. libzmq gives up on a connection whose handshake was refused (a
- * paused server answers ZAP 300), so the client retries itself; a request never sent cannot have
- * been answered, so this cannot log in twice. Backing off keeps a slow handshake on a loaded
- * machine from being cut short again and again.
+ * doubling with each re-dial up to the cap. libzmq gives up on a connection whose handshake was
+ * refused (a paused server answers ZAP 300), so the client retries itself; a request never sent
+ * cannot have been answered, so this cannot log in twice. Backing off keeps a slow handshake on a
+ * loaded machine from being cut short again and again. The benchmark's clients do the same.
  */
-const REDIAL_FIRST_MS = 1000;
-const REDIAL_MAX_MS = 8000;
+export const REDIAL_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 8000 };
 
 /** Largest frame accepted from the server: history pages can be large. */
 const MAX_INBOUND_FRAME_BYTES = 16 * 1024 * 1024;
@@ -98,6 +102,10 @@ export interface ConnectOptions {
   onStatus?: (status: ConnectionStatus) => void;
   /** A frame from the server could not be decoded. */
   onProtocolError?: (error: WireError) => void;
+  /** The link to the server; default: a DEALER socket on `server` (tests pass a fake). */
+  openLink?: OpenLink;
+  /** The clock timers and timeouts run on; default: the system's (tests pass a fake). */
+  clock?: Clock;
 }
 
 /** What `onStatus` reports. */
@@ -147,360 +155,385 @@ interface Pending {
   resolve: (reply: Reply) => void;
 }
 
+/** A connection's state, shared by the functions below. */
+interface Conn {
+  readonly options: ConnectOptions;
+  readonly clock: Clock;
+  link: ClientLink;
+  /** `ended`: the server ended the session, the socket is still open; `closed`: close() was called. */
+  state: "connecting" | "online" | "reconnecting" | "ended" | "closed";
+  readonly pending: Map<number, Pending>;
+  /** Requests made while not logged in: sent once the (re-)login succeeds. */
+  held: number[];
+  nextId: number;
+  batch: Request[];
+  lastSent: number;
+  lastHeard: number;
+  lastMessageId: number;
+  session?: LoginData;
+  pingIntervalMs: number;
+  readonly cidPrefix: string;
+  nextCid: number;
+  catchup: Catchup;
+}
+
 /** Connects, logs in and resolves once the server accepted the login. */
 export async function connect(options: ConnectOptions): Promise<Connection> {
-  const socket = new Dealer({
-    receiveTimeout: 0,
-    sendTimeout: 0,
-    linger: 1000, // lets a final logout reach the server after close()
-    immediate: true, // queue nothing on a connection that is not up: the connect timeout is honest
-    reconnectInterval: 100,
-    reconnectMaxInterval: 2000,
-    ...(options.curve && curveClientOptions(options.curve.serverKey)),
-  });
-  /** The servers to use, in turn: `--server`'s endpoints (see endpoints.ts). */
-  const endpoints = await expandEndpoints(options.server);
-  let current = 0;
-  /** Connects again, to the next endpoint in the list (the same one when there is only one). */
-  const dialNext = () => {
-    socket.disconnect(endpoints[current]);
-    current = (current + 1) % endpoints.length;
-    socket.connect(endpoints[current]);
-  };
-  const pending = new Map<number, Pending>();
-  /** Requests made while not logged in: sent once the (re-)login succeeds. */
-  let held: number[] = [];
-  let nextId = 1;
-  let batch: Request[] = [];
-  /** `ended`: the server ended the session, the socket is still open; `closed`: close() was called. */
-  let state: "connecting" | "online" | "reconnecting" | "ended" | "closed" = "connecting";
-  let lastSent = Date.now();
-  let lastHeard = Date.now();
-  let lastMessageId = 0;
-  let session: LoginData | undefined;
-  let pingIntervalMs = PING_INTERVAL_MS;
+  const clock = options.clock ?? SYSTEM_CLOCK;
+  // The servers to use, in turn: `--server`'s endpoints (see endpoints.ts).
+  const openLink = options.openLink ??
+    dealerLink(await expandEndpoints(options.server), options.curve);
   const cidPrefix = crypto.randomUUID().slice(0, 8);
-  let nextCid = 1;
-  /** A resumed login's catch-up still coming in: what is left, own sends skipped, the rest held. */
-  let catchup:
-    | (LoginData["catchup"] & { left: number; own: number; held: MessageEvent[] })
-    | undefined;
+  const conn: Conn = {
+    options,
+    clock,
+    link: undefined as unknown as ClientLink, // set right below, before anything reads it
+    state: "connecting",
+    pending: new Map(),
+    held: [],
+    nextId: 1,
+    batch: [],
+    lastSent: clock.now(),
+    lastHeard: clock.now(),
+    lastMessageId: 0,
+    pingIntervalMs: PING_INTERVAL_MS,
+    cidPrefix,
+    nextCid: 1,
+    catchup: createCatchup({
+      echo: options.echo === true,
+      isOwn: (event) => isOwn(cidPrefix, event),
+      onEvent: options.onEvent,
+      online: (catchup) => options.onStatus?.({ state: "online", catchup }),
+    }),
+  };
+  conn.link = openLink((frames) => receive(conn, frames));
+  const first = await firstLogin(conn);
+  conn.lastMessageId = first.cursor ?? 0;
+  online(conn, first);
+  const stopWatchdog = startWatchdog(conn);
 
-  const loop: SocketLoop = startSocketLoop(socket, {
-    onMessage(frames) {
-      lastHeard = Date.now();
-      let messages: unknown[];
-      try {
-        messages = decodeFrames(frames, { maxBytes: MAX_INBOUND_FRAME_BYTES });
-      } catch (error) {
-        if (error instanceof WireError) options.onProtocolError?.(error);
-        return;
-      }
-      for (const message of messages) dispatch(message);
+  return {
+    get session() {
+      return conn.session!;
     },
-  }, { checkWritable: true });
-
-  function dispatch(message: unknown): void {
-    if (typeof message !== "object" || message === null) return;
-    const reply = message as Reply;
-    if (typeof reply.re === "number") {
-      if (catchup) endCatchup();
-      const waiter = pending.get(reply.re);
-      if (!waiter) return;
-      if (
-        options.reconnect && (state === "online" || state === "reconnecting") && sessionGone(reply)
-      ) {
-        // The server lost our session (it restarted and libzmq re-dialled): resume; the request
-        // stays pending, and commands are sent again after the new login.
-        reconnect("the server no longer knows this session");
-        return;
-      }
-      pending.delete(reply.re);
-      waiter.resolve(reply);
-      return;
-    }
-    const event = message as ServerEvent;
-    if (event.type === "message" && !event.history && !event.delayed) {
-      // Live and catch-up messages come in id order: one at or below the cursor was seen already
-      // (a frame of the old connection read after a reconnect), so it is dropped.
-      if (event.id <= lastMessageId) return;
-      lastMessageId = event.id;
-      if (event.catchup && catchup) return holdCatchup(event);
-      if (event.catchup && isOwn(event)) {
-        if (options.echo) options.onEvent?.(asEcho(event));
-        return;
-      }
-    }
-    if (catchup) endCatchup();
-    if (event.type === "bye") {
-      if (options.reconnect && RESUMABLE_BYES.has(event.code)) {
-        // A stopping server is not dialled again at once: it admits no one until it is back.
-        reconnect(event.message, { waitFirst: event.code === "server_shutdown" });
-        return;
-      }
-      state = "ended";
-    }
-    options.onEvent?.(event);
-  }
-
-  /**
-   * A resumed login's catch-up follows its reply; it is held until all of it is in (or something
-   * else comes), so the status line can say how many messages were missed once this client's own
-   * sends are left out.
-   */
-  function startCatchup(data: LoginData): void {
-    catchup = { ...data.catchup, left: data.catchup.count, own: 0, held: [] };
-    if (catchup.left === 0) endCatchup();
-  }
-
-  function holdCatchup(event: MessageEvent): void {
-    const held = catchup!;
-    if (isOwn(event)) {
-      held.own++;
-      if (options.echo) held.held.push(asEcho(event));
-    } else held.held.push(event);
-    if (--held.left === 0) endCatchup();
-  }
-
-  /**
-   * A catch-up message this client sent itself (its cid). It is not "missed": without echoes it
-   * was shown from its reply when sent, so it is dropped; with echoes its echo was lost with the
-   * old connection, so it is passed on as the echo, unmarked. Other sessions' sends stay missed.
-   */
-  function isOwn(event: MessageEvent): boolean {
-    return event.cid !== undefined && event.cid.startsWith(`${cidPrefix}-`);
-  }
-
-  function asEcho({ catchup: _catchup, cid: _cid, ...event }: MessageEvent): MessageEvent {
-    return event;
-  }
-
-  function endCatchup(): void {
-    const done = catchup!;
-    catchup = undefined;
-    options.onStatus?.({
-      state: "online",
-      catchup: { count: done.count - done.own, complete: done.complete },
-    });
-    for (const event of done.held) options.onEvent?.(event);
-  }
-
-  function flush(): void {
-    if (batch.length === 0) return;
-    const requests = batch;
-    batch = [];
-    lastSent = Date.now();
-    loop.send([PROTOCOL_VERSION, encodeBatch(requests)]);
-  }
-
-  function send(id: number): void {
-    const waiter = pending.get(id);
-    if (!waiter) return;
-    if (batch.length === 0) queueMicrotask(flush);
-    batch.push({ ...waiter.body, id } as Request);
-  }
-
-  /**
-   * Sends a request; `onReply` runs as soon as the reply is read, before anything that came after
-   * it in the same frame (a resumed login's catch-up comes right behind its reply).
-   */
-  function request(body: RequestBody, onReply?: (reply: Reply) => void): Promise<Reply> {
-    const id = nextId++;
-    return new Promise((resolve) => {
-      if (state === "closed") return resolve(lost(id));
-      const settle = onReply ? (reply: Reply) => (onReply(reply), resolve(reply)) : resolve;
-      pending.set(id, { body, resolve: settle });
-      if (state === "online" || state === "ended" || body.op === "login") send(id);
-      else held.push(id);
-    });
-  }
-
-  function lost(id: number): Reply {
-    return {
-      re: id,
-      ok: false,
-      code: "connection_lost",
-      message: "No reply: the connection closed first",
-    };
-  }
-
-  function login(
-    auth: { password?: string; token?: string; resume?: number },
-    onReply?: (reply: Reply) => void,
-  ): Promise<Reply> {
-    return request({
-      op: "login",
-      login: options.login,
-      client: options.clientName ?? "chatz",
-      host: hostname(),
-      ...(options.echo ? { echo: true } : {}),
-      ...auth,
-    }, onReply);
-  }
-
-  function online(data: LoginData): void {
-    session = data;
-    state = "online";
-    pingIntervalMs = data.pingIntervalMs || PING_INTERVAL_MS;
-    const waiting = held;
-    held = [];
-    for (const id of waiting) send(id);
-  }
-
-  /** Replaces a dead connection: new socket connection, token login with resume, re-sent commands. */
-  async function reconnect(reason: string, how: { waitFirst?: boolean } = {}): Promise<void> {
-    if (state !== "online") return;
-    if (catchup) endCatchup();
-    state = "reconnecting";
-    loop.discardQueued();
-    batch = [];
-    // Commands are re-sent with their cid (the server answers a duplicate from the first one);
-    // pings and the like only mattered on the old connection.
-    for (const [id, waiter] of pending) {
-      if (waiter.body.op === "cmd") held.push(id);
-      else {
-        pending.delete(id);
-        waiter.resolve(lost(id));
-      }
-    }
-    held.sort((a, b) => a - b);
-    let waitNext = how.waitFirst === true;
-    for (let attempt = 1; state === "reconnecting"; attempt++) {
-      const delayMs = waitNext ? Math.round(backoffDelay(attempt, RETRY_BACKOFF)) : 0;
-      options.onStatus?.({ state: "reconnecting", reason, attempt, delayMs });
-      if (delayMs > 0) await sleep(delayMs);
-      if (state !== "reconnecting") return; // closed meanwhile
-      waitNext = false;
-      dialNext(); // with several endpoints, the client moves to another node
-      const wait = Math.min(ANSWER_MAX_MS, ANSWER_FIRST_MS * 2 ** (attempt - 1));
-      // Back online the moment the reply is read, so the status comes before the catch-up.
-      const reply = await withTimeout(
-        login({ token: session?.token, resume: lastMessageId }, (r) => {
-          if (!r.ok || state !== "reconnecting") return;
-          const data = r.data as LoginData;
-          online(data);
-          startCatchup(data);
-        }),
-        wait,
-      );
-      if (state !== "reconnecting") return; // online, or closed meanwhile
-      if (reply === undefined) {
-        loop.discardQueued();
-        for (const [id, waiter] of pending) if (waiter.body.op === "login") pending.delete(id);
-        reason = "no answer yet";
-        continue;
-      }
-      if (!reply.ok) {
-        if (RETRYABLE_REFUSALS.has(reply.code)) {
-          reason = reply.message;
-          waitNext = true;
-          continue;
+    request: (body) => request(conn, body),
+    command: (cmd, args = "") =>
+      request(conn, { op: "cmd", cmd, args, cid: `${cidPrefix}-${conn.nextCid++}` }, (reply) => {
+        // A password change revokes every token but gives this session a new one to resume with.
+        const data = reply.ok ? reply.data as { token?: unknown } | undefined : undefined;
+        if (cmd === "passwd" && typeof data?.token === "string" && conn.session) {
+          conn.session = { ...conn.session, token: data.token };
         }
-        state = "ended";
-        for (const [id, waiter] of pending) waiter.resolve(lost(id));
-        pending.clear();
-        options.onEvent?.({ type: "bye", code: reply.code, message: reply.message });
-        return;
-      }
-    }
-  }
+      }),
+    get inFlight() {
+      return conn.pending.size;
+    },
+    get lastMessageId() {
+      return conn.lastMessageId;
+    },
+    close: (closeOptions = {}) => close(conn, stopWatchdog, closeOptions),
+  };
+}
 
+/** Dials and logs in with the password or token; re-dials while the login cannot get out. */
+async function firstLogin(conn: Conn): Promise<LoginData> {
+  const { options, link, clock } = conn;
   try {
-    socket.connect(endpoints[current]);
+    link.connect();
   } catch (error) {
-    await loop.close();
+    await link.close();
     throw new ChatzError(
       "unreachable",
       `Cannot connect to "${options.server}": ${(error as Error).message}`,
     );
   }
   // A failed security handshake leaves the login unanswered; the socket's events say why at once.
-  const handshake = watchHandshake(socket);
-  let redialDelay = REDIAL_FIRST_MS;
-  let redial: ReturnType<typeof setTimeout>;
+  const handshake = link.watchHandshake();
+  let redials = 0;
+  let redial: Timer | undefined;
   const redialIfStuck = () => {
-    if (loop.pending > 0) {
-      dialNext();
-      redialDelay = Math.min(REDIAL_MAX_MS, redialDelay * 2);
+    if (link.pending > 0) {
+      link.redial();
+      redials++;
     }
-    redial = setTimeout(redialIfStuck, redialDelay);
+    redial = clock.setTimeout(redialIfStuck, backoffCeiling(redials + 1, REDIAL_BACKOFF));
   };
-  redial = setTimeout(redialIfStuck, redialDelay);
+  redial = clock.setTimeout(redialIfStuck, backoffCeiling(1, REDIAL_BACKOFF));
   const loginReply = await Promise.race([
-    withTimeout(login({ password: options.password, token: options.token }), options.timeoutMs),
+    withTimeout(
+      clock,
+      login(conn, { password: options.password, token: options.token }),
+      options.timeoutMs,
+    ),
     handshake.failed.then((failure) => handshakeError(failure, options)),
   ]);
-  clearTimeout(redial);
+  clock.clearTimeout(redial);
   handshake.stop();
   if (loginReply instanceof ChatzError) {
-    await loop.close();
+    await link.close();
     throw loginReply;
   }
   if (loginReply === undefined) {
-    await loop.close();
+    await link.close();
     throw new ChatzError(
       "unreachable",
       `Cannot connect to "${options.server}": no answer within ${options.timeoutMs} ms`,
     );
   }
   if (!loginReply.ok) {
-    await loop.close();
+    await link.close();
     throw new ChatzError(loginReply.code, loginReply.message);
   }
-  const first = loginReply.data as LoginData;
-  lastMessageId = first.cursor ?? 0;
-  online(first);
+  return loginReply.data as LoginData;
+}
 
-  // Checks four times per ping interval, which the server may change at each login.
-  let watchdog: ReturnType<typeof setTimeout> | undefined;
+/** Checks four times per ping interval (which each login may change): ping, or reconnect. */
+function startWatchdog(conn: Conn): () => void {
+  const { options, clock } = conn;
+  let watchdog: Timer | undefined;
   const watch = () => {
-    watchdog = setTimeout(watch, Math.max(20, Math.floor(pingIntervalMs / 4)));
-    if (state !== "online") return;
-    const now = Date.now();
-    if (options.reconnect && now - lastHeard > pingIntervalMs * DEAD_AFTER_PINGS) {
-      reconnect(`no answer from the server for ${Math.round((now - lastHeard) / 1000)} s`);
-    } else if (now - lastSent >= pingIntervalMs) {
-      request({ op: "ping" });
+    watchdog = clock.setTimeout(watch, Math.max(20, Math.floor(conn.pingIntervalMs / 4)));
+    if (conn.state !== "online") return;
+    const now = clock.now();
+    if (options.reconnect && now - conn.lastHeard > conn.pingIntervalMs * DEAD_AFTER_PINGS) {
+      reconnect(
+        conn,
+        `no answer from the server for ${Math.round((now - conn.lastHeard) / 1000)} s`,
+      );
+    } else if (now - conn.lastSent >= conn.pingIntervalMs) {
+      request(conn, { op: "ping" });
     }
   };
   watch();
+  return () => clock.clearTimeout(watchdog);
+}
 
+/** A frame from the server: its messages, in order. */
+function receive(conn: Conn, frames: Uint8Array[]): void {
+  conn.lastHeard = conn.clock.now();
+  let messages: unknown[];
+  try {
+    messages = decodeFrames(frames, { maxBytes: MAX_INBOUND_FRAME_BYTES });
+  } catch (error) {
+    if (error instanceof WireError) conn.options.onProtocolError?.(error);
+    return;
+  }
+  for (const message of messages) dispatch(conn, message);
+}
+
+function dispatch(conn: Conn, message: unknown): void {
+  if (typeof message !== "object" || message === null) return;
+  const reply = message as Reply;
+  if (typeof reply.re === "number") return answer(conn, reply);
+  const { options, catchup } = conn;
+  const event = message as ServerEvent;
+  if (event.type === "message" && !event.history && !event.delayed) {
+    // Live and catch-up messages come in id order: one at or below the cursor was seen already
+    // (a frame of the old connection read after a reconnect), so it is dropped.
+    if (event.id <= conn.lastMessageId) return;
+    conn.lastMessageId = event.id;
+    if (event.catchup && catchup.active) return catchup.hold(event);
+    if (event.catchup && isOwn(conn.cidPrefix, event)) {
+      if (options.echo) options.onEvent?.(asEcho(event));
+      return;
+    }
+  }
+  catchup.end();
+  if (event.type === "bye") {
+    if (options.reconnect && RESUMABLE_BYES.has(event.code)) {
+      // A stopping server is not dialled again at once: it admits no one until it is back.
+      reconnect(conn, event.message, { waitFirst: event.code === "server_shutdown" });
+      return;
+    }
+    conn.state = "ended";
+  }
+  options.onEvent?.(event);
+}
+
+/** A reply: to its request, unless it says the server lost our session (then resume). */
+function answer(conn: Conn, reply: Reply): void {
+  conn.catchup.end();
+  const waiter = conn.pending.get(reply.re);
+  if (!waiter) return;
+  const resumable = conn.state === "online" || conn.state === "reconnecting";
+  if (conn.options.reconnect && resumable && sessionGone(reply)) {
+    // The server lost our session (it restarted and libzmq re-dialled): resume; the request
+    // stays pending, and commands are sent again after the new login.
+    reconnect(conn, "the server no longer knows this session");
+    return;
+  }
+  conn.pending.delete(reply.re);
+  waiter.resolve(reply);
+}
+
+/** Tells whether a message is one this client sent: its cid carries this connection's prefix. */
+function isOwn(cidPrefix: string, event: MessageEvent): boolean {
+  return event.cid !== undefined && event.cid.startsWith(`${cidPrefix}-`);
+}
+
+function flush(conn: Conn): void {
+  if (conn.batch.length === 0) return;
+  const requests = conn.batch;
+  conn.batch = [];
+  conn.lastSent = conn.clock.now();
+  conn.link.send([PROTOCOL_VERSION, encodeBatch(requests)]);
+}
+
+function send(conn: Conn, id: number): void {
+  const waiter = conn.pending.get(id);
+  if (!waiter) return;
+  if (conn.batch.length === 0) queueMicrotask(() => flush(conn));
+  conn.batch.push({ ...waiter.body, id } as Request);
+}
+
+/**
+ * Sends a request; `onReply` runs as soon as the reply is read, before anything that came after
+ * it in the same frame (a resumed login's catch-up comes right behind its reply).
+ */
+function request(
+  conn: Conn,
+  body: RequestBody,
+  onReply?: (reply: Reply) => void,
+): Promise<Reply> {
+  const id = conn.nextId++;
+  return new Promise((resolve) => {
+    if (conn.state === "closed") return resolve(lost(id));
+    const settle = onReply ? (reply: Reply) => (onReply(reply), resolve(reply)) : resolve;
+    conn.pending.set(id, { body, resolve: settle });
+    if (conn.state === "online" || conn.state === "ended" || body.op === "login") send(conn, id);
+    else conn.held.push(id);
+  });
+}
+
+function lost(id: number): Reply {
   return {
-    get session() {
-      return session!;
-    },
-    request,
-    command: (cmd, args = "") =>
-      request({ op: "cmd", cmd, args, cid: `${cidPrefix}-${nextCid++}` }, (reply) => {
-        // A password change revokes every token but gives this session a new one to resume with.
-        const data = reply.ok ? reply.data as { token?: unknown } | undefined : undefined;
-        if (cmd === "passwd" && typeof data?.token === "string" && session) {
-          session = { ...session, token: data.token };
-        }
-      }),
-    get inFlight() {
-      return pending.size;
-    },
-    get lastMessageId() {
-      return lastMessageId;
-    },
-    async close(closeOptions = {}) {
-      clearTimeout(watchdog);
-      const wasOnline = state === "online";
-      state = "closed";
-      if (closeOptions.logout && wasOnline) {
-        const id = nextId++;
-        const reply = new Promise<Reply>((resolve) =>
-          pending.set(id, { body: { op: "logout" }, resolve })
-        );
-        send(id);
-        await withTimeout(reply, 1000);
-      }
-      await loop.close();
-      for (const [id, waiter] of pending) waiter.resolve(lost(id));
-      pending.clear();
-    },
+    re: id,
+    ok: false,
+    code: "connection_lost",
+    message: "No reply: the connection closed first",
   };
+}
+
+function login(
+  conn: Conn,
+  auth: { password?: string; token?: string; resume?: number },
+  onReply?: (reply: Reply) => void,
+): Promise<Reply> {
+  const { options } = conn;
+  return request(conn, {
+    op: "login",
+    login: options.login,
+    client: options.clientName ?? "chatz",
+    host: hostname(),
+    ...(options.echo ? { echo: true } : {}),
+    ...auth,
+  }, onReply);
+}
+
+function online(conn: Conn, data: LoginData): void {
+  conn.session = data;
+  conn.state = "online";
+  conn.pingIntervalMs = data.pingIntervalMs || PING_INTERVAL_MS;
+  const waiting = conn.held;
+  conn.held = [];
+  for (const id of waiting) send(conn, id);
+}
+
+/** Replaces a dead connection: new socket connection, token login with resume, re-sent commands. */
+async function reconnect(
+  conn: Conn,
+  reason: string,
+  how: { waitFirst?: boolean } = {},
+): Promise<void> {
+  if (conn.state !== "online") return;
+  conn.catchup.end();
+  conn.state = "reconnecting";
+  conn.link.discardQueued();
+  conn.batch = [];
+  // Commands are re-sent with their cid (the server answers a duplicate from the first one);
+  // pings and the like only mattered on the old connection.
+  for (const [id, waiter] of conn.pending) {
+    if (waiter.body.op === "cmd") conn.held.push(id);
+    else {
+      conn.pending.delete(id);
+      waiter.resolve(lost(id));
+    }
+  }
+  conn.held.sort((a, b) => a - b);
+  let waitNext = how.waitFirst === true;
+  for (let attempt = 1; conn.state === "reconnecting"; attempt++) {
+    const delayMs = waitNext ? Math.round(backoffDelay(attempt, RETRY_BACKOFF)) : 0;
+    conn.options.onStatus?.({ state: "reconnecting", reason, attempt, delayMs });
+    if (delayMs > 0) await sleep(conn.clock, delayMs);
+    if (conn.state !== "reconnecting") return; // closed meanwhile
+    waitNext = false;
+    const outcome = await relogin(conn, attempt);
+    if (outcome === "online" || outcome === "ended") return;
+    if (outcome === "unanswered") reason = "no answer yet";
+    else {
+      reason = outcome.refused;
+      waitNext = true;
+    }
+  }
+}
+
+/**
+ * One re-login attempt on a fresh connection, waiting for its answer up to a doubling limit.
+ * Online the moment the reply is read, so the status comes before the catch-up.
+ */
+async function relogin(
+  conn: Conn,
+  attempt: number,
+): Promise<"online" | "ended" | "unanswered" | { refused: string }> {
+  conn.link.redial(); // with several endpoints, the client moves to another node
+  const wait = backoffCeiling(attempt, ANSWER_WAIT);
+  const reply = await withTimeout(
+    conn.clock,
+    login(conn, { token: conn.session?.token, resume: conn.lastMessageId }, (r) => {
+      if (!r.ok || conn.state !== "reconnecting") return;
+      const data = r.data as LoginData;
+      online(conn, data);
+      conn.catchup.start(data);
+    }),
+    wait,
+  );
+  if (conn.state !== "reconnecting") return conn.state === "online" ? "online" : "ended";
+  if (reply === undefined) {
+    conn.link.discardQueued();
+    for (const [id, waiter] of conn.pending) {
+      if (waiter.body.op === "login") conn.pending.delete(id);
+    }
+    return "unanswered";
+  }
+  if (reply.ok) return "online";
+  if (RETRYABLE_REFUSALS.has(reply.code)) return { refused: reply.message };
+  conn.state = "ended";
+  for (const [id, waiter] of conn.pending) waiter.resolve(lost(id));
+  conn.pending.clear();
+  conn.options.onEvent?.({ type: "bye", code: reply.code, message: reply.message });
+  return "ended";
+}
+
+/** Logs out when asked and the session is alive, closes the link, fails what is unanswered. */
+async function close(
+  conn: Conn,
+  stopWatchdog: () => void,
+  closeOptions: { logout?: boolean },
+): Promise<void> {
+  stopWatchdog();
+  const wasOnline = conn.state === "online";
+  conn.state = "closed";
+  if (closeOptions.logout && wasOnline) {
+    const id = conn.nextId++;
+    const reply = new Promise<Reply>((resolve) =>
+      conn.pending.set(id, { body: { op: "logout" }, resolve })
+    );
+    send(conn, id);
+    await withTimeout(conn.clock, reply, 1000);
+  }
+  await conn.link.close();
+  for (const [id, waiter] of conn.pending) waiter.resolve(lost(id));
+  conn.pending.clear();
 }
 
 /** The error of a failed first handshake, saying which side encrypts and what to change. */
@@ -534,14 +567,14 @@ function sessionGone(reply: Reply): boolean {
   return data?.session === false;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.setTimeout(resolve, ms));
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+function withTimeout<T>(clock: Clock, promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: Timer | undefined;
   const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+    timer = clock.setTimeout(() => resolve(undefined), ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, timeout]).finally(() => clock.clearTimeout(timer));
 }

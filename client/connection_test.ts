@@ -1,0 +1,201 @@
+// Unit tests of the client connection over a fake link and a fake clock: the first login's re-dials,
+// reconnecting after silence with the session token, resuming from the cursor, re-sending commands.
+
+import assert from "node:assert/strict";
+import { encodeBatch, type LoginData, PROTOCOL_VERSION } from "../protocol/mod.ts";
+import { connect, type ConnectionStatus } from "./connection.ts";
+import type { ClientLink, Clock, OpenLink, Timer } from "./link.ts";
+
+/** A clock that moves only when told: timers run in due order as it advances. */
+class FakeClock implements Clock {
+  time = 1_000_000;
+  #timers = new Map<number, { at: number; fn: () => void }>();
+  #next = 1;
+  now = () => this.time;
+  setTimeout = (fn: () => void, ms: number): Timer => {
+    const id = this.#next++;
+    this.#timers.set(id, { at: this.time + ms, fn });
+    return id as unknown as Timer;
+  };
+  clearTimeout = (timer: Timer | undefined) => {
+    this.#timers.delete(timer as unknown as number);
+  };
+  /** Moves time on by `ms`, running each timer that falls due, and what it set off, in order. */
+  async advance(ms: number): Promise<void> {
+    const end = this.time + ms;
+    for (let i = 0; i < 10_000; i++) {
+      const due = [...this.#timers].filter(([, t]) => t.at <= end).sort((a, b) =>
+        a[1].at - b[1].at
+      );
+      if (due.length === 0) break;
+      const [id, timer] = due[0];
+      this.#timers.delete(id);
+      this.time = timer.at;
+      timer.fn();
+      await settle();
+    }
+    this.time = end;
+    await settle();
+  }
+}
+
+/** Lets promise chains and queued microtasks run (a real zero timer: no waiting on time). */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** A link that records what the client sends and delivers what the test says the server sent. */
+class FakeLink implements ClientLink {
+  sent: Record<string, unknown>[] = [];
+  connects = 0;
+  redials = 0;
+  pending = 0;
+  closed = false;
+  constructor(readonly onFrames: (frames: Uint8Array[]) => void) {}
+  connect = () => void this.connects++;
+  redial = () => void this.redials++;
+  send = (frames: (string | Uint8Array)[]) => {
+    this.sent.push(...JSON.parse(String(frames[1])));
+  };
+  discardQueued = () => {};
+  watchHandshake = () => ({ failed: new Promise<never>(() => {}), stop() {} });
+  close = () => {
+    this.closed = true;
+    return Promise.resolve();
+  };
+  /** The server sends these messages, in one frame. */
+  deliver(...messages: object[]): void {
+    const encode = (text: string) => new TextEncoder().encode(text);
+    this.onFrames([encode(PROTOCOL_VERSION), encode(encodeBatch(messages as never[]))]);
+  }
+  /** The last request sent with this op. */
+  last(op: string): Record<string, unknown> {
+    const found = this.sent.filter((r) => r.op === op).at(-1);
+    assert.ok(found, `no ${op} request was sent`);
+    return found;
+  }
+}
+
+function loginData(fields: Partial<LoginData> = {}): LoginData {
+  return {
+    login: "alice",
+    registered: false,
+    token: "token-1",
+    catalog: [],
+    server: { name: "chatz", version: "test", protocol: PROTOCOL_VERSION },
+    pingIntervalMs: 1000,
+    cursor: 5,
+    catchup: { count: 0, complete: true },
+    ...fields,
+  };
+}
+
+/** Starts connect() over fakes; the test answers the login itself. */
+function start(options: { reconnect?: boolean } = {}) {
+  const clock = new FakeClock();
+  let link!: FakeLink;
+  const openLink: OpenLink = (onFrames) => link = new FakeLink(onFrames);
+  const statuses: ConnectionStatus[] = [];
+  const connecting = connect({
+    server: "tcp://fake:1",
+    login: "alice",
+    password: "secret",
+    timeoutMs: 60_000,
+    reconnect: options.reconnect,
+    openLink,
+    clock,
+    onStatus: (status) => statuses.push(status),
+  });
+  return { clock, link: () => link, connecting, statuses };
+}
+
+Deno.test("connect() re-dials a login that cannot get out, waiting twice as long each time", async () => {
+  const { clock, link, connecting } = start();
+  await settle();
+  const fake = link();
+  assert.equal(fake.connects, 1);
+  fake.pending = 1; // the login sits in the queue: no connection came up
+  await clock.advance(1000);
+  assert.equal(fake.redials, 1, "after 1 s");
+  await clock.advance(1999);
+  assert.equal(fake.redials, 1, "not before 2 s more");
+  await clock.advance(1);
+  assert.equal(fake.redials, 2);
+  fake.pending = 0;
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData() });
+  const connection = await connecting;
+  await clock.advance(16_000);
+  assert.equal(fake.redials, 2, "no re-dial once logged in");
+  await connection.close();
+  assert.equal(fake.closed, true);
+});
+
+Deno.test("a silent server is left: the client resumes with its token and re-sends the command", async (t) => {
+  const { clock, link, connecting, statuses } = start({ reconnect: true });
+  await settle();
+  const fake = link();
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData() });
+  const connection = await connecting;
+
+  const sending = connection.command("say", "hello");
+  await settle();
+  const first = fake.last("cmd");
+  assert.match(String(first.cid), /^[0-9a-f]{8}-1$/);
+
+  await t.step("silence past three ping intervals starts a reconnect", async () => {
+    await clock.advance(3300);
+    assert.equal(fake.redials, 1);
+    assert.deepEqual(statuses[0], {
+      state: "reconnecting",
+      reason: "no answer from the server for 3 s",
+      attempt: 1,
+      delayMs: 0,
+    });
+  });
+
+  await t.step("the re-login carries the token and the cursor to resume from", () => {
+    const relogin = fake.last("login");
+    assert.equal(relogin.token, "token-1");
+    assert.equal(relogin.resume, 5);
+    assert.equal(relogin.password, undefined);
+  });
+
+  await t.step("once back, the unanswered command goes again with the same cid", async () => {
+    const before = fake.sent.filter((r) => r.op === "cmd").length;
+    fake.deliver({ re: fake.last("login").id, ok: true, data: loginData({ token: "token-2" }) });
+    await settle();
+    const resent = fake.sent.filter((r) => r.op === "cmd");
+    assert.equal(resent.length, before + 1);
+    assert.equal(resent.at(-1)!.cid, first.cid);
+    assert.deepEqual(statuses.at(-1), { state: "online", catchup: { count: 0, complete: true } });
+    fake.deliver({ re: resent.at(-1)!.id as number, ok: true, data: { id: 6, ts: 1 } });
+    const reply = await sending;
+    assert.equal(reply.ok, true);
+    assert.equal(connection.session.token, "token-2");
+  });
+
+  await connection.close();
+});
+
+Deno.test("an unanswered re-login is tried again on a fresh connection, waiting longer", async () => {
+  const { clock, link, connecting, statuses } = start({ reconnect: true });
+  await settle();
+  const fake = link();
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData() });
+  const connection = await connecting;
+  fake.deliver({ type: "bye", code: "timed_out", message: "Session timed out" });
+  await settle();
+  assert.equal(fake.redials, 1);
+  await clock.advance(250);
+  assert.equal(fake.redials, 2, "the first answer wait is 250 ms");
+  await clock.advance(499);
+  assert.equal(fake.redials, 2);
+  await clock.advance(1);
+  assert.equal(fake.redials, 3, "then 500 ms");
+  assert.deepEqual(statuses.map((s) => s.state === "reconnecting" && s.reason), [
+    "Session timed out",
+    "no answer yet",
+    "no answer yet",
+  ]);
+  await connection.close();
+});
