@@ -6,11 +6,20 @@ import type { ServerEvent } from "../protocol/mod.ts";
 import { nameKey } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import { formatError, formatEvent, formatReply, oneLine } from "./format.ts";
-import { appendSecrets, parseInput, type SendAction } from "./input.ts";
+import { parseInput, type SendAction } from "./input.ts";
 import { complete, type CompletionState, onlineLogins, rememberLogins } from "./tui/completion.ts";
 import { InputLine } from "./tui/input_line.ts";
 import type { KeyEvent } from "./tui/keys.ts";
 import { keyAction } from "./tui/keymap.ts";
+import {
+  isCancel,
+  pasteOutcome,
+  pastePrompt,
+  secretAnswered,
+  secretPrompt,
+  type SecretQuestion,
+  yesNo,
+} from "./tui/questions.ts";
 import { openPromptLine } from "./tui/screen.ts";
 
 /** Options of `runInteractive`. */
@@ -33,7 +42,7 @@ export type LineConnection = Pick<Connection, "session" | "command">;
 /** A question the input row is answering instead of taking a chat line. */
 type Question =
   | { kind: "paste"; text: string }
-  | { kind: "secret"; action: SendAction; names: string[]; values: string[] };
+  | SecretQuestion & { kind: "secret" };
 
 /** Line mode's behaviour without the terminal: keys in, lines and the input row out. */
 export class LineMode {
@@ -142,57 +151,42 @@ export class LineMode {
   /** A paste: one line goes into the input; several lines ask once, then go as one message. */
   #paste(text: string): void {
     if (!text.includes("\n")) return this.input.insert(text);
-    const whole = (this.input.submit(false) + text).replace(/\n+$/, "");
-    if (!whole.includes("\n")) return this.input.set(whole);
-    this.#question = { kind: "paste", text: whole };
+    const outcome = pasteOutcome(this.input.submit(false), text);
+    if ("line" in outcome) return this.input.set(outcome.line);
+    this.#question = { kind: "paste", text: outcome.message };
   }
 
   /** Handles a key while a question is open; false lets it through to the input row. */
   #answer(event: KeyEvent): boolean {
     const question = this.#question!;
-    const cancel = (event.kind === "key" && event.name === "escape") ||
-      (event.kind === "ctrl" && event.letter === "c");
     if (question.kind === "secret") {
-      if (cancel) {
+      if (isCancel(event)) {
         this.#question = undefined;
         this.input.submit(false);
         this.output.print("-!- Cancelled");
         return true;
       }
       if (!(event.kind === "key" && event.name === "enter")) return false;
-      return this.#secretEntered(question);
-    }
-    const yes = event.kind === "text" && /^y/i.test(event.text);
-    if (!yes && !cancel && !(event.kind === "text" && /^n/i.test(event.text))) return true;
-    this.#question = undefined;
-    if (yes) this.#send({ cmd: "say", args: question.text });
-    else this.output.print("-!- Paste cancelled");
-    return true;
-  }
-
-  #secretEntered(question: Question & { kind: "secret" }): boolean {
-    const value = this.input.submit(false);
-    const name = question.names[question.values.length];
-    if (value === "" || /\s/.test(value)) {
+      const outcome = secretAnswered(question, this.input.submit(false));
+      if ("next" in outcome) return true;
       this.#question = undefined;
-      const message = `Cannot use secret "${name}": it must be one word`;
-      this.output.print(formatError("bad_arguments", message, this.options));
+      if ("error" in outcome) {
+        this.output.print(formatError("bad_arguments", outcome.error, this.options));
+      } else this.#send(outcome.done);
       return true;
     }
-    question.values.push(value);
-    if (question.values.length === question.names.length) {
-      this.#question = undefined;
-      this.#send(appendSecrets(question.action, question.values));
-    }
+    const answer = yesNo(event);
+    if (answer === undefined) return true;
+    this.#question = undefined;
+    if (answer === "yes") this.#send({ cmd: "say", args: question.text });
+    else this.output.print("-!- Paste cancelled");
     return true;
   }
 
   #prompt(): string {
     const question = this.#question;
-    if (question?.kind === "paste") {
-      return `Send ${question.text.split("\n").length} pasted lines as one message? (y/n) `;
-    }
-    if (question?.kind === "secret") return `${question.names[question.values.length]}: `;
+    if (question?.kind === "paste") return pastePrompt(question.text);
+    if (question?.kind === "secret") return secretPrompt(question);
     return `${oneLine(this.conn.session.login)}> `;
   }
 

@@ -4,7 +4,7 @@
 import type { LoginData, Reply, ServerEvent } from "../../protocol/mod.ts";
 import { nameKey } from "../../protocol/mod.ts";
 import { historyMessages } from "../format.ts";
-import { appendSecrets, parseInput, resolveCommand, type SendAction, splitWord } from "../input.ts";
+import { parseInput, resolveCommand, splitWord } from "../input.ts";
 import {
   complete,
   type CompletionSource,
@@ -14,6 +14,15 @@ import {
 } from "./completion.ts";
 import { InputLine } from "./input_line.ts";
 import { type KeyAction, keyAction } from "./keymap.ts";
+import {
+  isCancel,
+  pasteOutcome,
+  pastePrompt,
+  secretAnswered,
+  secretPrompt,
+  type SecretQuestion,
+  yesNo,
+} from "./questions.ts";
 import type { KeyEvent } from "./keys.ts";
 import stringWidth from "string-width";
 import {
@@ -73,7 +82,7 @@ export interface AppOptions {
 type Question =
   | { kind: "paste"; text: string; window: ChatWindow }
   | { kind: "leave"; window: ChatWindow }
-  | { kind: "secret"; action: SendAction; names: string[]; values: string[] };
+  | SecretQuestion & { kind: "secret" };
 
 /** The full-screen client's state and behaviour, without the terminal. */
 export class ChatApp {
@@ -362,16 +371,13 @@ export class ChatApp {
   #answer(event: KeyEvent): boolean {
     const question = this.#question!;
     if (question.kind === "secret") return this.#answerSecret(question, event);
-    const yes = event.kind === "text" && /^y/i.test(event.text);
-    const no = (event.kind === "text" && /^n/i.test(event.text)) ||
-      (event.kind === "key" && event.name === "escape") ||
-      (event.kind === "ctrl" && event.letter === "c");
-    if (!yes && !no) return true;
+    const answer = yesNo(event);
+    if (answer === undefined) return true;
     this.#question = undefined;
     if (question.kind === "paste") {
-      if (yes) this.#say(question.window, question.text);
+      if (answer === "yes") this.#say(question.window, question.text);
       else this.#notice(question.window, "Paste cancelled");
-    } else if (yes) {
+    } else if (answer === "yes") {
       const window = question.window;
       void this.conn.command("group", `leave ${window.name}`).then((reply) => {
         if (reply.ok) closeWindow(this.windows, window);
@@ -382,52 +388,38 @@ export class ChatApp {
     return true;
   }
 
-  #answerSecret(question: Question & { kind: "secret" }, event: KeyEvent): boolean {
-    if (
-      event.kind === "ctrl" && event.letter === "c" ||
-      event.kind === "key" && event.name === "escape"
-    ) {
+  #answerSecret(question: SecretQuestion, event: KeyEvent): boolean {
+    const window = currentWindow(this.windows);
+    if (isCancel(event)) {
       this.#question = undefined;
       this.input.submit(false);
-      this.#notice(currentWindow(this.windows), "Cancelled");
+      this.#notice(window, "Cancelled");
       return true;
     }
     if (!(event.kind === "key" && event.name === "enter")) return false;
-    const value = this.input.submit(false);
-    if (value === "" || /\s/.test(value)) {
-      this.#question = undefined;
-      const name = question.names[question.values.length];
-      this.#error(currentWindow(this.windows), `Cannot use secret "${name}": it must be one word`);
-      return true;
-    }
-    question.values.push(value);
-    if (question.values.length === question.names.length) {
-      this.#question = undefined;
-      const filled = appendSecrets(question.action, question.values);
-      this.#send(filled.cmd, filled.args, currentWindow(this.windows));
-    }
+    const outcome = secretAnswered(question, this.input.submit(false));
+    if ("next" in outcome) return true;
+    this.#question = undefined;
+    if ("error" in outcome) this.#error(window, outcome.error);
+    else this.#send(outcome.done.cmd, outcome.done.args, window);
     return true;
   }
 
   /** A paste: one line goes into the input; several lines ask once, then go as one message. */
   #paste(text: string): void {
     if (!text.includes("\n")) return this.input.insert(text);
-    const typed = this.input.submit(false);
-    const whole = (typed + text).replace(/\n+$/, "");
-    if (!whole.includes("\n")) return this.input.set(whole);
-    this.#question = { kind: "paste", text: whole, window: currentWindow(this.windows) };
+    const outcome = pasteOutcome(this.input.submit(false), text);
+    if ("line" in outcome) return this.input.set(outcome.line);
+    this.#question = { kind: "paste", text: outcome.message, window: currentWindow(this.windows) };
   }
 
   #prompt(): string {
     const question = this.#question;
-    if (question?.kind === "paste") {
-      const lines = question.text.split("\n").length;
-      return `Send ${lines} pasted lines as one message to ${windowLabel(question.window)}? (y/n) `;
-    }
+    if (question?.kind === "paste") return pastePrompt(question.text, windowLabel(question.window));
     if (question?.kind === "leave") {
       return `Leave #${question.window.name} and close its window? (y/n) `;
     }
-    if (question?.kind === "secret") return `${question.names[question.values.length]}: `;
+    if (question?.kind === "secret") return secretPrompt(question);
     return `[${windowLabel(currentWindow(this.windows))}] `;
   }
 
