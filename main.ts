@@ -143,7 +143,7 @@ const serve = program.command("serve")
   // Encryption is the default now; --curve stays accepted so older scripts keep working. No
   // environment variable: CHATZ_CURVE=1 on the negated flag would turn encryption off. The config
   // file's key is `curve = false`.
-  .addOption(new Option("--curve", "encrypt with CURVE (the default)").hideHelp())
+  .addOption(new Option("--curve", "encrypt with CURVE (the default)").hideHelp().default(true))
   .addOption(
     serveOption(
       "--key-bind <endpoint>",

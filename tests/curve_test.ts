@@ -170,7 +170,7 @@ Deno.test(
       try {
         assert.equal(server.key, undefined);
         assert.ok(
-          server.log.items.some((l) => l.includes("serving WITHOUT encryption (--no-curve)")),
+          server.log.items.some((l) => l.includes("serving WITHOUT encryption (--no-curve")),
           server.log.items.join("\n"),
         );
         const { stderr, wire } = await session(server, "--no-curve");
@@ -449,6 +449,19 @@ Deno.test("--key-bind none serves no key endpoint; --server-key still works", op
     });
   } finally {
     await server.stop();
+  }
+});
+
+Deno.test("the config file turns encryption off with curve = false", opts, async () => {
+  const file = await Deno.makeTempFile({ suffix: ".toml" });
+  try {
+    await Deno.writeTextFile(file, "curve = false\n");
+    const off = await runCli(["serve", "--config", file, "--print-config"]);
+    assert.match(off.stdout, /^curve = false {2}# from the config file$/m);
+    const on = await runCli(["serve", "--print-config"]);
+    assert.match(on.stdout, /^curve = true {2}# default$/m);
+  } finally {
+    await Deno.remove(file);
   }
 });
 

@@ -10,8 +10,8 @@ export const NO_KEY_BIND = "none";
 
 /** What `chatz serve` prints (stderr) and logs when it serves without encryption. */
 export const PLAINTEXT_WARNING =
-  "WARNING: serving WITHOUT encryption (--no-curve): passwords and messages travel in clear, " +
-  "readable by anyone on the network path; drop --no-curve to encrypt";
+  "WARNING: serving WITHOUT encryption (--no-curve, or curve = false in the config): passwords " +
+  "and messages travel in clear, readable by anyone on the network path";
 
 /** The encryption a server runs with, as `status` shows it. */
 export type Encryption =
