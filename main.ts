@@ -8,6 +8,7 @@ import { FIRST_USE_POLICIES } from "./client/trust_prompt.ts";
 import {
   applyConfigFile,
   DEFAULT_LIMITS,
+  DEFAULT_RESERVE_DAYS,
   envName,
   LOG_FORMATS,
   LOG_LEVELS,
@@ -64,7 +65,9 @@ const program = new Command()
   .name("chatz")
   .description("Terminal chat over ZeroMQ: a server, and a client for people and scripts")
   .version(config.version, "-V, --version")
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Options after `chatz admin`'s command belong to it (`invite create --uses 3`).
+  .enablePositionalOptions();
 
 const serve = program.command("serve")
   .description("Run the chat server (with an operator console when on a terminal)")
@@ -168,6 +171,10 @@ const serve = program.command("serve")
     ).argParser(pluginOption),
   )
   .addOption(
+    serveOption("--deleted-login-days <n>", "a deleted account's login stays reserved this long")
+      .argParser(nonNegativeInt).default(DEFAULT_RESERVE_DAYS),
+  )
+  .addOption(
     serveOption("--log-format <format>", "text: one readable line per event; json: one object")
       .choices(LOG_FORMATS).default("text" as const),
   )
@@ -252,6 +259,7 @@ program.command("connect")
     "--password-file <path>",
     "read the password from this file's first line (else CHATZ_PASSWORD, else a prompt)",
   )
+  .option("--invite <code>", "an operator's invitation code: register while registration is closed")
   .option("--json", "print every event as one JSON object per line", false)
   .addOption(timeoutOption())
   .addOption(
@@ -283,6 +291,7 @@ program.command("connect")
         serverKey: opts.serverKey,
         keyEndpoint: opts.keyEndpoint,
         trustOnFirstUse: opts.trustOnFirstUse,
+        invite: opts.invite,
       }),
     );
   });
@@ -290,8 +299,13 @@ program.command("connect")
 program.command("admin")
   .description("Run an operator command on a running server (`chatz admin help` lists them)")
   .argument("<command...>", "the command and its arguments, for example: kick bob spamming")
+  .passThroughOptions()
   .addOption(dataOption())
-  .option("--yes", "confirm a command that asks first (clear-logs, clear-identities)", false)
+  .option(
+    "--yes",
+    "confirm a command that asks first (clear-logs, clear-identities, user del)",
+    false,
+  )
   .option("--json", "print the reply as JSON", false)
   .addOption(timeoutOption())
   .action(async (words, opts) => {

@@ -96,6 +96,13 @@ export interface ConnectOptions {
    * so a client shows what the server stored rather than guessing from what it sent.
    */
   echo?: boolean;
+  /**
+   * False: a login with no account is not registered; `connect` fails with `new_account`, so the
+   * caller can confirm and connect again without it. Default: register (when the server allows).
+   */
+  register?: boolean;
+  /** An operator's invitation code, for registering while registration is closed. */
+  invite?: string;
   /** Every event the server pushes, in order. */
   onEvent?: (event: ServerEvent) => void;
   /** The connection was lost and is being re-established, or is back. */
@@ -426,6 +433,8 @@ function login(
     client: options.clientName ?? "chatz",
     host: hostname(),
     ...(options.echo ? { echo: true } : {}),
+    ...(options.register === false ? { register: false } : {}),
+    ...(options.invite !== undefined ? { invite: options.invite } : {}),
     ...auth,
   }, onReply);
 }

@@ -184,6 +184,8 @@ function formatMessage(event: MessageEvent, options: FormatOptions): string {
   if (event.history) tags.push("(history)");
   if (event.delayed) tags.push(`(delayed, sent ${formatDateTime(event.ts)})`);
   if (event.catchup) tags.push("(missed while reconnecting)");
+  // The name may belong to someone else now: the author is shown as the deleted account.
+  if (event.fromDeleted) tags.push("(from a deleted account)");
   // Lines after the first of a multi-line message are indented under the first.
   const text = textLines(event.text).join(`\n${CONTINUATION}`);
   let line: string;
@@ -225,6 +227,14 @@ function groupChange(event: GroupEvent, options: FormatOptions): string {
       return by === undefined
         ? `${who} ${be(who, "is")} now the owner of ${group}`
         : `${by} made ${who} the owner of ${group}`;
+    case "ban":
+      return by === undefined
+        ? `${who} ${be(who, "was")} banned from ${group}`
+        : `${by} banned ${who} from ${group}`;
+    case "topic":
+      return event.topic
+        ? `${who} set the topic of ${group}: ${oneLine(event.topic)}`
+        : `${who} cleared the topic of ${group}`;
     default:
       return `${who}: ${oneLine(String(event.action))} ${group}`;
   }

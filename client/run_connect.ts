@@ -14,7 +14,13 @@ import {
 import { type LocalJson, toJsonLine } from "./format.ts";
 import { runInteractive } from "./interactive.ts";
 import { runFullScreen } from "./tui/run.ts";
-import { ABORT_EXIT_CODE, getPassword, PasswordError, PromptAbortedError } from "./password.ts";
+import {
+  ABORT_EXIT_CODE,
+  getPassword,
+  PasswordError,
+  PromptAbortedError,
+  promptSecret,
+} from "./password.ts";
 import { runScripted } from "./scripted.ts";
 import { decideFirstUse, type FirstUsePolicy } from "./trust_prompt.ts";
 
@@ -54,6 +60,8 @@ export interface ConnectCliOptions {
   keyEndpoint?: string;
   /** A key met for the first time: accept or refuse; default: ask on a terminal, else refuse. */
   trustOnFirstUse?: FirstUsePolicy;
+  /** An operator's invitation code: registers a new login while registration is closed. */
+  invite?: string;
 }
 
 /** What `chatz connect --no-curve` prints on stderr before it connects. */
@@ -133,29 +141,51 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     throw error;
   }
 
+  // A person typing at the prompt confirms a new account before it is created (a mistyped login
+  // must not silently register); scripts register as before.
+  const typed = options.passwordFile === undefined && !Deno.env.get("CHATZ_PASSWORD") &&
+    Deno.stdin.isTerminal() && !options.json;
   const events = createEventFeed();
   let statusHandler: ((status: ConnectionStatus) => void) | undefined;
   let connection: Connection;
   const started = Date.now();
   try {
-    connection = await connect({
-      server: options.server,
-      login: options.login,
-      password,
-      timeoutMs: options.timeoutMs,
-      clientName: "chatz-cli",
-      curve: trusted && { serverKey: trusted.key },
-      reconnect: true,
-      // Human output shows own messages from the server's events; --json stays as on the wire.
-      echo: !options.json,
-      onStatus: (status) => {
-        events.push(statusNotice(status));
-        statusHandler?.(status);
-      },
-      onEvent: events.push,
-      onProtocolError: (error) =>
-        events.push({ type: "error", code: error.code, message: error.message }),
-    });
+    const open = (register: boolean) =>
+      connect({
+        server: options.server,
+        login: options.login,
+        password,
+        register,
+        invite: options.invite,
+        timeoutMs: options.timeoutMs,
+        clientName: "chatz-cli",
+        curve: trusted && { serverKey: trusted.key },
+        reconnect: true,
+        // Human output shows own messages from the server's events; --json stays as on the wire.
+        echo: !options.json,
+        onStatus: (status) => {
+          events.push(statusNotice(status));
+          statusHandler?.(status);
+        },
+        onEvent: events.push,
+        onProtocolError: (error) =>
+          events.push({ type: "error", code: error.code, message: error.message }),
+      });
+    try {
+      connection = await open(!typed);
+    } catch (error) {
+      if (!(error instanceof ChatzError && error.code === "new_account")) throw error;
+      const confirmed = await confirmNewAccount(options.login, options.server, password ?? "");
+      if (confirmed === "aborted") return ABORT_EXIT_CODE;
+      if (confirmed === "differ") {
+        return fail({
+          type: "error",
+          code: "bad_password",
+          message: `Cannot register "${options.login}": the passwords differ; nothing was created`,
+        });
+      }
+      connection = await open(true);
+    }
   } catch (error) {
     // A CURVE server that hangs up (or a login left unanswered, should the socket's events
     // have missed that): ask the key endpoint whether the key is the reason.
@@ -206,6 +236,21 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
   } finally {
     input.close();
   }
+}
+
+/**
+ * Says that the login is new on this server and asks for the password again: the account is made
+ * only when both match. Ctrl-C at the prompt aborts.
+ */
+async function confirmNewAccount(
+  login: string,
+  server: string,
+  password: string,
+): Promise<"confirmed" | "differ" | "aborted"> {
+  console.error(`"${login}" is a new account on ${server}; it is created when you confirm.`);
+  const again = await promptSecret(`Password for the new account ${login}, again: `);
+  if (again === null) return "aborted";
+  return again === password ? "confirmed" : "differ";
 }
 
 /** A connection status change as a notice line, so both the terminal and scripts see it. */

@@ -11,7 +11,10 @@ const plugin: Plugin = {
       name: "passwd",
       summary:
         "Change your password (clients ask for both without echo); other sessions' tokens stop working",
-      params: [{ name: "current", kind: "secret" }, { name: "new", kind: "secret" }],
+      params: [
+        { name: "current", kind: "secret", prompt: "Current password" },
+        { name: "new", kind: "secret", prompt: "New password", confirm: true },
+      ],
       async handler(call) {
         const token = await call.chat.changePassword(call.args.current, call.args.new);
         // The session's new token: the client resumes with it after a reconnect.

@@ -1,5 +1,5 @@
-// Built-in plugin: group chats. Create, join, leave, list, members, talk, and the owner's kick and hand-over.
-// Someone who joins sees the group's latest messages, shown on the group_join event as a plugin would.
+// Built-in plugin: group chats. Create, join, leave, list, members, talk, and the owner's kick, ban,
+// topic, invitations and hand-over. A joiner sees the latest messages, shown on the group_join event.
 
 import type { Plugin } from "../protocol/plugin.ts";
 
@@ -35,7 +35,8 @@ const plugin: Plugin = {
       examples: ["/group join ops"],
       handler(call) {
         const group = call.chat.joinGroup(call.args.group);
-        return call.ok(`Joined group ${group.name} (${group.members} members)`, group);
+        const topic = group.topic ? `; topic: ${group.topic}` : "";
+        return call.ok(`Joined group ${group.name} (${group.members} members)${topic}`, group);
       },
     });
     // /group leave <group>
@@ -58,7 +59,9 @@ const plugin: Plugin = {
         const mine = new Set(call.chat.groupsOf(call.caller.login));
         const groups = call.chat.groups().map((g) => ({ ...g, member: mine.has(g.name) }));
         const lines = groups.map((g) =>
-          `${g.member ? "*" : " "} ${g.name} (${g.members} members, owner ${g.owner})`
+          `${g.member ? "*" : " "} ${g.name} (${g.members} members, owner ${g.owner}${
+            g.inviteOnly ? ", invite-only" : ""
+          })${g.topic ? `: ${g.topic}` : ""}`
         );
         const text = groups.length === 0
           ? "No groups yet; /group create NAME starts one"
@@ -98,12 +101,76 @@ const plugin: Plugin = {
     // /group kick <group> <login>
     ctx.command({
       name: "group kick",
-      summary: "Remove a member from a group you own",
+      summary: "Owner: remove a member, who cannot rejoin until /group unban",
       params: [...GROUP, { name: "login", kind: "login" }],
       examples: ["/group kick ops mallory"],
       handler(call) {
         call.chat.kickFromGroup(call.args.group, call.args.login);
         return call.ok(`Removed ${call.args.login} from ${call.args.group}`);
+      },
+    });
+    // /group ban <group> <login>
+    ctx.command({
+      name: "group ban",
+      summary: "Owner: remove a login from a group and keep it out until /group unban",
+      params: [...GROUP, { name: "login", kind: "login" }],
+      examples: ["/group ban ops mallory"],
+      handler(call) {
+        call.chat.banFromGroup(String(call.args.group), String(call.args.login));
+        return call.ok(`Banned ${call.args.login} from ${call.args.group}`);
+      },
+    });
+    // /group unban <group> <login>
+    ctx.command({
+      name: "group unban",
+      summary: "Owner: let a banned (or kicked) login join again",
+      params: [...GROUP, { name: "login", kind: "login" }],
+      examples: ["/group unban ops mallory"],
+      handler(call) {
+        call.chat.unbanFromGroup(String(call.args.group), String(call.args.login));
+        return call.ok(`${call.args.login} may join ${call.args.group} again`);
+      },
+    });
+    // /group topic <group> [topic]
+    ctx.command({
+      name: "group topic",
+      summary: "Owner: set the topic shown at join and in /group list (none given: clear it)",
+      params: [...GROUP, { name: "topic", kind: "text", optional: true }],
+      examples: ["/group topic ops deploys and incidents"],
+      handler(call) {
+        const topic = String(call.args.topic ?? "");
+        call.chat.setGroupTopic(String(call.args.group), topic);
+        return call.ok(
+          topic.trim() ? `Topic of ${call.args.group} set` : `Topic of ${call.args.group} cleared`,
+        );
+      },
+    });
+    // /group invite <group> <login>
+    ctx.command({
+      name: "group invite",
+      summary: "Owner: invite a login; the group becomes invite-only (/group open undoes it)",
+      params: [...GROUP, { name: "login", kind: "login" }],
+      examples: ["/group invite ops alice"],
+      handler(call) {
+        const done = call.chat.inviteToGroup(
+          String(call.args.group),
+          String(call.args.login),
+        );
+        const note = done.madeInviteOnly ? `; ${call.args.group} is now invite-only` : "";
+        return call.ok(`Invited ${done.login} to ${call.args.group}${note}`, done);
+      },
+    });
+    // /group open <group>
+    ctx.command({
+      name: "group open",
+      summary: "Owner: let anyone join again (ends invite-only)",
+      params: GROUP,
+      examples: ["/group open ops"],
+      handler(call) {
+        const changed = call.chat.openGroup(String(call.args.group));
+        return call.ok(
+          changed ? `${call.args.group} is open to all` : `${call.args.group} was open already`,
+        );
       },
     });
     // /group owner <group> <login>

@@ -6,6 +6,7 @@ import account from "./account.ts";
 import direct from "./direct.ts";
 import groups from "./groups.ts";
 import history from "./history.ts";
+import moderation from "./moderation.ts";
 import presence from "./presence.ts";
 import publicRoom from "./public_room.ts";
 
@@ -17,4 +18,5 @@ export const BUILTIN_PLUGINS: readonly Plugin[] = [
   presence,
   history,
   account,
+  moderation,
 ];

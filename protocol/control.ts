@@ -40,6 +40,8 @@ export interface ControlRequest {
   line: string;
   /** Confirms a command that asks first (`clear-logs`, `clear-identities`). */
   yes?: boolean;
+  /** The password a command asks for (`user add`, `user passwd`), read by `chatz admin`. */
+  secret?: string;
 }
 
 /** The answer to a control request. */

@@ -37,6 +37,13 @@ export const ERROR_CODES = {
   server_shutdown: "The server is shutting down",
   account_deleted: "The operator cleared the identity store; log in again to register",
   not_confirmed: "An operator command that asks for confirmation was not confirmed",
+  new_account:
+    "The login has no account; the client asked not to register it (`register: false`) and may confirm",
+  name_reserved: "The login belonged to a deleted account and stays reserved for a while",
+  bad_invite: "The invitation code is unknown, used up or expired",
+  banned: "The login or network address is banned (by the operator, or from that group)",
+  invite_only: "The group admits only logins its owner invited",
+  user_exists: "An account with that login already exists",
   connection_lost: "Made by the client library, never sent: the connection closed before the reply",
 } as const;
 

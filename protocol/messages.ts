@@ -32,6 +32,14 @@ export interface LoginRequest {
    * sending command, plugin commands included. Default false: the reply is the acknowledgement.
    */
   echo?: boolean;
+  /**
+   * False: a login with no account is not registered; the reply is the error `new_account`, so
+   * the client can say "new account" and confirm the password before logging in again without
+   * it. Absent or true: an unknown login registers (when the server allows it).
+   */
+  register?: boolean;
+  /** An invitation code from the operator: lets a new login register while registration is closed. */
+  invite?: string;
 }
 
 /** Runs a chat command: `cmd` is the word after the slash, `args` the rest of the line. */
@@ -134,6 +142,11 @@ export interface MessageEvent {
   /** True when sent again after a reconnect or a lag, because this session missed it live. */
   catchup?: boolean;
   /**
+   * True when the account that sent it was deleted since: `from` is that account's login, not
+   * whoever holds the name now.
+   */
+  fromDeleted?: boolean;
+  /**
    * On catch-up copies of the receiving account's own messages only: the `cid` of the command that
    * sent it, so a client drops what it sent itself and keeps what its other sessions sent.
    */
@@ -152,9 +165,11 @@ export interface PresenceEvent {
 export interface GroupEvent {
   type: "group";
   group: string;
-  action: "create" | "delete" | "join" | "leave" | "kick" | "owner";
-  /** Who joined, left, was kicked or became owner. */
+  action: "create" | "delete" | "join" | "leave" | "kick" | "owner" | "ban" | "topic";
+  /** Who joined, left, was kicked, was banned or became owner; for `topic`, who set it. */
   login: string;
+  /** For `topic`: the new topic (empty when cleared). */
+  topic?: string;
   /** Who did it, when it is someone else (the owner who kicked). */
   by?: string;
   ts: number;
@@ -213,6 +228,10 @@ export interface ParamSpec {
   min?: number;
   /** `int` only: the largest value accepted. */
   max?: number;
+  /** `secret` only: the label of the hidden prompt a client shows when the value is left out. */
+  prompt?: string;
+  /** `secret` only: a client asks for it twice and goes on only when both match (a new password). */
+  confirm?: boolean;
 }
 
 /** A command as the catalog describes it to clients. */

@@ -303,6 +303,10 @@ export interface GroupInfo {
   members: number;
   /** When the group was created, in milliseconds since the Unix epoch. */
   created: number;
+  /** What the owner set as the group's topic, if anything. */
+  topic?: string;
+  /** True when only logins the owner invited may join. */
+  inviteOnly?: boolean;
 }
 
 /**
@@ -415,6 +419,33 @@ export interface ChatServices extends UserServices {
   kickFromGroup(name: string, login: string): void;
   /** The group's owner only: hands ownership to another member. */
   transferGroup(name: string, login: string): void;
+  /** The group's owner only: removes a login (if a member) and keeps it from joining again. */
+  banFromGroup(name: string, login: string): void;
+  /** The group's owner only: lets a banned (or kicked) login join again. */
+  unbanFromGroup(name: string, login: string): void;
+  /** The group's owner only: sets the topic shown at join and in lists; empty clears it. */
+  setGroupTopic(name: string, topic: string): void;
+  /**
+   * The group's owner only: invites a login, who is told; the group becomes invite-only if it was
+   * not (`madeInviteOnly`). An invitation lifts a ban.
+   */
+  inviteToGroup(name: string, login: string): { login: string; madeInviteOnly: boolean };
+  /** The group's owner only: anyone may join again; false when it was open already. */
+  openGroup(name: string): boolean;
+  /**
+   * Operators only (`user role LOGIN operator`), else `forbidden`: ends every session of a login,
+   * telling it why; returns how many there were. Logged with the operator's login.
+   */
+  operatorKick(login: string, reason: string): number;
+  /**
+   * Operators only: bans a login (its sessions end) or a network address range (CIDR), for
+   * `durationMs` or until lifted. Returns a sentence saying what was banned. Logged.
+   */
+  operatorBan(target: string, options: { durationMs?: number; reason: string }): string;
+  /** Operators only: lifts a ban on a login or an address range. Logged. */
+  operatorUnban(target: string): void;
+  /** Operators only: a notice to everyone online, starting with the operator's login. Logged. */
+  operatorBroadcast(text: string): void;
   /**
    * Changes the caller's password after checking the current one. Every session token of the
    * account stops working; resolves with a new one for the caller's session.

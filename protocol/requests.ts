@@ -2,7 +2,7 @@
 // The server runs every incoming message through parseRequest before anything else sees it.
 
 import type { ErrorCode } from "./errors.ts";
-import type { Request } from "./messages.ts";
+import type { LoginRequest, Request } from "./messages.ts";
 import { MAX_ARGS_LENGTH, MAX_PASSWORD_LENGTH } from "./wire.ts";
 
 /** A request that failed validation; `id` is set when the message had a usable one. */
@@ -40,7 +40,7 @@ export function parseRequest(value: unknown): Request | RequestError {
       if (typeof raw.login !== "string") {
         return fail("bad_request", "Cannot log in: `login` must be a string");
       }
-      for (const field of ["password", "token", "client", "host"] as const) {
+      for (const field of ["password", "token", "client", "host", "invite"] as const) {
         const v = raw[field];
         if (v !== undefined && typeof v !== "string") {
           return fail("bad_request", `Cannot log in: \`${field}\` must be a string`);
@@ -56,10 +56,11 @@ export function parseRequest(value: unknown): Request | RequestError {
       const token = raw.token as string | undefined;
       const client = raw.client as string | undefined;
       const host = raw.host as string | undefined;
-      if ([token, client, host].some((v) => (v?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH)) {
+      const invite = raw.invite as string | undefined;
+      if ([token, client, host, invite].some((v) => (v?.length ?? 0) > MAX_LOGIN_FIELD_LENGTH)) {
         return fail(
           "too_large",
-          `Cannot log in: token, client or host over ${MAX_LOGIN_FIELD_LENGTH} characters`,
+          `Cannot log in: token, client, host or invite over ${MAX_LOGIN_FIELD_LENGTH} characters`,
         );
       }
       const resume = raw.resume;
@@ -73,7 +74,23 @@ export function parseRequest(value: unknown): Request | RequestError {
         return fail("bad_request", "Cannot log in: `echo` must be true or false");
       }
       const echo = raw.echo === true ? true : undefined;
-      return { op: "login", id, login: raw.login, password, token, client, host, resume, echo };
+      if (raw.register !== undefined && typeof raw.register !== "boolean") {
+        return fail("bad_request", "Cannot log in: `register` must be true or false");
+      }
+      const login: LoginRequest = {
+        op: "login",
+        id,
+        login: raw.login,
+        password,
+        token,
+        client,
+        host,
+        resume,
+        echo,
+      };
+      if (raw.register === false) login.register = false;
+      if (invite !== undefined) login.invite = invite;
+      return login;
     }
     case "cmd": {
       if (typeof raw.cmd !== "string" || raw.cmd.length === 0 || raw.cmd.length > 64) {

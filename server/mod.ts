@@ -12,3 +12,4 @@ export {
   reapplyConfigFile,
 } from "./main_thread/config_file.ts";
 export { DEFAULT_LIMITS, type ServerLimits } from "./serving/serve.ts";
+export { DEFAULT_RESERVE_DAYS } from "./serving/deleted_logins.ts";

@@ -5,6 +5,7 @@ import type { ErrorCode } from "../protocol/mod.ts";
 import type { LogLevel, LogRecord } from "./log.ts";
 import type { LoadReport } from "./serving/plugin_loader.ts";
 import type { LiveSettings, ServerOptions } from "./serving/serve.ts";
+import type { Role } from "./serving/store/store.ts";
 
 /** Server options as they cross to the worker: the worker adds the logger and the built-in plugins. */
 export type ThreadServerOptions = Omit<ServerOptions, "log" | "builtins"> & {
@@ -21,7 +22,18 @@ export type ServerCall =
   | { method: "kick"; login: string; reason: string }
   | { method: "broadcast"; text: string }
   | { method: "clearIdentities" }
-  | { method: "reconfigure"; settings: LiveSettings; logLevel: LogLevel };
+  | { method: "reconfigure"; settings: LiveSettings; logLevel: LogLevel }
+  | { method: "userAdd"; login: string; password: string }
+  | { method: "userPasswd"; login: string; password: string }
+  | { method: "userDel"; login: string }
+  | { method: "userList"; pattern?: string }
+  | { method: "userShow"; login: string }
+  | { method: "userRole"; login: string; role: Role }
+  | { method: "inviteCreate"; uses: number; expiresMs?: number }
+  | { method: "invites" }
+  | { method: "ban"; target: string; durationMs?: number; reason: string }
+  | { method: "unban"; target: string }
+  | { method: "bans" };
 
 /** Main thread to worker. */
 export type ToServingThread =

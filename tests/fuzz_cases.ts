@@ -221,10 +221,24 @@ const BUILTIN_COMMANDS = [
   "group say",
   "group kick",
   "group owner",
+  "group ban",
+  "group unban",
+  "group topic",
+  "group invite",
+  "group open",
 ] as const;
 
 /** Every command word and alias the built-in plugins register (docs/PROTOCOL.md section 4.4). */
-const KNOWN_COMMANDS = new Set<string>([...BUILTIN_COMMANDS, "passwd"]);
+const KNOWN_COMMANDS = new Set<string>([
+  ...BUILTIN_COMMANDS,
+  "passwd",
+  // The operators' moderation commands: any peer may try them and gets `forbidden` or an error.
+  "kick",
+  "ban",
+  "unban",
+  "wall",
+  "broadcast",
+]);
 
 const GROUP_SUBCOMMANDS = [
   "create",
@@ -469,7 +483,14 @@ function commandArgs(rng: Rng, world: FuzzWorld, cmd: string): string {
       return words(rng, [group(), text(rng)]);
     case "group kick":
     case "group owner":
+    case "group ban":
+    case "group unban":
+    case "group invite":
       return words(rng, [group(), login()]);
+    case "group topic":
+      return words(rng, [group(), rng.chance(0.7) ? text(rng) : ""]);
+    case "group open":
+      return group();
     case "list":
     case "who":
     case "group list":

@@ -9,7 +9,11 @@ export interface ConsoleOptions {
   /** True on a terminal: prompt, line editing, history. False: plain lines in and out. */
   terminal: boolean;
   /** Runs one command line; returns what to print. */
-  run(line: string, confirm: (question: string) => Promise<boolean>): Promise<string>;
+  run(
+    line: string,
+    confirm: (question: string) => Promise<boolean>,
+    secret: (label: string) => Promise<string | undefined>,
+  ): Promise<string>;
   /**
    * Stop the server: Ctrl-C twice within INTERRUPT_WINDOW_MS on an empty line. One Ctrl-C only
    * clears the line, as in a shell: a slip of the finger does not end everyone's sessions.
@@ -100,6 +104,46 @@ export function startConsole(options: ConsoleOptions): OperatorConsole {
     return /^(y|yes)$/i.test(answer?.trim() ?? "");
   }
 
+  /**
+   * Reads one line without showing it (on a terminal; plain stdin has no echo to hide) and keeps it
+   * out of the line history. Node's readline has no public switch for echo: its output hook is
+   * wrapped to let only the prompt and the line ends through.
+   */
+  async function hiddenLine(label: string): Promise<string | undefined> {
+    if (!options.terminal) {
+      write(`${label}:\n`);
+      return await nextLine();
+    }
+    const hooks = rl as unknown as { _writeToOutput?: (text: string) => void; history?: string[] };
+    const original = hooks._writeToOutput;
+    const ask = `${label}: `;
+    rl.setPrompt(ask);
+    if (original) {
+      hooks._writeToOutput = (text: string) => {
+        if (text.startsWith(ask)) original.call(rl, ask);
+        else if (text.includes("\n")) original.call(rl, "\r\n");
+      };
+    } else write("(the password shows as you type it)\n");
+    rl.prompt();
+    try {
+      return await nextLine();
+    } finally {
+      hooks._writeToOutput = original;
+      rl.setPrompt(PROMPT);
+      if (hooks.history?.length) hooks.history.shift(); // never in the arrow-key history
+    }
+  }
+
+  /** A password asked twice on a terminal (once on plain stdin); undefined when they differ. */
+  async function secret(label: string): Promise<string | undefined> {
+    const first = await hiddenLine(label);
+    if (!options.terminal || first === undefined) return first;
+    const again = await hiddenLine(`${label} (again)`);
+    if (again === first) return first;
+    write("The passwords do not match\n");
+    return undefined;
+  }
+
   let emptyInterruptAt: number | undefined;
   rl.on("SIGINT", () => {
     const action = interruptAction(rl.line, emptyInterruptAt, now());
@@ -124,7 +168,7 @@ export function startConsole(options: ConsoleOptions): OperatorConsole {
     for (;;) {
       const line = await nextLine();
       if (line === undefined || closed) break;
-      if (line.trim()) show(await options.run(line, confirm));
+      if (line.trim()) show(await options.run(line, confirm, secret));
       prompt();
     }
     if (!closed && options.terminal) {

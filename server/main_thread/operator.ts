@@ -6,6 +6,7 @@ import { ChatError } from "../errors.ts";
 import { isLogLevel, LOG_LEVELS, type Logger } from "../log.ts";
 import type { LogFile } from "./log_file.ts";
 import { describeEncryption, type Encryption } from "./encryption.ts";
+import { ACCOUNT_COMMANDS } from "./operator_accounts.ts";
 import type { ServerStatus, SessionView } from "../serving/serve.ts";
 import type { ServingThread } from "./serving_thread.ts";
 
@@ -41,7 +42,12 @@ export interface OperatorCommand {
   summary: string;
   /** The question asked before running; `chatz admin` needs `--yes` instead. */
   confirm?: string;
-  run(ctx: OperatorContext, args: string): Promise<OperatorResult>;
+  /**
+   * The command needs a password: this labels the hidden prompt. `--password-file FILE` in the
+   * arguments reads it from a file instead; `chatz admin` also reads it from its stdin.
+   */
+  secret?: string;
+  run(ctx: OperatorContext, args: string, secret?: string): Promise<OperatorResult>;
 }
 
 /** Every operator command, in help order. */
@@ -257,6 +263,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       return { text: "Notice sent" };
     },
   },
+  ...ACCOUNT_COMMANDS,
   {
     name: "shutdown",
     aliases: ["quit"],
@@ -271,8 +278,35 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
 
 /** Finds a command by name or alias. */
 export function findOperatorCommand(name: string): OperatorCommand | undefined {
-  const word = name.toLowerCase();
+  const word = name.toLowerCase().trim().replace(/\s+/g, " ");
   return OPERATOR_COMMANDS.find((c) => c.name === word || c.aliases?.includes(word));
+}
+
+/** Splits a line into its command (one word, or two as in `user add`) and the arguments. */
+export function splitOperatorLine(
+  line: string,
+): { command?: OperatorCommand; name: string; args: string } {
+  const words = line.trim().split(/\s+/);
+  for (const n of [2, 1]) {
+    const command = words.length >= n
+      ? findOperatorCommand(words.slice(0, n).join(" "))
+      : undefined;
+    if (command) return { command, name: command.name, args: words.slice(n).join(" ") };
+  }
+  return { name: words[0] ?? "", args: words.slice(1).join(" ") };
+}
+
+/** Takes `--password-file FILE` out of the arguments; returns the rest and the file, if any. */
+export function passwordFileArg(args: string): { rest: string; file?: string } {
+  const words = args.trim().split(/\s+/).filter(Boolean);
+  const at = words.indexOf("--password-file");
+  if (at < 0) return { rest: words.join(" ") };
+  const file = words[at + 1];
+  if (!file) {
+    throw new ChatError("bad_arguments", "Cannot read the password: --password-file needs a file");
+  }
+  words.splice(at, 2);
+  return { rest: words.join(" "), file };
 }
 
 /**
@@ -282,13 +316,15 @@ export function findOperatorCommand(name: string): OperatorCommand | undefined {
 export async function runOperatorLine(
   ctx: OperatorContext,
   line: string,
-  options: { source: "console" | "admin"; confirm: (question: string) => Promise<boolean> },
+  options: {
+    source: "console" | "admin";
+    confirm: (question: string) => Promise<boolean>;
+    /** Asks for a password without echo (the console), or gives the one sent along (`chatz admin`). */
+    secret?: (label: string) => Promise<string | undefined>;
+  },
 ): Promise<OperatorResult> {
-  const trimmed = line.trim();
-  const space = trimmed.search(/\s/);
-  const name = space < 0 ? trimmed : trimmed.slice(0, space);
-  const args = space < 0 ? "" : trimmed.slice(space + 1);
-  const command = findOperatorCommand(name);
+  const { command, name, args: given } = splitOperatorLine(line);
+  let args = given;
   if (!command) {
     throw new ChatError(
       "unknown_command",
@@ -304,7 +340,33 @@ export async function runOperatorLine(
   if (!["help", "status", "users", "groups", "logs"].includes(command.name)) {
     ctx.log.info("operator_command", { command: command.name, source: options.source });
   }
-  return await command.run(ctx, args);
+  let secret: string | undefined;
+  if (command.secret) {
+    const { rest, file } = passwordFileArg(args);
+    args = rest;
+    secret = file === undefined ? await options.secret?.(command.secret) : readFirstLine(file);
+    if (!secret) {
+      throw new ChatError(
+        "bad_password",
+        `Cannot run "${command.name}": no password given (type it when asked, pipe it to chatz admin, or use --password-file FILE)`,
+      );
+    }
+  }
+  return await command.run(ctx, args, secret);
+}
+
+/** The first line of a password file, or a `bad_password` error naming the file. */
+export function readFirstLine(path: string): string {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "no such file"
+      : (error as Error).message;
+    throw new ChatError("bad_password", `Cannot read password file "${path}": ${reason}`);
+  }
+  return text.split(/\r?\n/, 1)[0];
 }
 
 function duration(ms: number): string {

@@ -60,6 +60,8 @@ export interface ServeCliOptions {
   /** Where to serve the public key; default: the bind's host, port + 1; `"none"`: nowhere. */
   keyBind?: string;
   limits: ServerLimits;
+  /** Days a deleted account's login stays reserved. */
+  deletedLoginDays?: number;
   /** Where to serve Prometheus metrics over HTTP (`host:port`); unset: not served. */
   metricsBind?: string;
   /** How log lines are written. */
@@ -165,6 +167,7 @@ async function startServing(
     store: options.store,
     bus: options.bus,
     retention: retentionOf(options),
+    deletedLoginDays: options.deletedLoginDays,
     version: options.version,
     logLevel: options.logLevel,
     curve: curveKeys && { secretKey: curveKeys.secretKey },
@@ -241,6 +244,8 @@ async function serveUntilShutdown(
       runOperatorLine(ctx, request.line, {
         source: "admin",
         confirm: () => Promise.resolve(request.yes === true),
+        secret: () =>
+          Promise.resolve(typeof request.secret === "string" ? request.secret : undefined),
       }),
   );
   lifetime.defer(() => control.close());
@@ -296,9 +301,9 @@ function printBanner(options: ServeCliOptions, parts: ServingParts): void {
 function startOperatorConsole(ctx: OperatorContext, onInterrupt: () => void): OperatorConsole {
   return startConsole({
     terminal: Deno.stdin.isTerminal(),
-    async run(line, confirm) {
+    async run(line, confirm, secret) {
       try {
-        return (await runOperatorLine(ctx, line, { source: "console", confirm })).text;
+        return (await runOperatorLine(ctx, line, { source: "console", confirm, secret })).text;
       } catch (error) {
         return error instanceof ChatError
           ? `error: ${error.message} [${error.code}]`
@@ -332,6 +337,7 @@ const RESTART_ONLY = [
   "console",
   "metricsBind",
   "logMaxBytes",
+  "deletedLoginDays",
 ] as const;
 
 /**

@@ -49,6 +49,19 @@ export interface CoreServices {
   leaveGroup(caller: Actor, name: string): void;
   kickFromGroup(owner: Actor, name: string, login: string): void;
   transferGroup(owner: Actor, name: string, login: string): void;
+  banFromGroup(owner: Actor, name: string, login: string): void;
+  unbanFromGroup(owner: Actor, name: string, login: string): void;
+  setGroupTopic(owner: Actor, name: string, topic: string): void;
+  inviteToGroup(
+    owner: Actor,
+    name: string,
+    login: string,
+  ): { login: string; madeInviteOnly: boolean };
+  openGroup(owner: Actor, name: string): boolean;
+  operatorKick(by: Actor, login: string, reason: string): number;
+  operatorBan(by: Actor, target: string, options: { durationMs?: number; reason: string }): string;
+  operatorUnban(by: Actor, target: string): void;
+  operatorBroadcast(by: Actor, text: string): void;
   history(caller: Actor, target: HistoryTarget, query: HistoryQuery): MessageEvent[];
   /** Pushes history to the actor's session; returns how many messages. */
   showHistory(caller: Actor, target: HistoryTarget, query: HistoryQuery): number;
@@ -187,6 +200,61 @@ export class BoundChatServices extends BoundUserServices implements ChatServices
   /** See ChatServices.transferGroup. */
   transferGroup(name: string, login: string): void {
     coreOf(this).transferGroup(actorOf(this), str(name, "the group name"), str(login, "the login"));
+  }
+  /** See ChatServices.banFromGroup. */
+  banFromGroup(name: string, login: string): void {
+    coreOf(this).banFromGroup(actorOf(this), str(name, "the group name"), str(login, "the login"));
+  }
+  /** See ChatServices.unbanFromGroup. */
+  unbanFromGroup(name: string, login: string): void {
+    coreOf(this).unbanFromGroup(
+      actorOf(this),
+      str(name, "the group name"),
+      str(login, "the login"),
+    );
+  }
+  /** See ChatServices.setGroupTopic. */
+  setGroupTopic(name: string, topic: string): void {
+    coreOf(this).setGroupTopic(actorOf(this), str(name, "the group name"), str(topic, "the topic"));
+  }
+  /** See ChatServices.inviteToGroup. */
+  inviteToGroup(name: string, login: string): { login: string; madeInviteOnly: boolean } {
+    return coreOf(this).inviteToGroup(
+      actorOf(this),
+      str(name, "the group name"),
+      str(login, "the login"),
+    );
+  }
+  /** See ChatServices.openGroup. */
+  openGroup(name: string): boolean {
+    return coreOf(this).openGroup(actorOf(this), str(name, "the group name"));
+  }
+  /** See ChatServices.operatorKick. */
+  operatorKick(login: string, reason: string): number {
+    return coreOf(this).operatorKick(
+      actorOf(this),
+      str(login, "the login"),
+      str(reason, "the reason"),
+    );
+  }
+  /** See ChatServices.operatorBan. */
+  operatorBan(target: string, options: { durationMs?: number; reason: string }): string {
+    const durationMs = options?.durationMs;
+    if (durationMs !== undefined && (!Number.isSafeInteger(durationMs) || durationMs <= 0)) {
+      throw new TypeError("Cannot use the duration: expected a positive whole number of ms");
+    }
+    return coreOf(this).operatorBan(actorOf(this), str(target, "the target"), {
+      durationMs,
+      reason: str(options?.reason ?? "", "the reason"),
+    });
+  }
+  /** See ChatServices.operatorUnban. */
+  operatorUnban(target: string): void {
+    coreOf(this).operatorUnban(actorOf(this), str(target, "the target"));
+  }
+  /** See ChatServices.operatorBroadcast. */
+  operatorBroadcast(text: string): void {
+    coreOf(this).operatorBroadcast(actorOf(this), str(text, "the notice text"));
   }
   /** See ChatServices.changePassword. */
   changePassword(current: string, next: string): Promise<string> {

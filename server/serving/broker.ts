@@ -147,6 +147,7 @@ export function createBroker(deps: BrokerDeps) {
     sweep: endings.sweep,
     retryLagging: endings.retryLagging,
     kick: endings.kick,
+    endAccount: endings.endAccount,
     endAll: endings.endAll,
 
     /**

@@ -1,6 +1,8 @@
 // Tests of the broker: its reply encoders (which must mean exactly what JSON.stringify writes), and
 // logins and queued requests driven through a fake peer over a real store and the built-in plugins.
 
+import { BanList } from "./bans.ts";
+import { createLoginAccess } from "./login_access.ts";
 import assert from "node:assert/strict";
 import type { CommandResult } from "../../protocol/plugin.ts";
 import { createBroker, encodeLoginReply, firstMissed } from "./broker.ts";
@@ -109,6 +111,12 @@ async function brokerBench(options: { registration?: "open" | "closed" } = {}) {
     commandLimit: new RateLimiter({ burst: 1000, perSecond: 1000 }),
     sessionTimeoutMs: 15_000,
     maxSessionsPerAccount: 4,
+    access: createLoginAccess({
+      bans: new BanList(),
+      deletedLogins: core.deletedLogins,
+      store,
+      now: Date.now,
+    }),
   });
   /** What the broker queued for each peer since the last call, as parsed messages. */
   const sent = () => {

@@ -9,7 +9,9 @@ import { createAccountServices } from "./chat/accounts.ts";
 import { type Catchup, createCatchup } from "./chat/catchup.ts";
 import type { ChatDeps, ChatStats, PartDeps } from "./chat/deps.ts";
 import { createFanOut } from "./chat/fan_out.ts";
+import { createGroupModeration } from "./chat/group_moderation.ts";
 import { createGroupServices, loadGroups } from "./chat/group_services.ts";
+import { ChatError } from "../errors.ts";
 import { readHistory } from "./chat/history.ts";
 import { createSends } from "./chat/sends.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
@@ -41,6 +43,28 @@ export interface ChatCore extends CoreServices, Catchup {
     /** An account online only on a node that died: its contacts here see it go offline. */
     wentOffline(user: { account: string; login: string }): void;
   };
+  /** Set by the server once its operator services exist (they need the broker). */
+  moderation: Moderation;
+}
+
+/** What operators do from a chat client, acting as themselves (see ChatServices.operatorKick). */
+export interface Moderation {
+  kick(by: Actor, login: string, reason: string): number;
+  ban(by: Actor, target: string, options: { durationMs?: number; reason: string }): string;
+  unban(by: Actor, target: string): void;
+  broadcast(by: Actor, text: string): void;
+}
+
+/** Moderation before the server attached its own (the plugin test bench): nobody may. */
+const NO_MODERATION: Moderation = {
+  kick: refuseModeration,
+  ban: refuseModeration,
+  unban: refuseModeration,
+  broadcast: refuseModeration,
+};
+
+function refuseModeration(): never {
+  throw new ChatError("forbidden", "Cannot moderate: this server has no operator services");
 }
 
 /** Builds the chat services over their state, store and outbox; loads the groups from the store. */
@@ -67,6 +91,12 @@ export function createChatCore(chatDeps: ChatDeps): ChatCore {
     bind: (caller, cid) => bindCaller(core, caller, cid),
     ...sends,
     ...createGroupServices(deps, fanOut),
+    ...createGroupModeration(deps, fanOut),
+    moderation: NO_MODERATION,
+    operatorKick: (by, login, reason) => core.moderation.kick(by, login, reason),
+    operatorBan: (by, target, options) => core.moderation.ban(by, target, options),
+    operatorUnban: (by, target) => core.moderation.unban(by, target),
+    operatorBroadcast: (by, text) => core.moderation.broadcast(by, text),
     ...createCatchup(deps, fanOut),
     ...accounts,
     broadcast: fanOut.broadcast,
@@ -99,14 +129,19 @@ export function createChatCore(chatDeps: ChatDeps): ChatCore {
       else fanOut.pushToAccount(nameKey(to.login), event);
     },
     history(caller, target, query) {
-      return history(caller, target, query).map((m) => toEvent(m, { history: true }));
+      return history(caller, target, query).map((m) =>
+        toEvent(m, { history: true, fromDeleted: deps.deletedLogins.authorDeleted(m.from, m.id) })
+      );
     },
     showHistory(caller, target, query) {
       const limit = Math.max(0, Math.min(MAX_SHOWN_HISTORY, Math.floor(query.limit)));
       const found = history(caller, target, { before: query.before, limit });
       const session = deps.sessions.get(caller.session);
       if (!session) return 0;
-      for (const message of found) fanOut.push(session, encodeMessage(message, { history: true }));
+      for (const message of found) {
+        const fromDeleted = deps.deletedLogins.authorDeleted(message.from, message.id);
+        fanOut.push(session, encodeMessage(message, { history: true, fromDeleted }));
+      }
       return found.length;
     },
   };

@@ -14,6 +14,7 @@ import { type ChatCore, createChatCore } from "./chat.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
 import { ChatError } from "../errors.ts";
 import { GroupTable } from "./groups.ts";
+import { DeletedLoginTable } from "./deleted_logins.ts";
 import { LoginThrottle } from "./throttle.ts";
 import { RecentSends } from "./recent_sends.ts";
 import { DEDUP_WINDOW } from "./shared_state.ts";
@@ -62,6 +63,7 @@ class World {
       now: () => this.time,
       throttle: new LoginThrottle(),
       maxGroupsPerUser: 3,
+      deletedLogins: new DeletedLoginTable(this.store.deletedLogins()),
     });
   }
 

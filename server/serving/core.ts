@@ -3,6 +3,7 @@
 
 import type { DeliverHook } from "../../protocol/plugin.ts";
 import { type ChatCore, createChatCore } from "./chat.ts";
+import { DeletedLoginTable } from "./deleted_logins.ts";
 import type { Logger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { Registry } from "./registry.ts";
@@ -23,6 +24,8 @@ export interface Core {
   registry: Registry;
   throttle: Throttle;
   chat: ChatCore;
+  /** Deleted logins (reservations, authors of old messages), loaded from the store. */
+  deletedLogins: DeletedLoginTable;
 }
 
 /** Builds a core over `store`; plugins are set up on its registry and hooks afterwards. */
@@ -41,7 +44,9 @@ export function assembleCore(
   const { sessions, loginThrottle: throttle } = state;
   const outbox = new Outbox();
   const hooks: DeliverHook[] = [];
+  const deletedLogins = new DeletedLoginTable(store.deletedLogins());
   const chat = createChatCore({
+    deletedLogins,
     store,
     sessions,
     groups: state.groups,
@@ -57,5 +62,5 @@ export function assembleCore(
       return options.maxGroupsPerUser;
     },
   });
-  return { sessions, outbox, hooks, registry: new Registry(), throttle, chat };
+  return { sessions, outbox, hooks, registry: new Registry(), throttle, chat, deletedLogins };
 }

@@ -6,6 +6,7 @@ import { Router } from "zeromq";
 import { startSocketLoop } from "../../transport/socket_loop.ts";
 import type { Logger } from "../log.ts";
 import type { Limiter } from "./shared_state.ts";
+import type { BanList } from "./bans.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
@@ -26,7 +27,11 @@ export interface Gate {
  * is logged with its network address: zeromq.js cannot tie an address to a routing id, so the log
  * is where connection addresses are seen.
  */
-export async function openGate(log: Logger, connectLimit: Limiter): Promise<Gate> {
+export async function openGate(
+  log: Logger,
+  connectLimit: Limiter,
+  bans?: Pick<BanList, "address">,
+): Promise<Gate> {
   const socket = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
   await socket.bind(ZAP_ENDPOINT);
   let paused = false;
@@ -39,14 +44,20 @@ export async function openGate(log: Logger, connectLimit: Limiter): Promise<Gate
       const [sender, empty, version, requestId, , address] = frames;
       if (!requestId || !address) return;
       const from = decoder.decode(address);
-      const tooMany = !paused && connectLimit.take(from, Date.now()) > 0;
-      const [status, text] = paused
+      // A banned address is refused for good (400): the client stops instead of re-dialling.
+      const banned = bans?.address(from, Date.now());
+      const tooMany = !paused && !banned && connectLimit.take(from, Date.now()) > 0;
+      const [status, text] = banned
+        ? ["400", "Banned"]
+        : paused
         ? ["300", "Server paused; retry later"]
         : tooMany
         ? ["300", "Too many connections from this address; retry later"]
         : ["200", "OK"];
-      if (paused) refused++;
-      if (tooMany) log.warn("connect_refused", { address: from, reason: "rate" });
+      if (paused && !banned) refused++;
+      if (banned) {
+        log.warn("connect_refused", { address: from, reason: "banned", range: banned.target });
+      } else if (tooMany) log.warn("connect_refused", { address: from, reason: "rate" });
       else log.info("connect", { address: from, admitted: !paused });
       loop.send([sender, empty, version, requestId, status, text, "", ""]);
     },

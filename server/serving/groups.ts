@@ -2,6 +2,7 @@
 // The store persists the same facts; this table answers every membership check on the message path.
 
 import { nameKey } from "../../protocol/names.ts";
+import type { GroupPolicy } from "./store/store.ts";
 
 /** A group and its members (account key → login), in the order they joined. */
 export interface Group {
@@ -11,6 +12,8 @@ export interface Group {
   owner: string;
   readonly created: number;
   readonly members: Map<string, string>;
+  /** What the owner set: topic, invite-only, bans, invitations (persisted as one value). */
+  policy: GroupPolicy;
 }
 
 /** What leaving did to the group. */
@@ -53,6 +56,7 @@ export class GroupTable {
       owner: owner.login,
       created,
       members: new Map(),
+      policy: {},
     };
     this.#groups.set(group.key, group);
     this.addMember(group, owner.key, owner.login);

@@ -9,7 +9,14 @@ import type { StoredMessage } from "./store/store.ts";
  * the client message id of the command that sent it, for catch-up copies of the receiving
  * account's own sends only, so a client recognises what it sent itself.
  */
-export type Marks = { history?: boolean; delayed?: boolean; catchup?: boolean; cid?: string };
+export type Marks = {
+  history?: boolean;
+  delayed?: boolean;
+  catchup?: boolean;
+  cid?: string;
+  /** The author's account was deleted after it sent the message. */
+  fromDeleted?: boolean;
+};
 
 /** A stored message as the event clients receive. */
 export function toEvent(m: StoredMessage, marks: Marks = {}): MessageEvent {
@@ -27,6 +34,7 @@ export function toEvent(m: StoredMessage, marks: Marks = {}): MessageEvent {
   if (marks.history) event.history = true;
   if (marks.delayed) event.delayed = true;
   if (marks.catchup) event.catchup = true;
+  if (marks.fromDeleted) event.fromDeleted = true;
   if (marks.cid !== undefined) event.cid = marks.cid;
   return event;
 }
@@ -52,6 +60,7 @@ export function encodeMessage(m: StoredMessage, marks: Marks = {}): string {
   if (marks.history) parts.push(`,"history":true`);
   if (marks.delayed) parts.push(`,"delayed":true`);
   if (marks.catchup) parts.push(`,"catchup":true`);
+  if (marks.fromDeleted) parts.push(`,"fromDeleted":true`);
   if (marks.cid !== undefined) parts.push(`,"cid":`, JSON.stringify(marks.cid));
   parts.push("}");
   return parts.join("");

@@ -6,6 +6,7 @@ import type { createBroker } from "./broker.ts";
 import type { BrokerDeps } from "./broker/deps.ts";
 import type { ChatCore } from "./chat.ts";
 import type { Gate } from "./gate.ts";
+import type { OperatorServices } from "./operator_services.ts";
 import type { RateWindow } from "./rate.ts";
 import type { LiveSettings, RunningServer, ServerLimits, ServerOptions } from "./serve.ts";
 import type { Limiter, SessionDirectory } from "./shared_state.ts";
@@ -26,6 +27,8 @@ export interface SurfaceParts {
   /** Mutable settings a reload changes in place. */
   live: { core: { maxGroupsPerUser: number }; broker: BrokerDeps; connectLimit: Limiter };
   rate: RateWindow;
+  /** Accounts, invitations and bans (operator_services.ts). */
+  operator: OperatorServices;
   requestFlush(): void;
   flush(): void;
 }
@@ -42,6 +45,7 @@ export function operatorSurface(
   const { endpoint, startedAt, now, log, store, sessions, chat, gate, broker, rate } = parts;
   const { requestFlush, flush } = parts;
   return {
+    operator: parts.operator,
     status: () => ({
       endpoint,
       listening: !gate.paused,
@@ -96,6 +100,7 @@ export function operatorSurface(
         "The operator cleared all accounts; log in again to register",
         "identities_cleared",
       );
+      parts.operator.identitiesCleared(store.listAccounts());
       const removed = store.clearIdentities();
       chat.groupsCleared();
       log.warn("identities_cleared", { accounts: removed });

@@ -9,7 +9,11 @@ import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/r
 import { type BrokerDeps, createBroker, type Registration } from "./broker.ts";
 import type { ChatCore } from "./chat.ts";
 import { assembleCore } from "./core.ts";
+import { BanList } from "./bans.ts";
+import { DEFAULT_RESERVE_DAYS } from "./deleted_logins.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
+import { createLoginAccess } from "./login_access.ts";
+import { createOperatorServices, type OperatorServices } from "./operator_services.ts";
 import type { Logger } from "../log.ts";
 import {
   importPluginDir,
@@ -120,6 +124,8 @@ export interface ServerOptions {
   log: Logger;
   /** Encrypt the chat endpoint with CURVE, as the server with this secret key (Z85). */
   curve?: { secretKey: string };
+  /** Days a deleted account's login stays reserved (default DEFAULT_RESERVE_DAYS). */
+  deletedLoginDays?: number;
 }
 
 /** What a reloaded configuration may change while the server runs. */
@@ -176,6 +182,8 @@ export interface RunningServer {
   broadcast(text: string): void;
   /** Wipes every account; online users are told and logged out. Returns the number of accounts removed. */
   clearIdentities(): number;
+  /** Account management, invitations and bans for the operator's commands. */
+  readonly operator: OperatorServices;
   /** Applies a reloaded configuration; returns the names of the settings that changed. */
   reconfigure(settings: LiveSettings): string[];
   /** Tells every client, sends what is queued, closes the socket and the store. */
@@ -215,7 +223,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cluster: relay,
     state,
   };
-  const { sessions, outbox, hooks, registry, throttle, chat } = assembleCore(store, coreOptions);
+  const { sessions, outbox, hooks, registry, throttle, chat, deletedLogins } = assembleCore(
+    store,
+    coreOptions,
+  );
+  const bans = new BanList(store.bans(now()));
 
   /** Joins the other nodes on the bus; their deliveries reach this node's sessions through `chat`. */
   async function joinCluster(url: string): Promise<Relay> {
@@ -240,7 +252,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 
   const connectLimit = state.connectLimit;
-  const gate = await openGate(log, connectLimit).catch((error) => {
+  const gate = await openGate(log, connectLimit, bans).catch((error) => {
     throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
   });
   acquired.defer(() => gate.close());
@@ -261,8 +273,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     sessionTimeoutMs: options.limits.sessionTimeoutMs,
     maxSessionsPerAccount: options.limits.maxSessionsPerAccount,
     handlerTimeoutMs: options.limits.pluginTimeoutMs,
+    access: createLoginAccess({ bans, deletedLogins, store, now }),
   };
   const broker = createBroker(brokerDeps);
+  const operator = createOperatorServices({
+    store,
+    sessions,
+    chat,
+    bans,
+    deletedLogins,
+    log,
+    now,
+    endSessions: (account, code, message, reason) => {
+      const ended = broker.endAccount(account, code, message, reason);
+      turns.requestFlush();
+      return ended;
+    },
+    reserveMs: () => (options.deletedLoginDays ?? DEFAULT_RESERVE_DAYS) * 86_400_000,
+  });
+  chat.moderation = operator.moderation;
   const router = await bindRouter(options);
   const endpoint = router.lastEndpoint ?? options.bind;
   const transport = startRouterTransport(router, turns.events(broker));
@@ -304,6 +333,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       broker,
       live: { core: coreOptions, broker: brokerDeps, connectLimit },
       rate,
+      operator,
       requestFlush: turns.requestFlush,
       flush: turns.flush,
     }),

@@ -54,6 +54,28 @@ function call(server: RunningServer, request: ServerCall): unknown {
       return server.broadcast(request.text);
     case "clearIdentities":
       return server.clearIdentities();
+    case "userAdd":
+      return server.operator.addUser(request.login, request.password);
+    case "userPasswd":
+      return server.operator.setPassword(request.login, request.password);
+    case "userDel":
+      return server.operator.deleteUser(request.login);
+    case "userList":
+      return server.operator.listUsers(request.pattern);
+    case "userShow":
+      return server.operator.showUser(request.login);
+    case "userRole":
+      return server.operator.setRole(request.login, request.role);
+    case "inviteCreate":
+      return server.operator.createInvite(request);
+    case "invites":
+      return server.operator.invites();
+    case "ban":
+      return server.operator.ban(request.target, request);
+    case "unban":
+      return server.operator.unban(request.target);
+    case "bans":
+      return server.operator.bans();
     case "reconfigure":
       log.setLevel(request.logLevel);
       return server.reconfigure(request.settings);

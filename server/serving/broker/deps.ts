@@ -5,6 +5,7 @@ import type { ChatCore } from "../chat.ts";
 import type { Logger } from "../../log.ts";
 import type { Outbox } from "../outbox.ts";
 import type { Registry } from "../registry.ts";
+import type { LoginAccess } from "../login_access.ts";
 import type { Store } from "../store/store.ts";
 import type { Limiter, SessionDirectory, Throttle } from "../shared_state.ts";
 
@@ -34,4 +35,6 @@ export interface BrokerDeps {
   maxSessionsPerAccount: number;
   /** An async command handler not settled after this long answers `plugin_failed`. */
   handlerTimeoutMs?: number;
+  /** Bans, reserved logins, invitations and new-account confirmation at login. */
+  access: LoginAccess;
 }

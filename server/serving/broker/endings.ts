@@ -18,6 +18,8 @@ export interface Endings {
   retryLagging(limitMs: number): void;
   /** Ends every session of a login; returns how many there were. */
   kick(login: string, reason: string): number;
+  /** Ends every session of an account (by key) with a `bye`; returns how many there were. */
+  endAccount(account: string, code: ErrorCode, message: string, reason: string): number;
   /** Ends every session with a code; returns how many there were. */
   endAll(code: ErrorCode, message: string, reason: string): number;
 }
@@ -30,6 +32,7 @@ export function createEndings(deps: BrokerDeps): Endings {
     const removed = sessions.remove(peerKey);
     if (!removed) return;
     chat.sessionEnded(removed.session, removed.last, reason);
+    if (removed.last) deps.store.touchAccount(removed.session.account, now());
     log.info("logout", {
       login: removed.session.login,
       session: hex(removed.session.peer),
@@ -41,6 +44,12 @@ export function createEndings(deps: BrokerDeps): Endings {
   function byeSession(session: Session, code: ErrorCode, message: string, reason: string): void {
     outbox.push(session, JSON.stringify({ type: "bye", code, message }));
     endSession(session.id, reason);
+  }
+
+  function endAccount(account: string, code: ErrorCode, message: string, reason: string): number {
+    const list = [...sessions.of(account)];
+    for (const session of list) byeSession(session, code, message, reason);
+    return list.length;
   }
 
   return {
@@ -73,17 +82,15 @@ export function createEndings(deps: BrokerDeps): Endings {
     },
 
     kick(login, reason) {
-      const list = [...sessions.of(nameKey(login))];
-      for (const session of list) {
-        byeSession(
-          session,
-          "kicked",
-          reason ? `Kicked by the operator: ${reason}` : "Kicked by the operator",
-          "kicked",
-        );
-      }
-      return list.length;
+      return endAccount(
+        nameKey(login),
+        "kicked",
+        reason ? `Kicked by the operator: ${reason}` : "Kicked by the operator",
+        "kicked",
+      );
     },
+
+    endAccount,
 
     endAll(code, message, reason) {
       const list = [...sessions.all()];

@@ -172,6 +172,8 @@ function admission(
       reason: "reserved",
     };
   }
+  const barred = deps.access.barred(key, name);
+  if (barred) return barred;
   // Only the connection's own failures make it wait: failures counted against the login would let
   // anyone lock its owner out (docs/PROTOCOL.md, 3.3).
   const wait = throttle.waitFor(peerKey, now());
@@ -237,7 +239,7 @@ async function authenticate(
       };
     }
   } else {
-    const refusal = await register(deps, who, password);
+    const refusal = await register(deps, who, password, request);
     if (refusal) return refusal;
     registered = true;
   }
@@ -246,23 +248,39 @@ async function authenticate(
   return { token, registered };
 }
 
-/** Creates the account `who` with `password`, when registration is open and the name still free. */
+/**
+ * Creates the account `who` with `password`, when registration is open (or the request has an
+ * invitation), the name is not reserved, and the client did not ask to confirm first.
+ */
 async function register(
   deps: BrokerDeps,
   who: Who,
   password: string,
+  request: LoginRequest,
 ): Promise<Refusal | undefined> {
   const { store, log, now } = deps;
   const { name, key } = who;
-  if (deps.registration === "closed") {
-    // Answered as a wrong password, after as long a check: whether a login exists stays unknown.
+  if (deps.registration === "closed" && !deps.access.inviteUsable(request)) {
+    // Answered as a wrong password, after as long a check: whether a login exists stays unknown,
+    // also to someone trying made-up invitation codes.
     await verifyPassword(password, await unknownAccountHash());
+    const invited = request.invite !== undefined;
     return {
       code: "wrong_password",
-      message: wrongPassword(name, deps.registration),
-      reason: "no_such_account",
+      message: invited
+        ? `${
+          wrongPassword(name, "open")
+        }, or no such account and the invitation code is unknown, used up or expired`
+        : wrongPassword(name, deps.registration),
+      reason: invited ? "bad_invite" : "no_such_account",
       counts: "peer",
     };
+  }
+  const refusal = deps.access.mayRegister(request, key);
+  if (refusal) {
+    // Counted against the connection, so probing is slowed down too; a client that asked to
+    // confirm a new account first is not failing.
+    return refusal.code === "new_account" ? refusal : { ...refusal, counts: "peer" };
   }
   const hash = await hashPassword(password);
   if (store.account(key)) {
@@ -270,6 +288,14 @@ async function register(
       code: "wrong_password",
       message: `Cannot log in as "${name}": the login was just taken`,
       reason: "race",
+      counts: "peer",
+    };
+  }
+  if (!deps.access.claimInvite(request, deps.registration)) {
+    return {
+      code: "bad_invite",
+      message: `Cannot register "${name}": the invitation was used up meanwhile`,
+      reason: "bad_invite",
       counts: "peer",
     };
   }
@@ -304,6 +330,7 @@ function startSession(
     ...(request.echo ? { echo: true } : {}),
   };
   const first = sessions.add(session);
+  store.touchAccount(session.account, now());
   const data: Omit<LoginData, "catalog"> = {
     login: account.login,
     registered: auth.registered,

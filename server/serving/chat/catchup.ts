@@ -2,6 +2,7 @@
 // its account was away, and sessions too slow to read, which catch up from the store later.
 
 import { nameKey, type NoticeEvent } from "../../../protocol/mod.ts";
+import type { DeletedLoginTable } from "../deleted_logins.ts";
 import { encodeMessage } from "../message_event.ts";
 import type { Session } from "../sessions.ts";
 import { conversationOf, type StoredMessage } from "../store/store.ts";
@@ -48,7 +49,7 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
   function offerCatchup(session: Session, after: number): void {
     const missed = missedBy(session.account, after);
     for (const message of missed.slice(0, MAX_CATCHUP)) {
-      fanOut.push(session, catchupOf(session, message));
+      fanOut.push(session, catchupOf(session, message, deps.deletedLogins));
     }
     if (missed.length > MAX_CATCHUP) {
       const event: NoticeEvent = {
@@ -107,11 +108,12 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
       const caughtUp = new Set<number>();
       for (const message of catchup.slice(0, MAX_CATCHUP)) {
         caughtUp.add(message.id);
-        fanOut.push(session, catchupOf(session, message));
+        fanOut.push(session, catchupOf(session, message, deps.deletedLogins));
       }
       for (const message of store.takeUndelivered(session.account)) {
         if (!caughtUp.has(message.id)) {
-          fanOut.push(session, encodeMessage(message, { delayed: true }));
+          const fromDeleted = deps.deletedLogins.authorDeleted(message.from, message.id);
+          fanOut.push(session, encodeMessage(message, { delayed: true, fromDeleted }));
         }
       }
       const actor = { login: session.login, session: session.id };
@@ -127,9 +129,14 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
 }
 
 /** A missed message as its catch-up event: the account's own sends carry their client's cid. */
-function catchupOf(session: Session, message: StoredMessage): string {
+function catchupOf(
+  session: Session,
+  message: StoredMessage,
+  deleted: DeletedLoginTable,
+): string {
   const own = message.cid !== undefined && nameKey(message.from) === session.account;
   // The stored cid is `<send number>:<cid>` (see sends.ts): the client knows only the cid.
   const cid = own ? message.cid!.slice(message.cid!.indexOf(":") + 1) : undefined;
-  return encodeMessage(message, { catchup: true, cid });
+  const fromDeleted = deleted.authorDeleted(message.from, message.id);
+  return encodeMessage(message, { catchup: true, cid, fromDeleted });
 }

@@ -3,6 +3,7 @@
 
 import type { DeliverHook, UserServices } from "../../../protocol/plugin.ts";
 import type { Actor } from "../bound_services.ts";
+import type { DeletedLoginTable } from "../deleted_logins.ts";
 import type { Logger } from "../../log.ts";
 import type { Outbox } from "../outbox.ts";
 import type { DuplicateIds, GroupDirectory, SessionDirectory, Throttle } from "../shared_state.ts";
@@ -29,6 +30,8 @@ export interface ChatDeps {
   events?: EventBus;
   /** The other nodes of a cluster; absent for a server on its own. */
   cluster?: ClusterLink;
+  /** Deleted logins: history marks their old messages `fromDeleted`. */
+  deletedLogins: DeletedLoginTable;
 }
 
 /** What the parts work with: the deps with the event bus settled. */

@@ -49,8 +49,28 @@ export function requireMember(group: Group, caller: Caller, action: string): voi
   }
 }
 
+/** A `forbidden` error naming the action unless the caller owns `group`. */
+export function requireOwner(group: Group, caller: Caller, action: string): void {
+  if (group.ownerKey !== nameKey(caller.login)) {
+    throw new ChatError(
+      "forbidden",
+      `Cannot ${action} in group "${group.name}": only its owner ${group.owner} can`,
+    );
+  }
+}
+
+/** A group event as sent to clients. */
+export function groupEventJson(
+  group: Group,
+  event: { action: GroupEvent["action"]; login: string; by?: string; topic?: string; ts: number },
+): string {
+  const full: GroupEvent = { type: "group", group: group.name, ...event };
+  return JSON.stringify(full);
+}
+
 /** Fills the group table from the store, at start. */
 export function loadGroups(store: Store, groups: GroupDirectory): void {
+  const policies = store.groupPolicies();
   for (const stored of store.loadGroups()) {
     const owner = stored.members.find((m) => m.account === stored.ownerKey) ?? stored.members[0];
     if (!owner) continue;
@@ -60,6 +80,7 @@ export function loadGroups(store: Store, groups: GroupDirectory): void {
       stored.created,
     );
     group.ownerKey = stored.ownerKey;
+    group.policy = policies.get(stored.key) ?? {};
     for (const member of stored.members) groups.addMember(group, member.account, member.login);
   }
 }
@@ -74,8 +95,7 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
     login: string,
     by?: string,
   ): string {
-    const event: GroupEvent = { type: "group", group: group.name, action, login, by, ts: now() };
-    return JSON.stringify(event);
+    return groupEventJson(group, { action, login, by, ts: now() });
   }
 
   function requireRoomForGroup(account: string, action: string): void {
@@ -83,15 +103,6 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
       throw new ChatError(
         "limit_reached",
         `Cannot ${action}: you are in ${deps.maxGroupsPerUser} groups, the most allowed`,
-      );
-    }
-  }
-
-  function requireOwner(group: Group, caller: Caller, action: string): void {
-    if (group.ownerKey !== nameKey(caller.login)) {
-      throw new ChatError(
-        "forbidden",
-        `Cannot ${action} in group "${group.name}": only its owner ${group.owner} can`,
       );
     }
   }
@@ -144,9 +155,14 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
           `Cannot join group "${group.name}": you are already a member`,
         );
       }
+      requireAdmitted(group, key);
       requireRoomForGroup(key, `join group "${group.name}"`);
       groups.addMember(group, key, caller.login);
       store.addMember(group.key, key, caller.login, now());
+      if (group.policy.invited?.includes(key)) {
+        group.policy.invited = group.policy.invited.filter((k) => k !== key);
+        store.setGroupPolicy(group.key, group.policy);
+      }
       fanOut.pushToMembers(group, groupEvent(group, "join", caller.login), caller.session);
       // The built-in groups plugin shows the joiner recent messages on this event.
       const joined = { group: group.name, login: caller.login, session: caller.session };
@@ -187,6 +203,9 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
       fanOut.pushToMembers(group, groupEvent(group, "kick", member, owner.login), owner.session);
       groups.removeMember(group, key);
       store.removeMember(group.key, key);
+      // A kick lasts: the kicked login may not rejoin until the owner lifts it (/group unban).
+      group.policy.banned = { ...group.policy.banned, [key]: member };
+      store.setGroupPolicy(group.key, group.policy);
       log.info("group_kick", { group: group.name, login: member, by: owner.login });
       const kicked = { group: group.name, login: member, reason: "kick" as const, by: owner.login };
       events.emit("group_leave", kicked, () => userOf({ login: member, session: "" }));
@@ -209,11 +228,31 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
   };
 }
 
-function info(group: Group): GroupInfo {
-  return {
+/** A `banned` or `invite_only` error unless the account may join the group. */
+function requireAdmitted(group: Group, key: string): void {
+  if (group.policy.banned?.[key] !== undefined) {
+    throw new ChatError(
+      "banned",
+      `Cannot join group "${group.name}": you are banned from it; ask its owner ${group.owner}`,
+    );
+  }
+  if (group.policy.inviteOnly && !group.policy.invited?.includes(key)) {
+    throw new ChatError(
+      "invite_only",
+      `Cannot join group "${group.name}": it is invite-only; ask its owner ${group.owner}`,
+    );
+  }
+}
+
+/** A group as plugins see it. */
+export function info(group: Group): GroupInfo {
+  const found: GroupInfo = {
     name: group.name,
     owner: group.owner,
     members: group.members.size,
     created: group.created,
   };
+  if (group.policy.topic) found.topic = group.policy.topic;
+  if (group.policy.inviteOnly) found.inviteOnly = true;
+  return found;
 }
