@@ -65,9 +65,7 @@ const program = new Command()
   .name("chatz")
   .description("Terminal chat over ZeroMQ: a server, and a client for people and scripts")
   .version(config.version, "-V, --version")
-  .showHelpAfterError()
-  // Options after `chatz admin`'s command belong to it (`invite create --uses 3`).
-  .enablePositionalOptions();
+  .showHelpAfterError();
 
 const serve = program.command("serve")
   .description("Run the chat server (with an operator console when on a terminal)")
@@ -299,7 +297,8 @@ program.command("connect")
 program.command("admin")
   .description("Run an operator command on a running server (`chatz admin help` lists them)")
   .argument("<command...>", "the command and its arguments, for example: kick bob spamming")
-  .passThroughOptions()
+  // Options chatz admin does not know belong to the command (`invite create --uses 3`).
+  .allowUnknownOption()
   .addOption(dataOption())
   .option(
     "--yes",
