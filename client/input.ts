@@ -16,8 +16,16 @@ export interface SendAction {
   kind: "send";
   cmd: string;
   args: string;
-  /** Secret parameters the line leaves out: ask for them without echo and append them to `args`. */
+  /**
+   * Secret parameters the line leaves out, as the labels to ask them by (a parameter's `prompt`,
+   * else its name): ask for them without echo and append them to `args` (`appendSecrets`).
+   */
   missingSecrets?: string[];
+  /**
+   * Indexes in `missingSecrets` that repeat the entry before them (a parameter with `confirm`, such
+   * as a new password): `secretsDiffer` checks them, `appendSecrets` leaves them out.
+   */
+  repeats?: number[];
   /** Set when the command takes secret parameters: the line must not be kept in input history. */
   sensitive?: true;
 }
@@ -84,7 +92,17 @@ export function parseInput(line: string, catalog: readonly CommandInfo[]): Input
   if (resolved && resolved.info.params.some((p) => p.kind === "secret")) {
     action.sensitive = true;
     const missing = missingSecrets(resolved.info.params, resolved.rest);
-    if (missing.length > 0) action.missingSecrets = missing;
+    if (missing.length > 0) {
+      action.missingSecrets = [];
+      for (const param of missing) {
+        const label = param.prompt ?? param.name;
+        action.missingSecrets.push(label);
+        if (param.confirm) {
+          (action.repeats ??= []).push(action.missingSecrets.length);
+          action.missingSecrets.push(`${label} again`);
+        }
+      }
+    }
   }
   return action;
 }
@@ -110,10 +128,21 @@ export function resolveCommand(
   return info ? { info, rest: args.trim() } : undefined;
 }
 
-/** Appends secrets the user typed at a hidden prompt to a command's arguments. */
+/** Appends secrets the user typed at a hidden prompt to a command's arguments (repeats left out). */
 export function appendSecrets(action: SendAction, secrets: readonly string[]): SendAction {
-  const args = [action.args, ...secrets].filter((part) => part !== "").join(" ");
+  const kept = secrets.filter((_, i) => !action.repeats?.includes(i));
+  const args = [action.args, ...kept].filter((part) => part !== "").join(" ");
   return { kind: "send", cmd: action.cmd, args, sensitive: true };
+}
+
+/** The error to show when a repeated secret (a new password typed twice) differs; else undefined. */
+export function secretsDiffer(action: SendAction, secrets: readonly string[]): string | undefined {
+  for (const i of action.repeats ?? []) {
+    if (secrets[i] !== undefined && secrets[i] !== secrets[i - 1]) {
+      return `Cannot use the ${action.missingSecrets?.[i - 1] ?? "secret"}: the two entries differ`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -213,7 +242,7 @@ function withLocalCommands(catalog: readonly CommandInfo[]): CommandInfo[] {
  * answer includes optional secrets before the last required one; it is empty when a non-secret
  * parameter is missing too, since appended secrets would then land in the wrong place.
  */
-function missingSecrets(params: readonly ParamSpec[], args: string): string[] {
+function missingSecrets(params: readonly ParamSpec[], args: string): ParamSpec[] {
   let remaining = args.trim();
   let filled = 0;
   for (const param of params) {
@@ -229,7 +258,7 @@ function missingSecrets(params: readonly ParamSpec[], args: string): string[] {
   const lastRequired = unfilled.findLastIndex((p) => !p.optional);
   const needed = unfilled.slice(0, lastRequired + 1);
   if (needed.some((p) => p.kind !== "secret")) return [];
-  return needed.map((p) => p.name);
+  return needed;
 }
 
 /** Splits off the first whitespace-separated word; the rest has its leading whitespace removed. */

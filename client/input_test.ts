@@ -9,6 +9,7 @@ import {
   formatHelp,
   parseInput,
   resolveCommand,
+  secretsDiffer,
 } from "./input.ts";
 
 function command(info: Partial<CommandInfo> & Pick<CommandInfo, "name">): CommandInfo {
@@ -314,4 +315,34 @@ Deno.test("formatCommandHelp() shows usage, summary, aliases, secrets and exampl
     });
     assert.equal(formatCommandHelp(info), "/topic <group> [text]\n  Summary of topic");
   });
+});
+
+Deno.test("parseInput() asks a confirmed secret twice under its prompt label", () => {
+  const catalog = [{
+    name: "passwd",
+    aliases: [],
+    plugin: "account",
+    summary: "Change your password",
+    usage: "/passwd <current> <new>",
+    params: [
+      { name: "current", kind: "secret" as const, prompt: "Current password" },
+      { name: "new", kind: "secret" as const, prompt: "New password", confirm: true },
+    ],
+    examples: [],
+  }];
+  const action = parseInput("/passwd", catalog);
+  assert.equal(action.kind, "send");
+  if (action.kind !== "send") return;
+  assert.deepEqual(action.missingSecrets, [
+    "Current password",
+    "New password",
+    "New password again",
+  ]);
+  assert.equal(
+    secretsDiffer(action, ["old", "new1", "new2"]),
+    "Cannot use the New password: the two entries differ",
+  );
+  assert.equal(secretsDiffer(action, ["old", "new1"]), undefined, "not yet typed twice");
+  assert.equal(secretsDiffer(action, ["old", "new1", "new1"]), undefined);
+  assert.equal(appendSecrets(action, ["old", "new1", "new1"]).args, "old new1");
 });

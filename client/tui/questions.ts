@@ -1,7 +1,7 @@
 // The questions the input line asks instead of taking a chat line: a multi-line paste to confirm,
 // a secret to type. Pure; the full-screen client and line mode ask them the same way.
 
-import { appendSecrets, type SendAction } from "../input.ts";
+import { appendSecrets, secretsDiffer, type SendAction } from "../input.ts";
 import type { KeyEvent } from "./keys.ts";
 
 /** Secrets a command line left out, asked one after the other. */
@@ -60,6 +60,9 @@ export function secretAnswered(
     return { error: `Cannot use secret "${name}": it must be one word` };
   }
   question.values.push(value);
+  // A new password typed twice: the second must match the first.
+  const differ = secretsDiffer(question.action, question.values);
+  if (differ) return { error: differ };
   if (question.values.length < question.names.length) return { next: true };
   return { done: appendSecrets(question.action, question.values) };
 }
