@@ -33,7 +33,8 @@ export type ServerCall =
   | { method: "invites" }
   | { method: "ban"; target: string; durationMs?: number; reason: string }
   | { method: "unban"; target: string }
-  | { method: "bans" };
+  | { method: "bans" }
+  | { method: "metrics" };
 
 /** Main thread to worker. */
 export type ToServingThread =

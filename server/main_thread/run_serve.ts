@@ -23,6 +23,7 @@ import {
 import { LogFile } from "./log_file.ts";
 import { type OperatorContext, runOperatorLine } from "./operator.ts";
 import { type ServingThread, startServingThread } from "./serving_thread.ts";
+import { type MetricsEndpoint, openMetricsEndpoint } from "./metrics_endpoint.ts";
 import type { ServerLimits } from "../serving/serve.ts";
 import { type Checkpointer, openCheckpointer, type SyncMode } from "../serving/store/sqlite.ts";
 import type { Retention } from "../serving/store/store.ts";
@@ -142,6 +143,7 @@ interface ServingParts {
   thread: ServingThread;
   encryption: EncryptionSetup;
   keyEndpoint?: KeyEndpoint;
+  metrics?: MetricsEndpoint;
 }
 
 /**
@@ -168,6 +170,7 @@ async function startServing(
     bus: options.bus,
     retention: retentionOf(options),
     deletedLoginDays: options.deletedLoginDays,
+    metrics: options.metricsBind !== undefined,
     version: options.version,
     logLevel: options.logLevel,
     curve: curveKeys && { secretKey: curveKeys.secretKey },
@@ -197,7 +200,13 @@ async function startServing(
     lifetime.defer(() => keyEndpoint!.close());
     log.info("key_endpoint", { endpoint: keyEndpoint.endpoint });
   }
-  return { thread, encryption, keyEndpoint };
+  let metrics: MetricsEndpoint | undefined;
+  if (options.metricsBind !== undefined) {
+    metrics = await openMetricsEndpoint(options.metricsBind, thread);
+    lifetime.defer(() => metrics!.close());
+    log.info("metrics_endpoint", { url: metrics.url });
+  }
+  return { thread, encryption, keyEndpoint, metrics };
 }
 
 /**
@@ -286,6 +295,7 @@ async function serveUntilShutdown(
 function printBanner(options: ServeCliOptions, parts: ServingParts): void {
   const { thread, encryption, keyEndpoint } = parts;
   console.log(`chatz ${options.version} listening on ${thread.endpoint} (data in ${options.data})`);
+  if (parts.metrics) console.log(`metrics: ${parts.metrics.url}`);
   if (encryption.keys) {
     console.log(`CURVE public key: ${encryption.keys.publicKey}`);
     if (keyEndpoint) console.log(`key endpoint: ${keyEndpoint.endpoint}`);

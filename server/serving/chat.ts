@@ -69,7 +69,11 @@ function refuseModeration(): never {
 
 /** Builds the chat services over their state, store and outbox; loads the groups from the store. */
 export function createChatCore(chatDeps: ChatDeps): ChatCore {
-  const stats: ChatStats = { messages: 0, deliveries: 0 };
+  const stats: ChatStats = {
+    messages: 0,
+    deliveries: 0,
+    delivered: { public: 0, direct: 0, group: 0 },
+  };
   const deps: PartDeps = {
     ...chatDeps,
     events: chatDeps.events ?? new EventBus(chatDeps.log),

@@ -41,7 +41,7 @@ export function connectRate(perMinute: number): { burst: number; perSecond: numb
 /** The operator's commands on a running server. */
 export function operatorSurface(
   parts: SurfaceParts,
-): Omit<RunningServer, "endpoint" | "plugins" | "stop"> {
+): Omit<RunningServer, "endpoint" | "plugins" | "stop" | "metrics"> {
   const { endpoint, startedAt, now, log, store, sessions, chat, gate, broker, rate } = parts;
   const { requestFlush, flush } = parts;
   return {

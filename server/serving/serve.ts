@@ -1,6 +1,7 @@
 // Starts a chatz server: opens the store, loads plugins, binds the ROUTER and runs the broker on it,
 // turn by turn (turns.ts); the operator's commands on it are in operator_surface.ts.
 
+import { join } from "node:path";
 import { Router } from "zeromq";
 import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
@@ -13,6 +14,7 @@ import { BanList } from "./bans.ts";
 import { DEFAULT_RESERVE_DAYS } from "./deleted_logins.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
 import { createLoginAccess } from "./login_access.ts";
+import { createMetrics } from "./metrics.ts";
 import { createOperatorServices, type OperatorServices } from "./operator_services.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -124,6 +126,8 @@ export interface ServerOptions {
   log: Logger;
   /** Encrypt the chat endpoint with CURVE, as the server with this secret key (Z85). */
   curve?: { secretKey: string };
+  /** Keep Prometheus metrics (`--metrics-bind`); `RunningServer.metrics` renders them. */
+  metrics?: boolean;
   /** Days a deleted account's login stays reserved (default DEFAULT_RESERVE_DAYS). */
   deletedLoginDays?: number;
 }
@@ -184,6 +188,8 @@ export interface RunningServer {
   clearIdentities(): number;
   /** Account management, invitations and bans for the operator's commands. */
   readonly operator: OperatorServices;
+  /** The Prometheus text exposition, when the server keeps metrics. */
+  metrics(): Promise<string | undefined>;
   /** Applies a reloaded configuration; returns the names of the settings that changed. */
   reconfigure(settings: LiveSettings): string[];
   /** Tells every client, sends what is queued, closes the socket and the store. */
@@ -192,7 +198,8 @@ export interface RunningServer {
 
 /** Starts the server and resolves once it is bound and serving. */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const { log } = options;
+  const metrics = options.metrics ? createMetrics() : undefined;
+  const log = metrics ? metrics.tap(options.log) : options.log;
   const now = Date.now;
   const startedAt = now();
   // Whatever is acquired is released, in reverse, if a later step throws; on success the server's
@@ -202,9 +209,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const hashing = startHashing();
   acquired.defer(stopHashing);
   const turns = createTurns(log);
-  const opened = options.store
+  const unmeasured = options.store
     ? openPostgresStore(options.store, { onWrite: turns.requestFlush })
     : openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
+  const opened = metrics ? metrics.measureStore(unmeasured) : unmeasured;
   acquired.defer(() => opened.close());
   const relay = options.bus ? await joinCluster(options.bus) : undefined;
   if (relay) acquired.defer(() => relay.close());
@@ -228,6 +236,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     coreOptions,
   );
   const bans = new BanList(store.bans(now()));
+  metrics?.attach({
+    sessions,
+    store,
+    storeFiles: options.store
+      ? []
+      : ["chatz.db", "chatz.db-wal"].map((file) => join(options.dataDir, file)),
+    deliveries: () => ({ total: chat.stats.deliveries, byScope: chat.stats.delivered }),
+  });
+  if (metrics) acquired.defer(() => metrics.close());
 
   /** Joins the other nodes on the bus; their deliveries reach this node's sessions through `chat`. */
   async function joinCluster(url: string): Promise<Relay> {
@@ -294,7 +311,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   chat.moderation = operator.moderation;
   const router = await bindRouter(options);
   const endpoint = router.lastEndpoint ?? options.bind;
-  const transport = startRouterTransport(router, turns.events(broker));
+  const events = turns.events(broker);
+  const transport = startRouterTransport(router, metrics ? metrics.countIn(events) : events);
   acquired.defer(() => transport.close());
   turns.attach({
     store,
@@ -305,7 +323,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     // After the commit: other nodes deliver only what is stored.
     committed: relay?.flush,
-    send: transport.send,
+    send: metrics ? metrics.countOut(transport.send) : transport.send,
   });
 
   const rate = new RateWindow();
@@ -320,6 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     endpoint,
     plugins,
+    metrics: () => metrics ? metrics.render() : Promise.resolve(undefined),
     ...operatorSurface({
       endpoint,
       startedAt,

@@ -76,6 +76,8 @@ function call(server: RunningServer, request: ServerCall): unknown {
       return server.operator.unban(request.target);
     case "bans":
       return server.operator.bans();
+    case "metrics":
+      return server.metrics();
     case "reconfigure":
       log.setLevel(request.logLevel);
       return server.reconfigure(request.settings);

@@ -47,4 +47,6 @@ export interface ChatStats {
   messages: number;
   /** Events queued for sessions: messages, presence, group events, notices and history replays. */
   deliveries: number;
+  /** Chat message events queued for sessions, by the message's scope (for the metrics). */
+  delivered: { public: number; direct: number; group: number };
 }

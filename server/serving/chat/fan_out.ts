@@ -22,6 +22,18 @@ export interface FanOut {
   broadcast(text: string): void;
 }
 
+/** How every encoded message event starts (message_event.ts writes it so). */
+const MESSAGE_EVENT = '{"type":"message",';
+
+/** Counts a message event by its scope, read from the encoded event without parsing it. */
+function countDelivered(stats: ChatStats, encoded: string): void {
+  const at = encoded.indexOf('"scope":"', MESSAGE_EVENT.length);
+  const initial = encoded.charCodeAt(at + 9);
+  if (initial === 112) stats.delivered.public++; // p
+  else if (initial === 100) stats.delivered.direct++; // d
+  else if (initial === 103) stats.delivered.group++; // g
+}
+
 /** Builds the fan-out over the session and group tables; counts deliveries in `stats`. */
 export function createFanOut(
   deps: Pick<ChatDeps, "store" | "sessions" | "groups" | "outbox" | "now" | "cluster">,
@@ -33,6 +45,7 @@ export function createFanOut(
     if (session.lagging?.active) return; // it catches up from the store when its queue drains
     outbox.push(session, encoded);
     stats.deliveries++;
+    if (encoded.startsWith(MESSAGE_EVENT)) countDelivered(stats, encoded);
   }
 
   function pushAll(list: Iterable<Session>, encoded: string, except?: string): void {
