@@ -18,7 +18,9 @@ export function parseHostPort(text: string): { hostname: string; port: number } 
   const match = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
   const port = Number(match?.[3]);
   if (!match || port > 65535) {
-    throw new Error(`Cannot serve metrics on "${text}": give HOST:PORT, for example 127.0.0.1:9464`);
+    throw new Error(
+      `Cannot serve metrics on "${text}": give HOST:PORT, for example 127.0.0.1:9464`,
+    );
   }
   return { hostname: match[1] ?? match[2], port };
 }

@@ -7,7 +7,7 @@ import client from "prom-client";
 import type { Scope } from "../../protocol/mod.ts";
 import type { Logger } from "../log.ts";
 import type { TransportEvents } from "./peer_transport.ts";
-import type { SessionTable } from "./sessions.ts";
+import type { SessionDirectory } from "./shared_state.ts";
 import type { Store } from "./store/store.ts";
 
 /** Commit durations worth telling apart, in seconds: from a small commit (~20 us) to a stall. */
@@ -45,7 +45,7 @@ const REFUSAL_REASONS = new Set([
 
 /** What the metrics read at each scrape. */
 export interface MetricSources {
-  sessions: SessionTable;
+  sessions: SessionDirectory;
   store: Pick<Store, "accountCount">;
   /** Files whose sizes add up to the store's size on disk (none for a store elsewhere). */
   storeFiles: string[];
