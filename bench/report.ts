@@ -85,6 +85,25 @@ const ROWS: RowSpec[] = [
     met: (c) => c <= 10,
   },
   {
+    scenario: "K",
+    label: "K cluster relay across 2 nodes",
+    metric: "relayPerSecond",
+    format: rate,
+  },
+  { scenario: "K", label: "K cluster relay p99", metric: "relayP99Ms", format: millis },
+  {
+    scenario: "K",
+    label: "K cluster group fan-out",
+    metric: "fanOutDeliveriesPerSecond",
+    format: rate,
+  },
+  {
+    scenario: "K",
+    label: "K failover after kill -9",
+    metric: "failoverSeconds",
+    format: (v) => `${v.toFixed(1)} s`,
+  },
+  {
     scenario: "S",
     label: "S sustained relay, cid on each",
     metric: "perSecond",

@@ -11,6 +11,7 @@ import {
   type ScenarioResult,
   tempDir,
 } from "./context.ts";
+import { clusterRun } from "./cluster.ts";
 import { historyRun } from "./history.ts";
 import type { Dialect } from "./load_protocol.ts";
 import type { CpuUse } from "./proc_stats.ts";
@@ -24,7 +25,7 @@ const USAGE = `Usage: deno task bench [--quick] [--only A,B,...]
 
   --quick      every scenario briefly (1 run of 1 s; E and F with 200 clients; G with 20,000
                messages); asserts nothing about speed
-  --only LIST  run only these scenarios (A–I, S), for example --only A,C
+  --only LIST  run only these scenarios (A–K, S), for example --only A,C
   --verbose    also print each step of each run`;
 
 /** The chatz sides of every scenario: as it runs by default (CURVE), and with `--no-curve`. */
@@ -67,6 +68,12 @@ const SCENARIOS: Scenario[] = [
       bench.encryption = "curve"; // the comparison is chatz as it runs by default, without cid
       return sustainedRelay(bench, false);
     },
+  },
+  {
+    id: "K",
+    title: "cluster: two nodes, relay and group fan-out across them, failover time",
+    chatz: clusterRun,
+    once: true,
   },
   {
     id: "H",
