@@ -2,6 +2,7 @@
 // Lines, output and the connection come in as parameters, so a test can drive it with a fake server.
 
 import type { Connection } from "./connection.ts";
+import { type Clock, SYSTEM_CLOCK, type Timer } from "./link.ts";
 import type { Reply, ServerEvent } from "../protocol/mod.ts";
 import {
   formatError,
@@ -31,6 +32,8 @@ export interface ScriptedOptions {
   /** Give up when no outstanding reply arrives for this long after the input ended. */
   timeoutMs: number;
   color?: boolean;
+  /** The clock the waits run on; default: the system's (tests pass a fake). */
+  clock?: Clock;
 }
 
 /**
@@ -118,7 +121,9 @@ export async function runScripted(
       return 1;
     }
   }
-  if (!sawBye && options.waitMs > 0) await delayUnless(options.waitMs, bye);
+  if (!sawBye && options.waitMs > 0) {
+    await delayUnless(options.clock ?? SYSTEM_CLOCK, options.waitMs, bye);
+  }
   await connection.close({ logout: !sawBye });
   return sawBye ? 1 : 0;
 }
@@ -179,12 +184,12 @@ async function settle(
 }
 
 /** Waits `ms` milliseconds, or less when `cut` settles first; leaves no timer behind. */
-async function delayUnless(ms: number, cut: Promise<void>): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const elapsed = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+async function delayUnless(clock: Clock, ms: number, cut: Promise<void>): Promise<void> {
+  let timer: Timer | undefined;
+  const elapsed = new Promise<void>((resolve) => timer = clock.setTimeout(resolve, ms));
   try {
     await Promise.race([elapsed, cut]);
   } finally {
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
   }
 }

@@ -2,6 +2,7 @@
 // The fake delivers replies and events synchronously in wire order, as connection.ts does.
 
 import assert from "node:assert/strict";
+import { FakeClock } from "./fake_clock.ts";
 import type { CommandInfo, Reply, ServerEvent } from "../protocol/mod.ts";
 import { runScripted, type ScriptConnection, type ScriptedOptions } from "./scripted.ts";
 
@@ -226,13 +227,15 @@ Deno.test("runScripted() gives up when replies stop coming", async () => {
 
 Deno.test("runScripted() prints events for --wait milliseconds after the last reply", async () => {
   const fake = fakeConnection();
-  const { output, run } = start(fake, linesOf(["hello"]), { waitMs: 300 });
+  const clock = new FakeClock();
+  const { output, run } = start(fake, linesOf(["hello"]), { waitMs: 300, clock });
   await until(() => fake.sent.length === 1);
   fake.deliver(
     { type: "message", id: 1, ts: TS, scope: "public", from: "bob", text: "hello" },
     { re: 2, ok: true, data: { id: 1, ts: TS } },
   );
   await until(() => output.length === 1);
+  await clock.advance(299);
   assert.equal(fake.closed, undefined); // still waiting
   fake.deliver({
     type: "message",
@@ -243,6 +246,7 @@ Deno.test("runScripted() prints events for --wait milliseconds after the last re
     to: "bob",
     text: "late",
   });
+  await clock.advance(1);
   assert.equal(await run, 0);
   assert.deepEqual(output, ["[09:07] <you> hello", "[09:07] [carol → you] late"]);
 });

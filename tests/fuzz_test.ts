@@ -38,6 +38,12 @@ const COUNT = Math.max(1, Number(Deno.env.get("CHATZ_FUZZ_COUNT") ?? "") || DEFA
 const SYNC_EVERY = 40;
 /** Time the sending may take before it stops short of COUNT (scaled with COUNT), so the test stays bounded. */
 const SEND_BUDGET_MS = 35_000 * Math.max(1, COUNT / DEFAULT_COUNT);
+/**
+ * Frames the fuzz step must send before its time budget runs out, or it fails: a third of its
+ * count. A run cut shorter than that by a slow machine has not fuzzed, and must not pass as if it
+ * had (it used to stop early and only log how far it got).
+ */
+const FUZZ_FLOOR = Math.ceil(COUNT / 3);
 /** A ping unanswered this long means the server hangs; a 2-core machine answers in milliseconds. */
 const REPLY_DEADLINE_MS = 15_000;
 /** A fresh connection's ping after the fuzz: a live, idle server answers in milliseconds. */
@@ -429,7 +435,7 @@ Deno.test(
         count: number,
         budget: Budget,
         options: { budgetMs: number; halfway?: () => Promise<void> },
-      ) => {
+      ): Promise<number> => {
         const { budgetMs } = options;
         const started = performance.now();
         const kinds = new Map<string, number>();
@@ -463,6 +469,7 @@ Deno.test(
         console.log(
           `sent ${done} frames in ${seconds} s; by kind: ${short(Object.fromEntries(kinds))}`,
         );
+        return done;
       };
 
       const needSetup = () => assert.ok(ready, "setup failed, so nothing was fuzzed");
@@ -482,7 +489,7 @@ Deno.test(
         async () => {
           needSetup();
           const budget: Budget = { big: Math.max(6, Math.round(COUNT / 400)) };
-          await runCases(new Rng(SEED), COUNT, budget, {
+          const done = await runCases(new Rng(SEED), COUNT, budget, {
             budgetMs: SEND_BUDGET_MS,
             // A longer run measures its second half: see RSS_GROWTH_LIMIT_KIB.
             halfway: COUNT > DEFAULT_COUNT
@@ -494,6 +501,10 @@ Deno.test(
           });
           console.log(`server VmRSS (KiB) after N frames: ${rss.samples.join(", ")}`);
           console.log(`the churn peer logged in again ${reloginCount} times`);
+          assert.ok(
+            done >= FUZZ_FLOOR,
+            `only ${done} of ${COUNT} frames sent within ${SEND_BUDGET_MS} ms; the floor is ${FUZZ_FLOOR}`,
+          );
         },
       );
 

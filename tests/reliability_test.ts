@@ -60,13 +60,14 @@ Deno.test("a server killed under traffic loses, repeats and reorders nothing", o
   try {
     const sends: Promise<Reply>[] = [];
     let acked = 0;
+    const acks = new Recorder<number>();
     for (let i = 0; i < total; i++) {
-      sends.push(alice.conn.command("msg", `bob message ${i}`).then((r) => (acked++, r)));
+      sends.push(
+        alice.conn.command("msg", `bob message ${i}`).then((r) => (acks.push(++acked), r)),
+      );
       if (i === 150) {
         // Some sends are committed but unacknowledged, some in flight, some not yet sent.
-        await new Promise<void>((resolve) => {
-          const check = setInterval(() => acked >= 100 && (clearInterval(check), resolve()), 5);
-        });
+        await acks.waitFor((n) => n >= 100, "100 acknowledged sends");
         await server.stop("SIGKILL");
         server = await startServerProcess({ dataDir, args: bind });
       }
