@@ -123,11 +123,18 @@ function openLogOutput(options: ServeCliOptions): LogOutput {
   });
   let operatorConsole: OperatorConsole | undefined;
   let format = recordFormatter(options.logFormat ?? "text");
+  const show = (line: string, level: LogRecord["level"]) => {
+    if (!operatorConsole) console.error(line);
+    else if (level === "warn" || level === "error") operatorConsole.show(line);
+  };
+  // Said once the log file takes lines again after a full disk (or another write failure).
+  const dropNotice = (lines: number, error: string) =>
+    format({ ts: Date.now(), level: "warn", event: "log_lines_dropped", fields: { lines, error } });
   const sink = (record: LogRecord) => {
     const line = format(record);
-    logs.write(line);
-    if (!operatorConsole) console.error(line);
-    else if (record.level === "warn" || record.level === "error") operatorConsole.show(line);
+    const notice = logs.write(line, dropNotice);
+    if (notice) show(notice, "warn");
+    show(line, record.level);
   };
   return {
     logs,
