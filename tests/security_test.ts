@@ -2,6 +2,7 @@
 // server or take a session over. Seeded, bounded and on loopback; each asserts the server stays up.
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { Dealer } from "zeromq";
 import { PROTOCOL_VERSION } from "../protocol/mod.ts";
 import {
@@ -63,7 +64,7 @@ let nextId = 1;
 /** Runs a test step; when it fails, prints the server's last log lines with the error. */
 async function step(
   t: Deno.TestContext,
-  server: ServerProcess,
+  server: ServerProcess | undefined,
   name: string,
   fn: () => Promise<void>,
 ): Promise<void> {
@@ -71,8 +72,10 @@ async function step(
     try {
       await fn();
     } catch (error) {
-      console.error(`Step failed: ${name}; the server's log ends with:`);
-      console.error(server.log.items.slice(-8).join("\n"));
+      if (server) {
+        console.error(`Step failed: ${name}; the server's log ends with:`);
+        console.error(server.log.items.slice(-8).join("\n"));
+      }
       throw error;
     }
   });
@@ -468,7 +471,8 @@ Deno.test({
         const sent = replyData<{ id: number }>(
           await whileUp(server, alice.cmd("msg", "bob space again")),
         );
-        assert.equal(sent.id, lastStored + 1, "ids of what was never stored are not skipped");
+        // Ids given out in a failed turn stay used (the Store contract): unique, never reused.
+        assert.ok(sent.id > lastStored, `id ${sent.id} after ${lastStored}`);
         await bob.events.waitFor((e) => e.type === "message" && e.id === sent.id, "bob's message");
         // The next line logged (a refused login) comes after the count of those dropped.
         assert.equal(await loginError(server.endpoint, "alice", "no"), "wrong_password");
@@ -493,3 +497,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test(
+  "other local users can neither read the data folder nor plant plugins",
+  opts,
+  async (t) => {
+    const base = await Deno.makeTempDir({ prefix: "chatz-modes-" });
+    try {
+      await step(t, undefined, "a data folder open to others is refused", async () => {
+        const open = join(base, "open-data");
+        await Deno.mkdir(open);
+        await Deno.chmod(open, 0o755);
+        await assert.rejects(
+          startServerProcess({ dataDir: open }),
+          /data folder ".*open-data" is open to other users \(mode 755\).*chmod 700/,
+        );
+      });
+      await step(t, undefined, "what the server creates is its user's alone", async () => {
+        const server = await startServerProcess({ dataDir: join(base, "data") });
+        try {
+          await (await client(server.endpoint, "alice")).close();
+          for await (const entry of Deno.readDir(server.dataDir)) {
+            const mode = (await Deno.stat(join(server.dataDir, entry.name))).mode! & 0o777;
+            assert.equal(mode & 0o077, 0, `${entry.name} has mode ${mode.toString(8)}`);
+          }
+          assert.equal((await Deno.stat(server.dataDir)).mode! & 0o777, 0o700);
+        } finally {
+          await server.stop();
+        }
+      });
+      await step(t, undefined, "a plugin folder others can write is refused", async () => {
+        const plugins = join(base, "plugins");
+        await Deno.mkdir(plugins);
+        await Deno.chmod(plugins, 0o777);
+        await assert.rejects(
+          startServerProcess({ args: ["--plugins", plugins] }),
+          /other users can write the folder \(mode 777\)/,
+        );
+      });
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+);

@@ -70,7 +70,9 @@ export class LogFile {
     if (this.#size > 0 && this.#size + bytes.byteLength > this.#options.maxBytes) this.rotate();
     const written = writeSync(this.#fd, bytes);
     this.#size += written;
-    if (written < bytes.byteLength) throw new Error(`short write: ${written} of ${bytes.byteLength}`);
+    if (written < bytes.byteLength) {
+      throw new Error(`short write: ${written} of ${bytes.byteLength}`);
+    }
   }
 
   /** Moves the file to `.1` (shifting older ones) and starts an empty one. */

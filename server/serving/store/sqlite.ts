@@ -180,8 +180,6 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     Number((sql("SELECT max(last) AS id FROM pages").get()?.id as number | null) ?? 0),
     Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
   );
-  /** `lastId` as of the last commit: a rollback goes back to it. */
-  let committedId = lastId;
 
   /** The messages of a page row, oldest first; with their client message ids when the row has `cids`. */
   const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] =>
@@ -200,14 +198,12 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
       flushPages();
       db.exec("COMMIT"); // on a failure (a full disk) the transaction stays open for rollback()
       inTransaction = false;
-      committedId = lastId;
     },
 
     /** Abandons the open transaction, if any, buffered messages included. */
     rollback(): void {
       pending.clear();
       noted = new Set(); // what this transaction noted is gone with it
-      lastId = committedId; // the ids of what was never stored are given out again
       if (!inTransaction) return;
       inTransaction = false;
       try {
