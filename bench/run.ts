@@ -243,7 +243,8 @@ async function main(): Promise<number> {
     );
   }
   try {
-    if (selected.some((s) => s.id !== "G")) {
+    // G seeds its own history and K registers through its own cluster: neither needs the template.
+    if (selected.some((s) => s.id !== "G" && s.id !== "K")) {
       const accounts = Math.max(plan.clients, TRAFFIC_ACCOUNTS);
       try {
         bench.template = await buildTemplate(bench, accounts);
@@ -258,7 +259,7 @@ async function main(): Promise<number> {
       }
     }
     for (const scenario of selected) {
-      if (templateError && scenario.id !== "G") {
+      if (templateError && scenario.id !== "G" && scenario.id !== "K") {
         results.push({
           id: scenario.id,
           title: scenario.title,

@@ -22,7 +22,8 @@ export function createAccountServices(deps: ChatDeps): AccountServices {
   return {
     account(login) {
       const key = nameKey(login);
-      return sessions.of(key)[0]?.login ?? store.account(key)?.login;
+      return sessions.of(key)[0]?.login ?? deps.cluster?.loginOf(key) ??
+        store.account(key)?.login;
     },
 
     async changePassword(caller, current, next) {

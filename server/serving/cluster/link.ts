@@ -18,6 +18,8 @@ export interface ClusterLink {
   deliver(target: RemoteTarget, encoded: string): void;
   /** Whether an account has a session on another live node. */
   onlineElsewhere(account: string): boolean;
+  /** The login of an account online on another node (no database read on the message path). */
+  loginOf(account: string): string | undefined;
   /** A send with a client id was stored: the other nodes answer its re-sends from now on. */
   sent(key: string, sent: Sent): void;
 }

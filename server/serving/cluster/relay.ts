@@ -80,7 +80,10 @@ export function startRelay(deps: RelayDeps): Relay {
   let queued: TurnBatch["deliveries"] = [];
   let sentIds: NonNullable<TurnBatch["sent"]> = [];
   let groups = false;
-  const directory = new Map<string, { online: OnlineUser[]; keys: Set<string>; seen: number }>();
+  const directory = new Map<
+    string,
+    { online: OnlineUser[]; logins: Map<string, string>; seen: number }
+  >();
 
   bus.subscribe(TURNS, (data) => {
     const batch = parse<TurnBatch>(data, "turn");
@@ -110,7 +113,7 @@ export function startRelay(deps: RelayDeps): Relay {
     if (!directory.has(beat.node)) log.info("node_joined", { node: beat.node });
     directory.set(beat.node, {
       online: beat.online,
-      keys: new Set(beat.online.map((u) => nameKey(u.login))),
+      logins: new Map(beat.online.map((u) => [nameKey(u.login), u.login])),
       seen: now(),
     });
   });
@@ -154,8 +157,15 @@ export function startRelay(deps: RelayDeps): Relay {
   }
 
   function onlineElsewhere(account: string): boolean {
-    for (const entry of directory.values()) if (entry.keys.has(account)) return true;
-    return false;
+    return loginOf(account) !== undefined;
+  }
+
+  function loginOf(account: string): string | undefined {
+    for (const entry of directory.values()) {
+      const login = entry.logins.get(account);
+      if (login !== undefined) return login;
+    }
+    return undefined;
   }
 
   // The first beat once the node's services exist (they are built after the relay).
@@ -179,6 +189,7 @@ export function startRelay(deps: RelayDeps): Relay {
       ]);
     },
     onlineElsewhere,
+    loginOf,
     sent(key, sent) {
       sentIds.push([key, sent.id, sent.ts]);
     },
