@@ -174,7 +174,9 @@ async function runScenario(bench: Bench, scenario: Scenario): Promise<ScenarioRe
         bench.encryption = encryption;
         const run = await fn(bench);
         result[side].push(run);
-        bench.log(`${scenario.id} ${side} run ${i + 1}/${runs}: ${describe(run)}`);
+        bench.log(
+          `${scenario.id} ${side} run ${i + 1}/${scenario.once ? 1 : runs}: ${describe(run)}`,
+        );
       }
     }
   } catch (error) {
@@ -245,7 +247,13 @@ async function main(): Promise<number> {
   try {
     // G seeds its own history and K registers through its own cluster: neither needs the template.
     if (selected.some((s) => s.id !== "G" && s.id !== "K")) {
-      const accounts = Math.max(plan.clients, TRAFFIC_ACCOUNTS);
+      // As many as the selected scenarios log in: registering is scrypt-bound, minutes for E's.
+      const wants = (ids: string) => selected.some((s) => ids.includes(s.id));
+      const accounts = Math.max(
+        TRAFFIC_ACCOUNTS,
+        wants("EF") ? plan.clients : 0,
+        wants("I") ? plan.passwordClients : 0,
+      );
       try {
         bench.template = await buildTemplate(bench, accounts);
         bench.log(

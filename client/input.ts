@@ -2,7 +2,6 @@
 // Pure: the server parses each command's grammar; the client only needs the catalog for help and secrets.
 
 import type { CommandInfo, ErrorCode, ParamSpec } from "../protocol/mod.ts";
-import { replaceUnsafe } from "../terminal/sanitize.ts";
 
 /** What one input line asks for. */
 export type InputAction =
@@ -158,7 +157,7 @@ export function secretsDiffer(action: SendAction, secrets: readonly string[]): s
 export function formatHelp(catalog: readonly CommandInfo[]): string {
   return [
     "Commands (/help COMMAND for details):",
-    ...commandTable(withLocalCommands(catalog.map(printableInfo))),
+    ...commandTable(withLocalCommands(catalog)),
     "Other lines go to the public room; begin a line with // to send text that starts with /.",
   ].join("\n");
 }
@@ -172,8 +171,7 @@ export function formatHelp(catalog: readonly CommandInfo[]): string {
  * console.log(formatCommandHelp(LOCAL_COMMANDS[0]));
  * ```
  */
-export function formatCommandHelp(command: CommandInfo): string {
-  const info = printableInfo(command);
+export function formatCommandHelp(info: CommandInfo): string {
   const lines = [usageOf(info), `  ${info.summary}`];
   if (info.aliases.length > 0) {
     lines.push(`  Aliases: ${info.aliases.map((a) => `/${a}`).join(", ")}`);
@@ -226,23 +224,6 @@ function commandTable(commands: readonly CommandInfo[]): string[] {
       : "";
     return `  ${usageOf(c).padEnd(width)}  ${c.summary}${aliases}`;
   });
-}
-
-/**
- * A catalog entry with every text the server wrote made safe for a terminal (terminal/sanitize.ts):
- * a rogue server's catalog must not steer the user's terminal (window titles, clipboard writes).
- */
-function printableInfo(info: CommandInfo): CommandInfo {
-  const safe = (text: string) => replaceUnsafe(text, "\uFFFD");
-  return {
-    ...info,
-    name: safe(info.name),
-    summary: safe(info.summary),
-    usage: safe(info.usage),
-    aliases: info.aliases.map(safe),
-    examples: info.examples.map(safe),
-    params: info.params.map((p) => ({ ...p, name: safe(p.name) })),
-  };
 }
 
 function usageOf(info: CommandInfo): string {

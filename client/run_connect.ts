@@ -22,7 +22,6 @@ import {
   promptSecret,
 } from "./password.ts";
 import { runScripted } from "./scripted.ts";
-import { replaceUnsafe } from "../terminal/sanitize.ts";
 import { decideFirstUse, type FirstUsePolicy } from "./trust_prompt.ts";
 
 /** The options of `chatz connect`, as parsed from the command line. */
@@ -90,8 +89,7 @@ export const PLAINTEXT_CLIENT_WARNING =
  */
 export async function runConnect(options: ConnectCliOptions): Promise<number> {
   const fail = (item: LocalJson & { type: "error" }): number => {
-    // The message may come from the server (a refused login): nothing in it steers the terminal.
-    console.error(`chatz: ${replaceUnsafe(item.message, "\uFFFD")}`);
+    console.error(`chatz: ${item.message}`);
     if (options.json) writeLine(toJsonLine(item));
     return 1;
   };

@@ -9,7 +9,7 @@ import {
   nameKey,
   type ServerEvent,
 } from "../../protocol/mod.ts";
-import type { Caller, DeliverHook, OutgoingMessage, Sent } from "../../protocol/plugin.ts";
+import type { Caller, DeliverHook, OutgoingMessage } from "../../protocol/plugin.ts";
 import { type ChatCore, createChatCore } from "./chat.ts";
 import { encodeMessage, toEvent } from "./message_event.ts";
 import { ChatError } from "../errors.ts";
@@ -56,7 +56,7 @@ class World {
       store: this.store,
       sessions: this.sessions,
       groups: this.groups,
-      duplicates: new RecentSends<Sent>(DEDUP_WINDOW),
+      duplicates: new RecentSends(DEDUP_WINDOW),
       outbox: this.outbox,
       hooks: this.hooks,
       log: createLogger("error", () => {}),

@@ -96,7 +96,7 @@ export function createLocalState(
   return {
     sessions: new SessionTable(),
     groups: new GroupTable(),
-    duplicates: new RecentSends<Sent>(DEDUP_WINDOW),
+    duplicates: new RecentSends(DEDUP_WINDOW),
     loginThrottle: new LoginThrottle(),
     commandLimit: new RateLimiter(limits.command),
     connectLimit: new RateLimiter(limits.connect),
