@@ -51,6 +51,8 @@ export class LineMode {
   readonly logins: string[] = [];
   #question?: Question;
   #completion?: CompletionState;
+  /** The `list` request of the login, until a completion waited for it. */
+  #listed?: Promise<void>;
 
   constructor(
     readonly conn: LineConnection,
@@ -61,7 +63,7 @@ export class LineMode {
   /** Learns who is online, for completion, when the server has the `list` command. */
   start(): void {
     if (!this.conn.session.catalog.some((c) => c.name === "list")) return;
-    void this.conn.command("list").then((reply) => this.#learn(...onlineLogins(reply)));
+    this.#listed = this.conn.command("list").then((reply) => this.#learn(...onlineLogins(reply)));
   }
 
   /** A server event, printed above the input row. */
@@ -143,7 +145,17 @@ export class LineMode {
       groups: [],
       clientCommands: [],
     }, this.#completion);
-    if (!done) return;
+    if (!done) {
+      // Tab right after login, before the server said who is online: complete once it has.
+      const line = this.input.text;
+      void this.#listed?.then(() => {
+        if (this.input.text !== line) return;
+        this.#listed = undefined;
+        this.#complete();
+        this.redraw();
+      });
+      return;
+    }
     this.#completion = done.state;
     this.input.setAround(done.before, done.after);
   }

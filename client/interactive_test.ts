@@ -94,3 +94,10 @@ Deno.test("LineMode completes a login from who is online and keeps secrets out o
   t.keys({ kind: "ctrl", letter: "d" });
   assert.equal(t.quit(), true);
 });
+
+Deno.test("LineMode completes a Tab pressed before the list of who is online came", async () => {
+  const t = start();
+  t.keys({ kind: "text", text: "/msg al" }, { kind: "key", name: "tab" });
+  await settle();
+  assert.equal(t.row(), "bob> /msg alice ");
+});

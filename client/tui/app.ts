@@ -94,6 +94,8 @@ export class ChatApp {
   readonly groups = new Set<string>();
   connection = "online";
   #completion?: CompletionState;
+  /** The `list` request of the login, until a completion waited for it. */
+  #listed?: Promise<void>;
   #question?: Question;
   /** The size of the last frame drawn: scrolling and wrapping follow it. */
   #width = 80;
@@ -123,7 +125,7 @@ export class ChatApp {
       void this.conn.command("group", "list").then((reply) => this.#groupsListed(reply));
     }
     if (this.#has("list")) {
-      void this.conn.command("list").then((reply) => this.#usersListed(reply));
+      this.#listed = this.conn.command("list").then((reply) => this.#usersListed(reply));
     }
   }
 
@@ -217,7 +219,17 @@ export class ChatApp {
       clientCommands: CLIENT_COMMANDS,
     };
     const done = complete(before, after, source, this.#completion, step);
-    if (!done) return;
+    if (!done) {
+      // Tab right after login, before the server said who is online: complete once it has.
+      const line = this.input.text;
+      void this.#listed?.then(() => {
+        if (this.input.text !== line) return;
+        this.#listed = undefined;
+        this.#complete(step);
+        this.options.changed();
+      });
+      return;
+    }
     this.#completion = done.state;
     this.input.setAround(done.before, done.after);
   }

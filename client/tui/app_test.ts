@@ -288,3 +288,12 @@ Deno.test("ChatApp completes /msg al<Tab> from who is online, and /me only in th
   t.type("", { kind: "ctrl", letter: "d" });
   assert.equal(t.quit(), true);
 });
+
+Deno.test("ChatApp completes a Tab pressed before the list of who is online came", async () => {
+  const t = start((line) =>
+    line === "list" ? { re: 1, ok: true, data: { users: [{ login: "alfred" }] } } : undefined
+  );
+  t.type("/msg al", TAB);
+  await settle();
+  assert.equal(t.app.input.text, "/msg alfred ");
+});
