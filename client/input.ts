@@ -1,6 +1,7 @@
 // Turns one line the user typed into what the client should do: send a command, quit or show help.
 // Pure: the server parses each command's grammar; the client only needs the catalog for help and secrets.
 
+import { splitWord } from "../protocol/words.ts";
 import type { CommandInfo, ErrorCode, ParamSpec } from "../protocol/mod.ts";
 
 /** What one input line asks for. */
@@ -261,8 +262,5 @@ function missingSecrets(params: readonly ParamSpec[], args: string): ParamSpec[]
   return needed;
 }
 
-/** Splits off the first whitespace-separated word; the rest has its leading whitespace removed. */
-export function splitWord(text: string): [string, string] {
-  const match = /^\s*(\S*)\s*([\s\S]*)$/.exec(text);
-  return match ? [match[1], match[2]] : ["", ""];
-}
+/** Re-exported for the terminal clients: the one splitter is protocol/words.ts. */
+export { splitWord };

@@ -205,9 +205,6 @@ export type ServerEvent =
   | ByeEvent
   | ErrorEvent;
 
-/** Any message a server sends. */
-export type ServerMessage = Reply | ServerEvent;
-
 // ---- the command catalog ----
 
 /**

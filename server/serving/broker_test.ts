@@ -9,7 +9,7 @@ import { createBroker, encodeLoginReply, firstMissed } from "./broker.ts";
 import { BUILTIN_PLUGINS } from "../../plugins/mod.ts";
 import { PROTOCOL_VERSION } from "../../protocol/mod.ts";
 import { createLogger } from "../log.ts";
-import { assembleCore } from "./core.ts";
+import { assembleServing } from "./assemble.ts";
 import { setupPlugins } from "./plugin_loader.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
@@ -91,7 +91,7 @@ async function brokerBench(options: { registration?: "open" | "closed" } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "chatz_broker_test_" });
   const store = openSqliteStore(dir);
   const log = createLogger("error", () => {});
-  const core = assembleCore(store, { log, now: Date.now, maxGroupsPerUser: 10 });
+  const core = assembleServing(store, { log, now: Date.now, maxGroupsPerUser: 10 });
   await setupPlugins(BUILTIN_PLUGINS.map((plugin) => ({ source: "builtin", plugin })), {
     registry: core.registry,
     hooks: core.hooks,

@@ -3,7 +3,7 @@
 
 import { nameKey, type ServerEvent } from "../../protocol/mod.ts";
 import type { CommandResult, Plugin } from "../../protocol/plugin.ts";
-import { assembleCore } from "./core.ts";
+import { assembleServing } from "./assemble.ts";
 import { createLogger, type LogRecord } from "../log.ts";
 import { setupPlugins } from "./plugin_loader.ts";
 import type { Session } from "./sessions.ts";
@@ -45,7 +45,7 @@ export async function createPluginBench(
   const store = openSqliteStore(dir);
   const logs: LogRecord[] = [];
   const log = createLogger("debug", (record) => logs.push(record));
-  const { sessions, outbox, hooks, registry, chat } = assembleCore(store, {
+  const { sessions, outbox, hooks, registry, chat } = assembleServing(store, {
     log,
     now: Date.now,
     maxGroupsPerUser: Number.MAX_SAFE_INTEGER,

@@ -1,6 +1,7 @@
 // The command table: every command a plugin registers, its grammar, and central checks before dispatch.
 // Login, arity and parameter kinds are validated here once, so handlers only see well-formed arguments.
 
+import { splitWord } from "../../protocol/words.ts";
 import {
   type CommandInfo,
   isErrorCode,
@@ -445,12 +446,4 @@ function usageOf(name: string, params: readonly ParamSpec[]): string {
     return p.optional ? `[${label}]` : `<${label}>`;
   });
   return ["/" + name, ...parts].join(" ");
-}
-
-function splitWord(text: string): [string, string] {
-  const trimmed = text.trimStart();
-  const space = trimmed.search(/\s/);
-  return space < 0
-    ? [trimmed, ""]
-    : [trimmed.slice(0, space), trimmed.slice(space + 1).trimStart()];
 }

@@ -9,7 +9,7 @@ import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curv
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
 import { type BrokerDeps, createBroker, type Registration } from "./broker.ts";
 import type { ChatCore } from "./chat.ts";
-import { assembleCore } from "./core.ts";
+import { assembleServing } from "./assemble.ts";
 import { BanList } from "./bans.ts";
 import { DEFAULT_RESERVE_DAYS } from "./deleted_logins.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
@@ -26,7 +26,7 @@ import {
 } from "./plugin_loader.ts";
 import { connectRate, operatorSurface } from "./operator_surface.ts";
 import { startHashing, stopHashing } from "./passwords.ts";
-import { RateWindow } from "./rate.ts";
+import { RateWindow } from "./rate_window.ts";
 import { startRouterTransport } from "./router_transport.ts";
 import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
 import { createLocalState } from "./shared_state.ts";
@@ -231,7 +231,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     cluster: relay,
     state,
   };
-  const { sessions, outbox, hooks, registry, throttle, chat, deletedLogins } = assembleCore(
+  const { sessions, outbox, hooks, registry, throttle, chat, deletedLogins } = assembleServing(
     store,
     coreOptions,
   );

@@ -1,4 +1,4 @@
-// Assembles the serving core over a store: sessions, outbox, command registry and chat services.
+// Assembles the serving parts over a store: sessions, outbox, command registry and chat services.
 // The server and the plugin bench build it the same way, so a plugin behaves in tests as it will live.
 
 import type { DeliverHook } from "../../protocol/plugin.ts";
@@ -16,8 +16,8 @@ import {
 import type { Store } from "./store/store.ts";
 import type { ClusterLink } from "./cluster/link.ts";
 
-/** The parts of a serving core. */
-export interface Core {
+/** What serves chat over a store: the state, the outbox, the command table, the chat services. */
+export interface ServingParts {
   sessions: SessionDirectory;
   outbox: Outbox;
   hooks: DeliverHook[];
@@ -28,8 +28,8 @@ export interface Core {
   deletedLogins: DeletedLoginTable;
 }
 
-/** Builds a core over `store`; plugins are set up on its registry and hooks afterwards. */
-export function assembleCore(
+/** Builds the serving parts over `store`; plugins are set up on its registry and hooks afterwards. */
+export function assembleServing(
   store: Store,
   options: {
     log: Logger;
@@ -39,7 +39,7 @@ export function assembleCore(
     state?: SharedState;
     cluster?: ClusterLink;
   },
-): Core {
+): ServingParts {
   const state = options.state ?? createLocalState();
   const { sessions, loginThrottle: throttle } = state;
   const outbox = new Outbox();
