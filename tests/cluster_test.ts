@@ -9,6 +9,7 @@ import {
   Recorder,
   replyCode,
   replyData,
+  runCli,
   type ServerProcess,
   startServerProcess,
   type TestClient,
@@ -158,6 +159,18 @@ Deno.test(
             );
             assert.deepEqual(members, [winner]);
           }
+        },
+      );
+
+      await t.step(
+        "chatz admin status on a node names it and the other nodes it hears",
+        async () => {
+          const run = await runCli(["admin", "--data", nodes[1].dataDir, "status"]);
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(
+            run.stdout,
+            /cluster +node \w+; 2 other nodes heard: \w+ \(\d+ online\), \w+/,
+          );
         },
       );
 

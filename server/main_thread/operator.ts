@@ -95,6 +95,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
           plural(s.deliveries, "event")
         } queued to sessions since start; last message id ${s.messagesStored}`,
         `memory    rss ${mib(s.memoryRss)}, serving heap ${mib(s.heapUsed)}`,
+        ...(s.cluster ? [describeCluster(s.cluster)] : []),
       ].join("\n");
       return { text, data: { ...s, encryption: ctx.encryption } };
     },
@@ -384,4 +385,12 @@ function mib(bytes: number): string {
 
 function clock(ts: number): string {
   return new Date(ts).toISOString().replace("T", " ").slice(0, 19) + "Z";
+}
+
+/** The cluster line of `status`: this node and the others it hears, with their online accounts. */
+function describeCluster(cluster: NonNullable<ServerStatus["cluster"]>): string {
+  const others = cluster.nodes.map((n) => `${n.node} (${n.accounts} online)`);
+  return `cluster   node ${cluster.node}; ${plural(others.length, "other node")} heard${
+    others.length > 0 ? `: ${others.join(", ")}` : ""
+  }`;
 }

@@ -4,6 +4,7 @@
 import type { Logger } from "../log.ts";
 import type { createBroker } from "./broker.ts";
 import type { BrokerDeps } from "./broker/deps.ts";
+import type { Relay } from "./cluster/relay.ts";
 import type { ChatCore } from "./chat.ts";
 import type { Gate } from "./gate.ts";
 import type { OperatorServices } from "./operator_services.ts";
@@ -31,6 +32,8 @@ export interface SurfaceParts {
   operator: OperatorServices;
   requestFlush(): void;
   flush(): void;
+  /** Cluster mode: this node and the others it hears. */
+  cluster?: Pick<Relay, "node" | "nodes">;
 }
 
 /** The per-address connection bucket for a per-minute limit (0: no limit). */
@@ -62,6 +65,9 @@ export function operatorSurface(
       messagesPerSecond: rate.perSecond(),
       memoryRss: Deno.memoryUsage().rss,
       heapUsed: Deno.memoryUsage().heapUsed,
+      ...(parts.cluster && {
+        cluster: { node: parts.cluster.node, nodes: parts.cluster.nodes() },
+      }),
     }),
     users: () =>
       sessions.list().map((s) => ({

@@ -159,6 +159,8 @@ export interface ServerStatus {
   messagesPerSecond: number;
   memoryRss: number;
   heapUsed: number;
+  /** Cluster mode: this node's name and the other live nodes with their online accounts. */
+  cluster?: { node: string; nodes: { node: string; accounts: number; lastSeen: number }[] };
 }
 
 /** One session, as the operator's `users` shows it. */
@@ -355,6 +357,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       operator,
       requestFlush: turns.requestFlush,
       flush: turns.flush,
+      cluster: relay,
     }),
     stop(reason = "") {
       stopping ??= (async () => {

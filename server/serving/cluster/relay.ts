@@ -62,6 +62,8 @@ export interface RelayDeps {
 
 /** The relay: the cluster link the chat services use, and the node's hooks around commits. */
 export interface Relay extends ClusterLink {
+  /** This node's name on the bus (random at each start). */
+  readonly node: string;
   /** The open turn wrote groups. */
   groupsChanged(): void;
   /** The turn committed: publish its deliveries. */
@@ -176,6 +178,7 @@ export function startRelay(deps: RelayDeps): Relay {
   }, HEARTBEAT_MS);
 
   return {
+    node,
     deliver(target, encoded) {
       const key = target.kind === "everyone"
         ? ""

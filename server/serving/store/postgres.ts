@@ -228,7 +228,13 @@ function postgresStore(
         [row.key, row.login, row.password, row.created],
         true,
       );
-      if (created.length === 0) throw new Error(`Cannot create account "${row.key}": it exists`);
+      if (created.length === 0) {
+        // Another node registered it since this one looked: the login's answer to such a race.
+        throw new ChatError(
+          "wrong_password",
+          `Cannot log in as "${row.login}": the login was just taken`,
+        );
+      }
     },
 
     setPassword(key: string, password: string): void {

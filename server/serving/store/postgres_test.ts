@@ -62,7 +62,7 @@ Deno.test("openPostgresStore() creates an account once when two nodes race for i
     a.commit();
     assert.throws(
       () => b.createAccount({ key: "alice", login: "Alice", password: "b", created: T0 }),
-      /Cannot create account "alice": it exists/,
+      /Cannot log in as "Alice": the login was just taken/,
     );
     b.addMessage(publicMessage("the turn goes on"));
     b.commit();
