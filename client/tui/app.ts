@@ -429,7 +429,7 @@ export class ChatApp {
     const question = this.#question;
     if (question?.kind === "paste") return pastePrompt(question.text, windowLabel(question.window));
     if (question?.kind === "leave") {
-      return `Leave #${question.window.name} and close its window? (y/n) `;
+      return `Leave ${windowLabel(question.window)} and close its window? (y/n) `;
     }
     if (question?.kind === "secret") return secretPrompt(question);
     return `[${windowLabel(currentWindow(this.windows))}] `;

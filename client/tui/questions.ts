@@ -1,6 +1,7 @@
 // The questions the input line asks instead of taking a chat line: a multi-line paste to confirm,
 // a secret to type. Pure; the full-screen client and line mode ask them the same way.
 
+import { oneLine } from "../format.ts";
 import { appendSecrets, secretsDiffer, type SendAction } from "../input.ts";
 import type { KeyEvent } from "./keys.ts";
 
@@ -47,7 +48,8 @@ export function pastePrompt(message: string, where?: string): string {
 
 /** The prompt for the next secret. */
 export function secretPrompt(question: SecretQuestion): string {
-  return `${question.names[question.values.length]}: `;
+  // Parameter names come from the server's catalog: sanitized like any text from it.
+  return `${oneLine(question.names[question.values.length])}: `;
 }
 
 /** Takes one typed secret: an error, the next secret to ask, or the command to send. */

@@ -41,9 +41,10 @@ export function runFullScreen(connection: Connection, options: FullScreenOptions
   let scheduled = false;
 
   const session = connection.session;
-  const title = ` chatz ${session.server.version} · ${options.server} · ${session.login} · ${
-    options.encrypted ? "encrypted (CURVE)" : "NOT encrypted"
-  }`;
+  // The version and login come from the server: through the sanitizer like every peer text.
+  const title = ` chatz ${oneLine(session.server.version)} · ${oneLine(options.server)} · ${
+    oneLine(session.login)
+  } · ${options.encrypted ? "encrypted (CURVE)" : "NOT encrypted"}`;
   const draw = () => {
     scheduled = false;
     if (finished) return;
