@@ -1,0 +1,33 @@
+// Runs the transport contract on the ZeroMQ ROUTER transport, with DEALER clients on loopback.
+
+import { Dealer, Router } from "zeromq";
+import { enableConnectionNotices } from "../../transport/routing_ids.ts";
+import { startSocketLoop } from "../../transport/socket_loop.ts";
+import { runTransportContract, type TestClient } from "./peer_transport_contract.ts";
+import { startRouterTransport } from "./router_transport.ts";
+
+runTransportContract("ROUTER", async (events) => {
+  const router = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0, mandatory: true });
+  enableConnectionNotices(router);
+  await router.bind("tcp://127.0.0.1:*");
+  const transport = startRouterTransport(router, events);
+  const endpoint = router.lastEndpoint!;
+  return {
+    transport,
+    connect(): Promise<TestClient> {
+      const dealer = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
+      const received: string[][] = [];
+      const decoder = new TextDecoder();
+      const loop = startSocketLoop(dealer, {
+        onMessage: (frames) => void received.push(frames.map((f) => decoder.decode(f))),
+      }, { checkWritable: true });
+      dealer.connect(endpoint);
+      return Promise.resolve({
+        send: (frames) => loop.send(frames),
+        received,
+        close: () => loop.close(),
+      });
+    },
+    close: () => transport.close(),
+  };
+});
