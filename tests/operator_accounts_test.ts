@@ -337,3 +337,32 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "the operator console adds and deletes an account, asking for the password",
+  opts,
+  async () => {
+    const server = await startServerProcess({ console: true });
+    try {
+      const out = server.stdout;
+      await server.type("user add carol");
+      await out.waitFor(
+        (l) => l.includes("Password for the new account:"),
+        "the password question",
+      );
+      await server.type("pw-carol");
+      await out.waitFor((l) => l === "Added carol", "the account added");
+      assert.equal(await loginError(server.endpoint, "carol", "pw-carol"), undefined);
+      await server.type("user del carol");
+      await out.waitFor((l) => l.includes("Delete this account"), "the confirmation question");
+      await server.type("y");
+      await out.waitFor(
+        (l) => /^Deleted carol \(0 sessions ended\)/.test(l),
+        "the account deleted",
+      );
+      assert.ok(!out.items.some((l) => l.includes("pw-carol")), "the password is never echoed");
+    } finally {
+      await server.stop();
+    }
+  },
+);

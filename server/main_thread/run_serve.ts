@@ -271,8 +271,8 @@ async function serveUntilShutdown(
     ["SIGHUP", () => {
       logs.reopen();
       log.info("log_reopened", { path: logs.path });
-      if (!initial.reload) return;
-      reloadConfig(options, initial.reload, {
+      // Without a config file the settings stay; the serving thread still reads the bans again.
+      reloadConfig(options, initial.reload ?? (() => options), {
         server: thread,
         log,
         setFormat: output.setFormat,

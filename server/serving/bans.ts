@@ -73,6 +73,17 @@ export class BanList {
     return undefined;
   }
 
+  /** Replaces every ban with `bans`; true when that changed which bans are in force at `now`. */
+  replace(bans: readonly Ban[], now: number): boolean {
+    const key = (list: Ban[]) =>
+      JSON.stringify(list.map((b) => [b.kind, b.target, b.expires]).sort());
+    const before = key(this.list(now));
+    this.#logins.clear();
+    this.#addresses.clear();
+    for (const ban of bans) this.add(ban);
+    return key(this.list(now)) !== before;
+  }
+
   /** Every ban in force at `now`. */
   list(now: number): Ban[] {
     return [...this.#logins.values(), ...[...this.#addresses.values()].map((a) => a.ban)]

@@ -41,3 +41,11 @@ Deno.test("BanList.login() finds a login ban until it expires or is lifted", () 
   assert.equal(bans.remove("login", "mallory"), true);
   assert.equal(bans.login("mallory", T0), undefined);
 });
+
+Deno.test("BanList.replace() takes the store's bans and tells whether they changed", () => {
+  const bans = new BanList([{ ...base, kind: "login", target: "mallory" }]);
+  assert.equal(bans.replace([{ ...base, kind: "login", target: "mallory" }], T0), false);
+  assert.equal(bans.replace([{ ...base, kind: "address", target: "10.0.0.0/8" }], T0), true);
+  assert.equal(bans.login("mallory", T0), undefined);
+  assert.equal(bans.address("10.1.2.3", T0)?.target, "10.0.0.0/8");
+});

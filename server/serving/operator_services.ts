@@ -326,6 +326,13 @@ export function createOperatorServices(deps: OperatorServicesDeps) {
     unban: (target: string) => unban(target, "operator"),
     bans: () => bans.list(now()),
 
+    /** Reads the bans from the store again (SIGHUP); true when the bans in force changed. */
+    reloadBans(): boolean {
+      const changed = bans.replace(store.bans(now()), now());
+      if (changed) log.info("bans_reloaded", { bans: bans.list(now()).length });
+      return changed;
+    },
+
     /** Records every account as deleted before the identity store is cleared (not reserved). */
     identitiesCleared(accounts: { key: string; login: string }[]): void {
       for (const account of accounts) {

@@ -148,6 +148,8 @@ function reconfigure(parts: SurfaceParts, settings: LiveSettings): string[] {
     options.retention[key] = settings.retention[key];
     changed.push(`retention.${key}`);
   }
+  // Bans live in the store; another node of a cluster (or a restored backup) may have changed them.
+  if (parts.operator.reloadBans()) changed.push("bans");
   if (changed.length > 0) log.info("reconfigured", { changed: changed.join(",") });
   return changed;
 }
