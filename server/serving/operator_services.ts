@@ -1,18 +1,18 @@
-// The operator's services on the serving thread: accounts (add, passwd, del, list, show, role),
-// invitations, bans, and the moderation operators use from their chat client. Every action is logged.
+// The operator's services on the serving thread: accounts (add, passwd, del, list, show, role) and
+// invitations, with the bans and moderation of ban_services.ts. Every action is logged.
 
 import { randomBytes } from "node:crypto";
-import { isValidName, MAX_TEXT_LENGTH, NAME_RULE, nameKey } from "../../protocol/mod.ts";
-import type { Actor } from "./bound_services.ts";
+import { isValidName, NAME_RULE, nameKey } from "../../protocol/mod.ts";
 import type { ErrorCode } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import { type BanList, parseAddressRange } from "./bans.ts";
-import type { ChatCore, Moderation } from "./chat.ts";
+import type { BanList } from "./bans.ts";
+import { createBanServices } from "./ban_services.ts";
+import type { ChatCore } from "./chat.ts";
 import type { DeletedLoginTable } from "./deleted_logins.ts";
 import { hashPassword, tokenHash } from "./passwords.ts";
 import type { SessionDirectory } from "./shared_state.ts";
-import type { Ban, Role, Store } from "./store/store.ts";
+import type { Role, Store } from "./store/store.ts";
 
 /** What the operator services work with. */
 export interface OperatorServicesDeps {
@@ -71,7 +71,10 @@ export function inviteHash(code: string): string {
   return tokenHash(code.trim().toLowerCase());
 }
 
-/** Builds the operator services. */
+/**
+ * Builds the operator services. One factory of small methods (none past a screen) over shared
+ * helpers (`view`, `requireAccount`): longer than a screen as a whole, as a table of commands is.
+ */
 export function createOperatorServices(deps: OperatorServicesDeps) {
   const { store, sessions, chat, bans, log, now } = deps;
 
@@ -114,92 +117,10 @@ export function createOperatorServices(deps: OperatorServicesDeps) {
     };
   }
 
-  /** Bans a login or an address range; `by` is `operator` or an operator's login. */
-  function ban(target: string, options: { durationMs?: number; reason: string; by: string }) {
-    const reason = options.reason.slice(0, MAX_TEXT_LENGTH);
-    const expires = options.durationMs === undefined ? undefined : now() + options.durationMs;
-    const range = isValidName(target) ? undefined : parseAddressRange(target);
-    if (!range && !isValidName(target)) {
-      throw new ChatError(
-        "bad_arguments",
-        `Cannot ban "${target.slice(0, 60)}": neither a login nor an address or CIDR range`,
-      );
-    }
-    const entry: Ban = {
-      kind: range ? "address" : "login",
-      target: range ?? nameKey(target),
-      reason,
-      by: options.by,
-      created: now(),
-      ...(expires !== undefined ? { expires } : {}),
-    };
-    if (entry.kind === "login" && !store.account(entry.target)) {
-      throw new ChatError("no_such_user", `Cannot ban "${target}": no such account`);
-    }
-    store.addBan(entry);
-    bans.add(entry);
-    const until = expires === undefined ? "until lifted" : `until ${iso(expires)}`;
-    const ended = entry.kind === "login"
-      ? deps.endSessions(
-        entry.target,
-        "banned",
-        `Banned ${until}${reason ? `: ${reason}` : ""}`,
-        "banned",
-      )
-      : 0;
-    log.warn("ban", { kind: entry.kind, target: entry.target, by: options.by, expires, reason });
-    return { ban: entry, sessions: ended, until };
-  }
-
-  function unban(target: string, by: string): Ban["kind"] {
-    const range = isValidName(target) ? undefined : parseAddressRange(target);
-    const kind = range ? "address" : "login";
-    const key = range ?? nameKey(target);
-    if (!store.removeBan(kind, key)) {
-      throw new ChatError("bad_arguments", `Cannot unban "${target.slice(0, 60)}": not banned`);
-    }
-    bans.remove(kind, key);
-    log.warn("unban", { kind, target: key, by });
-    return kind;
-  }
-
-  function requireOperator(caller: Actor, action: string): void {
-    if (store.accountSummary(nameKey(caller.login))?.role !== "operator") {
-      throw new ChatError("forbidden", `Cannot ${action}: only operators can`);
-    }
-  }
-
-  const moderation: Moderation = {
-    kick(by, login, reason) {
-      requireOperator(by, "kick");
-      const key = requireLogin(login, "kick");
-      const text = reason ? `Kicked by ${by.login}: ${reason}` : `Kicked by ${by.login}`;
-      const n = deps.endSessions(key, "kicked", text, "kicked");
-      log.warn("moderator_kick", { login, by: by.login, sessions: n });
-      if (n === 0) throw new ChatError("user_offline", `Cannot kick "${login}": not online`);
-      return n;
-    },
-    ban(by, target, options) {
-      requireOperator(by, "ban");
-      if (nameKey(target) === nameKey(by.login)) {
-        throw new ChatError("forbidden", `Cannot ban "${target}": that is you`);
-      }
-      const done = ban(target, { ...options, by: by.login });
-      return `Banned ${target} ${done.until}`;
-    },
-    unban(by, target) {
-      requireOperator(by, "unban");
-      unban(target, by.login);
-    },
-    broadcast(by, text) {
-      requireOperator(by, "broadcast");
-      chat.broadcast(`${by.login}: ${text}`);
-      log.warn("moderator_broadcast", { by: by.login });
-    },
-  };
+  const banning = createBanServices(deps);
 
   return {
-    moderation,
+    moderation: banning.moderation,
 
     async addUser(login: string, password: string): Promise<UserView> {
       const key = requireLogin(login, "add user");
@@ -322,16 +243,10 @@ export function createOperatorServices(deps: OperatorServicesDeps) {
       })),
 
     ban: (target: string, options: { durationMs?: number; reason: string }) =>
-      ban(target, { ...options, by: "operator" }),
-    unban: (target: string) => unban(target, "operator"),
-    bans: () => bans.list(now()),
-
-    /** Reads the bans from the store again (SIGHUP); true when the bans in force changed. */
-    reloadBans(): boolean {
-      const changed = bans.replace(store.bans(now()), now());
-      if (changed) log.info("bans_reloaded", { bans: bans.list(now()).length });
-      return changed;
-    },
+      banning.ban(target, { ...options, by: "operator" }),
+    unban: (target: string) => banning.unban(target, "operator"),
+    bans: banning.list,
+    reloadBans: banning.reload,
 
     /** Records every account as deleted before the identity store is cleared (not reserved). */
     identitiesCleared(accounts: { key: string; login: string }[]): void {
@@ -358,6 +273,7 @@ function globMatcher(pattern: string): (login: string) => boolean {
   return (login) => regex.test(login.toLowerCase());
 }
 
-function iso(ts: number): string {
+/** A time as operators read it: `2026-12-03 09:15Z`. */
+export function iso(ts: number): string {
   return new Date(ts).toISOString().replace("T", " ").slice(0, 16) + "Z";
 }
