@@ -6,6 +6,7 @@ import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
 import { connect } from "../client/connection.ts";
 import {
   client,
+  loginError,
   Recorder,
   replyCode,
   replyData,
@@ -23,6 +24,9 @@ const opts = { sanitizeOps: false, sanitizeResources: false };
 /** Most `list` requests while waiting for the cluster's directory to settle (a heartbeat is 1 s). */
 const LIST_POLLS = 100;
 
+/** Sessions one account may have across the cluster in these tests. */
+const MAX_SESSIONS = 2;
+
 /** Messages each side sends while a node is killed under it. */
 const FAILOVER_MESSAGES = 30;
 
@@ -32,7 +36,7 @@ const FAILOVER_MESSAGES = 30;
  * the others.
  */
 async function startNodes(count: number, store: string, bus: string): Promise<ServerProcess[]> {
-  const args = ["--store", store, "--bus", bus];
+  const args = ["--store", store, "--bus", bus, "--max-sessions", String(MAX_SESSIONS)];
   const nodes: ServerProcess[] = [await startServerProcess({ args })];
   for (let i = 1; i < count; i++) {
     const dataDir = await Deno.makeTempDir({ prefix: "chatz-test-" });
@@ -159,6 +163,23 @@ Deno.test(
             );
             assert.deepEqual(members, [winner]);
           }
+        },
+      );
+
+      await t.step(
+        "an account at its session limit across nodes is refused on a third",
+        async () => {
+          const first = await client(nodes[0].endpoint, "gina");
+          const second = await client(nodes[1].endpoint, "gina");
+          clients.push(first, second);
+          for (let i = 0; i < LIST_POLLS; i++) {
+            const { users } = replyData<{ users: { login: string; sessions: number }[] }>(
+              await carol.cmd("list"),
+            );
+            if (users.find((u) => u.login === "gina")?.sessions === MAX_SESSIONS) break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          assert.equal(await loginError(nodes[2].endpoint, "gina", "pw-gina"), "limit_reached");
         },
       );
 

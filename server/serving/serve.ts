@@ -291,6 +291,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     commandLimit: state.commandLimit,
     sessionTimeoutMs: options.limits.sessionTimeoutMs,
     maxSessionsPerAccount: options.limits.maxSessionsPerAccount,
+    cluster: relay,
     handlerTimeoutMs: options.limits.pluginTimeoutMs,
     access: createLoginAccess({ bans, deletedLogins, store, now }),
   };

@@ -191,7 +191,11 @@ function admission(
 
 /** The session limit, checked once the caller proved who it is: a stranger learns nothing. */
 function sessionLimit(deps: BrokerDeps, who: Who): Refusal | undefined {
-  if (deps.sessions.of(who.key).length < deps.maxSessionsPerAccount) return undefined;
+  // In a cluster, with the sessions the other nodes' last heartbeats reported (a login racing on
+  // two nodes within one heartbeat may still pass on both).
+  const sessions = deps.sessions.of(who.key).length +
+    (deps.cluster?.sessionsElsewhere(who.key) ?? 0);
+  if (sessions < deps.maxSessionsPerAccount) return undefined;
   return {
     code: "limit_reached",
     message:

@@ -84,7 +84,7 @@ export function startRelay(deps: RelayDeps): Relay {
   let groups = false;
   const directory = new Map<
     string,
-    { online: OnlineUser[]; logins: Map<string, string>; seen: number }
+    { online: OnlineUser[]; users: Map<string, OnlineUser>; seen: number }
   >();
 
   bus.subscribe(TURNS, (data) => {
@@ -115,7 +115,7 @@ export function startRelay(deps: RelayDeps): Relay {
     if (!directory.has(beat.node)) log.info("node_joined", { node: beat.node });
     directory.set(beat.node, {
       online: beat.online,
-      logins: new Map(beat.online.map((u) => [nameKey(u.login), u.login])),
+      users: new Map(beat.online.map((u) => [nameKey(u.login), u])),
       seen: now(),
     });
   });
@@ -164,10 +164,16 @@ export function startRelay(deps: RelayDeps): Relay {
 
   function loginOf(account: string): string | undefined {
     for (const entry of directory.values()) {
-      const login = entry.logins.get(account);
-      if (login !== undefined) return login;
+      const user = entry.users.get(account);
+      if (user !== undefined) return user.login;
     }
     return undefined;
+  }
+
+  function sessionsElsewhere(account: string): number {
+    let count = 0;
+    for (const entry of directory.values()) count += entry.users.get(account)?.sessions ?? 0;
+    return count;
   }
 
   // The first beat once the node's services exist (they are built after the relay).
@@ -193,6 +199,7 @@ export function startRelay(deps: RelayDeps): Relay {
     },
     onlineElsewhere,
     loginOf,
+    sessionsElsewhere,
     sent(key, sent) {
       sentIds.push([key, sent.id, sent.ts]);
     },
