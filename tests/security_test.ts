@@ -2,10 +2,14 @@
 // server or take a session over. Seeded, bounded and on loopback; each asserts the server stays up.
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { Dealer } from "zeromq";
 import { PROTOCOL_VERSION } from "../protocol/mod.ts";
 import {
   client,
+  loginError,
+  replyCode,
+  replyData,
   type ServerProcess,
   startServerProcess,
   testCurveOptions,
@@ -60,7 +64,7 @@ let nextId = 1;
 /** Runs a test step; when it fails, prints the server's last log lines with the error. */
 async function step(
   t: Deno.TestContext,
-  server: ServerProcess,
+  server: ServerProcess | undefined,
   name: string,
   fn: () => Promise<void>,
 ): Promise<void> {
@@ -68,8 +72,10 @@ async function step(
     try {
       await fn();
     } catch (error) {
-      console.error(`Step failed: ${name}; the server's log ends with:`);
-      console.error(server.log.items.slice(-8).join("\n"));
+      if (server) {
+        console.error(`Step failed: ${name}; the server's log ends with:`);
+        console.error(server.log.items.slice(-8).join("\n"));
+      }
       throw error;
     }
   });
@@ -375,3 +381,203 @@ Deno.test("wrong guesses by a stranger never lock the owner out", opts, async ()
     await server.stop();
   }
 });
+
+/** Size of the small disk the full-disk test fills: room for the server's start and a few writes. */
+const DISK_BYTES = 16 * 1024 * 1024;
+/** Messages tried on the full disk until one fails to be stored. */
+const FULL_DISK_TRIES = 200;
+/** Logins that fail on the full disk, each a log line: more than the log file's last page holds. */
+const FULL_DISK_LOG_LINES = 200;
+
+/** Mounts a tmpfs of `bytes` (as root) and returns its path and how to remove it. */
+async function smallDisk(bytes: number): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await Deno.makeTempDir({ prefix: "chatz-disk-" });
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", `size=${bytes}`, "tmpfs", path],
+  }).output();
+  if (!mount.success) {
+    throw new Error(`Cannot mount a tmpfs: ${new TextDecoder().decode(mount.stderr)}`);
+  }
+  return {
+    path,
+    async remove() {
+      await new Deno.Command("umount", { args: ["-l", path] }).output();
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** Fills a disk with one file until it is full; returns the file. Bounded by the disk's size. */
+async function fillDisk(dir: string, bytes: number): Promise<string> {
+  const path = `${dir}/filler`;
+  const file = await Deno.open(path, { write: true, create: true });
+  const chunk = new Uint8Array(64 * 1024);
+  try {
+    for (let i = 0; i <= bytes / chunk.length + 1; i++) await file.write(chunk);
+    throw new Error("The disk did not fill up");
+  } catch (error) {
+    if (!(error instanceof Error) || !/No space left/.test(error.message)) throw error;
+  } finally {
+    file.close();
+  }
+  return path;
+}
+
+Deno.test({
+  name: "a full disk ends neither the server nor its agreement with the store",
+  // Mounting a small tmpfs needs root, as CI runs; elsewhere this test is skipped.
+  ignore: Deno.uid() !== 0,
+  ...opts,
+  async fn(t) {
+    const disk = await smallDisk(DISK_BYTES);
+    let server = await startServerProcess({ dataDir: `${disk.path}/data` });
+    try {
+      const alice = await client(server.endpoint, "alice");
+      const bob = await client(server.endpoint, "bob");
+      let lastStored =
+        replyData<{ id: number }>(await alice.cmd("msg", "bob before the disk filled"))
+          .id;
+      const filler = await fillDisk(disk.path, DISK_BYTES);
+
+      await step(t, server, "the sender of what cannot be stored gets a coded error", async () => {
+        let failed;
+        for (let i = 0; i < FULL_DISK_TRIES && !failed; i++) {
+          const reply = await whileUp(server, alice.cmd("say", `${i} ${"x".repeat(3900)}`));
+          if (!reply.ok) failed = reply;
+          else lastStored = replyData<{ id: number }>(reply).id;
+        }
+        assert.equal(failed?.ok === false && failed.code, "storage_failed");
+        const group = await whileUp(server, alice.cmd("group", "create ghosts"));
+        assert.equal(replyCode(group), "storage_failed");
+        const groups = replyData<{ groups: { name: string }[] }>(await alice.cmd("group", "list"));
+        assert.ok(!groups.groups.some((g) => g.name === "ghosts"), "a group only in memory");
+      });
+
+      await step(t, server, "log lines with no room are dropped and counted", async () => {
+        // Refused token logins: each a log line, cheap to make (no password check).
+        const prober = rawPeer(server.endpoint);
+        try {
+          for (let i = 0; i < FULL_DISK_LOG_LINES; i++) {
+            const reply = await whileUp(
+              server,
+              request(prober, { op: "login", login: "alice", token: `bogus-${i}` }),
+            );
+            assert.equal(reply.ok, false);
+          }
+        } finally {
+          await prober.close();
+        }
+        await Deno.remove(filler);
+        const sent = replyData<{ id: number }>(
+          await whileUp(server, alice.cmd("msg", "bob space again")),
+        );
+        // Ids given out in a failed turn stay used (the Store contract): unique, never reused.
+        assert.ok(sent.id > lastStored, `id ${sent.id} after ${lastStored}`);
+        await bob.events.waitFor((e) => e.type === "message" && e.id === sent.id, "bob's message");
+        // The next line logged (a refused login) comes after the count of those dropped.
+        assert.equal(await loginError(server.endpoint, "alice", "no"), "wrong_password");
+        await server.log.waitFor((l) => / log_lines_dropped lines=\d+/.test(l), "the drop noted");
+        const file = await Deno.readTextFile(`${server.dataDir}/chatz.log`);
+        assert.match(file, / log_lines_dropped lines=\d+/);
+      });
+
+      await step(t, server, "after a restart the store holds what memory held", async () => {
+        await alice.close();
+        await bob.close();
+        assert.equal((await server.stop()).code, 0);
+        server = await startServerProcess({ dataDir: server.dataDir });
+        const carol = await client(server.endpoint, "carol");
+        const groups = replyData<{ groups: { name: string }[] }>(await carol.cmd("group", "list"));
+        assert.ok(!groups.groups.some((g) => g.name === "ghosts"));
+        await carol.close();
+      });
+    } finally {
+      await server.stop();
+      await disk.remove();
+    }
+  },
+});
+
+Deno.test(
+  "other local users can neither read the data folder nor plant plugins",
+  opts,
+  async (t) => {
+    const base = await Deno.makeTempDir({ prefix: "chatz-modes-" });
+    try {
+      await step(t, undefined, "a data folder open to others is refused", async () => {
+        const open = join(base, "open-data");
+        await Deno.mkdir(open);
+        await Deno.chmod(open, 0o755);
+        await assert.rejects(
+          startServerProcess({ dataDir: open }),
+          /data folder ".*open-data" is open to other users \(mode 755\).*chmod 700/,
+        );
+      });
+      await step(t, undefined, "what the server creates is its user's alone", async () => {
+        const server = await startServerProcess({ dataDir: join(base, "data") });
+        try {
+          await (await client(server.endpoint, "alice")).close();
+          for await (const entry of Deno.readDir(server.dataDir)) {
+            const mode = (await Deno.stat(join(server.dataDir, entry.name))).mode! & 0o777;
+            assert.equal(mode & 0o077, 0, `${entry.name} has mode ${mode.toString(8)}`);
+          }
+          assert.equal((await Deno.stat(server.dataDir)).mode! & 0o777, 0o700);
+        } finally {
+          await server.stop();
+        }
+      });
+      await step(t, undefined, "a plugin folder others can write is refused", async () => {
+        const plugins = join(base, "plugins");
+        await Deno.mkdir(plugins);
+        await Deno.chmod(plugins, 0o777);
+        await assert.rejects(
+          startServerProcess({ args: ["--plugins", plugins] }),
+          /other users can write the folder \(mode 777\)/,
+        );
+      });
+    } finally {
+      await Deno.remove(base, { recursive: true });
+    }
+  },
+);
+
+/** Logins of one account in a row: past the burst of 60, one a second. */
+const FLAPS = 70;
+
+Deno.test(
+  "one connection cannot mass-register, nor one account flap its presence",
+  opts,
+  async (t) => {
+    const server = await startServerProcess();
+    const peers: RawPeer[] = [];
+    try {
+      const peer = rawPeer(server.endpoint);
+      peers.push(peer);
+      await step(t, server, "a connection registers one account a minute", async () => {
+        const first = await request(peer, { op: "login", login: "reg1", password: "pw-reg1" });
+        assert.equal(first.ok, true);
+        assert.equal((await request(peer, { op: "logout" })).ok, true);
+        const second = await request(peer, { op: "login", login: "reg2", password: "pw-reg2" });
+        assert.equal(second.code, "rate_limited");
+        assert.match(String(second.message), /registered an account just now; retry in \d+ s/);
+      });
+      await step(t, server, "an account logging in and out in a loop is slowed down", async () => {
+        const flapper = rawPeer(server.endpoint);
+        peers.push(flapper);
+        const made = await request(flapper, { op: "login", login: "flap", password: "pw-flap" });
+        const token = (made.data as { token: string }).token;
+        const codes: (string | undefined)[] = [];
+        for (let i = 0; i < FLAPS; i++) {
+          await request(flapper, { op: "logout" });
+          const again = await request(flapper, { op: "login", login: "flap", token });
+          codes.push(again.ok ? "ok" : String(again.code));
+        }
+        assert.deepEqual(codes.slice(0, 50), Array(50).fill("ok"), "the burst is allowed");
+        assert.ok(codes.includes("rate_limited"), `then slowed down: ${codes.slice(50)}`);
+      });
+    } finally {
+      await Promise.all(peers.map((p) => p.close()));
+      await server.stop();
+    }
+  },
+);

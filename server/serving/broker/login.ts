@@ -23,6 +23,7 @@ import {
 import { encodeReply } from "../reply.ts";
 import type { Session } from "../sessions.ts";
 import type { StoredMessage } from "../store/store.ts";
+import { RateLimiter } from "../rate_limit.ts";
 import type { BrokerDeps } from "./deps.ts";
 
 /** Clients are asked to send something this many times per timeout, so one lost ping is survived. */
@@ -48,6 +49,26 @@ let unknownHash: Promise<string> | undefined;
 function unknownAccountHash(): Promise<string> {
   unknownHash ??= hashPassword(crypto.randomUUID());
   return unknownHash;
+}
+
+/**
+ * Successful logins per account: each tells the account's contacts it came online and may send a
+ * catch-up, so an account logging in and out in a loop (a bot gone wrong, or someone flooding its
+ * contacts with presence) is held to one a second after a burst. Only its own credentials count.
+ */
+const LOGINS_PER_ACCOUNT = { burst: 60, perSecond: 1 };
+/**
+ * Accounts one connection may register: one a minute. New connections per address are limited
+ * (`--connects-per-minute`), so one address cannot fill the store with accounts at full speed.
+ */
+const REGISTRATIONS_PER_CONNECTION = { burst: 1, perSecond: 1 / 60 };
+/** Logins between two prunings of the limiters' idle entries. */
+const PRUNE_EVERY = 1000;
+
+/** The login flow's own rate limits (per node in a cluster). */
+interface LoginLimits {
+  logins: RateLimiter;
+  registrations: RateLimiter;
 }
 
 /** Logins no account may take: `public` names the public room in `/history`. */
@@ -86,12 +107,31 @@ export function createLogin(
   state: LoginState,
 ): (to: Recipient, request: LoginRequest) => Promise<void> {
   const { sessions, store, outbox, throttle } = deps;
+  const limits: LoginLimits = {
+    logins: new RateLimiter(LOGINS_PER_ACCOUNT),
+    registrations: new RateLimiter(REGISTRATIONS_PER_CONNECTION),
+  };
+  let calls = 0;
   return async function login(to, request) {
+    if (++calls % PRUNE_EVERY === 0) {
+      limits.logins.prune(deps.now());
+      limits.registrations.prune(deps.now());
+    }
     const who: Who = { name: request.login, key: nameKey(request.login), peerKey: "peer:" + to.id };
     const refused = admission(deps, state, who);
     if (refused) return refuse(deps, to, request, refused, who);
-    const auth = await authenticate(deps, who, request);
+    const auth = await authenticate(deps, who, request, limits);
     if ("code" in auth) return refuse(deps, to, request, auth, who);
+    const wait = limits.logins.take(who.key, deps.now());
+    if (wait > 0) {
+      return refuse(deps, to, request, {
+        code: "rate_limited",
+        message: `Cannot log in as "${who.name}": it logs in too often; retry in ${
+          Math.ceil(wait / 1000)
+        } s`,
+        reason: "login_rate",
+      }, who);
+    }
     const full = sessionLimit(deps, who);
     if (full) return refuse(deps, to, request, full, who);
     if (state.cancelled.has(to.id)) return; // the connection that asked is gone
@@ -209,6 +249,7 @@ async function authenticate(
   deps: BrokerDeps,
   who: Who,
   request: LoginRequest,
+  limits: LoginLimits,
 ): Promise<Refusal | { token: string; registered: boolean }> {
   const { store, now } = deps;
   const { name, key } = who;
@@ -243,7 +284,7 @@ async function authenticate(
       };
     }
   } else {
-    const refusal = await register(deps, who, password, request);
+    const refusal = await register(deps, who, password, request, limits);
     if (refusal) return refusal;
     registered = true;
   }
@@ -261,6 +302,7 @@ async function register(
   who: Who,
   password: string,
   request: LoginRequest,
+  limits: LoginLimits,
 ): Promise<Refusal | undefined> {
   const { store, log, now } = deps;
   const { name, key } = who;
@@ -285,6 +327,15 @@ async function register(
     // Counted against the connection, so probing is slowed down too; a client that asked to
     // confirm a new account first is not failing.
     return refusal.code === "new_account" ? refusal : { ...refusal, counts: "peer" };
+  }
+  const wait = limits.registrations.take(who.peerKey, now());
+  if (wait > 0) {
+    return {
+      code: "rate_limited",
+      message: `Cannot register "${name}": this connection registered an account just now; ` +
+        `retry in ${Math.ceil(wait / 1000)} s`,
+      reason: "registration_rate",
+    };
   }
   const hash = await hashPassword(password);
   if (store.account(key)) {
