@@ -3,6 +3,7 @@
 
 import { splitWord } from "../protocol/words.ts";
 import type { CommandInfo, ErrorCode, ParamSpec } from "../protocol/mod.ts";
+import { replaceUnsafe } from "../terminal/sanitize.ts";
 
 /** What one input line asks for. */
 export type InputAction =
@@ -158,7 +159,7 @@ export function secretsDiffer(action: SendAction, secrets: readonly string[]): s
 export function formatHelp(catalog: readonly CommandInfo[]): string {
   return [
     "Commands (/help COMMAND for details):",
-    ...commandTable(withLocalCommands(catalog)),
+    ...commandTable(withLocalCommands(catalog.map(printableInfo))),
     "Other lines go to the public room; begin a line with // to send text that starts with /.",
   ].join("\n");
 }
@@ -172,7 +173,8 @@ export function formatHelp(catalog: readonly CommandInfo[]): string {
  * console.log(formatCommandHelp(LOCAL_COMMANDS[0]));
  * ```
  */
-export function formatCommandHelp(info: CommandInfo): string {
+export function formatCommandHelp(command: CommandInfo): string {
+  const info = printableInfo(command);
   const lines = [usageOf(info), `  ${info.summary}`];
   if (info.aliases.length > 0) {
     lines.push(`  Aliases: ${info.aliases.map((a) => `/${a}`).join(", ")}`);
@@ -225,6 +227,23 @@ function commandTable(commands: readonly CommandInfo[]): string[] {
       : "";
     return `  ${usageOf(c).padEnd(width)}  ${c.summary}${aliases}`;
   });
+}
+
+/**
+ * A catalog entry with every text the server wrote made safe for a terminal (terminal/sanitize.ts):
+ * a rogue server's catalog must not steer the user's terminal (window titles, clipboard writes).
+ */
+function printableInfo(info: CommandInfo): CommandInfo {
+  const safe = (text: string) => replaceUnsafe(text, "\uFFFD");
+  return {
+    ...info,
+    name: safe(info.name),
+    summary: safe(info.summary),
+    usage: safe(info.usage),
+    aliases: info.aliases.map(safe),
+    examples: info.examples.map(safe),
+    params: info.params.map((p) => ({ ...p, name: safe(p.name) })),
+  };
 }
 
 function usageOf(info: CommandInfo): string {

@@ -346,3 +346,16 @@ Deno.test("parseInput() asks a confirmed secret twice under its prompt label", (
   assert.equal(secretsDiffer(action, ["old", "new1", "new1"]), undefined);
   assert.equal(appendSecrets(action, ["old", "new1", "new1"]).args, "old new1");
 });
+
+Deno.test("formatHelp() and formatCommandHelp() keep a server's control characters off the terminal", () => {
+  const rogue: CommandInfo = {
+    ...CATALOG[1],
+    summary: "Send \x1b]52;c;cm0gLXJmIH4=\x07 text\u202e",
+    usage: "/msg\x1b]0;owned\x07 <login>",
+    examples: ["/msg bob \x9b2J"],
+  };
+  for (const text of [formatHelp([rogue]), formatCommandHelp(rogue)]) {
+    for (const c of ["\x1b", "\x07", "\x9b", "\u202e"]) assert.ok(!text.includes(c));
+    assert.match(text, /\uFFFD/);
+  }
+});

@@ -22,6 +22,7 @@ import {
   promptSecret,
 } from "./password.ts";
 import { runScripted } from "./scripted.ts";
+import { replaceUnsafe } from "../terminal/sanitize.ts";
 import { decideFirstUse, type FirstUsePolicy } from "./trust_prompt.ts";
 
 /** The options of `chatz connect`, as parsed from the command line. */
@@ -89,7 +90,8 @@ export const PLAINTEXT_CLIENT_WARNING =
  */
 export async function runConnect(options: ConnectCliOptions): Promise<number> {
   const fail = (item: LocalJson & { type: "error" }): number => {
-    console.error(`chatz: ${item.message}`);
+    // The message may come from the server (a refused login): nothing in it steers the terminal.
+    console.error(`chatz: ${replaceUnsafe(item.message, "\uFFFD")}`);
     if (options.json) writeLine(toJsonLine(item));
     return 1;
   };

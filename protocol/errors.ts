@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   plugin_failed: "The command's plugin failed or timed out; the error is logged on the server",
   internal_error: "The server failed to handle the request; the error is logged",
   store_unavailable: "Cluster mode: the database cannot be reached just now; retry in a moment",
+  storage_failed: "The server could not store what the request did (a full disk); nothing was done",
   kicked: "The operator ended the session",
   server_shutdown: "The server is shutting down",
   account_deleted: "The operator cleared the identity store; log in again to register",

@@ -29,6 +29,9 @@ export class LogFile {
   readonly #options: LogFileOptions;
   #fd: number;
   #size: number;
+  /** Lines that could not be written since the last one that could, and why. */
+  #dropped = 0;
+  #dropError = "";
 
   constructor(options: LogFileOptions) {
     this.#options = options;
@@ -40,12 +43,36 @@ export class LogFile {
     return this.#options.path;
   }
 
-  /** Appends one line, rotating first when it would pass the size cap. */
-  write(line: string): void {
+  /**
+   * Appends one line, rotating first when it would pass the size cap. A line that cannot be written
+   * (a full disk) is dropped and counted, never thrown: the log must not end the server. The first
+   * line written after drops is preceded by `dropNotice(count, error)`, which is also returned.
+   */
+  write(line: string, dropNotice?: (lines: number, error: string) => string): string | undefined {
+    try {
+      let notice: string | undefined;
+      if (this.#dropped > 0 && dropNotice) {
+        notice = dropNotice(this.#dropped, this.#dropError);
+        this.#append(notice);
+        this.#dropped = 0;
+      }
+      this.#append(line);
+      return notice;
+    } catch (error) {
+      this.#dropped++;
+      this.#dropError = (error as Error).message;
+      return undefined;
+    }
+  }
+
+  #append(line: string): void {
     const bytes = encoder.encode(line + "\n");
     if (this.#size > 0 && this.#size + bytes.byteLength > this.#options.maxBytes) this.rotate();
-    writeSync(this.#fd, bytes);
-    this.#size += bytes.byteLength;
+    const written = writeSync(this.#fd, bytes);
+    this.#size += written;
+    if (written < bytes.byteLength) {
+      throw new Error(`short write: ${written} of ${bytes.byteLength}`);
+    }
   }
 
   /** Moves the file to `.1` (shifting older ones) and starts an empty one. */

@@ -1,7 +1,8 @@
 // `chatz serve`: the main thread. Runs the server on a serving thread and owns the lifecycle:
 // the log file, the operator console, the control endpoint for `chatz admin`, and signals.
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
+import process from "node:process";
 import { join } from "node:path";
 import type { Registration } from "../serving/broker.ts";
 import { type OperatorConsole, startConsole } from "./console.ts";
@@ -98,7 +99,16 @@ export async function runServe(initial: ServeCliOptions): Promise<number> {
 function claimDataFolder(data: string): string | undefined {
   const socketProblem = controlSocketProblem(data);
   if (socketProblem) return socketProblem;
-  mkdirSync(data, { recursive: true, mode: 0o700 }); // it holds password hashes
+  // It holds password hashes and the CURVE secret key: what this process creates is its user's
+  // alone, and a folder other users may read or write is refused rather than used.
+  process.umask(0o077);
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  const mode = statSync(data).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    return `data folder "${data}" is open to other users (mode ${
+      mode.toString(8).padStart(3, "0")
+    }): it holds password hashes; run: chmod 700 "${data}"`;
+  }
   if (!lockDataFolder(data)) {
     return `a chatz server is already running with data folder "${data}"`;
   }
@@ -123,11 +133,18 @@ function openLogOutput(options: ServeCliOptions): LogOutput {
   });
   let operatorConsole: OperatorConsole | undefined;
   let format = recordFormatter(options.logFormat ?? "text");
+  const show = (line: string, level: LogRecord["level"]) => {
+    if (!operatorConsole) console.error(line);
+    else if (level === "warn" || level === "error") operatorConsole.show(line);
+  };
+  // Said once the log file takes lines again after a full disk (or another write failure).
+  const dropNotice = (lines: number, error: string) =>
+    format({ ts: Date.now(), level: "warn", event: "log_lines_dropped", fields: { lines, error } });
   const sink = (record: LogRecord) => {
     const line = format(record);
-    logs.write(line);
-    if (!operatorConsole) console.error(line);
-    else if (record.level === "warn" || record.level === "error") operatorConsole.show(line);
+    const notice = logs.write(line, dropNotice);
+    if (notice) show(notice, "warn");
+    show(line, record.level);
   };
   return {
     logs,

@@ -32,7 +32,7 @@ export interface ChatCore extends CoreServices, Catchup {
   bind(caller: Caller, cid?: string): ChatServices;
   /** Forgets every group in memory after the identity store was cleared. */
   groupsCleared(): void;
-  /** The turn's commit failed: forget what it remembered for duplicate suppression. */
+  /** The turn's commit failed: forget what it remembered of the turn, read groups back. */
   commitFailed(): void;
   /** What other nodes of a cluster ask of this node's sessions. */
   readonly fromCluster: {
@@ -94,6 +94,12 @@ export function createChatCore(chatDeps: ChatDeps): ChatCore {
     events: deps.events,
     bind: (caller, cid) => bindCaller(core, caller, cid),
     ...sends,
+    commitFailed() {
+      sends.commitFailed();
+      // Groups made, joined or left in the failed turn exist only in memory: the store decides.
+      deps.groups.clear();
+      loadGroups(deps.store, deps.groups);
+    },
     ...createGroupServices(deps, fanOut),
     ...createGroupModeration(deps, fanOut),
     moderation: NO_MODERATION,

@@ -71,6 +71,21 @@ export class Outbox {
     return peers;
   }
 
+  /**
+   * The turn's commit failed: everything queued is dropped, and each reply in it becomes the reply
+   * `failed(id)` makes, so every sender hears that nothing was done.
+   */
+  failReplies(failed: (id: number) => string): void {
+    const pending = this.#pending;
+    this.discard();
+    for (const { to, parts } of pending.values()) {
+      for (const part of parts) {
+        const id = /^\{"re":(\d+),/.exec(part)?.[1];
+        if (id !== undefined) this.push(to, failed(Number(id)));
+      }
+    }
+  }
+
   /** Forgets everything queued. */
   discard(): void {
     this.#pending = new Map();

@@ -1,7 +1,7 @@
 // Loads plugins: the built-in ones and every file of an operator's drop-in folder, through one path.
 // A plugin that fails to load or set up is logged by name and skipped; the others keep working.
 
-import { readdir } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DeliverHook, Plugin, PluginContext } from "../../protocol/plugin.ts";
@@ -32,6 +32,15 @@ export async function importPluginDir(
 ): Promise<{ sources: PluginSource[]; failed: LoadReport["failed"] }> {
   const sources: PluginSource[] = [];
   const failed: LoadReport["failed"] = [];
+  // Plugins run with all of the server's permissions: a folder or file that other users can write
+  // would let them run code as the server.
+  const open = await writableByOthers(dir);
+  if (open !== undefined) {
+    throw new Error(
+      `Cannot load plugins from "${dir}": other users can write the folder (mode ${open}); ` +
+        `run: chmod go-w "${dir}"`,
+    );
+  }
   let names: string[];
   try {
     names = (await readdir(dir)).filter((n) =>
@@ -42,6 +51,14 @@ export async function importPluginDir(
   }
   for (const name of names) {
     const path = resolve(join(dir, name));
+    const mode = await writableByOthers(path);
+    if (mode !== undefined) {
+      failed.push({
+        source: path,
+        error: `Cannot import plugin file "${path}": other users can write it (mode ${mode})`,
+      });
+      continue;
+    }
     try {
       const module = await import(pathToFileURL(path).href);
       sources.push({ source: path, plugin: module.default });
@@ -223,4 +240,15 @@ function guardHook(plugin: string, hook: DeliverHook, log: Logger): DeliverHook 
     }
     return failed(`the hook returned a ${typeof verdict} that is not a verdict`);
   };
+}
+
+/** The octal mode of a path that group or other users can write, or undefined when they cannot. */
+async function writableByOthers(path: string): Promise<string | undefined> {
+  let mode: number;
+  try {
+    mode = (await stat(path)).mode & 0o777;
+  } catch {
+    return undefined; // reading it fails next, with its own error
+  }
+  return (mode & 0o022) === 0 ? undefined : mode.toString(8).padStart(3, "0");
 }

@@ -4,6 +4,7 @@
 import type { Logger } from "../log.ts";
 import type { Outbox, SendFrames } from "./outbox.ts";
 import type { Recipient, SendFailure, TransportEvents } from "./peer_transport.ts";
+import { encodeReply } from "./reply.ts";
 import type { Store } from "./store/store.ts";
 
 /**
@@ -17,6 +18,15 @@ const TURN_REQUESTS = 1024;
  * more is made.
  */
 const TURN_CHARS = 16 * 1024 * 1024;
+
+/** The reply to a request whose turn could not be stored. */
+function storageFailed(id: number): string {
+  return encodeReply(id, {
+    ok: false,
+    code: "storage_failed",
+    message: "Cannot do this now: the server could not store it (disk full?); nothing was done",
+  });
+}
 
 /** What a turn's end commits and sends. */
 export interface TurnParts {
@@ -65,12 +75,13 @@ export function createTurns(log: Logger): Turns {
     try {
       parts.store.commit();
     } catch (error) {
-      // Nothing that was not stored may be acknowledged: this turn's replies are dropped, and their
-      // senders see no answer (the full-disk case in docs/REPORT.md).
+      // Nothing that was not stored may be acknowledged: this turn's events are dropped and each
+      // of its replies becomes `storage_failed` (the full-disk case in docs/REPORT.md).
       log.error("commit_failed", { error: (error as Error).message });
       parts.store.rollback();
       parts.commitFailed();
-      parts.outbox.discard();
+      parts.outbox.failReplies(storageFailed);
+      parts.outbox.drain(parts.send);
       return;
     }
     parts.committed?.();

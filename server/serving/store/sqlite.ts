@@ -196,8 +196,8 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     commit(): void {
       if (!inTransaction) return;
       flushPages();
+      db.exec("COMMIT"); // on a failure (a full disk) the transaction stays open for rollback()
       inTransaction = false;
-      db.exec("COMMIT");
     },
 
     /** Abandons the open transaction, if any, buffered messages included. */
@@ -206,7 +206,12 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
       noted = new Set(); // what this transaction noted is gone with it
       if (!inTransaction) return;
       inTransaction = false;
-      db.exec("ROLLBACK");
+      try {
+        db.exec("ROLLBACK");
+      } catch (error) {
+        // SQLite may have rolled a failed COMMIT back by itself: then there is nothing left to undo.
+        if (!/no transaction is active/.test((error as Error).message)) throw error;
+      }
     },
 
     close(): void {
