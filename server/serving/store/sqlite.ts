@@ -4,28 +4,12 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { MessageEvent } from "../../../protocol/mod.ts";
 import { joinBatch } from "../../../protocol/wire.ts";
-import { fromEvent } from "../message_event.ts";
-import {
-  directParties,
-  pageClientIds,
-  pageMessages,
-  type PendingPage,
-  stageMessage,
-} from "./pages.ts";
-import { groupsFromRows, otherParties } from "./rows.ts";
+import { directParties, type PendingPage, stageMessage } from "./pages.ts";
+import { historyMethods } from "./sqlite_history.ts";
+import { identityMethods } from "./sqlite_identity.ts";
 import { OPERATOR_MIGRATION, operatorMethods } from "./sqlite_operator.ts";
-import type {
-  AccountRow,
-  AddedMessage,
-  RecentClientId,
-  Retention,
-  Store,
-  StoredGroup,
-  StoredMessage,
-  StoreOptions,
-} from "./store.ts";
+import type { AddedMessage, Store, StoredMessage, StoreOptions } from "./store.ts";
 
 /** The schema, one entry per version; a store migrates itself forward on open. Never edit a shipped entry. */
 export const MIGRATIONS: readonly string[] = [
@@ -181,14 +165,15 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
   );
 
-  /** The messages of a page row, oldest first; with their client message ids when the row has `cids`. */
-  const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] =>
-    pageMessages(String(row.conv), String(row.body), row.cids);
+  /** How the method groups (sqlite_identity.ts, sqlite_history.ts, sqlite_operator.ts) reach SQL. */
+  const access = { sql, write, flushPages, forgetNoted: () => noted = new Set() };
 
   return {
     path,
 
-    ...operatorMethods({ sql, write, flushPages, forgetNoted: () => noted = new Set() }),
+    ...operatorMethods(access),
+    ...identityMethods(access),
+    ...historyMethods({ ...access, lastId: () => lastId }),
 
     // ---- transactions ----
 
@@ -219,32 +204,6 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
       db.close();
     },
 
-    // ---- accounts ----
-
-    account(key: string): AccountRow | undefined {
-      return sql("SELECT key, login, password, created FROM accounts WHERE key = ?").get(key) as
-        | AccountRow
-        | undefined;
-    },
-
-    createAccount(row: AccountRow): void {
-      write(
-        "INSERT INTO accounts (key, login, password, created) VALUES (?,?,?,?)",
-        row.key,
-        row.login,
-        row.password,
-        row.created,
-      );
-    },
-
-    setPassword(key: string, password: string): void {
-      write("UPDATE accounts SET password = ? WHERE key = ?", password, key);
-    },
-
-    accountCount(): number {
-      return Number(sql("SELECT count(*) AS n FROM accounts").get()?.n ?? 0);
-    },
-
     /**
      * Wipes the identity store: accounts, tokens, groups, memberships, undelivered messages, and
      * the direct and group history a future account of the same name must not read. The public
@@ -263,70 +222,6 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
       return count;
     },
 
-    // ---- session tokens ----
-
-    saveToken(hash: string, account: string, created: number, expires: number): void {
-      write(
-        "INSERT INTO tokens (hash, account, created, expires) VALUES (?,?,?,?)",
-        hash,
-        account,
-        created,
-        expires,
-      );
-    },
-
-    /** The account a token hash belongs to, when it exists and has not expired. */
-    tokenAccount(hash: string, now: number): string | undefined {
-      const row = sql("SELECT account FROM tokens WHERE hash = ? AND expires > ?").get(hash, now);
-      return row ? String(row.account) : undefined;
-    },
-
-    dropTokens(account: string): void {
-      write("DELETE FROM tokens WHERE account = ?", account);
-    },
-
-    // ---- groups ----
-
-    loadGroups(): StoredGroup[] {
-      return groupsFromRows(
-        sql("SELECT key, name, owner, created FROM groups ORDER BY key").all(),
-        sql("SELECT grp, account, login FROM members ORDER BY joined, rowid").all(),
-      );
-    },
-
-    createGroup(group: { key: string; name: string; ownerKey: string; created: number }): void {
-      write(
-        "INSERT INTO groups (key, name, owner, created) VALUES (?,?,?,?)",
-        group.key,
-        group.name,
-        group.ownerKey,
-        group.created,
-      );
-    },
-
-    deleteGroup(key: string): void {
-      write("DELETE FROM members WHERE grp = ?", key);
-      write("DELETE FROM groups WHERE key = ?", key);
-    },
-
-    setOwner(key: string, ownerKey: string): void {
-      write("UPDATE groups SET owner = ? WHERE key = ?", ownerKey, key);
-    },
-
-    addMember(group: string, account: string, login: string, joined: number): void {
-      write(
-        "INSERT OR IGNORE INTO members (grp, account, login, joined) VALUES (?,?,?,?)",
-        group,
-        account,
-        login,
-        joined,
-      );
-    },
-
-    removeMember(group: string, account: string): void {
-      write("DELETE FROM members WHERE grp = ? AND account = ?", group, account);
-    },
-
     // ---- messages ----
 
     /** Stores a message under the next id and returns it, with its event encoded. */
@@ -335,181 +230,8 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
       return stageMessage(pending, ++lastId, message, writePage);
     },
 
-    /** The accounts `account` has a direct conversation with, itself left out. */
-    directContacts(account: string): string[] {
-      flushPages();
-      return otherParties(
-        sql("SELECT conv FROM direct_convs WHERE account = ?").all(account),
-        account,
-      );
-    },
-
-    /** The newest `limit` messages of a conversation below `before`, oldest first. */
-    history(conv: string, before: number, limit: number): StoredMessage[] {
-      flushPages();
-      const newestFirst: StoredMessage[] = [];
-      const take = (row: Record<string, SQLInputValue>) => {
-        const messages = messagesOf(row);
-        for (let i = messages.length - 1; i >= 0 && newestFirst.length < limit; i--) {
-          if (messages[i].id < before) newestFirst.push(messages[i]);
-        }
-      };
-      // Pages do not overlap within a conversation: only the lowest page ending at or above
-      // `before` can hold messages below it.
-      const straddling = sql(
-        "SELECT conv, body FROM pages WHERE conv = ? AND last >= ? ORDER BY last LIMIT 1",
-      ).get(conv, before);
-      if (straddling && limit > 0) take(straddling);
-      if (newestFirst.length < limit) {
-        const older = sql(
-          "SELECT conv, body FROM pages WHERE conv = ? AND last < ? ORDER BY last DESC",
-        );
-        for (const row of older.iterate(conv, before)) {
-          take(row);
-          if (newestFirst.length >= limit) break;
-        }
-      }
-      return newestFirst.reverse();
-    },
-
-    /**
-     * What an account missed after message `after`, oldest first, at most `limit`: the public
-     * room, the given group conversations, and its direct conversations. Each carries its stored
-     * client message id (`cid`), if it has one.
-     */
-    missed(
-      after: number,
-      account: { key: string; groupConvs: readonly string[] },
-      limit: number,
-    ): StoredMessage[] {
-      flushPages();
-      const direct = sql("SELECT conv FROM direct_convs WHERE account = ?").all(account.key)
-        .map((row) => String(row.conv));
-      const convs = ["p", ...account.groupConvs, ...direct];
-      // Every page that ends after `after` holds at least one missed message, and only one page per
-      // conversation also holds older ones: the first limit + convs pages by their first message
-      // hold the `limit` oldest missed messages.
-      const pages = sql(
-        `SELECT last FROM pages WHERE conv IN (SELECT value FROM json_each(?)) AND last > ?
-           ORDER BY first LIMIT ?`,
-      ).all(JSON.stringify(convs), after, limit + convs.length);
-      // With the client message ids: a session is not sent its own sends back as missed.
-      const page = sql("SELECT conv, body, cids FROM pages WHERE last = ?");
-      const found: StoredMessage[] = [];
-      for (const { last } of pages) {
-        for (const message of messagesOf(page.get(last)!)) {
-          if (message.id > after) found.push(message);
-        }
-      }
-      return found.sort((a, b) => a.id - b.id).slice(0, limit);
-    },
-
-    /** The client message ids of the newest `count` messages that have one, oldest first. */
-    recentClientIds(count: number): RecentClientId[] {
-      flushPages();
-      const found: RecentClientId[] = [];
-      const rows = sql(
-        "SELECT body, cids FROM pages WHERE last > ? AND cids IS NOT NULL ORDER BY last",
-      ).all(lastId - count);
-      for (const row of rows) {
-        found.push(...pageClientIds(String(row.body), String(row.cids), lastId - count));
-      }
-      return found.sort((a, b) => a.id - b.id);
-    },
-
-    pluginValue(plugin: string, key: string): string | undefined {
-      const row = sql("SELECT value FROM plugin_values WHERE plugin = ? AND key = ?").get(
-        plugin,
-        key,
-      );
-      return row === undefined ? undefined : String(row.value);
-    },
-
-    setPluginValue(plugin: string, key: string, value: string): void {
-      write(
-        "INSERT INTO plugin_values (plugin, key, value) VALUES (?,?,?) " +
-          "ON CONFLICT (plugin, key) DO UPDATE SET value = excluded.value",
-        plugin,
-        key,
-        value,
-      );
-    },
-
-    deletePluginValue(plugin: string, key: string): void {
-      write("DELETE FROM plugin_values WHERE plugin = ? AND key = ?", plugin, key);
-    },
-
-    pluginKeys(plugin: string, prefix: string, limit: number): string[] {
-      // A range rather than LIKE: prefixes may hold '%' and '_', and the range uses the key order.
-      return sql(
-        "SELECT key FROM plugin_values WHERE plugin = ? AND key >= ? AND substr(key, 1, ?) = ? " +
-          "ORDER BY key LIMIT ?",
-      ).all(plugin, prefix, prefix.length, prefix, limit).map((row) => String(row.key));
-    },
-
-    messageCount(): number {
-      flushPages();
-      return Number(sql("SELECT coalesce(sum(count), 0) AS n FROM pages").get()?.n ?? 0);
-    },
-
     get lastMessageId(): number {
       return lastId;
-    },
-
-    /** Keeps a stored message for an account that is offline, until it logs in. */
-    addUndelivered(account: string, message: AddedMessage): void {
-      write(
-        "INSERT OR IGNORE INTO undelivered (account, message, ts, conv, event) VALUES (?,?,?,?,?)",
-        account,
-        message.id,
-        message.ts,
-        message.conv,
-        message.event,
-      );
-    },
-
-    /** Returns and forgets the messages stored for an account while it was offline, oldest first. */
-    takeUndelivered(account: string): StoredMessage[] {
-      const rows = sql(
-        "SELECT conv, event FROM undelivered WHERE account = ? ORDER BY message",
-      ).all(account);
-      if (rows.length > 0) write("DELETE FROM undelivered WHERE account = ?", account);
-      return rows.map((row) =>
-        fromEvent(JSON.parse(String(row.event)) as MessageEvent, String(row.conv))
-      );
-    },
-
-    /**
-     * Deletes history past the retention limits, page by page: a page goes once its newest message
-     * is past them. A page holds one turn of one conversation, so this is exact to within one turn.
-     * Returns how many messages went.
-     */
-    prune(retention: Retention, now: number): number {
-      flushPages();
-      let removed = 0;
-      const drop = (pagesWhere: string, undeliveredWhere: string, bound: number) => {
-        const count = sql(`SELECT coalesce(sum(count), 0) AS n FROM pages WHERE ${pagesWhere}`);
-        removed += Number(count.get(bound)?.n ?? 0);
-        write(`DELETE FROM pages WHERE ${pagesWhere}`, bound);
-        write(`DELETE FROM undelivered WHERE ${undeliveredWhere}`, bound);
-      };
-      if (retention.maxAgeMs !== undefined) {
-        // Oldest first, up to the first page still young enough (see migration v5): a scan in id
-        // order that stops there, so it reads only the pages it deletes.
-        drop(
-          `last < coalesce((SELECT last FROM pages WHERE newest_ts >= ? ORDER BY last LIMIT 1),
-             ${Number.MAX_SAFE_INTEGER})`,
-          "ts < ?",
-          now - retention.maxAgeMs,
-        );
-      }
-      if (retention.maxMessages !== undefined) {
-        drop("last <= ?", "message <= ?", lastId - retention.maxMessages);
-      }
-      if (removed > 0) {
-        write("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_message_id', ?)", lastId);
-      }
-      return removed;
     },
   };
 }
