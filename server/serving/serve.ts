@@ -198,7 +198,11 @@ export interface RunningServer {
   stop(reason?: string): Promise<void>;
 }
 
-/** Starts the server and resolves once it is bound and serving. */
+/**
+ * Starts the server and resolves once it is bound and serving. Long on purpose: it is the server's
+ * wiring, one step per part, each part's release deferred on `acquired` as it is acquired; what a
+ * step does is in the functions below and in the modules it calls.
+ */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const metrics = options.metrics ? createMetrics() : undefined;
   const log = metrics ? metrics.tap(options.log) : options.log;

@@ -98,21 +98,8 @@ export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServic
     return groupEventJson(group, { action, login, by, ts: now() });
   }
 
-  function requireRoomForGroup(account: string, action: string): void {
-    if (groups.groupsOf(account).length >= deps.maxGroupsPerUser) {
-      throw new ChatError(
-        "limit_reached",
-        `Cannot ${action}: you are in ${deps.maxGroupsPerUser} groups, the most allowed`,
-      );
-    }
-  }
-
-  /** The member `login` of `group`, or a `not_member` error built by `refusal`. */
-  function requireOtherMember(group: Group, login: string, refusal: string): string {
-    const member = group.members.get(nameKey(login));
-    if (member === undefined) throw new ChatError("not_member", `${refusal}: not a member`);
-    return member;
-  }
+  const requireRoomForGroup = (account: string, action: string) =>
+    requireRoom(deps, account, action);
 
   return {
     groups: () => groups.list().map(info),
@@ -255,4 +242,25 @@ export function info(group: Group): GroupInfo {
   if (group.policy.topic) found.topic = group.policy.topic;
   if (group.policy.inviteOnly) found.inviteOnly = true;
   return found;
+}
+
+/** A `limit_reached` error naming the action when `account` is in as many groups as allowed. */
+function requireRoom(
+  deps: Pick<PartDeps, "groups" | "maxGroupsPerUser">,
+  account: string,
+  action: string,
+): void {
+  if (deps.groups.groupsOf(account).length >= deps.maxGroupsPerUser) {
+    throw new ChatError(
+      "limit_reached",
+      `Cannot ${action}: you are in ${deps.maxGroupsPerUser} groups, the most allowed`,
+    );
+  }
+}
+
+/** The member `login` of `group`, or a `not_member` error built by `refusal`. */
+function requireOtherMember(group: Group, login: string, refusal: string): string {
+  const member = group.members.get(nameKey(login));
+  if (member === undefined) throw new ChatError("not_member", `${refusal}: not a member`);
+  return member;
 }

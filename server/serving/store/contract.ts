@@ -28,7 +28,8 @@ export interface StoreSite {
 
 /**
  * Registers the contract's tests (`Deno.test`) for one implementation, each test named
- * `<name>: …`. `makeSite` gives each test a fresh, empty site.
+ * `<name>: …`. `makeSite` gives each test a fresh, empty site. Long on purpose: it only
+ * registers the tests, each a function of its own, so every implementation runs the same list.
  *
  * @example
  * ```ts
