@@ -66,15 +66,34 @@ export function stageMessage(
   return stored;
 }
 
+let unreadable = 0;
+
+/** How many times a stored page could not be read since the process started. */
+export function unreadablePages(): number {
+  return unreadable;
+}
+
 /**
  * The messages of a stored page (`body`, a JSON array of events), oldest first; each with its
  * client message id when the page's `cids` has one.
  */
 export function pageMessages(conv: string, body: string, cids?: unknown): StoredMessage[] {
-  const messages = (JSON.parse(body) as MessageEvent[]).map((e) => fromEvent(e, conv));
+  let messages: StoredMessage[];
+  try {
+    messages = (JSON.parse(body) as MessageEvent[]).map((e) => fromEvent(e, conv));
+  } catch {
+    // A damaged page (a disk error, a hand edit) reads as empty: `/history` and catch-ups go on
+    // with the pages around it instead of failing every request that touches it.
+    unreadable++;
+    return [];
+  }
   if (typeof cids === "string") {
-    for (const [index, cid] of JSON.parse(cids) as [number, string][]) {
-      if (messages[index]) messages[index].cid = cid;
+    try {
+      for (const [index, cid] of JSON.parse(cids) as [number, string][]) {
+        if (messages[index]) messages[index].cid = cid;
+      }
+    } catch {
+      unreadable++; // the messages stand; only duplicate suppression of their re-sends is lost
     }
   }
   return messages;

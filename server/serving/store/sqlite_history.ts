@@ -88,13 +88,19 @@ export function historyMethods(
       // conversation also holds older ones: the first limit + convs pages by their first message
       // hold the `limit` oldest missed messages.
       const pages = sql(
-        `SELECT last FROM pages WHERE conv IN (SELECT value FROM json_each(?)) AND last > ?
+        `SELECT first, last FROM pages WHERE conv IN (SELECT value FROM json_each(?)) AND last > ?
            ORDER BY first LIMIT ?`,
-      ).all(JSON.stringify(convs), after, limit + convs.length);
+      ).iterate(JSON.stringify(convs), after, limit + convs.length);
       // With the client message ids: a session is not sent its own sends back as missed.
       const page = sql("SELECT conv, body, cids FROM pages WHERE last = ?");
-      const found: StoredMessage[] = [];
-      for (const { last } of pages) {
+      let found: StoredMessage[] = [];
+      for (const { first, last } of pages) {
+        if (found.length >= limit) {
+          // Once `limit` are found, a page that starts above the newest of them holds none of the
+          // oldest `limit`, nor does any later one: a resume from 0 reads a few pages, not all.
+          found = found.sort((a, b) => a.id - b.id).slice(0, limit);
+          if (Number(first) > found[limit - 1].id) break;
+        }
         for (const message of messagesOf(page.get(last)!)) {
           if (message.id > after) found.push(message);
         }

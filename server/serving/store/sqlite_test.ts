@@ -6,6 +6,7 @@ import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { runStoreContract } from "./contract.ts";
 import { MIGRATIONS, openCheckpointer, openSqliteStore } from "./sqlite.ts";
+import { unreadablePages } from "./pages.ts";
 import type { AddedMessage, Store, StoredMessage } from "./store.ts";
 
 const T0 = 1_700_000_000_000;
@@ -138,6 +139,33 @@ Deno.test("openCheckpointer() copies the write-ahead log into the database from 
       assert.ok(second.log < first.log, `the log holds ${second.log} pages, ${first.log} before`);
     } finally {
       checkpointer.close();
+      store.close();
+    }
+  });
+});
+
+Deno.test("a damaged history page reads as empty; the pages around it are still served", async () => {
+  await withDir((dir) => {
+    let store = openSqliteStore(dir);
+    const first = addTurn(store, publicMessage("first"));
+    const damaged = addTurn(store, publicMessage("damaged"));
+    const last = addTurn(store, publicMessage("last"));
+    store.close();
+    const db = new DatabaseSync(join(dir, "chatz.db"));
+    try {
+      db.prepare("UPDATE pages SET body = ? WHERE last = ?").run('[{"id":', damaged.id);
+    } finally {
+      db.close();
+    }
+    store = openSqliteStore(dir);
+    try {
+      const before = unreadablePages();
+      const ids = store.history("p", Number.MAX_SAFE_INTEGER, 10).map((m) => m.id);
+      assert.deepEqual(ids, [first.id, last.id]);
+      const missed = store.missed(0, { key: "bob", groupConvs: [] }, 10).map((m) => m.id);
+      assert.deepEqual(missed, [first.id, last.id]);
+      assert.ok(unreadablePages() > before, "the damage is counted");
+    } finally {
       store.close();
     }
   });
