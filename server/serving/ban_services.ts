@@ -11,7 +11,10 @@ import type { Ban } from "./store/store.ts";
 
 /** Builds the ban services over the store, the ban list and the session endings. */
 export function createBanServices(
-  deps: Pick<OperatorServicesDeps, "store" | "chat" | "bans" | "log" | "now" | "endSessions">,
+  deps: Pick<
+    OperatorServicesDeps,
+    "store" | "chat" | "bans" | "log" | "now" | "endSessions" | "deletedLogins"
+  >,
 ) {
   const { store, chat, bans, log, now } = deps;
 
@@ -117,6 +120,7 @@ export function createBanServices(
     list: () => bans.list(now()),
     /** Reads the bans from the store again (SIGHUP); true when the bans in force changed. */
     reload(): boolean {
+      deps.deletedLogins.reload(store.deletedLogins()); // as for the bans: other nodes delete too
       const changed = bans.replace(store.bans(now()), now());
       if (changed) log.info("bans_reloaded", { bans: bans.list(now()).length });
       return changed;

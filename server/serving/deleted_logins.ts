@@ -15,6 +15,12 @@ export class DeletedLoginTable {
     for (const row of rows) this.add(row);
   }
 
+  /** Takes the store's rows again: another node of a cluster may have deleted accounts since. */
+  reload(rows: Iterable<DeletedLogin>): void {
+    this.#byKey.clear();
+    for (const row of rows) this.add(row);
+  }
+
   add(row: DeletedLogin): void {
     const list = this.#byKey.get(row.key);
     if (list) list.push(row);

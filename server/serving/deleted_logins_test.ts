@@ -16,3 +16,10 @@ Deno.test("DeletedLoginTable tells reserved logins and deleted authors by messag
   assert.equal(table.authorDeleted("bob", 10), true, "the second bob, deleted too");
   assert.equal(table.reservation("bob", 350)?.deleted, 300);
 });
+
+Deno.test("DeletedLoginTable.reload() takes the rows another node wrote", () => {
+  const table = new DeletedLoginTable();
+  table.reload([{ key: "eve", login: "eve", deleted: 1, reservedUntil: 100, lastMessageId: 3 }]);
+  assert.equal(table.reservation("eve", 50)?.login, "eve");
+  assert.equal(table.authorDeleted("eve", 3), true);
+});

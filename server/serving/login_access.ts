@@ -57,6 +57,9 @@ export function createLoginAccess(
 
     mayRegister(request, key) {
       const name = request.login;
+      // Read again: in a cluster another node may have deleted this login (registration is rare,
+      // and the table is small).
+      deletedLogins.reload(store.deletedLogins());
       const reserved = deletedLogins.reservation(key, now());
       if (reserved) {
         return {
