@@ -362,6 +362,17 @@ function answer(conn: Conn, reply: Reply): void {
   conn.catchup.end();
   const waiter = conn.pending.get(reply.re);
   if (!waiter) return;
+  const bye = conn.state === "online" ? lostBye(reply) : undefined;
+  if (bye) {
+    // The server ended the session and its bye was lost (dropped from a full queue): this reply
+    // says it instead. A session that resumes keeps the request pending, as below.
+    if (!conn.options.reconnect || !RESUMABLE_BYES.has(bye.code)) {
+      conn.pending.delete(reply.re);
+      waiter.resolve(reply);
+    }
+    dispatch(conn, { type: "bye", code: bye.code, message: bye.message });
+    return;
+  }
   const resumable = conn.state === "online" || conn.state === "reconnecting";
   if (conn.options.reconnect && resumable && sessionGone(reply)) {
     // The server lost our session (it restarted and libzmq re-dialled): resume; the request
@@ -570,6 +581,15 @@ function handshakeError(failure: HandshakeFailure, options: ConnectOptions): Cha
 }
 
 /** A reply that says the connection has no session: a command refused, or a ping that says so. */
+/** The bye a ping reply repeats for a session the server ended (PROTOCOL.md section 3.6). */
+function lostBye(reply: Reply): { code: ErrorCode; message: string } | undefined {
+  if (!reply.ok) return undefined;
+  const data = reply.data as { session?: boolean; bye?: { code?: unknown; message?: unknown } };
+  const bye = data?.session === false ? data.bye : undefined;
+  if (typeof bye?.code !== "string" || typeof bye.message !== "string") return undefined;
+  return { code: bye.code as ErrorCode, message: bye.message };
+}
+
 function sessionGone(reply: Reply): boolean {
   if (!reply.ok) return reply.code === "not_logged_in";
   const data = reply.data as { session?: boolean } | undefined;

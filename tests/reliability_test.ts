@@ -170,6 +170,13 @@ Deno.test("a reader that stops reading is cut off without slowing the others", o
       (l) => /INFO logout login=bob .*reason=too_slow/.test(l),
       "bob cut off after the lag limit",
     );
+    // The bye went into bob's full queue and was dropped; his next ping's reply repeats it.
+    bob.signal("SIGCONT");
+    await bob.stdout.waitFor(
+      (l) => /Connection lost \(Session ended: it read nothing for 2 s\)/.test(l),
+      "bob told why his session ended",
+      30_000,
+    );
   } finally {
     bob.signal("SIGCONT");
     await bob.end();

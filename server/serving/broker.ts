@@ -40,6 +40,7 @@ export function createBroker(deps: BrokerDeps) {
     }),
     endSession: endings.endSession,
     takeCancelled: (peerKey) => cancelled.delete(peerKey),
+    byeOf: (peerKey) => endings.byeOf(peerKey),
   });
 
   function pushEvent(to: Recipient, event: object): void {

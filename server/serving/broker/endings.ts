@@ -22,13 +22,26 @@ export interface Endings {
   endAccount(account: string, code: ErrorCode, message: string, reason: string): number;
   /** Ends every session with a code; returns how many there were. */
   endAll(code: ErrorCode, message: string, reason: string): number;
+  /**
+   * The bye the server ended this connection's session with, until it logs in again, out, or
+   * goes: a bye queued behind a full queue is dropped, so a ping's reply repeats it.
+   */
+  byeOf(peerKey: string): { code: ErrorCode; message: string } | undefined;
 }
+
+/**
+ * Connections whose session ended with a bye, remembered for their next ping; the oldest are
+ * forgotten first. Each entry is a few dozen bytes; a mass kick of more just loses the oldest.
+ */
+const MAX_ENDED_REMEMBERED = 10_000;
 
 /** Builds the session endings over the session table and the chat services. */
 export function createEndings(deps: BrokerDeps): Endings {
   const { chat, sessions, outbox, log, now } = deps;
+  const ended = new Map<string, { code: ErrorCode; message: string }>();
 
   function endSession(peerKey: string, reason: string): void {
+    ended.delete(peerKey); // a logout, say: no bye to repeat
     const removed = sessions.remove(peerKey);
     if (!removed) return;
     chat.sessionEnded(removed.session, removed.last, reason);
@@ -44,6 +57,8 @@ export function createEndings(deps: BrokerDeps): Endings {
   function byeSession(session: Session, code: ErrorCode, message: string, reason: string): void {
     outbox.push(session, JSON.stringify({ type: "bye", code, message }));
     endSession(session.id, reason);
+    if (ended.size >= MAX_ENDED_REMEMBERED) ended.delete(ended.keys().next().value!);
+    ended.set(session.id, { code, message });
   }
 
   function endAccount(account: string, code: ErrorCode, message: string, reason: string): number {
@@ -55,6 +70,7 @@ export function createEndings(deps: BrokerDeps): Endings {
   return {
     endSession,
     byeSession,
+    byeOf: (peerKey) => ended.get(peerKey),
 
     sweep() {
       for (const session of sessions.idleSince(now() - deps.sessionTimeoutMs)) {

@@ -21,6 +21,8 @@ export interface RequestParts {
   endSession(peerKey: string, reason: string): void;
   /** True when the peer's connection ended while its login was checked: drop what waited. */
   takeCancelled(peerKey: string): boolean;
+  /** The bye the server ended this connection's session with, if it still remembers it. */
+  byeOf(peerKey: string): { code: ErrorCode; message: string } | undefined;
 }
 
 /** Handles requests; `loggingIn` tells whether a peer's login is being checked. */
@@ -137,11 +139,12 @@ export function createRequests(deps: BrokerDeps, parts: RequestParts): Requests 
       case "ping":
         // A client that thinks it is logged in learns here that this connection has no session
         // (the server restarted and libzmq re-dialled by itself): it logs in again and resumes.
-        return reply(
-          to,
-          request.id,
-          session ? { ok: true } : { ok: true, data: { session: false } },
-        );
+        // A session the server ended: the reply carries its bye, which may have been lost.
+        if (session) return reply(to, request.id, { ok: true });
+        return reply(to, request.id, {
+          ok: true,
+          data: { session: false, ...(parts.byeOf(to.id) && { bye: parts.byeOf(to.id) }) },
+        });
       case "logout":
         if (!session) {
           return replyError(to, request.id, "not_logged_in", "Cannot log out: not logged in");
