@@ -1,7 +1,7 @@
 // Built-in plugin: group chats. Create, join, leave, list, members, talk, and the owner's kick, ban,
 // topic, invitations and hand-over. A joiner sees the latest messages, shown on the group_join event.
 
-import type { Plugin } from "../protocol/plugin.ts";
+import type { ChatServices, Plugin } from "../protocol/plugin.ts";
 
 const GROUP = [{ name: "group", kind: "group" }] as const;
 /** Messages of a group shown to someone who just joined it. */
@@ -36,7 +36,7 @@ const plugin: Plugin = {
       handler(call) {
         const group = call.chat.joinGroup(call.args.group);
         const topic = group.topic ? `; topic: ${group.topic}` : "";
-        return call.ok(`Joined group ${group.name} (${group.members} members)${topic}`, group);
+        return call.ok(`Joined group ${group.name} (${members(group.members)})${topic}`, group);
       },
     });
     // /group leave <group>
@@ -47,8 +47,10 @@ const plugin: Plugin = {
       params: GROUP,
       examples: ["/group leave ops"],
       handler(call) {
+        // The group may go with its last member: its spelling is read first.
+        const shown = call.chat.group(call.args.group)?.name ?? call.args.group;
         call.chat.leaveGroup(call.args.group);
-        return call.ok(`Left group ${call.args.group}`);
+        return call.ok(`Left group ${shown}`);
       },
     });
     // /group list
@@ -59,7 +61,7 @@ const plugin: Plugin = {
         const mine = new Set(call.chat.groupsOf(call.caller.login));
         const groups = call.chat.groups().map((g) => ({ ...g, member: mine.has(g.name) }));
         const lines = groups.map((g) =>
-          `${g.member ? "*" : " "} ${g.name} (${g.members} members, owner ${g.owner}${
+          `${g.member ? "*" : " "} ${g.name} (${members(g.members)}, owner ${g.owner}${
             g.inviteOnly ? ", invite-only" : ""
           })${g.topic ? `: ${g.topic}` : ""}`
         );
@@ -106,7 +108,8 @@ const plugin: Plugin = {
       examples: ["/group kick ops mallory"],
       handler(call) {
         call.chat.kickFromGroup(call.args.group, call.args.login);
-        return call.ok(`Removed ${call.args.login} from ${call.args.group}`);
+        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+        return call.ok(`Removed ${login} from ${group}`);
       },
     });
     // /group ban <group> <login>
@@ -117,7 +120,8 @@ const plugin: Plugin = {
       examples: ["/group ban ops mallory"],
       handler(call) {
         call.chat.banFromGroup(String(call.args.group), String(call.args.login));
-        return call.ok(`Banned ${call.args.login} from ${call.args.group}`);
+        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+        return call.ok(`Banned ${login} from ${group}`);
       },
     });
     // /group unban <group> <login>
@@ -128,7 +132,8 @@ const plugin: Plugin = {
       examples: ["/group unban ops mallory"],
       handler(call) {
         call.chat.unbanFromGroup(String(call.args.group), String(call.args.login));
-        return call.ok(`${call.args.login} may join ${call.args.group} again`);
+        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+        return call.ok(`${login} may join ${group} again`);
       },
     });
     // /group topic <group> [topic]
@@ -181,10 +186,24 @@ const plugin: Plugin = {
       examples: ["/group owner ops alice"],
       handler(call) {
         call.chat.transferGroup(call.args.group, call.args.login);
-        return call.ok(`${call.args.login} now owns ${call.args.group}`);
+        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+        return call.ok(`${login} now owns ${group}`);
       },
     });
   },
 };
+
+/** "1 member", "2 members". */
+function members(n: number): string {
+  return n === 1 ? "1 member" : `${n} members`;
+}
+
+/**
+ * A group and a login as the server spells them: replies use the display spelling (PROTOCOL.md
+ * §3.1), not what was typed.
+ */
+function spelled(chat: ChatServices, group: string, login: string): [string, string] {
+  return [chat.group(group)?.name ?? group, chat.account(login) ?? login];
+}
 
 export default plugin;

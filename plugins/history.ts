@@ -47,11 +47,12 @@ const plugin: Plugin = {
         const next = found.length === limit || messages.length < found.length
           ? messages[0]?.id
           : undefined;
+        // Display spellings, as every reply uses (PROTOCOL.md §3.1); history() checked they exist.
         const label = where.scope === "public"
           ? "the public room"
           : where.scope === "group"
-          ? `#${where.group}`
-          : where.with;
+          ? `#${call.chat.group(where.group)?.name ?? where.group}`
+          : call.chat.account(where.with) ?? where.with;
         const more = next !== undefined
           ? `; older: /history ${target ?? "public"} ${limit} ${next}`
           : "";

@@ -363,8 +363,11 @@ export function parseArgs(info: CommandInfo, line: string): CommandArgs {
 function checkValue(info: CommandInfo, param: ParamSpec, token: string): string | number {
   const where = `Cannot run "/${info.name}"`;
   switch (param.kind) {
-    case "login":
     case "group":
+      // Groups are shown as `#ops` everywhere: typed that way, the `#` is not part of the name.
+      if (token.startsWith("#")) token = token.slice(1);
+      /* falls through */
+    case "login":
       if (!isValidName(token)) {
         throw new ChatError(
           "invalid_name",
