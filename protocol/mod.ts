@@ -7,3 +7,4 @@ export * from "./names.ts";
 export * from "./plural.ts";
 export * from "./requests.ts";
 export * from "./wire.ts";
+export * from "./words.ts";

@@ -54,6 +54,14 @@ export function parseRequest(value: unknown): Request | RequestError {
         );
       }
       const token = raw.token as string | undefined;
+      if (token === "") {
+        // Refused outright rather than tried: it matches no token, and a wrong one counts as a
+        // failed login, where an empty one is a client's mistake (PROTOCOL.md §3.4).
+        return fail(
+          "bad_request",
+          "Cannot log in: `token` must not be empty; omit it to log in with the password",
+        );
+      }
       const client = raw.client as string | undefined;
       const host = raw.host as string | undefined;
       const invite = raw.invite as string | undefined;

@@ -253,3 +253,17 @@ Deno.test("parseRequest() refuses a bad resume cursor or client message id", () 
     assert.ok(isRequestError(result) && result.code === "bad_request", `cid ${cid}`);
   }
 });
+
+Deno.test("parseRequest() refuses an empty token and takes a null args as none", () => {
+  const empty = parseRequest({ op: "login", id: 1, login: "bob", password: "pw", token: "" });
+  assert.ok(isRequestError(empty));
+  assert.equal(empty.code, "bad_request");
+  assert.match(empty.message, /`token` must not be empty/);
+  assert.deepEqual(parseRequest({ op: "cmd", id: 2, cmd: "say", args: null }), {
+    op: "cmd",
+    id: 2,
+    cmd: "say",
+    args: "",
+    cid: undefined,
+  });
+});

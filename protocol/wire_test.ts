@@ -167,3 +167,11 @@ Deno.test("encodeBatch() and joinBatch() round-trip through decodeFrames()", asy
     assert.equal(encodeBatch(messages), joinBatch(messages.map((m) => JSON.stringify(m))));
   });
 });
+
+Deno.test("decodeFrames() skips one byte-order mark before the body", () => {
+  const enc = new TextEncoder();
+  const body = enc.encode('\uFEFF[{"op":"ping","id":1}]');
+  assert.deepEqual(decodeFrames([enc.encode(PROTOCOL_VERSION), body]), [{ op: "ping", id: 1 }]);
+  const twice = enc.encode('\uFEFF\uFEFF[{"op":"ping","id":1}]');
+  assert.throws(() => decodeFrames([enc.encode(PROTOCOL_VERSION), twice]), /not UTF-8 JSON/);
+});

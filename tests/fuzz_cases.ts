@@ -9,6 +9,7 @@ import {
   MAX_PASSWORD_LENGTH,
   MAX_TEXT_LENGTH,
   PROTOCOL_VERSION,
+  trimArgs,
 } from "../protocol/mod.ts";
 
 /** libzmq's inbound limit on one frame (`maxMessageSize` in server/serving/serve.ts): past it the server drops the connection. */
@@ -196,7 +197,7 @@ export const UNICODE_EDGES: readonly string[] = [
   "constructor",
 ];
 
-/** Separators between words: ASCII and Unicode whitespace (both split words) and look-alikes (which do not). */
+/** Separators between words: ASCII whitespace (splits words), Unicode spaces and look-alikes (which do not). */
 const SEPARATORS = [" ", " ", " ", "  ", "\t", "\n", "\u3000", "\u00A0", "\u2028", "\u200B", ""];
 
 const BUILTIN_COMMANDS = [
@@ -1092,6 +1093,7 @@ function fieldViolations(item: Record<string, unknown>): string[] {
       if (item[field] !== undefined && !isString(item[field])) codes.push("bad_request");
     }
     if (tooLong(item.password, MAX_PASSWORD_LENGTH)) codes.push("bad_password");
+    if (item.token === "") codes.push("bad_request"); // section 3.4: an empty token is refused
     for (const field of ["token", "client", "host"]) {
       if (tooLong(item[field], MAX_LOGIN_FIELD_LENGTH)) codes.push("too_large");
     }
@@ -1112,7 +1114,7 @@ function fieldViolations(item: Record<string, unknown>): string[] {
 function commandOutcome(cmd: string, args: string): readonly string[] | undefined {
   const word = cmd.toLowerCase();
   if (!KNOWN_COMMANDS.has(word)) return ["unknown_command"];
-  const line = args.trim();
+  const line = trimArgs(args); // ASCII whitespace only (section 4.2)
   switch (word) {
     case "say":
     case "me":

@@ -52,6 +52,29 @@ Deno.test("PROTOCOL.md and the server agree on replies and the login data", opts
         assert.equal(await text(bob, "group", "leave GEEKS"), "Left group Geeks");
       },
     );
+
+    await t.step("join history comes oldest first, before the reply (§4.5)", async () => {
+      replyData(await alice.cmd("group", "create ops"));
+      const sent: number[] = [];
+      for (const n of [1, 2, 3]) {
+        sent.push(replyData<{ id: number }>(await alice.cmd("g", `ops number ${n}`)).id);
+      }
+      bob.events.clear();
+      replyData(await bob.cmd("join", "ops"));
+      const replayed = bob.events.items.filter((e) => e.type === "message" && e.history);
+      assert.deepEqual(replayed.map((e) => e.type === "message" && e.id), sent);
+    });
+
+    await t.step(
+      "args split on ASCII whitespace only: NBSP and U+3000 are in words (§4.2)",
+      async () => {
+        const odd = "pw\u00a0with\u3000spaces";
+        replyData(await bob.cmd("passwd", `pw-BoB ${odd}`));
+        const again = await client(server.endpoint, "bob", odd);
+        clients.push(again);
+        assert.equal(again.conn.session.login, "BoB", "logged in with the password as typed");
+      },
+    );
   } finally {
     await Promise.all(clients.map((c) => c.close()));
     await server.stop();

@@ -1,6 +1,7 @@
 // The questions the input line asks instead of taking a chat line: a multi-line paste to confirm,
 // a secret to type. Pure; the full-screen client and line mode ask them the same way.
 
+import { isOneWord } from "../../protocol/words.ts";
 import { oneLine } from "../format.ts";
 import { appendSecrets, secretsDiffer, type SendAction } from "../input.ts";
 import type { KeyEvent } from "./keys.ts";
@@ -57,7 +58,7 @@ export function secretAnswered(
   question: SecretQuestion,
   value: string,
 ): { error: string } | { next: true } | { done: SendAction } {
-  if (value === "" || /\s/.test(value)) {
+  if (!isOneWord(value)) {
     const name = question.names[question.values.length];
     return { error: `Cannot use secret "${name}": it must be one word` };
   }

@@ -1,7 +1,7 @@
 // The command table: every command a plugin registers, its grammar, and central checks before dispatch.
 // Login, arity and parameter kinds are validated here once, so handlers only see well-formed arguments.
 
-import { splitWord } from "../../protocol/words.ts";
+import { splitWord, trimArgs } from "../../protocol/words.ts";
 import {
   type CommandInfo,
   isErrorCode,
@@ -333,7 +333,7 @@ export function fail(code: ChatError["code"], message: string): CommandResult {
 /** Parses a command's argument string by its grammar; throws a ChatError naming what is wrong. */
 export function parseArgs(info: CommandInfo, line: string): CommandArgs {
   const args: Record<string, string | number> = {};
-  let rest = line.trim();
+  let rest = trimArgs(line);
   for (const param of info.params) {
     let token: string;
     if (param.kind === "text") {

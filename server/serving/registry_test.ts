@@ -289,8 +289,13 @@ Deno.test("parseArgs() checks each parameter kind", async (t) => {
   });
   await t.step("an invalid group is invalid_name", () => {
     const cmd = info([{ name: "where", kind: "group" }]);
-    const message = chatErrorOf(() => parseArgs(cmd, "#ops"), "invalid_name");
+    const message = chatErrorOf(() => parseArgs(cmd, "##ops"), "invalid_name");
     assert.match(message, /not a valid group name/);
+  });
+  await t.step("a group may be typed as it is shown, with one leading #", () => {
+    const cmd = info([{ name: "where", kind: "group" }]);
+    assert.deepEqual(parseArgs(cmd, "#ops"), { where: "ops" });
+    chatErrorOf(() => parseArgs(info([{ name: "who", kind: "login" }]), "#bob"), "invalid_name");
   });
   await t.step("word takes one word of up to 200 characters", () => {
     const cmd = info([{ name: "w", kind: "word" }]);
