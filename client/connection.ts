@@ -15,7 +15,7 @@ import {
   WireError,
 } from "../protocol/mod.ts";
 import { backoffCeiling, backoffDelay, type BackoffOptions } from "../transport/backoff.ts";
-import type { HandshakeFailure } from "../transport/handshake.ts";
+import type { DialProgress, HandshakeFailure, HandshakeWatch } from "../transport/handshake.ts";
 import { asEcho, type Catchup, createCatchup } from "./catchup.ts";
 import {
   type ClientLink,
@@ -65,6 +65,14 @@ const RESUMABLE_BYES: ReadonlySet<string> = new Set(["server_shutdown", "timed_o
  */
 export const REDIAL_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 8000 };
 
+/**
+ * A connection made this long ago and still not admitted (no finished handshake) is taken as
+ * refused by the server rather than slow: its ZAP handler answers "300, retry later" while paused.
+ */
+const NOT_ADMITTED_AFTER_MS = 1500;
+/** How often the first dial's progress is looked at, to tell the user why it waits. */
+const WAIT_PROBE_MS = 250;
+
 /** Largest frame accepted from the server: history pages can be large. */
 const MAX_INBOUND_FRAME_BYTES = 16 * 1024 * 1024;
 
@@ -109,6 +117,23 @@ export interface ConnectOptions {
   onStatus?: (status: ConnectionStatus) => void;
   /** A frame from the server could not be decoded. */
   onProtocolError?: (error: WireError) => void;
+  /**
+   * The first dial has no answer yet, and why it seems to wait: nothing listens at the endpoint
+   * (`no_listener`), or a connection was made but the server does not admit it (`not_admitted`,
+   * a paused server). Said again when the reason changes; the client keeps trying until timeoutMs.
+   */
+  onWaiting?: (why: "no_listener" | "not_admitted") => void;
+  /**
+   * Asked for the password once the server has answered a ping, when neither `password` nor
+   * `token` is given: nobody types a password for a server that is not there.
+   */
+  getPassword?: () => Promise<string | undefined>;
+  /**
+   * Asked when the first dial's CURVE handshakes keep failing: true when the server's key is the
+   * one used after all (its key endpoint says so). Then the failures are refusals (a paused server
+   * hangs up too) and the client keeps waiting; without it, or false, the dial fails at once.
+   */
+  keyStillValid?: () => Promise<boolean>;
   /** The link to the server; default: a DEALER socket on `server` (tests pass a fake). */
   openLink?: OpenLink;
   /** The clock timers and timeouts run on; default: the system's (tests pass a fake). */
@@ -126,13 +151,29 @@ export type ConnectionStatus =
  * `encryption_mismatch` (one side encrypts, the other not), `handshake_failed` (the CURVE server
  * hung up during the key exchange: most likely a wrong server key).
  */
-export type ClientErrorCode = "unreachable" | "closed" | "encryption_mismatch" | "handshake_failed";
+export type ClientErrorCode =
+  | "unreachable"
+  | "not_admitted"
+  | "closed"
+  | "encryption_mismatch"
+  | "handshake_failed";
 
 /** Why `connect` or a request failed: a protocol error code, or one of the client's own. */
 export class ChatzError extends Error {
-  constructor(readonly code: ErrorCode | ClientErrorCode, message: string) {
+  /**
+   * For a first dial that got no answer: how far it got. Only `no_answer` (connected and admitted,
+   * then silence) can be a CURVE key problem; the other two name their cause themselves.
+   */
+  readonly dial?: "no_listener" | "not_admitted" | "no_answer";
+
+  constructor(
+    readonly code: ErrorCode | ClientErrorCode,
+    message: string,
+    dial?: "no_listener" | "not_admitted" | "no_answer",
+  ) {
     super(message);
     this.name = "ChatzError";
+    this.dial = dial;
   }
 }
 
@@ -266,32 +307,121 @@ async function firstLogin(conn: Conn): Promise<LoginData> {
     redial = clock.setTimeout(redialIfStuck, backoffCeiling(redials + 1, REDIAL_BACKOFF));
   };
   redial = clock.setTimeout(redialIfStuck, backoffCeiling(1, REDIAL_BACKOFF));
-  const loginReply = await Promise.race([
-    withTimeout(
-      clock,
-      login(conn, { password: options.password, token: options.token }),
-      options.timeoutMs,
-    ),
-    handshake.failed.then((failure) => handshakeError(failure, options)),
-  ]);
-  clock.clearTimeout(redial);
-  handshake.stop();
+  const failed = firstDialFailure(conn, handshake);
+  const probe = watchFirstDial(conn, handshake.progress);
+  let loginReply: Reply | ChatzError | typeof NO_ANSWER | undefined;
+  try {
+    const password = await passwordOnceAnswered(conn, failed);
+    loginReply = password instanceof ChatzError || password === NO_ANSWER
+      ? password
+      : await Promise.race([
+        withTimeout(clock, login(conn, { password, token: options.token }), options.timeoutMs),
+        failed,
+      ]);
+  } finally {
+    clock.clearTimeout(redial);
+    probe.stop();
+    handshake.stop();
+  }
   if (loginReply instanceof ChatzError) {
     await link.close();
     throw loginReply;
   }
-  if (loginReply === undefined) {
+  if (loginReply === undefined || loginReply === NO_ANSWER) {
     await link.close();
-    throw new ChatzError(
-      "unreachable",
-      `Cannot connect to "${options.server}": no answer within ${options.timeoutMs} ms`,
-    );
+    throw unanswered(options, handshake.progress);
   }
   if (!loginReply.ok) {
     await link.close();
     throw new ChatzError(loginReply.code, loginReply.message);
   }
   return loginReply.data as LoginData;
+}
+
+/** No answer to the first dial's ping within the timeout. */
+const NO_ANSWER = Symbol("no answer");
+
+/**
+ * The password to log in with. When it must be asked for (`getPassword`), the server first
+ * answers a ping: nobody types a password for a server that is not there.
+ */
+async function passwordOnceAnswered(
+  conn: Conn,
+  failed: Promise<ChatzError>,
+): Promise<string | undefined | ChatzError | typeof NO_ANSWER> {
+  const { options, clock } = conn;
+  if (options.password !== undefined || options.token !== undefined || !options.getPassword) {
+    return options.password;
+  }
+  const pong = await Promise.race([
+    withTimeout(clock, request(conn, { op: "ping" }), options.timeoutMs),
+    failed,
+  ]);
+  if (pong === undefined) return NO_ANSWER;
+  if (pong instanceof ChatzError) return pong;
+  return await options.getPassword();
+}
+
+/**
+ * The first dial's security handshake failure as an error. A CURVE server that keeps hanging up
+ * may only be refusing the connection (paused): when its key endpoint confirms the key, the client
+ * keeps waiting instead (the promise never settles) and says the server does not admit it.
+ */
+function firstDialFailure(conn: Conn, handshake: HandshakeWatch): Promise<ChatzError> {
+  const { options } = conn;
+  return handshake.failed.then(async (failure) => {
+    if (failure === "curve_refused" && await options.keyStillValid?.()) {
+      options.onWaiting?.("not_admitted");
+      return new Promise<never>(() => {});
+    }
+    return handshakeError(failure, options);
+  });
+}
+
+/** Tells `onWaiting` why the first dial waits, each time the reason changes, until stopped. */
+function watchFirstDial(conn: Conn, progress: DialProgress): { stop(): void } {
+  const { options, clock } = conn;
+  let said: string | undefined;
+  let timer: Timer | undefined;
+  const look = () => {
+    const why = stuckReason(progress, clock.now());
+    if (why !== undefined && why !== said) options.onWaiting?.(said = why);
+    timer = clock.setTimeout(look, WAIT_PROBE_MS);
+  };
+  timer = clock.setTimeout(look, WAIT_PROBE_MS);
+  return { stop: () => clock.clearTimeout(timer) };
+}
+
+/** Why the first dial seems to wait, from what its socket events showed so far. */
+function stuckReason(
+  progress: DialProgress,
+  now: number,
+): "no_listener" | "not_admitted" | undefined {
+  if (!progress.connected) return progress.refusedDials > 0 ? "no_listener" : undefined;
+  if (progress.admitted) return undefined;
+  return now - progress.connectedAt >= NOT_ADMITTED_AFTER_MS ? "not_admitted" : undefined;
+}
+
+/** The error of a first dial that got no answer in time, naming how far it got. */
+function unanswered(options: ConnectOptions, progress: DialProgress): ChatzError {
+  const where = `Cannot connect to "${options.server}"`;
+  const within = `within ${options.timeoutMs} ms`;
+  if (!progress.connected) {
+    return new ChatzError(
+      "unreachable",
+      `${where}: nothing is listening there (connection refused ${within})`,
+      "no_listener",
+    );
+  }
+  if (!progress.admitted) {
+    return new ChatzError(
+      "not_admitted",
+      `${where}: the server is not admitting connections (paused by its operator, or too many ` +
+        `from this address); still refused after ${options.timeoutMs} ms`,
+      "not_admitted",
+    );
+  }
+  return new ChatzError("unreachable", `${where}: no answer ${within}`, "no_answer");
 }
 
 /** Checks four times per ping interval (which each login may change): ping, or reconnect. */
@@ -418,7 +548,8 @@ function request(
     if (conn.state === "closed") return resolve(lost(id));
     const settle = onReply ? (reply: Reply) => (onReply(reply), resolve(reply)) : resolve;
     conn.pending.set(id, { body, resolve: settle });
-    if (conn.state === "online" || conn.state === "ended" || body.op === "login") send(conn, id);
+    // Held only while a re-login is under way; the first dial's ping goes out as the login does.
+    if (conn.state !== "reconnecting" || body.op === "login") send(conn, id);
     else conn.held.push(id);
   });
 }

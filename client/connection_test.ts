@@ -21,7 +21,11 @@ class FakeLink implements ClientLink {
     this.sent.push(...JSON.parse(String(frames[1])));
   };
   discardQueued = () => {};
-  watchHandshake = () => ({ failed: new Promise<never>(() => {}), stop() {} });
+  watchHandshake = () => ({
+    failed: new Promise<never>(() => {}),
+    progress: { connected: true, admitted: true, refusedDials: 0, connectedAt: 0 },
+    stop() {},
+  });
   close = () => {
     this.closed = true;
     return Promise.resolve();

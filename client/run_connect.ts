@@ -7,6 +7,7 @@ import { plural, type ServerEvent } from "../protocol/mod.ts";
 import { ChatzError, connect, type Connection, type ConnectionStatus } from "./connection.ts";
 import {
   explainUnansweredLogin,
+  serverKeyMatches,
   type TrustedKey,
   TrustError,
   trustServerKey,
@@ -132,16 +133,14 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     }
   }
 
+  /** Read once the server has answered (connect() asks for it then), kept for a second login. */
   let password: string | undefined;
-  try {
+  let passwordRead = false;
+  const readPassword = async () => {
     password = await getPassword({ login: options.login, passwordFile: options.passwordFile });
-  } catch (error) {
-    if (error instanceof PromptAbortedError) return ABORT_EXIT_CODE;
-    if (error instanceof PasswordError) {
-      return fail({ type: "error", code: error.code, message: error.message });
-    }
-    throw error;
-  }
+    passwordRead = true;
+    return password;
+  };
 
   // A person typing at the prompt confirms a new account before it is created (a mistyped login
   // must not silently register); scripts register as before.
@@ -150,13 +149,15 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
   const events = createEventFeed();
   let statusHandler: ((status: ConnectionStatus) => void) | undefined;
   let connection: Connection;
-  const started = Date.now();
   try {
     const open = (register: boolean) =>
       connect({
         server: options.server,
         login: options.login,
-        password,
+        // Asked once the server answered: nobody types a password for a server that is not there.
+        ...(passwordRead ? { password } : { getPassword: readPassword }),
+        onWaiting: (why) => console.error(`chatz: ${WAITING[why]}`),
+        keyStillValid: trusted && (() => serverKeyMatches(trusted!, trust)),
         register,
         invite: options.invite,
         timeoutMs: options.timeoutMs,
@@ -189,11 +190,16 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
       connection = await open(true);
     }
   } catch (error) {
-    // A CURVE server that hangs up (or a login left unanswered, should the socket's events
-    // have missed that): ask the key endpoint whether the key is the reason.
+    if (error instanceof PromptAbortedError) return ABORT_EXIT_CODE;
+    if (error instanceof PasswordError) {
+      return fail({ type: "error", code: error.code, message: error.message });
+    }
+    // A CURVE server that hangs up (or an admitted connection left unanswered, should the
+    // socket's events have missed that): ask the key endpoint whether the key is the reason.
+    // Nothing listening and not admitted name their own cause.
     if (
-      error instanceof ChatzError && (error.code === "handshake_failed" ||
-        error.code === "unreachable" && Date.now() - started >= options.timeoutMs)
+      error instanceof ChatzError &&
+      (error.code === "handshake_failed" || error.dial === "no_answer")
     ) {
       return failTrust(await explainUnansweredLogin(error.message, trusted, trust));
     }
@@ -254,6 +260,12 @@ async function confirmNewAccount(
   if (again === null) return "aborted";
   return again === password ? "confirmed" : "differ";
 }
+
+/** What the first dial says while it waits (on stderr: the UI has not started). */
+const WAITING = {
+  no_listener: "Nothing is listening at the server's address yet; retrying until --timeout…",
+  not_admitted: "Server is not admitting connections; retrying until --timeout…",
+} as const;
 
 /** A connection status change as a notice line, so both the terminal and scripts see it. */
 function statusNotice(status: ConnectionStatus): ServerEvent {

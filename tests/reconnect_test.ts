@@ -6,10 +6,12 @@ import { connect, type Connection, type ConnectionStatus } from "../client/conne
 import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
 import {
   client,
+  closedPort,
   freePortPair,
   Recorder,
   replyData,
   runCli,
+  spawnCli,
   startServerProcess,
   testCurve,
   WAIT_MS,
@@ -202,3 +204,76 @@ Deno.test("a ping after the server ended the session repeats its bye", opts, asy
     await server.stop();
   }
 });
+
+Deno.test(
+  "chatz connect to a paused server says it waits and gets in after resume",
+  opts,
+  async () => {
+    const server = await startServerProcess();
+    const admin = (...args: string[]) => runCli(["admin", "--data", server.dataDir, ...args]);
+    const carol = spawnCli(
+      ["connect", "--login", "carol", "--server", server.endpoint, "--timeout", "60000"],
+      { CHATZ_PASSWORD: "pw-carol" },
+    );
+    try {
+      assert.match((await admin("pause")).stdout, /^Paused/);
+      await carol.stderr.waitFor(
+        (l) => /Server is not admitting connections; retrying/.test(l),
+        "carol saying she waits",
+      );
+      assert.match((await admin("resume")).stdout, /^Listening again/);
+      await carol.type("/say in at last");
+      await carol.stdout.waitFor((l) => /<you> in at last/.test(l), "carol's message sent");
+      assert.equal((await carol.end()).code, 0);
+    } finally {
+      await carol.end();
+      await server.stop();
+    }
+  },
+);
+
+Deno.test(
+  "chatz connect gives up on a paused server at --timeout and names why",
+  opts,
+  async () => {
+    const server = await startServerProcess();
+    try {
+      await runCli(["admin", "--data", server.dataDir, "pause"]);
+      const run = await runCli(
+        ["connect", "--login", "dave", "--server", server.endpoint, "--timeout", "2500"],
+        { env: { CHATZ_PASSWORD: "pw-dave" } },
+      );
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /not admitting connections/);
+      assert.match(run.stderr, /2500 ms/);
+      assert.doesNotMatch(run.stderr, /curve|encrypt/i, "no encryption hint");
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
+Deno.test(
+  "chatz connect to a closed port says nothing listens, before it asks for a password",
+  opts,
+  async () => {
+    const endpoint = `tcp://127.0.0.1:${closedPort()}`;
+    const run = await runCli([
+      "connect",
+      "--login",
+      "erin",
+      "--server",
+      endpoint,
+      "--timeout",
+      "2000",
+      "--password-file",
+      "/nonexistent/chatz-password",
+      // In clear: an encrypted connect would first fetch the server's key, which has its own error.
+      "--no-curve",
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": nothing is listening/);
+    assert.doesNotMatch(run.stderr, /password file/i, "the password was not read yet");
+    assert.doesNotMatch(run.stderr, /curve|encrypt/i, "no encryption hint");
+  },
+);

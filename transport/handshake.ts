@@ -17,10 +17,27 @@ export type HandshakeFailure = "mechanism_mismatch" | "curve_refused";
  */
 const HANG_UPS_BEFORE_REFUSED = 3;
 
+/** What the dials so far reached: a TCP connection, a finished handshake, refused dials. */
+export interface DialProgress {
+  /** A TCP connection was made at least once (`connect`). */
+  connected: boolean;
+  /** A ZMTP handshake finished at least once: the server admitted the connection. */
+  admitted: boolean;
+  /** Dials that found nothing listening (`connect:retry` with no connection yet). */
+  refusedDials: number;
+  /** When the last TCP connection was made (ms since the epoch), 0 before the first. */
+  connectedAt: number;
+}
+
 /** Watches a socket's handshakes until stopped. */
 export interface HandshakeWatch {
   /** Resolves with the first failure seen; never, when none happens before `stop()`. */
   readonly failed: Promise<HandshakeFailure>;
+  /**
+   * How far the dials got. A connection made but never admitted is what a paused server looks
+   * like (its ZAP handler answers 300 and libzmq waits); nothing listening shows as refused dials.
+   */
+  readonly progress: DialProgress;
   /** Stops reporting; the socket's event observer ends when the socket closes. */
   stop(): void;
 }
@@ -44,11 +61,22 @@ export function watchHandshake(socket: Socket): HandshakeWatch {
   const events = socket.events;
   let stopped = false;
   let hangUps = 0;
+  const progress: DialProgress = {
+    connected: false,
+    admitted: false,
+    refusedDials: 0,
+    connectedAt: 0,
+  };
   (async () => {
     while (!events.closed) {
       const event = await events.receive();
       if (event.type === "end") return;
       if (stopped) continue;
+      if (event.type === "connect") {
+        progress.connected = true;
+        progress.connectedAt = Date.now();
+      } else if (event.type === "handshake") progress.admitted = true;
+      else if (event.type === "connect:retry" && !progress.connected) progress.refusedDials++;
       if (
         event.type === "handshake:error:protocol" &&
         event.error.code === "ERR_ZMTP_MECHANISM_MISMATCH"
@@ -67,6 +95,7 @@ export function watchHandshake(socket: Socket): HandshakeWatch {
   });
   return {
     failed: failed.promise,
+    progress,
     stop() {
       // The observer stays open until its socket closes: closing it while a receive() waits broke
       // every later socket of the process under Deno (logins went unanswered).
