@@ -215,6 +215,24 @@ export async function explainUnansweredLogin(
  * const key = await fetchServerKey("tcp://chat.example.org:5556", 5000);
  * ```
  */
+/**
+ * Whether the server's key endpoint still reports the trusted key: when it does, a CURVE handshake
+ * that keeps failing is a refusal (a paused server hangs up too), not a wrong key. False when the
+ * endpoint does not answer in time or reports another key.
+ */
+export async function serverKeyMatches(
+  trusted: TrustedKey,
+  options: { server: string; keyEndpoint?: string; timeoutMs: number },
+): Promise<boolean> {
+  try {
+    const endpoint = keyEndpointOf(options);
+    const timeout = Math.min(options.timeoutMs, DIAGNOSIS_TIMEOUT_MS);
+    return await fetchServerKey(endpoint, timeout) === trusted.key;
+  } catch {
+    return false;
+  }
+}
+
 export async function fetchServerKey(
   endpoint: string,
   timeoutMs: number,

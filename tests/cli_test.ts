@@ -133,7 +133,7 @@ Deno.test(
       assert.equal(plaintext.code, 1);
       assert.match(
         plaintext.stderr,
-        /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": no answer within 500 ms/,
+        /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": nothing is listening there \(connection refused within 500 ms\)/,
       );
     });
     const server = await startServerProcess();

@@ -137,7 +137,9 @@ Deno.test(
           },
         );
         assert.equal(run.code, 0, run.stderr);
-        const history = jsonLines(run.stdout).find((e) => e.re === 3)?.data as {
+        const history = jsonLines(run.stdout).find((e) =>
+          Array.isArray((e.data as { messages?: unknown } | undefined)?.messages)
+        )?.data as {
           messages: { text: string }[];
         };
         assert.equal(history.messages[0].text, secrets[1], "the message went there and back");
