@@ -225,12 +225,12 @@ Deno.test(
   async () => {
     const server = await startServerProcess();
     const admin = (...args: string[]) => runCli(["admin", "--data", server.dataDir, ...args]);
+    assert.match((await admin("pause")).stdout, /^Paused/); // before carol dials
     const carol = spawnCli(
       ["connect", "--login", "carol", "--server", server.endpoint, "--timeout", "60000"],
       { CHATZ_PASSWORD: "pw-carol" },
     );
     try {
-      assert.match((await admin("pause")).stdout, /^Paused/);
       await carol.stderr.waitFor(
         (l) => /Server is not admitting connections; retrying/.test(l),
         "carol saying she waits",
@@ -240,6 +240,9 @@ Deno.test(
       await carol.stdout.waitFor((l) => /<you> in at last/.test(l), "carol's message sent");
       assert.equal((await carol.end()).code, 0);
     } finally {
+      try {
+        carol.signal("SIGKILL"); // a failed step must not wait out carol's --timeout
+      } catch { /* already gone */ }
       await carol.end();
       await server.stop();
     }
