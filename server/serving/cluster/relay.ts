@@ -76,7 +76,10 @@ export interface Relay extends ClusterLink {
   close(): Promise<void>;
 }
 
-/** Starts relaying: subscribes to the other nodes' turns and heartbeats, and sends its own. */
+/**
+ * Starts relaying: subscribes to the other nodes' turns and heartbeats, and sends its own. One
+ * closure of about 170 lines: the turn's queue, the directory and the timers are one state.
+ */
 export function startRelay(deps: RelayDeps): Relay {
   const { bus, node, log, now } = deps;
   let queued: TurnBatch["deliveries"] = [];

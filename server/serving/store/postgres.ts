@@ -99,7 +99,11 @@ function unavailable(error: unknown, url: string): Error {
   );
 }
 
-/** The store over a function that runs a request in the worker. */
+/**
+ * The store over a function that runs a request in the worker. One long closure on purpose, as the
+ * SQLite store is: its methods share the turn's state (staged writes, the open transaction, the id
+ * lock, the pages being filled), which a split would have to pass around on every call.
+ */
 function postgresStore(
   ask: (request: PgRequest) => Row[],
   terminate: () => void,
