@@ -211,7 +211,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Whatever is acquired is released, in reverse, if a later step throws; on success the server's
   // stop() takes the stack over.
   await using acquired = new AsyncDisposableStack();
-  // Started first and awaited before listening: the hashing thread's memory is there from the start.
+  // Started first, awaited before binding: the hashing thread's memory is there from the start.
   const hashing = startHashing();
   acquired.defer(stopHashing);
   const turns = createTurns(log);
@@ -316,6 +316,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     reserveMs: () => (options.deletedLoginDays ?? DEFAULT_RESERVE_DAYS) * 86_400_000,
   });
   chat.moderation = operator.moderation;
+  // Before the ROUTER binds: no login may be answered before "listening", and none waits on it.
+  await hashing.catch((error) => log.warn("hashing_warm_up_failed", { error: String(error) }));
   const router = await bindRouter(options);
   const endpoint = router.lastEndpoint ?? options.bind;
   const events = turns.events(broker);
@@ -337,7 +339,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const timers = startTimers(options, { store, chat, broker, rate, log, now, turns });
   store.prune(options.retention, now());
   turns.flush();
-  await hashing.catch((error) => log.warn("hashing_warm_up_failed", { error: String(error) }));
   log.info("listening", { endpoint, version: options.version });
 
   const release = acquired.move();
