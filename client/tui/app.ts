@@ -296,25 +296,16 @@ export class ChatApp {
 
   /** After joining or creating a group its window opens and shows; after leaving it closes. */
   #groupCommandDone(cmd: string, args: string, data: unknown): void {
-    const name = resolveCommand(this.conn.session.catalog, cmd, args)?.info.name;
+    const resolved = resolveCommand(this.conn.session.catalog, cmd, args);
+    const name = resolved?.info.name;
     const group = isRecord(data) && typeof data.name === "string" ? data.name : undefined;
     if ((name === "group join" || name === "group create") && group !== undefined) {
       this.groups.add(group);
       const { window, opened } = openWindow(this.windows, "group", group);
       if (opened) this.#loadBacklog(window, true);
       switchTo(this.windows, this.windows.windows.indexOf(window));
-    } else if (name === "group leave") {
-      const left = findWindow(
-        this.windows,
-        "group",
-        splitWord(
-          resolveCommand(
-            this.conn.session.catalog,
-            cmd,
-            args,
-          )!.rest,
-        )[0],
-      );
+    } else if (name === "group leave" && resolved) {
+      const left = findWindow(this.windows, "group", splitWord(resolved.rest)[0]);
       if (left) closeWindow(this.windows, left);
     }
   }

@@ -297,3 +297,19 @@ Deno.test("ChatApp completes a Tab pressed before the list of who is online came
   await settle();
   assert.equal(t.app.input.text, "/msg alfred ");
 });
+
+Deno.test("ChatApp opens and shows a group's window on joining, closes it on leaving", async () => {
+  const t = start((line) =>
+    line === "group join ops"
+      ? { re: 1, ok: true, text: "Joined", data: { name: "Ops" } }
+      : undefined
+  );
+  t.type("/group join ops", ENTER);
+  await settle();
+  assert.equal(currentWindow(t.app.windows).name, "Ops");
+  assert.ok(t.sent.includes("history #Ops 50"));
+  t.type("/group leave ops", ENTER);
+  await settle();
+  assert.equal(currentWindow(t.app.windows).kind, "public");
+  assert.equal(t.app.windows.windows.length, 1);
+});
