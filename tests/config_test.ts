@@ -22,7 +22,10 @@ async function configFile(text: string): Promise<string> {
 }
 
 Deno.test("chatz serve --print-config applies file < environment < flags", opts, async () => {
-  const path = await configFile('rate = 5\nburst = 6\nmax_sessions = 7\nregistration = "closed"\n');
+  const path = await configFile(
+    'rate = 5\nburst = 6\nmax_sessions = 7\nregistration = "closed"\n' +
+      "[plugin_option.roll]\nmax_dice = 10\n",
+  );
   const { code, stdout } = await runCli(
     ["serve", "--config", path, "--print-config", "--rate", "9"],
     { env: { CHATZ_BURST: "8" } },
@@ -33,6 +36,10 @@ Deno.test("chatz serve --print-config applies file < environment < flags", opts,
   assert.match(stdout, /^max_sessions = 7 {2}# from the config file$/m);
   assert.match(stdout, /^registration = "closed" {2}# from the config file$/m);
   assert.match(stdout, /^bind = "tcp:\/\/0\.0\.0\.0:5555" {2}# default$/m);
+  assert.match(
+    stdout,
+    /^# plugin_option: from the config file\n\[plugin_option\.roll\]\nmax_dice = "10"$/m,
+  );
 });
 
 Deno.test(

@@ -27,6 +27,12 @@ export interface ConfigCommand {
   setOptionValueWithSource(key: string, value: unknown, source: "default" | "config"): unknown;
 }
 
+/**
+ * Repeatable options whose file form is a table of tables: `[plugin_option.roll]` then
+ * `max_dice = 10` is `--plugin-option roll.max_dice=10`.
+ */
+const TABLE_KEYS = new Set(["plugin_option"]);
+
 /** Options of `chatz serve` that are about the file itself, not settings in it. */
 const NOT_IN_FILE = new Set(["config", "print-config"]);
 
@@ -80,6 +86,7 @@ function parseValue(path: string, key: string, option: ConfigOption, raw: unknow
     if (typeof raw !== "boolean") throw bad("must be true or false");
     return raw;
   }
+  if (TABLE_KEYS.has(key)) return parseTable(key, option, raw, bad);
   let text: string;
   if (typeof raw === "string") text = raw;
   else if (typeof raw === "number" && Number.isFinite(raw)) text = String(raw);
@@ -94,6 +101,33 @@ function parseValue(path: string, key: string, option: ConfigOption, raw: unknow
   } catch (error) {
     throw bad((error as Error).message);
   }
+}
+
+/** A table of tables as the repeated flag values `NAME.KEY=VALUE`, each through the option's parser. */
+function parseTable(
+  key: string,
+  option: ConfigOption,
+  raw: unknown,
+  bad: (why: string) => Error,
+): unknown {
+  const isTable = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+  if (!isTable(raw)) throw bad(`must be a table of tables, as in [${key}.NAME]`);
+  let value: unknown;
+  for (const [name, table] of Object.entries(raw)) {
+    if (!isTable(table)) throw bad(`must hold tables, as in [${key}.${name}]`);
+    for (const [field, item] of Object.entries(table)) {
+      if (typeof item !== "string" && typeof item !== "number" && typeof item !== "boolean") {
+        throw bad(`.${name}.${field} must be a string, a number or true/false`);
+      }
+      try {
+        value = option.parseArg!(`${name}.${field}=${item}`, value);
+      } catch (error) {
+        throw bad(`.${name}.${field}: ${(error as Error).message}`);
+      }
+    }
+  }
+  return value;
 }
 
 /**
@@ -167,6 +201,7 @@ function shadow(command: ConfigCommand) {
  */
 export function printConfig(command: ConfigCommand): string {
   const lines = ["# chatz serve: effective configuration (file < environment < flags)"];
+  const tables: string[] = [];
   for (const [key, option] of fileOptions(command)) {
     const attribute = option.attributeName();
     const value = command.getOptionValue(attribute);
@@ -182,8 +217,13 @@ export function printConfig(command: ConfigCommand): string {
       lines.push(`# ${key} =  (not set)`);
       continue;
     }
+    if (TABLE_KEYS.has(key)) {
+      // Tables go last: a key after a table header would belong to the table.
+      tables.push(`# ${key}: ${origin}`, stringify({ [key]: value as TomlPrimitive }).trim());
+      continue;
+    }
     const toml = stringify({ [key]: value as TomlPrimitive }).trim();
     lines.push(`${toml}  # ${origin}`);
   }
-  return lines.join("\n") + "\n";
+  return [...lines, ...tables].join("\n") + "\n";
 }
