@@ -71,13 +71,9 @@ export function inviteHash(code: string): string {
   return tokenHash(code.trim().toLowerCase());
 }
 
-/**
- * Builds the operator services. One factory of small methods (none past a screen) over shared
- * helpers (`view`, `requireAccount`): longer than a screen as a whole, as a table of commands is.
- */
-export function createOperatorServices(deps: OperatorServicesDeps) {
-  const { store, sessions, chat, bans, log, now } = deps;
-
+/** The shared checks and views of the account methods. */
+function accountHelpers(deps: OperatorServicesDeps) {
+  const { store, sessions, chat, bans, now } = deps;
   function requireLogin(login: string, action: string): string {
     if (!isValidName(login)) {
       throw new ChatError(
@@ -117,11 +113,14 @@ export function createOperatorServices(deps: OperatorServicesDeps) {
     };
   }
 
-  const banning = createBanServices(deps);
+  return { requireLogin, requireAccount, requirePassword, view };
+}
 
+/** `user add`, `user passwd`, `user del`, `user list`, `user show`, `user role`. */
+function accountMethods(deps: OperatorServicesDeps) {
+  const { store, chat, log, now } = deps;
+  const { requireLogin, requireAccount, requirePassword, view } = accountHelpers(deps);
   return {
-    moderation: banning.moderation,
-
     async addUser(login: string, password: string): Promise<UserView> {
       const key = requireLogin(login, "add user");
       requirePassword(password, `add user "${login}"`);
@@ -219,7 +218,13 @@ export function createOperatorServices(deps: OperatorServicesDeps) {
       store.setRole(account.key, role);
       log.warn("user_role", { login: account.login, role, by: "operator" });
     },
+  };
+}
 
+/** `invite create`, `invites`, and the deleted logins that clearing every account leaves. */
+function inviteMethods(deps: OperatorServicesDeps) {
+  const { store, log, now } = deps;
+  return {
     createInvite(options: { uses: number; expiresMs?: number }): CreatedInvite {
       const code = randomBytes(INVITE_BYTES).toString("hex");
       const expires = options.expiresMs === undefined ? undefined : now() + options.expiresMs;
@@ -242,12 +247,6 @@ export function createOperatorServices(deps: OperatorServicesDeps) {
         ...(i.expires !== undefined ? { expires: i.expires } : {}),
       })),
 
-    ban: (target: string, options: { durationMs?: number; reason: string }) =>
-      banning.ban(target, { ...options, by: "operator" }),
-    unban: (target: string) => banning.unban(target, "operator"),
-    bans: banning.list,
-    reloadBans: banning.reload,
-
     /** Records every account as deleted before the identity store is cleared (not reserved). */
     identitiesCleared(accounts: { key: string; login: string }[]): void {
       for (const account of accounts) {
@@ -262,6 +261,21 @@ export function createOperatorServices(deps: OperatorServicesDeps) {
         deps.deletedLogins.add(tombstone);
       }
     },
+  };
+}
+
+/** Builds the operator services: accounts, invitations, and the bans of ban_services.ts. */
+export function createOperatorServices(deps: OperatorServicesDeps) {
+  const banning = createBanServices(deps);
+  return {
+    moderation: banning.moderation,
+    ...accountMethods(deps),
+    ...inviteMethods(deps),
+    ban: (target: string, options: { durationMs?: number; reason: string }) =>
+      banning.ban(target, { ...options, by: "operator" }),
+    unban: (target: string) => banning.unban(target, "operator"),
+    bans: banning.list,
+    reloadBans: banning.reload,
   };
 }
 
