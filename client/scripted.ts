@@ -38,8 +38,10 @@ export interface ScriptedOptions {
 
 /**
  * Runs input lines as commands until the input ends or the server ends the session, then waits for
- * the outstanding replies, logs out and closes. Resolves with the exit code: 0 after a normal end,
- * 1 when the server sent `bye` or replies stopped coming.
+ * the outstanding replies, logs out and closes. Resolves with the exit code: 0 when every command
+ * succeeded, 1 when any got an error (a reply such as `no_such_user`, or a line the client itself
+ * refused), when the server sent `bye`, or when replies stopped coming. A script can tell that its
+ * `/msg` failed without parsing the output.
  */
 export async function runScripted(
   connection: ScriptConnection,
@@ -66,7 +68,10 @@ export async function runScripted(
     });
   });
 
+  /** Some command got an error: the exit code says so. */
+  let failed = false;
   const local = (item: LocalJson) => {
+    if (item.type === "error") failed = true;
     if (options.json) out.now(toJsonLine(item));
     else if (item.type === "help") out.now(item.text);
     else out.now(formatError(item.code, item.message, options));
@@ -80,6 +85,7 @@ export async function runScripted(
         (reply.ok && isSendAck(reply) ? undefined : "ok");
     // `.then` directly on the request's promise: see the comment on event printing above.
     const done = connection.command(action.cmd, action.args).then((reply) => {
+      if (!reply.ok) failed = true;
       slot(render(reply));
     });
     pending.add(done);
@@ -125,7 +131,7 @@ export async function runScripted(
     await delayUnless(options.clock ?? SYSTEM_CLOCK, options.waitMs, bye);
   }
   await connection.close({ logout: !sawBye });
-  return sawBye ? 1 : 0;
+  return sawBye || failed ? 1 : 0;
 }
 
 /**

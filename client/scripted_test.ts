@@ -117,7 +117,7 @@ Deno.test("runScripted() prints one line per reply in input order, then logs out
     { re: 2, ok: true, data: { id: 9, ts: TS } },
     { re: 3, ok: true },
   );
-  assert.equal(await run, 0);
+  assert.equal(await run, 1, "the /help line failed");
   assert.deepEqual(output, [
     "[09:07] <you> hello",
     'error: Cannot show help for "nosuch": no such command (unknown_command)',
@@ -136,7 +136,7 @@ Deno.test("runScripted() keeps events and replies in wire order", async () => {
     presence,
     { re: 3, ok: false, code: "no_such_user", message: 'Cannot send to "x": no such user' },
   );
-  assert.equal(await run, 0);
+  assert.equal(await run, 1, "a command failed");
   assert.deepEqual(output.map((line) => JSON.parse(line)), [
     { type: "reply", re: 2, text: "bob" },
     presence,
@@ -158,7 +158,7 @@ Deno.test("runScripted() reports local errors as JSON lines", async (t) => {
   await t.step("unknown help topic", async () => {
     const fake = fakeConnection();
     const { output, run } = start(fake, linesOf(["/help nosuch"]), { json: true });
-    assert.equal(await run, 0);
+    assert.equal(await run, 1);
     assert.deepEqual(output.map((line) => JSON.parse(line)), [{
       type: "error",
       code: "unknown_command",
@@ -168,7 +168,7 @@ Deno.test("runScripted() reports local errors as JSON lines", async (t) => {
   await t.step("a secret that cannot be prompted for is not sent", async () => {
     const fake = fakeConnection();
     const { output, run } = start(fake, linesOf(["/passwd old"]), { json: true });
-    assert.equal(await run, 0);
+    assert.equal(await run, 1);
     assert.deepEqual(fake.sent, []);
     assert.deepEqual(output.map((line) => JSON.parse(line)), [{
       type: "error",
@@ -269,7 +269,28 @@ Deno.test("runScripted() uses the catalog of the latest login for each line", as
     yield "/help shout";
   })();
   const { output, run } = start(fake, lines);
-  assert.equal(await run, 0);
+  assert.equal(await run, 1, "the first /help failed");
   assert.match(output[0], /Cannot show help for "shout": no such command/);
   assert.match(output[1], /^\/shout <text\.\.\.>\n {2}Say it loudly/);
+});
+
+Deno.test("runScripted() exits 0 when every command succeeded and 1 when any got an error", async (t) => {
+  await t.step("all succeeded", async () => {
+    const fake = fakeConnection();
+    const { run } = start(fake, linesOf(["/list"]));
+    await until(() => fake.sent.length === 1);
+    fake.deliver({ re: 2, ok: true, text: "alice" });
+    assert.equal(await run, 0);
+  });
+  await t.step("one error reply among successes", async () => {
+    const fake = fakeConnection();
+    const { run } = start(fake, linesOf(["/msg nobody hi", "/list"]));
+    await until(() => fake.sent.length === 2);
+    fake.deliver(
+      { re: 2, ok: false, code: "no_such_user", message: 'Cannot send to "nobody": no such user' },
+      { re: 3, ok: true, text: "alice" },
+    );
+    assert.equal(await run, 1);
+    assert.deepEqual(fake.closed, { logout: true }, "still logs out normally");
+  });
 });
