@@ -27,6 +27,8 @@ export interface PasswordOptions {
   login: string;
   /** A file whose first line is the password. */
   passwordFile?: string;
+  /** Told when the password file can be read by other users (it still is used). */
+  warn?: (line: string) => void;
 }
 
 /**
@@ -41,13 +43,35 @@ export interface PasswordOptions {
  * ```
  */
 export async function getPassword(options: PasswordOptions): Promise<string | undefined> {
-  if (options.passwordFile !== undefined) return await readPasswordFile(options.passwordFile);
+  if (options.passwordFile !== undefined) {
+    const password = await readPasswordFile(options.passwordFile);
+    const loose = await looseMode(options.passwordFile);
+    if (loose !== undefined) {
+      options.warn?.(
+        `WARNING: password file "${options.passwordFile}" can be read by other users (mode ` +
+          `${loose}); make it private: chmod 600 ${options.passwordFile}`,
+      );
+    }
+    return password;
+  }
   const fromEnv = Deno.env.get("CHATZ_PASSWORD");
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
   if (!Deno.stdin.isTerminal()) return undefined;
   const typed = await promptSecret(`Password for ${options.login}: `);
   if (typed === null) throw new PromptAbortedError("Cannot read password: prompt interrupted");
   return typed;
+}
+
+/** The file's mode as octal text when its group or others may read or write it; else undefined. */
+async function looseMode(path: string): Promise<string | undefined> {
+  try {
+    const mode = (await Deno.stat(path)).mode;
+    // No mode on Windows; 0o077: any permission for the group or others.
+    if (mode === null || (mode & 0o077) === 0) return undefined;
+    return (mode & 0o777).toString(8).padStart(4, "0");
+  } catch {
+    return undefined; // it was just read; a stat that fails has nothing to add
+  }
 }
 
 /** Reads the first line of a password file, without its line ending. */

@@ -85,3 +85,25 @@ Deno.test("getPassword() prefers the file, then CHATZ_PASSWORD", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("getPassword() warns when the password file can be read by other users", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/pw`;
+    await Deno.writeTextFile(file, "s3cret\n");
+    const warnings: string[] = [];
+    const warn = (line: string) => warnings.push(line);
+    await Deno.chmod(file, 0o600);
+    assert.equal(await getPassword({ login: "bob", passwordFile: file, warn }), "s3cret");
+    assert.deepEqual(warnings, [], "a private file is fine");
+    await Deno.chmod(file, 0o644);
+    assert.equal(await getPassword({ login: "bob", passwordFile: file, warn }), "s3cret");
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /can be read by other users \(mode 0644\); make it private: chmod 600/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

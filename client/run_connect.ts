@@ -137,7 +137,11 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
   let password: string | undefined;
   let passwordRead = false;
   const readPassword = async () => {
-    password = await getPassword({ login: options.login, passwordFile: options.passwordFile });
+    password = await getPassword({
+      login: options.login,
+      passwordFile: options.passwordFile,
+      warn: (line) => console.error(`chatz: ${line}`),
+    });
     passwordRead = true;
     return password;
   };
