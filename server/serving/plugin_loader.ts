@@ -3,7 +3,7 @@
 
 import { readdir, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { DeliverHook, Plugin, PluginContext } from "../../protocol/plugin.ts";
 import type { Logger } from "../log.ts";
 import { serverVoice } from "./bound_services.ts";
@@ -65,7 +65,7 @@ export async function importPluginDir(
     } catch (error) {
       failed.push({
         source: path,
-        error: `Cannot import plugin file "${path}": ${firstLine(error)}`,
+        error: `Cannot import plugin file "${path}": ${importProblem(error)}`,
       });
     }
   }
@@ -198,6 +198,22 @@ async function settleWithin(result: void | Promise<void>, ms: number): Promise<v
 }
 
 /** An error's first line: enough to name the problem in one log line. */
+/**
+ * Why an import failed, in one line: its first line plus where, when the error says where (a
+ * syntax error's `at file:///…/x.ts:4:2` comes last), so the operator can open the file there.
+ */
+export function importProblem(error: unknown): string {
+  const text = String((error as Error)?.message ?? error);
+  const first = text.split("\n")[0];
+  const at = /\bat (file:\/\/\S+?):(\d+):(\d+)\s*$/.exec(text);
+  if (!at || first.includes(at[1])) return first;
+  let path = at[1];
+  try {
+    path = fileURLToPath(at[1]);
+  } catch { /* not a file URL after all: shown as it came */ }
+  return `${first} (at ${path}:${at[2]}:${at[3]})`;
+}
+
 function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split("\n")[0];
 }
