@@ -157,6 +157,15 @@ Deno.test(
           assert.deepEqual(replies.map((r) => r.ok).sort(), [false, true]);
           assert.equal(replyCode(replies.find((r) => !r.ok)!), "group_exists");
           const winner = replies[0].ok ? "alice" : "bob";
+          // Every other session hears of the new group, its node having read the groups again.
+          for (
+            const who of [alice, bob, carol].filter((c) => c !== (replies[0].ok ? alice : bob))
+          ) {
+            await who.events.waitFor(
+              (e) => e.type === "group" && e.action === "create" && e.group === "race",
+              "the new group announced on every node",
+            );
+          }
           for (const who of [alice, bob, carol]) {
             const { members } = replyData<{ members: string[] }>(
               await who.cmd("group", "members race"),
@@ -191,6 +200,22 @@ Deno.test(
           assert.match(
             run.stdout,
             /cluster +node \w+; 2 other nodes heard: \w+ \(\d+ online\), \w+/,
+          );
+        },
+      );
+
+      await t.step(
+        "an operator's kick on one node ends the user's sessions on another",
+        async () => {
+          const hank = await client(nodes[2].endpoint, "hank");
+          clients.push(hank);
+          await waitOnline(alice, "hank", true); // node 0 has heard that hank is on node 2
+          const run = await runCli(["admin", "--data", nodes[0].dataDir, "kick", "hank", "spam"]);
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(run.stdout, /Kicked hank \(1 session\)/);
+          await hank.events.waitFor(
+            (e) => e.type === "bye" && e.code === "kicked",
+            "hank's bye from his node",
           );
         },
       );

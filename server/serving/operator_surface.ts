@@ -33,7 +33,7 @@ export interface SurfaceParts {
   requestFlush(): void;
   flush(): void;
   /** Cluster mode: this node and the others it hears. */
-  cluster?: Pick<Relay, "node" | "nodes">;
+  cluster?: Pick<Relay, "node" | "nodes" | "kickElsewhere">;
 }
 
 /** The per-address connection bucket for a per-minute limit (0: no limit). */
@@ -90,7 +90,8 @@ export function operatorSurface(
       return changed;
     },
     kick(login, reason) {
-      const n = broker.kick(login, reason);
+      // In a cluster, the other nodes end its sessions there too.
+      const n = broker.kick(login, reason) + (parts.cluster?.kickElsewhere(login, reason) ?? 0);
       if (n > 0) log.info("operator_kick", { login, sessions: n });
       requestFlush();
       return n;

@@ -270,6 +270,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       requestFlush: turns.requestFlush,
       rememberSent: (key, sent) => ownDuplicates.remember(key, sent),
       reseedDuplicates: () => seedDuplicates(store, ownDuplicates),
+      kick: (login, reason) => {
+        const ended = broker.kick(login, reason);
+        if (ended > 0) log.info("operator_kick", { login, sessions: ended, from: "cluster" });
+      },
     });
   }
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });

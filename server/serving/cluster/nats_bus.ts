@@ -49,7 +49,12 @@ export async function connectNatsBus(
     subscribe(subject, handler) {
       nc.subscribe(subject, {
         callback: (error, message) => {
-          if (!error) handler(message.string());
+          if (error) return;
+          try {
+            handler(message.string());
+          } catch (failure) {
+            options.log.error("bus_handler_failed", { subject, error: String(failure) });
+          }
         },
       });
     },

@@ -11,6 +11,8 @@ import type { Bus } from "./nats_bus.ts";
 const TURNS = "chatz.turns";
 /** Subject of heartbeats: each node's online accounts. */
 const NODES = "chatz.nodes";
+/** Subject of operator actions that every node carries out (a kick). */
+const CONTROL = "chatz.control";
 /** How often a node tells the others who is online on it. */
 export const HEARTBEAT_MS = 1000;
 /** Silence after which a node counts as dead: three and a half missed heartbeats. */
@@ -58,6 +60,8 @@ export interface RelayDeps {
    * ids are read again from the store before its clients re-send here.
    */
   reseedDuplicates(): void;
+  /** An operator on another node kicked `login`: end its sessions here too. */
+  kick(login: string, reason: string): void;
 }
 
 /** The relay: the cluster link the chat services use, and the node's hooks around commits. */
@@ -72,6 +76,11 @@ export interface Relay extends ClusterLink {
   discard(): void;
   /** The other live nodes, with how many accounts are online on each. */
   nodes(): { node: string; accounts: number; lastSeen: number }[];
+  /**
+   * Asks the other nodes to kick `login` as well; returns how many sessions it has there, as
+   * their heartbeats said.
+   */
+  kickElsewhere(login: string, reason: string): number;
   /** Says goodbye to the other nodes and stops. */
   close(): Promise<void>;
 }
@@ -105,6 +114,13 @@ export function startRelay(deps: RelayDeps): Relay {
         encoded,
       );
     }
+    deps.requestFlush();
+  });
+
+  bus.subscribe(CONTROL, (data) => {
+    const action = parse<{ node: string; kick: string; reason: string }>(data, "control");
+    if (!action || action.node === node || typeof action.kick !== "string") return;
+    deps.kick(action.kick, String(action.reason ?? ""));
     deps.requestFlush();
   });
 
@@ -228,6 +244,10 @@ export function startRelay(deps: RelayDeps): Relay {
       queued = [];
       sentIds = [];
       groups = false;
+    },
+    kickElsewhere(login, reason) {
+      bus.publish(CONTROL, JSON.stringify({ node, kick: login, reason }));
+      return sessionsElsewhere(nameKey(login));
     },
     nodes() {
       return [...directory].map(([id, entry]) => ({
