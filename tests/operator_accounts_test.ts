@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { connect } from "../client/connection.ts";
 import type { MessageEvent } from "../protocol/mod.ts";
 import {
@@ -361,6 +362,34 @@ Deno.test(
         "the account deleted",
       );
       assert.ok(!out.items.some((l) => l.includes("pw-carol")), "the password is never echoed");
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
+Deno.test(
+  "SIGHUP reads the bans from the store again, as after another node banned",
+  opts,
+  async () => {
+    const server = await startServerProcess();
+    try {
+      assert.equal(await loginError(server.endpoint, "alice", "pw-alice"), undefined);
+      // Another node of a cluster writes the shared store; here a second connection plays it.
+      const db = new DatabaseSync(join(server.dataDir, "chatz.db"));
+      try {
+        db.exec("PRAGMA busy_timeout = 5000");
+        db.prepare(
+          "INSERT INTO bans (kind, target, reason, by, created, expires) VALUES (?,?,?,?,?,?)",
+        ).run("login", "alice", "from another node", "bob", Date.now(), null);
+      } finally {
+        db.close();
+      }
+      assert.equal(await loginError(server.endpoint, "alice", "pw-alice"), undefined, "not yet");
+      server.log.clear();
+      server.child.kill("SIGHUP");
+      await server.log.waitFor((l) => / INFO bans_reloaded bans=1/.test(l), "the bans read again");
+      assert.equal(await loginError(server.endpoint, "alice", "pw-alice"), "banned");
     } finally {
       await server.stop();
     }
