@@ -13,6 +13,12 @@ import type { FanOut } from "./fan_out.ts";
 export const MAX_CATCHUP = 2000;
 /** A lagging session whose catch-up went out without a failure for this long has caught up. */
 const LAG_SETTLE_MS = 2000;
+/**
+ * Direct messages kept while offline that one login delivers: 500 of at most 4,000 characters fit
+ * in the outbox's budget for one peer in one turn beside a full catch-up (`PEER_TURN_CHARS`), and
+ * one login of an account with 40,000 waiting no longer stalls everyone else.
+ */
+const MAX_UNDELIVERED = 500;
 
 /** What the broker calls as sessions start, end and lag. */
 export interface Catchup {
@@ -110,11 +116,21 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
         caughtUp.add(message.id);
         fanOut.push(session, catchupOf(session, message, deps.deletedLogins));
       }
-      for (const message of store.takeUndelivered(session.account)) {
+      const kept = store.takeUndelivered(session.account, MAX_UNDELIVERED);
+      for (const message of kept) {
         if (!caughtUp.has(message.id)) {
           const fromDeleted = deps.deletedLogins.authorDeleted(message.from, message.id);
           fanOut.push(session, encodeMessage(message, { delayed: true, fromDeleted }));
         }
+      }
+      if (kept.length === MAX_UNDELIVERED) {
+        const notice: NoticeEvent = {
+          type: "notice",
+          ts: now(),
+          text: `${MAX_UNDELIVERED} direct messages that came while you were away are shown; ` +
+            "any more come at your next login, and /history has them all",
+        };
+        fanOut.push(session, JSON.stringify(notice));
       }
       const actor = { login: session.login, session: session.id };
       events.emit("login", { ...actor, first }, () => userOf(actor));

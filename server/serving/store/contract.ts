@@ -323,7 +323,9 @@ export function runStoreContract(
 
       const reopened = await site.open();
       try {
-        assert.deepEqual(reopened.takeUndelivered("bob").map((m) => m.text), ["one", "two"]);
+        // With a limit, the oldest go and the rest stay for the next take.
+        assert.deepEqual(reopened.takeUndelivered("bob", 1).map((m) => m.text), ["one"]);
+        assert.deepEqual(reopened.takeUndelivered("bob", 5).map((m) => m.text), ["two"]);
         assert.deepEqual(reopened.takeUndelivered("bob"), []);
         assert.deepEqual(reopened.takeUndelivered("carol"), []);
         const [forAlice] = reopened.takeUndelivered("alice");

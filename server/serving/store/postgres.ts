@@ -468,10 +468,10 @@ function postgresStore(
       );
     },
 
-    takeUndelivered(account: string): StoredMessage[] {
+    takeUndelivered(account: string, limit?: number): StoredMessage[] {
       const rows = query(
-        "SELECT message, conv, event FROM undelivered WHERE account = $1 ORDER BY message",
-        [account],
+        "SELECT message, conv, event FROM undelivered WHERE account = $1 ORDER BY message LIMIT $2",
+        [account, limit ?? null],
       );
       // Only what was read goes: another node may be adding more at this moment.
       if (rows.length > 0) {

@@ -139,11 +139,17 @@ export function historyMethods(
     },
 
     /** Returns and forgets the messages stored for an account while it was offline, oldest first. */
-    takeUndelivered(account: string): StoredMessage[] {
+    takeUndelivered(account: string, limit = -1): StoredMessage[] {
       const rows = sql(
-        "SELECT conv, event FROM undelivered WHERE account = ? ORDER BY message",
-      ).all(account);
-      if (rows.length > 0) write("DELETE FROM undelivered WHERE account = ?", account);
+        "SELECT message, conv, event FROM undelivered WHERE account = ? ORDER BY message LIMIT ?",
+      ).all(account, limit);
+      if (rows.length > 0) {
+        write(
+          "DELETE FROM undelivered WHERE account = ? AND message <= ?",
+          account,
+          Number(rows[rows.length - 1].message),
+        );
+      }
       return rows.map((row) =>
         fromEvent(JSON.parse(String(row.event)) as MessageEvent, String(row.conv))
       );

@@ -91,8 +91,11 @@ export interface Store {
 
   /** Keeps a stored message for an account that is offline, until it logs in (once per message). */
   addUndelivered(account: string, message: AddedMessage): void;
-  /** Returns and forgets the messages kept for an account while it was offline, oldest first. */
-  takeUndelivered(account: string): StoredMessage[];
+  /**
+   * Returns and forgets the messages kept for an account while it was offline, oldest first: at
+   * most `limit` of them (all without a limit); the rest stay kept for the next take.
+   */
+  takeUndelivered(account: string, limit?: number): StoredMessage[];
 
   // ---- plugin storage ----
 
