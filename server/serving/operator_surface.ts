@@ -9,7 +9,7 @@ import type { ChatCore } from "./chat.ts";
 import type { Gate } from "./gate.ts";
 import type { OperatorServices } from "./operator_services.ts";
 import type { RateWindow } from "./rate_window.ts";
-import type { LiveSettings, RunningServer, ServerLimits, ServerOptions } from "./serve.ts";
+import type { LiveSettings, RunningServer, ServerLimits, ServerOptions } from "./server_api.ts";
 import type { Limiter, SessionDirectory } from "./shared_state.ts";
 import type { Store } from "./store/store.ts";
 

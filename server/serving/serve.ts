@@ -7,7 +7,7 @@ import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
 import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curve.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
-import { type BrokerDeps, createBroker, type Registration } from "./broker.ts";
+import { type BrokerDeps, createBroker } from "./broker.ts";
 import type { ChatCore } from "./chat.ts";
 import { assembleServing } from "./assemble.ts";
 import { BanList } from "./bans.ts";
@@ -15,24 +15,17 @@ import { DEFAULT_RESERVE_DAYS } from "./deleted_logins.ts";
 import { openGate, ZAP_DOMAIN } from "./gate.ts";
 import { createLoginAccess } from "./login_access.ts";
 import { createMetrics } from "./metrics.ts";
-import { createOperatorServices, type OperatorServices } from "./operator_services.ts";
+import { createOperatorServices } from "./operator_services.ts";
 import type { Logger } from "../log.ts";
-import {
-  importPluginDir,
-  type LoadReport,
-  type PluginSource,
-  type SetupDeps,
-  setupPlugins,
-} from "./plugin_loader.ts";
+import { importPluginDir, type LoadReport, type SetupDeps, setupPlugins } from "./plugin_loader.ts";
 import { connectRate, operatorSurface } from "./operator_surface.ts";
 import { startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate_window.ts";
 import { startRouterTransport } from "./router_transport.ts";
-import { DEFAULT_HANDLER_TIMEOUT_MS } from "./registry.ts";
 import { createLocalState } from "./shared_state.ts";
-import { openSqliteStore, type SyncMode } from "./store/sqlite.ts";
+import { openSqliteStore } from "./store/sqlite.ts";
 import { openPostgresStore } from "./store/postgres.ts";
-import type { Retention, Store } from "./store/store.ts";
+import type { Store } from "./store/store.ts";
 import { watchGroupWrites } from "./cluster/group_writes.ts";
 import { connectNatsBus } from "./cluster/nats_bus.ts";
 import { type Relay, startRelay } from "./cluster/relay.ts";
@@ -67,136 +60,16 @@ const LINGER_MS = 2000;
  */
 const CONNECTION_BATCH_BYTES = 1024;
 
-/** The limits that protect the server and its users from one abusive or stuck client. */
-export interface ServerLimits {
-  /** Commands per second per account after the burst (0: no flood limit). */
-  commandsPerSecond: number;
-  /** Commands an account may send at once before the rate applies. */
-  commandBurst: number;
-  maxGroupsPerUser: number;
-  maxSessionsPerAccount: number;
-  /** A session the server hears nothing from for this long is ended (`timed_out`). */
-  sessionTimeoutMs: number;
-  /** A session whose queue stays full this long is ended (`too_slow`). */
-  lagLimitMs: number;
-  /** New connections per minute from one network address (0: no limit). */
-  connectsPerMinute: number;
-  /** Frames libzmq queues per peer before sends to it fail and the session counts as lagging. */
-  peerQueueFrames: number;
-  /**
-   * A plugin's async command handler not settled after this long answers `plugin_failed`; a setup
-   * not settled after this long is skipped.
-   */
-  pluginTimeoutMs: number;
-}
-
-/** Defaults sized for people and ordinary bots; benchmarks lift the flood limit. */
-export const DEFAULT_LIMITS: ServerLimits = {
-  commandsPerSecond: 50,
-  commandBurst: 200,
-  maxGroupsPerUser: 100,
-  maxSessionsPerAccount: 16,
-  sessionTimeoutMs: 15_000,
-  lagLimitMs: 60_000,
-  connectsPerMinute: 600,
-  // Frames batch a turn's events up to 256 Ki characters (outbox.ts) and the largest reply, a
-  // `/history` page, holds 512 Ki characters of text: about 10 MB per session at most.
-  peerQueueFrames: 16,
-  pluginTimeoutMs: DEFAULT_HANDLER_TIMEOUT_MS,
-};
-
-/** Everything `startServer` needs. */
-export interface ServerOptions {
-  limits: ServerLimits;
-  bind: string;
-  dataDir: string;
-  /** Plugins built into the server, set up before the drop-in folder. */
-  builtins: readonly PluginSource[];
-  pluginsDir?: string;
-  /** Options by plugin name (`ctx.options`), from the server's configuration. */
-  pluginOptions?: Record<string, Record<string, string>>;
-  registration: Registration;
-  sync: SyncMode;
-  /** Cluster mode: the PostgreSQL database every node shares, instead of SQLite in `dataDir`. */
-  store?: string;
-  /** Cluster mode: the NATS server(s) the nodes relay deliveries and presence over. */
-  bus?: string;
-  retention: Retention;
-  version: string;
-  log: Logger;
-  /** Encrypt the chat endpoint with CURVE, as the server with this secret key (Z85). */
-  curve?: { secretKey: string };
-  /** Keep Prometheus metrics (`--metrics-bind`); `RunningServer.metrics` renders them. */
-  metrics?: boolean;
-  /** Days a deleted account's login stays reserved (default DEFAULT_RESERVE_DAYS). */
-  deletedLoginDays?: number;
-}
-
-/** What a reloaded configuration may change while the server runs. */
-export interface LiveSettings {
-  /** Every limit but `peerQueueFrames`, which libzmq fixes per connection when it opens. */
-  limits: ServerLimits;
-  registration: Registration;
-  retention: Retention;
-}
-
-/** The operator's view of a running server. */
-export interface ServerStatus {
-  endpoint: string;
-  listening: boolean;
-  startedAt: number;
-  uptimeMs: number;
-  /** Handshakes refused while paused. */
-  refusedWhilePaused: number;
-  usersOnline: number;
-  sessions: number;
-  groups: number;
-  accounts: number;
-  messagesStored: number;
-  messagesRelayed: number;
-  deliveries: number;
-  /** Chat messages per second, averaged over the last minute. */
-  messagesPerSecond: number;
-  memoryRss: number;
-  heapUsed: number;
-  /** Cluster mode: this node's name and the other live nodes with their online accounts. */
-  cluster?: { node: string; nodes: { node: string; accounts: number; lastSeen: number }[] };
-}
-
-/** One session, as the operator's `users` shows it. */
-export interface SessionView {
-  login: string;
-  since: number;
-  /** The client machine's name as the client reported it. */
-  host: string;
-  client: string;
-}
-
-/** A running server. */
-export interface RunningServer {
-  /** The endpoint actually bound (with the real port when the bind asked for `*` or 0). */
-  readonly endpoint: string;
-  readonly plugins: LoadReport;
-  status(): ServerStatus;
-  users(): SessionView[];
-  groups(): { name: string; owner: string; members: number; created: number }[];
-  /** Stops admitting new connections; existing sessions go on. */
-  pause(): boolean;
-  /** Admits new connections again. */
-  resume(): boolean;
-  kick(login: string, reason: string): number;
-  broadcast(text: string): void;
-  /** Wipes every account; online users are told and logged out. Returns the number of accounts removed. */
-  clearIdentities(): number;
-  /** Account management, invitations and bans for the operator's commands. */
-  readonly operator: OperatorServices;
-  /** The Prometheus text exposition, when the server keeps metrics. */
-  metrics(): Promise<string | undefined>;
-  /** Applies a reloaded configuration; returns the names of the settings that changed. */
-  reconfigure(settings: LiveSettings): string[];
-  /** Tells every client, sends what is queued, closes the socket and the store. */
-  stop(reason?: string): Promise<void>;
-}
+export {
+  DEFAULT_LIMITS,
+  type LiveSettings,
+  type RunningServer,
+  type ServerLimits,
+  type ServerOptions,
+  type ServerStatus,
+  type SessionView,
+} from "./server_api.ts";
+import type { RunningServer, ServerOptions } from "./server_api.ts";
 
 /**
  * Starts the server and resolves once it is bound and serving. Long on purpose: it is the server's
