@@ -16,6 +16,7 @@ import {
   startServerProcess,
   type TestClient,
   testCurve,
+  WAIT_MS,
 } from "./harness.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -390,6 +391,39 @@ Deno.test(
       server.child.kill("SIGHUP");
       await server.log.waitFor((l) => / INFO bans_reloaded bans=1/.test(l), "the bans read again");
       assert.equal(await loginError(server.endpoint, "alice", "pw-alice"), "banned");
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
+Deno.test(
+  "a login with register: false learns the account is new before anything is created",
+  opts,
+  async () => {
+    const server = await startServerProcess();
+    try {
+      const attempt = (register: boolean) =>
+        connect({
+          server: server.endpoint,
+          login: "newcomer",
+          password: "pw-new",
+          register,
+          timeoutMs: WAIT_MS,
+          curve: testCurve(server.endpoint),
+        });
+      await assert.rejects(attempt(false), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "new_account");
+        assert.match(error.message, /no such account; confirm to register it/);
+        return true;
+      });
+      assert.match(await ok(server, ["user", "list"]), /^No accounts$/m, "nothing was created");
+      const confirmed = await attempt(true);
+      assert.equal(confirmed.session.registered, true);
+      await confirmed.close({ logout: true });
+      const again = await attempt(false);
+      assert.equal(again.session.registered, false, "an existing account logs in as usual");
+      await again.close({ logout: true });
     } finally {
       await server.stop();
     }
