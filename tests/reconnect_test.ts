@@ -296,3 +296,114 @@ Deno.test(
     assert.doesNotMatch(run.stderr, /CURVE|server-key|key endpoint/, "no encryption hint");
   },
 );
+
+Deno.test(
+  "the real client through kill -9, restart, pause, resume and shutdown: nothing lost or repeated",
+  opts,
+  async (t) => {
+    const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
+    let server = await restart(await Deno.makeTempDir({ prefix: "chatz-e2e-" }), bind);
+    const dataDir = server.dataDir;
+    const admin = (...args: string[]) => runCli(["admin", "--data", dataDir, ...args]);
+    const alice = await resilient(server.endpoint, "alice");
+    const bob = spawnCli(
+      ["connect", "--login", "bob", "--server", server.endpoint, "--json"],
+      { CHATZ_PASSWORD: "pw-bob" },
+    );
+    const json = (line: string) => (line.startsWith("{") ? JSON.parse(line) : {});
+    const sentToBob: number[] = [];
+    /** Alice messages bob and waits until bob's client printed it. */
+    const aliceSays = async (text: string) => {
+      const { id } = replyData<{ id: number }>(await alice.conn.command("msg", `bob ${text}`));
+      sentToBob.push(id);
+      await bob.stdout.waitFor((l) => json(l).id === id, `"${text}" at bob`, 30_000);
+    };
+    /** Bob messages alice (typed into the real client) and waits for his reply line. */
+    let bobReplies = 0;
+    const bobSays = async (text: string) => {
+      await bob.type(`/msg alice ${text}`);
+      const n = ++bobReplies;
+      await bob.stdout.waitFor(
+        () => bob.stdout.items.filter((x) => json(x).type === "reply").length >= n,
+        `bob's reply ${n}`,
+        30_000,
+      );
+    };
+    const bobBack = async (what: string) => {
+      const from = bob.stdout.items.length;
+      await bob.stdout.waitFor(
+        (l, i) => i >= from && /Reconnected/.test(json(l).text ?? ""),
+        `bob back after ${what}`,
+        60_000,
+      );
+    };
+    try {
+      await t.step("before anything happens", async () => {
+        await bob.type("/list"); // bob is logged in (and registered) once this is answered
+        bobReplies++;
+        await bob.stdout.waitFor((l) => json(l).type === "reply", "bob logged in", 30_000);
+        await aliceSays("m1");
+        await bobSays("b1");
+      });
+      await t.step("kill -9, a line typed while down, restart", async () => {
+        await server.stop("SIGKILL");
+        await bob.type("/msg alice b2 typed while down");
+        bobReplies++;
+        server = await restart(dataDir, bind);
+        await bob.stdout.waitFor(
+          () => bob.stdout.items.filter((x) => json(x).type === "reply").length >= bobReplies,
+          "the reply to b2 after the restart",
+          60_000,
+        );
+        await alice.status.waitFor((s) => s.state === "online", "alice back");
+        await aliceSays("m2");
+      });
+      await t.step("pause and resume: the sessions go on", async () => {
+        assert.match((await admin("pause")).stdout, /^Paused/);
+        await aliceSays("m3 while paused");
+        await bobSays("b3 while paused");
+        assert.match((await admin("resume")).stdout, /^Listening again/);
+      });
+      await t.step("shutdown and restart: told, waits, comes back", async () => {
+        const from = bob.stdout.items.length;
+        assert.equal((await admin("shutdown", "planned", "restart")).code, 0);
+        assert.equal((await server.status).code, 0);
+        const lost = await bob.stdout.waitFor(
+          (l, i) => i >= from && /Connection lost/.test(json(l).text ?? ""),
+          "bob told of the shutdown",
+        );
+        assert.match(json(lost).text, /Server shutting down: planned restart/);
+        // This server let bob in once, after the kill; a stopping server would have twice.
+        const resumed = server.log.items.filter((l) =>
+          / INFO login login=bob .*resumed=true/.test(l)
+        );
+        assert.equal(resumed.length, 1, `bob's resumed logins here: ${resumed.join("\n")}`);
+        server = await restart(dataDir, bind);
+        await bobBack("the shutdown");
+        await aliceSays("m4 after the restart");
+        await bobSays("b4 after the restart");
+      });
+      await t.step("each message once, in order; bob's own never replayed as missed", () => {
+        const events = bob.stdout.items.map(json).filter((e) => e.type === "message");
+        assert.deepEqual(events.filter((e) => e.from === "alice").map((e) => e.id), sentToBob);
+        assert.deepEqual(events.filter((e) => e.from === "bob"), [], "no own message as an event");
+        const atAlice = alice.events.items.filter((e) => e.type === "message" && e.from === "bob");
+        assert.deepEqual(atAlice.map((e) => e.type === "message" && e.text), [
+          "b1",
+          "b2 typed while down",
+          "b3 while paused",
+          "b4 after the restart",
+        ]);
+        const missed = bob.stdout.items.map(json).filter((e) =>
+          /missed message/.test(e.text ?? "")
+        );
+        assert.deepEqual(missed, [], "nothing was missed: bob was told everything live");
+      });
+      assert.equal((await bob.end()).code, 0);
+    } finally {
+      await alice.conn.close();
+      await bob.end();
+      await server.stop();
+    }
+  },
+);
