@@ -17,8 +17,8 @@ export type ServerCall =
   | { method: "status" }
   | { method: "users" }
   | { method: "groups" }
-  | { method: "pause" }
-  | { method: "resume" }
+  | { method: "pause"; all?: boolean }
+  | { method: "resume"; all?: boolean }
   | { method: "kick"; login: string; reason: string }
   | { method: "broadcast"; text: string }
   | { method: "clearIdentities" }

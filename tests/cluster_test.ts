@@ -220,6 +220,47 @@ Deno.test(
         },
       );
 
+      await t.step("chatz admin users on one node lists the sessions of every node", async () => {
+        await waitOnline(alice, "carol", true); // node 0 has heard from nodes 1 and 2
+        await waitOnline(alice, "bob", true);
+        const run = await runCli(["admin", "--data", nodes[0].dataDir, "users"]);
+        assert.equal(run.code, 0, run.stderr);
+        assert.match(run.stdout, /^ +alice +since [\d-]+ [\d:]+Z +on (?!node )/m, run.stdout);
+        assert.match(run.stdout, /^ +bob +since [\d-]+ [\d:]+Z +on node \w+ +\(1 session\)/m);
+        assert.match(run.stdout, /^ +carol +since [\d-]+ [\d:]+Z +on node \w+ +\(1 session\)/m);
+      });
+
+      await t.step(
+        "pause --all on one node pauses every node; resume --all opens them again",
+        async () => {
+          const paused = await runCli(["admin", "--data", nodes[0].dataDir, "pause", "--all"]);
+          assert.equal(paused.code, 0, paused.stderr);
+          assert.match(paused.stdout, /^Paused: .*; asked 2 other nodes to pause too$/m);
+          for (const node of nodes.slice(1)) {
+            await node.log.waitFor(
+              (l) => l.includes("operator_pause") && l.includes("cluster"),
+              "another node pausing",
+            );
+          }
+          const status = await runCli(["admin", "--data", nodes[2].dataDir, "status"]);
+          assert.match(status.stdout, /PAUSED: new connections are refused/);
+          const resumed = await runCli(["admin", "--data", nodes[1].dataDir, "resume", "--all"]);
+          assert.equal(resumed.code, 0, resumed.stderr);
+          assert.match(resumed.stdout, /^Listening again: .*; asked 2 other nodes to resume too$/m);
+          for (const node of [nodes[0], nodes[2]]) {
+            await node.log.waitFor(
+              (l) => l.includes("operator_resume") && l.includes("cluster"),
+              "another node resuming",
+            );
+          }
+          const ivan = await client(nodes[2].endpoint, "ivan");
+          clients.push(ivan);
+          const bad = await runCli(["admin", "--data", nodes[0].dataDir, "pause", "--everywhere"]);
+          assert.notEqual(bad.code, 0);
+          assert.match(bad.stderr, /Cannot pause: "--everywhere" is not an option/);
+        },
+      );
+
       await t.step(
         "NATS restarted: the nodes reconnect and relay again; what was acknowledged meanwhile is kept",
         async () => {
@@ -324,6 +365,30 @@ Deno.test(
           );
           assert.deepEqual(heard(erinEvents.items, "erin"), [], "erin's own never replayed to her");
           assert.equal(new Set(erinIds).size, FAILOVER_MESSAGES, "a re-sent command stored once");
+        },
+      );
+
+      await t.step(
+        "clear-identities on one node logs out the users of every node",
+        async () => {
+          // Node 0 was killed above: the operator acts from node 1; carol is on node 2.
+          const run = await runCli([
+            "admin",
+            "--data",
+            nodes[1].dataDir,
+            "--yes",
+            "clear-identities",
+          ]);
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(run.stdout, /Deleted \d+ accounts/);
+          await carol.events.waitFor(
+            (e) => e.type === "bye" && e.code === "account_deleted",
+            "carol's bye from node 2",
+          );
+          await bob.events.waitFor(
+            (e) => e.type === "bye" && e.code === "account_deleted",
+            "bob's bye from node 1",
+          );
         },
       );
     } finally {

@@ -109,9 +109,13 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
       const users = await ctx.server.call<SessionView[]>({ method: "users" });
       if (users.length === 0) return { text: "No one is online", data: users };
       const lines = users.map((u) =>
-        `  ${u.login.padEnd(20)} since ${clock(u.since)}  on ${u.host || "?"}  (${u.client || "?"})`
+        `  ${u.login.padEnd(20)} since ${clock(u.since)}  ` +
+        (u.node === undefined
+          ? `on ${u.host || "?"}  (${u.client || "?"})`
+          : `on node ${u.node}  (${plural(u.sessions ?? 1, "session")})`)
       );
-      return { text: [`${plural(users.length, "session")}:`, ...lines].join("\n"), data: users };
+      const count = users.reduce((n, u) => n + (u.sessions ?? 1), 0);
+      return { text: [`${plural(count, "session")}:`, ...lines].join("\n"), data: users };
     },
   },
   {
@@ -131,28 +135,33 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
   },
   {
     name: "pause",
-    usage: "pause",
-    summary: "Stop admitting new connections; sessions already connected go on",
-    async run(ctx) {
-      const changed = await ctx.server.call<boolean>({ method: "pause" });
-      return {
-        text: changed
-          ? "Paused: new connections are refused (chatz clients re-dial, backing off to 8 s); connected sessions go on"
-          : "Already paused",
-      };
+    usage: "pause [--all]",
+    summary:
+      "Stop admitting new connections; sessions already connected go on (--all: every node of a cluster)",
+    async run(ctx, args) {
+      const { changed, others } = await ctx.server.call<PauseResult>({
+        method: "pause",
+        all: allNodes("pause", args),
+      });
+      const text = changed
+        ? "Paused: new connections are refused (chatz clients re-dial, backing off to 8 s); connected sessions go on"
+        : "Already paused";
+      return { text: text + otherNodes(others, "pause"), data: { changed, others } };
     },
   },
   {
     name: "resume",
-    usage: "resume",
-    summary: "Admit new connections again",
-    async run(ctx) {
-      const changed = await ctx.server.call<boolean>({ method: "resume" });
-      return {
-        text: changed
-          ? "Listening again: waiting clients get in on their next retry"
-          : "Already listening",
-      };
+    usage: "resume [--all]",
+    summary: "Admit new connections again (--all: on every node of a cluster)",
+    async run(ctx, args) {
+      const { changed, others } = await ctx.server.call<PauseResult>({
+        method: "resume",
+        all: allNodes("resume", args),
+      });
+      const text = changed
+        ? "Listening again: waiting clients get in on their next retry"
+        : "Already listening";
+      return { text: text + otherNodes(others, "resume"), data: { changed, others } };
     },
   },
   {
@@ -393,4 +402,26 @@ function describeCluster(cluster: NonNullable<ServerStatus["cluster"]>): string 
   return `cluster   node ${cluster.node}; ${plural(others.length, "other node")} heard${
     others.length > 0 ? `: ${others.join(", ")}` : ""
   }`;
+}
+
+/** What `pause` and `resume` answer: whether this node changed, and how many others were asked. */
+interface PauseResult {
+  changed: boolean;
+  others: number;
+}
+
+/** Whether `pause`/`resume` was given `--all`; anything else is a clear error. */
+function allNodes(command: string, args: string): boolean {
+  const words = args.split(/\s+/).filter(Boolean);
+  if (words.length === 0) return false;
+  if (words.length === 1 && words[0] === "--all") return true;
+  throw new ChatError(
+    "bad_arguments",
+    `Cannot ${command}: "${words[0].slice(0, 20)}" is not an option; usage: ${command} [--all]`,
+  );
+}
+
+/** The tail of `pause --all`'s answer: the other nodes asked to do the same. */
+function otherNodes(others: number, command: string): string {
+  return others > 0 ? `; asked ${plural(others, "other node")} to ${command} too` : "";
 }

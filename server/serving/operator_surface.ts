@@ -33,7 +33,7 @@ export interface SurfaceParts {
   requestFlush(): void;
   flush(): void;
   /** Cluster mode: this node and the others it hears. */
-  cluster?: Pick<Relay, "node" | "nodes" | "kickElsewhere">;
+  cluster?: Pick<Relay, "node" | "nodes" | "kickElsewhere" | "tellOthers" | "usersElsewhere">;
 }
 
 /** The per-address connection bucket for a per-minute limit (0: no limit). */
@@ -69,13 +69,25 @@ export function operatorSurface(
         cluster: { node: parts.cluster.node, nodes: parts.cluster.nodes() },
       }),
     }),
-    users: () =>
-      sessions.list().map((s) => ({
+    users: () => [
+      ...sessions.list().map((s) => ({
         login: s.login,
         since: s.since,
         host: s.host,
         client: s.client,
       })),
+      // Cluster mode: the other nodes' accounts, as their last heartbeats said.
+      ...(parts.cluster?.usersElsewhere() ?? []).flatMap(({ node, online }) =>
+        online.map((u) => ({
+          login: u.login,
+          since: u.since,
+          host: "",
+          client: "",
+          node,
+          sessions: u.sessions,
+        }))
+      ),
+    ],
     groups: () => chat.groups(),
     pause() {
       const changed = !gate.paused;
@@ -88,6 +100,9 @@ export function operatorSurface(
       gate.resume();
       if (changed) log.info("operator_resume", {});
       return changed;
+    },
+    pauseOthers(paused) {
+      return parts.cluster?.tellOthers({ action: paused ? "pause" : "resume" }) ?? 0;
     },
     kick(login, reason) {
       // In a cluster, the other nodes end its sessions there too.
@@ -111,6 +126,8 @@ export function operatorSurface(
       const removed = store.clearIdentities();
       chat.groupsCleared();
       log.warn("identities_cleared", { accounts: removed });
+      // The accounts are gone from the shared store: the other nodes log their sessions out too.
+      parts.cluster?.tellOthers({ action: "clear" });
       flush();
       return removed;
     },

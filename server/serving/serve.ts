@@ -28,7 +28,7 @@ import { openPostgresStore } from "./store/postgres.ts";
 import type { Store } from "./store/store.ts";
 import { watchGroupWrites } from "./cluster/group_writes.ts";
 import { connectNatsBus } from "./cluster/nats_bus.ts";
-import { type Relay, startRelay } from "./cluster/relay.ts";
+import { type ControlAction, type Relay, startRelay } from "./cluster/relay.ts";
 import { sharedDuplicates } from "./cluster/duplicates.ts";
 import { seedDuplicates } from "./chat/sends.ts";
 import { createTurns, type Turns } from "./turns.ts";
@@ -143,11 +143,31 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       requestFlush: turns.requestFlush,
       rememberSent: (key, sent) => ownDuplicates.remember(key, sent),
       reseedDuplicates: () => seedDuplicates(store, ownDuplicates),
-      kick: (login, reason) => {
-        const ended = broker.kick(login, reason);
-        if (ended > 0) log.info("operator_kick", { login, sessions: ended, from: "cluster" });
-      },
+      control: (action) => clusterControl(action),
     });
+  }
+
+  /** Carries out what an operator on another node asked of the whole cluster. */
+  function clusterControl(action: ControlAction): void {
+    if (action.action === "kick") {
+      const ended = broker.kick(action.login, action.reason);
+      if (ended > 0) {
+        log.info("operator_kick", { login: action.login, sessions: ended, from: "cluster" });
+      }
+    } else if (action.action === "clear") {
+      broker.endAll(
+        "account_deleted",
+        "The operator cleared all accounts; log in again to register",
+        "identities_cleared",
+      );
+      chat.groupsCleared();
+      log.warn("identities_cleared", { from: "cluster" });
+    } else {
+      const changed = action.action === "pause" ? !gate.paused : gate.paused;
+      if (action.action === "pause") gate.pause();
+      else gate.resume();
+      if (changed) log.info(`operator_${action.action}`, { from: "cluster" });
+    }
   }
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 

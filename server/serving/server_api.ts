@@ -112,6 +112,12 @@ export interface SessionView {
   /** The client machine's name as the client reported it. */
   host: string;
   client: string;
+  /**
+   * Cluster mode, an account online on another node: that node's name and how many sessions the
+   * account has there (host and client are then empty: heartbeats carry only logins and counts).
+   */
+  node?: string;
+  sessions?: number;
 }
 
 /** A running server. */
@@ -126,6 +132,11 @@ export interface RunningServer {
   pause(): boolean;
   /** Admits new connections again. */
   resume(): boolean;
+  /**
+   * Cluster mode: asks every other live node to pause (or resume) too; returns how many were
+   * asked (0 in embedded mode).
+   */
+  pauseOthers(paused: boolean): number;
   kick(login: string, reason: string): number;
   broadcast(text: string): void;
   /** Wipes every account; online users are told and logged out. Returns the number of accounts removed. */

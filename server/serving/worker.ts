@@ -45,9 +45,11 @@ function call(server: RunningServer, request: ServerCall): unknown {
     case "groups":
       return server.groups();
     case "pause":
-      return server.pause();
-    case "resume":
-      return server.resume();
+    case "resume": {
+      const changed = request.method === "pause" ? server.pause() : server.resume();
+      const others = request.all ? server.pauseOthers(request.method === "pause") : 0;
+      return { changed, others };
+    }
     case "kick":
       return server.kick(request.login, request.reason);
     case "broadcast":

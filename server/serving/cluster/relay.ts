@@ -11,7 +11,7 @@ import type { Bus } from "./nats_bus.ts";
 const TURNS = "chatz.turns";
 /** Subject of heartbeats: each node's online accounts. */
 const NODES = "chatz.nodes";
-/** Subject of operator actions that every node carries out (a kick). */
+/** Subject of operator actions that every node carries out (kick, pause, resume, clear). */
 const CONTROL = "chatz.control";
 /** How often a node tells the others who is online on it. */
 export const HEARTBEAT_MS = 1000;
@@ -33,6 +33,20 @@ interface NodeBeat {
   node: string;
   online: OnlineUser[];
   bye?: true;
+}
+
+/** An operator's action that the other nodes carry out on their own sessions and gate. */
+export type ControlAction =
+  | { action: "kick"; login: string; reason: string }
+  | { action: "pause" }
+  | { action: "resume" }
+  /** The accounts were cleared in the shared store: end every session, forget the groups. */
+  | { action: "clear" };
+
+/** One node's online accounts, as its last heartbeat said. */
+export interface NodeUsers {
+  node: string;
+  online: OnlineUser[];
 }
 
 /** What the relay needs from its node. */
@@ -60,8 +74,8 @@ export interface RelayDeps {
    * ids are read again from the store before its clients re-send here.
    */
   reseedDuplicates(): void;
-  /** An operator on another node kicked `login`: end its sessions here too. */
-  kick(login: string, reason: string): void;
+  /** An operator on another node acted on the whole cluster: do it here too. */
+  control(action: ControlAction): void;
 }
 
 /** The relay: the cluster link the chat services use, and the node's hooks around commits. */
@@ -81,13 +95,17 @@ export interface Relay extends ClusterLink {
    * their heartbeats said.
    */
   kickElsewhere(login: string, reason: string): number;
+  /** Asks the other nodes to carry out `action`; returns how many live nodes were asked. */
+  tellOthers(action: ControlAction): number;
+  /** The accounts online on each other live node, by node. */
+  usersElsewhere(): NodeUsers[];
   /** Says goodbye to the other nodes and stops. */
   close(): Promise<void>;
 }
 
 /**
  * Starts relaying: subscribes to the other nodes' turns and heartbeats, and sends its own. One
- * closure of about 170 lines: the turn's queue, the directory and the timers are one state.
+ * closure of about 185 lines: the turn's queue, the directory and the timers are one state.
  */
 export function startRelay(deps: RelayDeps): Relay {
   const { bus, node, log, now } = deps;
@@ -118,9 +136,17 @@ export function startRelay(deps: RelayDeps): Relay {
   });
 
   bus.subscribe(CONTROL, (data) => {
-    const action = parse<{ node: string; kick: string; reason: string }>(data, "control");
-    if (!action || action.node === node || typeof action.kick !== "string") return;
-    deps.kick(action.kick, String(action.reason ?? ""));
+    const message = parse<ControlAction & { node: string }>(data, "control");
+    if (!message || message.node === node) return;
+    if (message.action === "kick") {
+      if (typeof message.login !== "string") return;
+      deps.control({ action: "kick", login: message.login, reason: String(message.reason ?? "") });
+    } else if (["pause", "resume", "clear"].includes(message.action)) {
+      deps.control({ action: message.action });
+    } else {
+      log.warn("bus_bad_message", { what: "control" });
+      return;
+    }
     deps.requestFlush();
   });
 
@@ -246,8 +272,15 @@ export function startRelay(deps: RelayDeps): Relay {
       groups = false;
     },
     kickElsewhere(login, reason) {
-      bus.publish(CONTROL, JSON.stringify({ node, kick: login, reason }));
+      bus.publish(CONTROL, JSON.stringify({ node, action: "kick", login, reason }));
       return sessionsElsewhere(nameKey(login));
+    },
+    tellOthers(action) {
+      bus.publish(CONTROL, JSON.stringify({ node, ...action }));
+      return directory.size;
+    },
+    usersElsewhere() {
+      return [...directory].map(([id, entry]) => ({ node: id, online: entry.online }));
     },
     nodes() {
       return [...directory].map(([id, entry]) => ({
