@@ -70,6 +70,8 @@ export const REDIAL_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 8000 };
  * refused by the server rather than slow: its ZAP handler answers "300, retry later" while paused.
  */
 const NOT_ADMITTED_AFTER_MS = 1500;
+/** Unanswered re-logins in a row after which the server's key is checked (keyChanged). */
+const UNANSWERED_BEFORE_KEY_CHECK = 3;
 /** How often the first dial's progress is looked at, to tell the user why it waits. */
 const WAIT_PROBE_MS = 250;
 
@@ -134,6 +136,13 @@ export interface ConnectOptions {
    * hangs up too) and the client keeps waiting; without it, or false, the dial fails at once.
    */
   keyStillValid?: () => Promise<boolean>;
+  /**
+   * Asked while re-dialling an encrypted server that does not answer (every
+   * UNANSWERED_BEFORE_KEY_CHECK attempts): the reason to give up with when the server's key has
+   * changed (its key endpoint reports another key), else undefined. A changed key never passes
+   * the handshake, so without this the client would re-dial forever without saying why.
+   */
+  keyChanged?: () => Promise<{ code: ClientErrorCode; message: string } | undefined>;
   /** The link to the server; default: a DEALER socket on `server` (tests pass a fake). */
   openLink?: OpenLink;
   /** The clock timers and timeouts run on; default: the system's (tests pass a fake). */
@@ -153,6 +162,8 @@ export type ConnectionStatus =
  */
 export type ClientErrorCode =
   | "unreachable"
+  | "server_key_changed"
+  | "wrong_server_key"
   | "not_admitted"
   | "closed"
   | "encryption_mismatch"
@@ -612,6 +623,7 @@ async function reconnect(
   }
   conn.held.sort((a, b) => a - b);
   let waitNext = how.waitFirst === true;
+  let unanswered = 0;
   for (let attempt = 1; conn.state === "reconnecting"; attempt++) {
     const delayMs = waitNext ? Math.round(backoffDelay(attempt, RETRY_BACKOFF)) : 0;
     conn.options.onStatus?.({ state: "reconnecting", reason, attempt, delayMs });
@@ -620,12 +632,31 @@ async function reconnect(
     waitNext = false;
     const outcome = await relogin(conn, attempt);
     if (outcome === "online" || outcome === "ended") return;
-    if (outcome === "unanswered") reason = "no answer yet";
-    else {
+    if (outcome === "unanswered") {
+      reason = "no answer yet";
+      if (++unanswered % UNANSWERED_BEFORE_KEY_CHECK === 0 && await keyHasChanged(conn)) return;
+    } else {
+      unanswered = 0;
       reason = outcome.refused;
       waitNext = true;
     }
   }
+}
+
+/** Ends the session when the server's key changed (a new key never passes the handshake). */
+async function keyHasChanged(conn: Conn): Promise<boolean> {
+  const changed = await conn.options.keyChanged?.();
+  if (!changed || conn.state !== "reconnecting") return false;
+  conn.state = "ended";
+  for (const [id, waiter] of conn.pending) waiter.resolve(lost(id));
+  conn.pending.clear();
+  // Made by the client, never sent: the bye's code is one of the client's own.
+  conn.options.onEvent?.({
+    type: "bye",
+    code: changed.code as ErrorCode,
+    message: changed.message,
+  });
+  return true;
 }
 
 /**

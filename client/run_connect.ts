@@ -162,6 +162,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
         ...(passwordRead ? { password } : { getPassword: readPassword }),
         onWaiting: (why) => console.error(`chatz: ${WAITING[why]}`),
         keyStillValid: trusted && (() => serverKeyMatches(trusted!, trust)),
+        keyChanged: trusted && (() => keyChangedWarning(trusted!, trust)),
         register,
         invite: options.invite,
         timeoutMs: options.timeoutMs,
@@ -263,6 +264,24 @@ async function confirmNewAccount(
   const again = await promptSecret(`Password for the new account ${login}, again: `);
   if (again === null) return "aborted";
   return again === password ? "confirmed" : "differ";
+}
+
+/**
+ * While re-dialling: when the server's key endpoint now reports another key, prints the same
+ * WARNING a fresh connect gives and returns the reason to end the session with.
+ */
+async function keyChangedWarning(
+  trusted: TrustedKey,
+  trust: { server: string; serverKey?: string; keyEndpoint?: string; timeoutMs: number },
+) {
+  const error = await explainUnansweredLogin(
+    `Cannot reconnect to "${trust.server}"`,
+    trusted,
+    trust,
+  );
+  if (error.code !== "server_key_changed" && error.code !== "wrong_server_key") return undefined;
+  for (const line of error.warning) console.error(`chatz: ${line}`);
+  return { code: error.code, message: error.message };
 }
 
 /** What the first dial says while it waits (on stderr: the UI has not started). */

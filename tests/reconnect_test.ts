@@ -407,3 +407,39 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "a connected client whose server's key changed stops with the WARNING",
+  opts,
+  async () => {
+    const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
+    let server = await restart(await Deno.makeTempDir({ prefix: "chatz-key-a-" }), bind);
+    const bob = spawnCli(
+      ["connect", "--login", "bob", "--server", server.endpoint, "--json"],
+      { CHATZ_PASSWORD: "pw-bob" },
+    );
+    try {
+      await bob.type("/list");
+      await bob.stdout.waitFor((l) => l.includes('"type":"reply"'), "bob logged in", 30_000);
+      await server.stop();
+      // The same address served from a new data folder: a new CURVE key.
+      server = await restart(await Deno.makeTempDir({ prefix: "chatz-key-b-" }), bind);
+      await bob.stderr.waitFor(
+        (l) => /WARNING: the CURVE key of server "[^"]+" has CHANGED from \S+ to \S+/.test(l),
+        "the warning a fresh connect gives",
+        60_000,
+      );
+      await bob.stdout.waitFor(
+        (l) => l.includes('"code":"server_key_changed"'),
+        "the session ended",
+      );
+      assert.equal((await bob.end()).code, 1);
+    } finally {
+      try {
+        bob.signal("SIGKILL");
+      } catch { /* already gone */ }
+      await bob.end();
+      await server.stop();
+    }
+  },
+);
