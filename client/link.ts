@@ -21,8 +21,12 @@ export interface ClientLink {
   readonly pending: number;
   /** Drops what is queued, for a connection that is being replaced. */
   discardQueued(): void;
-  /** Starts watching the security handshake (to tell a key or mechanism mismatch at once). */
-  watchHandshake(): HandshakeWatch;
+  /**
+   * Starts watching the security handshake (to tell a key or mechanism mismatch at once).
+   * `onDropped` hears when the current endpoint's connection drops, for as long as the link lives,
+   * when there are several endpoints (with one, libzmq re-dials it by itself).
+   */
+  watchHandshake(onDropped?: () => void): HandshakeWatch;
   /** Closes the link; a final message queued just before still gets its linger time. */
   close(): Promise<void>;
 }
@@ -76,7 +80,11 @@ export function dealerLink(endpoints: readonly string[], curve?: { serverKey: st
         return loop.pending;
       },
       discardQueued: () => loop.discardQueued(),
-      watchHandshake: () => watchHandshake(socket),
+      watchHandshake: (onDropped) =>
+        watchHandshake(socket, (address) => {
+          // A drop of the endpoint left behind by a re-dial is not news.
+          if (endpoints.length > 1 && address === endpoints[current]) onDropped?.();
+        }),
       close: () => loop.close(),
     };
   };

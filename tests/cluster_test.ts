@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
-import { connect } from "../client/connection.ts";
+import { connect, type ConnectionStatus } from "../client/connection.ts";
 import {
   client,
   loginError,
@@ -304,6 +304,7 @@ Deno.test(
         "a node killed under traffic: its client moves to another, nothing lost or repeated",
         async () => {
           const erinEvents = new Recorder<ServerEvent>();
+          const erinStatus = new Recorder<ConnectionStatus>();
           const erin = await connect({
             server: nodes.map((n) => n.endpoint).join(","),
             login: "erin",
@@ -312,6 +313,7 @@ Deno.test(
             reconnect: true,
             curve: testCurve(nodes[0].endpoint), // one key for the whole cluster
             onEvent: (e) => erinEvents.push(e),
+            onStatus: (s) => erinStatus.push(s),
           });
           clients.push({
             conn: erin,
@@ -365,6 +367,12 @@ Deno.test(
           );
           assert.deepEqual(heard(erinEvents.items, "erin"), [], "erin's own never replayed to her");
           assert.equal(new Set(erinIds).size, FAILOVER_MESSAGES, "a re-sent command stored once");
+          // She moved because her socket saw the connection drop, not after three silent pings.
+          const moved = erinStatus.items.find((s) => s.state === "reconnecting");
+          assert.deepEqual(
+            moved && moved.state === "reconnecting" && moved.reason,
+            "the connection to the server dropped",
+          );
         },
       );
 

@@ -44,7 +44,8 @@ export interface HandshakeWatch {
 
 /**
  * Starts watching `socket`'s events for a failed security handshake. The caller stops the watch
- * once the connection works (a login answered) or the socket is closed.
+ * once the connection works (a login answered) or the socket is closed. `onDisconnect`, when
+ * given, hears of every established connection that drops, until the socket closes.
  *
  * @example
  * ```ts
@@ -56,7 +57,10 @@ export interface HandshakeWatch {
  * watch.failed.then((why) => console.error(`handshake failed: ${why}`));
  * ```
  */
-export function watchHandshake(socket: Socket): HandshakeWatch {
+export function watchHandshake(
+  socket: Socket,
+  onDisconnect?: (address: string) => void,
+): HandshakeWatch {
   const failed = Promise.withResolvers<HandshakeFailure>();
   const events = socket.events;
   let stopped = false;
@@ -71,6 +75,8 @@ export function watchHandshake(socket: Socket): HandshakeWatch {
     while (!events.closed) {
       const event = await events.receive();
       if (event.type === "end") return;
+      // Reported after stop() too: the connection's whole life, not only its handshake.
+      if (event.type === "disconnect") onDisconnect?.(event.address);
       if (stopped) continue;
       if (event.type === "connect") {
         progress.connected = true;
