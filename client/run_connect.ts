@@ -291,16 +291,16 @@ const WAITING = {
 } as const;
 
 /** A connection status change as a notice line, so both the terminal and scripts see it. */
-function statusNotice(status: ConnectionStatus): ServerEvent {
+export function statusNotice(status: ConnectionStatus): ServerEvent {
   const text = status.state === "reconnecting"
     ? `Connection lost (${status.reason}); reconnecting${
       status.delayMs > 0 ? ` in ${(status.delayMs / 1000).toFixed(1)} s` : ""
     }, attempt ${status.attempt}`
     : `Reconnected${
       status.catchup.count > 0
-        ? `; ${plural(status.catchup.count, "missed message")} follow${
-          status.catchup.complete ? "" : " (more in /history)"
-        }`
+        ? `; ${plural(status.catchup.count, "missed message")} ${
+          status.catchup.count === 1 ? "follows" : "follow"
+        }${status.catchup.complete ? "" : " (more in /history)"}`
         : ""
     }`;
   return { type: "notice", text, ts: Date.now() };
