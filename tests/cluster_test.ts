@@ -262,7 +262,7 @@ Deno.test(
       );
 
       await t.step(
-        "NATS restarted: the nodes reconnect and relay again; what was acknowledged meanwhile is kept",
+        "NATS restarted: the nodes reconnect and relay again; what was acknowledged meanwhile arrives",
         async () => {
           await nats.stop();
           const during = replyData<{ id: number }>(await alice.cmd("say", "while the bus is down"));
@@ -274,6 +274,18 @@ Deno.test(
               WAIT_MS * 3,
             );
           }
+          // Stored on node 0 while the bus was down: bob (node 1) and carol (node 2) catch up.
+          const caught = await bob.events.waitFor(
+            messageWith("while the bus is down"),
+            "bob catching up with what alice said during the outage",
+            WAIT_MS * 3,
+          ) as MessageEvent;
+          assert.equal(caught.id, during.id);
+          await carol.events.waitFor(
+            messageWith("while the bus is down"),
+            "carol catching up too",
+            WAIT_MS * 3,
+          );
           replyData(await alice.cmd("say", "the bus is back"));
           await bob.events.waitFor(
             messageWith("the bus is back"),
@@ -284,6 +296,11 @@ Deno.test(
             await bob.cmd("history", "public 50"),
           );
           assert.ok(page.messages.some((m) => m.id === during.id), "stored, and in the history");
+          assert.equal(
+            bob.events.items.filter(messageWith("while the bus is down")).length,
+            1,
+            "bob got it once",
+          );
         },
       );
 

@@ -128,7 +128,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   /** Joins the other nodes on the bus; their deliveries reach this node's sessions through `chat`. */
   async function joinCluster(url: string): Promise<Relay> {
     const node = crypto.randomUUID().slice(0, 8);
-    const bus = await connectNatsBus(url, { name: `chatz-${node}`, log });
+    const bus = await connectNatsBus(url, { name: `chatz-${node}`, log, onStatus: busStatus });
     log.info("cluster_joined", { node });
     return startRelay({
       bus,
@@ -145,6 +145,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reseedDuplicates: () => seedDuplicates(store, ownDuplicates),
       control: (action) => clusterControl(action),
     });
+  }
+
+  /** The last message id when the bus dropped, while it is down. */
+  let busDownAfter: number | undefined;
+
+  /**
+   * While the bus is down, other nodes' messages are stored but not relayed here. When it is back,
+   * every session here catches up from the store after the id it had reached at the drop, as a
+   * slow reader does (duplicates of what it got meanwhile are dropped by id, section 6.5).
+   */
+  function busStatus(status: "disconnect" | "reconnect"): void {
+    if (status === "disconnect") {
+      busDownAfter ??= store.lastMessageId;
+      return;
+    }
+    if (busDownAfter === undefined) return;
+    const after = busDownAfter;
+    busDownAfter = undefined;
+    for (const session of sessions.all()) chat.lagged(session, after + 1);
+    log.info("bus_catchup", { after, sessions: sessions.sessionCount });
+    turns.requestFlush();
   }
 
   /** Carries out what an operator on another node asked of the whole cluster. */

@@ -23,7 +23,12 @@ const RECONNECT_WAIT_MS = 500;
 /** Connects to the NATS server(s) at `url` (comma-separated for several). */
 export async function connectNatsBus(
   url: string,
-  options: { name: string; log: Logger },
+  options: {
+    name: string;
+    log: Logger;
+    /** Hears the connection to NATS drop and come back. */
+    onStatus?: (status: "disconnect" | "reconnect") => void;
+  },
 ): Promise<Bus> {
   let nc: NatsConnection;
   try {
@@ -41,6 +46,11 @@ export async function connectNatsBus(
     for await (const status of nc.status()) {
       if (status.type === "disconnect" || status.type === "reconnect") {
         options.log.warn(`bus_${status.type}`, { server: String(status.server ?? "") });
+        try {
+          options.onStatus?.(status.type);
+        } catch (failure) {
+          options.log.error("bus_handler_failed", { status: status.type, error: String(failure) });
+        }
       }
     }
   })().catch(() => {});
