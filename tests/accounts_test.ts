@@ -151,7 +151,7 @@ Deno.test("passwords: /passwd, throttling and session tokens", opts, async (t) =
     await t.step("a session token logs in without the password", async () => {
       const first = await client(server.endpoint, "dave", "pw");
       const token = (first.conn.session as LoginData).token;
-      await first.close();
+      await first.conn.close({ logout: false }); // a logout would revoke the token (next step)
       const resumed = await connect({
         server: server.endpoint,
         login: "dave",
@@ -161,6 +161,17 @@ Deno.test("passwords: /passwd, throttling and session tokens", opts, async (t) =
       });
       assert.equal(resumed.session.login, "dave");
       await resumed.close({ logout: true });
+      // The logout revoked the token: a copy of it logs in no more.
+      await assert.rejects(
+        connect({
+          server: server.endpoint,
+          login: "dave",
+          token,
+          timeoutMs: 5000,
+          curve: testCurve(server.endpoint),
+        }),
+        /token/,
+      );
       await assert.rejects(
         connect({
           server: server.endpoint,

@@ -385,6 +385,24 @@ Deno.test(
         },
       );
 
+      /**
+       * A token for `name` from a login on a connection of its own, left without a logout: the
+       * churn peer's own token goes with each logout it gets (a logout revokes its token).
+       */
+      const freshToken = async (name: string) => {
+        const spare = new FuzzPeer(-1, { role: "anon" }, server.endpoint);
+        try {
+          const reply = await spare.request({
+            op: "login",
+            id: ownId++,
+            login: name,
+            password: passwords.get(name),
+          });
+          return (reply.raw.data as { token: string } | undefined)?.token ?? "";
+        } finally {
+          await spare.close();
+        }
+      };
       let sent = 0;
       let reloginCount = 0;
       /** Its own stream, so re-logins (which depend on answers) leave the generator's untouched. */
@@ -422,7 +440,7 @@ Deno.test(
             op: "login",
             id: ownId++,
             login: name,
-            token: tokens.get(name),
+            token: await freshToken(name),
             ...loginExtras(relogins),
           });
           reloginCount++;

@@ -20,6 +20,8 @@ export interface Session {
   readonly host: string;
   /** The client asked for its own messages back as events (`LoginRequest.echo`). */
   readonly echo?: boolean;
+  /** The hash of the session token this session logged in with or was given: a logout revokes it. */
+  readonly tokenHash?: string;
   lastSeen: number;
   /**
    * A lag episode: its queue filled at `since`, most recently at `last`. While `active`, nothing is

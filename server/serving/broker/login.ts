@@ -383,6 +383,7 @@ function startSession(
     client: printable((request.client ?? "").slice(0, 64)),
     host: printable((request.host ?? "").slice(0, 64)),
     ...(request.echo ? { echo: true } : {}),
+    tokenHash: tokenHash(auth.token),
   };
   const first = sessions.add(session);
   store.touchAccount(session.account, now());

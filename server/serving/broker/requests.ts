@@ -150,6 +150,9 @@ export function createRequests(deps: BrokerDeps, parts: RequestParts): Requests 
           return replyError(to, request.id, "not_logged_in", "Cannot log out: not logged in");
         }
         reply(to, request.id, { ok: true });
+        // A token outlives its session by design (a client resumes with it); a logout says the
+        // user is done, so it must not log in again from a copy of it (a stolen one included).
+        if (session.tokenHash) deps.store.dropToken(session.tokenHash);
         return parts.endSession(to.id, "logout");
       case "login":
         return login(to, session, request);

@@ -142,6 +142,12 @@ export function runStoreContract(
       await t.step("an unknown hash", () => {
         assert.equal(store.tokenAccount("nope", T0), undefined);
       });
+      await t.step("dropToken forgets one token", () => {
+        store.saveToken("hash-a3", "alice", T0, T0 + 2 * DAY);
+        store.dropToken("hash-a3");
+        assert.equal(store.tokenAccount("hash-a3", T0), undefined);
+        assert.equal(store.tokenAccount("hash-a2", T0 + DAY), "alice");
+      });
       await t.step("dropTokens forgets every token of one account", () => {
         store.dropTokens("alice");
         assert.equal(store.tokenAccount("hash-a1", T0), undefined);

@@ -286,6 +286,10 @@ function postgresStore(
       write("DELETE FROM tokens WHERE account = $1", account);
     },
 
+    dropToken(hash: string): void {
+      write("DELETE FROM tokens WHERE hash = $1", hash);
+    },
+
     // ---- groups ----
 
     loadGroups(): StoredGroup[] {

@@ -15,6 +15,7 @@ export type IdentityMethods = Pick<
   | "saveToken"
   | "tokenAccount"
   | "dropTokens"
+  | "dropToken"
   | "loadGroups"
   | "createGroup"
   | "deleteGroup"
@@ -77,6 +78,10 @@ export function identityMethods(db: Pick<OperatorSql, "sql" | "write">): Identit
 
     dropTokens(account: string): void {
       write("DELETE FROM tokens WHERE account = ?", account);
+    },
+
+    dropToken(hash: string): void {
+      write("DELETE FROM tokens WHERE hash = ?", hash);
     },
 
     // ---- groups ----

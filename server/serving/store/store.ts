@@ -44,6 +44,8 @@ export interface Store {
   tokenAccount(hash: string, now: number): string | undefined;
   /** Forgets every token of an account. */
   dropTokens(account: string): void;
+  /** Forgets one token by its hash (a logout revokes the token its session used). */
+  dropToken(hash: string): void;
 
   // ---- groups and memberships ----
 
