@@ -33,6 +33,11 @@ export const PING_INTERVAL_MS = 5000;
 /** Silence, in ping intervals, after which the server is taken as gone and the client reconnects. */
 const DEAD_AFTER_PINGS = 3;
 /**
+ * How far below the cursor a message not seen yet is still taken (see alreadySeen): 10,000 ids are
+ * seconds of a busy cluster's traffic, far more than a relay's delay; the set stays under 80 KB.
+ */
+const REORDER_WINDOW = 10_000;
+/**
  * After the socket reports a dropped connection, how long to wait before re-dialling elsewhere:
  * long enough for a bye sent just before the drop to be read, short next to a ping interval.
  */
@@ -234,6 +239,8 @@ interface Conn {
   lastSent: number;
   lastHeard: number;
   lastMessageId: number;
+  /** Ids of live and catch-up messages taken, down to REORDER_WINDOW below the cursor, oldest first. */
+  readonly seen: Set<number>;
   session?: LoginData;
   pingIntervalMs: number;
   readonly cidPrefix: string;
@@ -260,6 +267,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     lastSent: clock.now(),
     lastHeard: clock.now(),
     lastMessageId: 0,
+    seen: new Set(),
     pingIntervalMs: PING_INTERVAL_MS,
     cidPrefix,
     nextCid: 1,
@@ -494,10 +502,9 @@ function dispatch(conn: Conn, message: unknown): void {
   const { options, catchup } = conn;
   const event = message as ServerEvent;
   if (event.type === "message" && !event.history && !event.delayed) {
-    // Live and catch-up messages come in id order: one at or below the cursor was seen already
-    // (a frame of the old connection read after a reconnect), so it is dropped.
-    if (event.id <= conn.lastMessageId) return;
-    conn.lastMessageId = event.id;
+    // A message taken already (a frame of the old connection read after a reconnect, a catch-up
+    // of what came live) is dropped; the cursor is the highest id taken.
+    if (alreadySeen(conn, event.id)) return;
     if (event.catchup && catchup.active) return catchup.hold(event);
     if (event.catchup && isOwn(conn.cidPrefix, event)) {
       if (options.echo) options.onEvent?.(asEcho(event));
@@ -514,6 +521,23 @@ function dispatch(conn: Conn, message: unknown): void {
     conn.state = "ended";
   }
   options.onEvent?.(event);
+}
+
+/**
+ * Whether a live or catch-up message was taken already; if not, records it. Ids come in order from
+ * one server, but in a cluster a lower id stored on another node may arrive just after a higher
+ * one: it is taken unless seen, down to REORDER_WINDOW below the cursor.
+ */
+function alreadySeen(conn: Conn, id: number): boolean {
+  if (id <= conn.lastMessageId - REORDER_WINDOW || conn.seen.has(id)) return true;
+  conn.seen.add(id);
+  conn.lastMessageId = Math.max(conn.lastMessageId, id);
+  // Ids are added nearly in order: the oldest are at the front.
+  for (const old of conn.seen) {
+    if (old > conn.lastMessageId - REORDER_WINDOW) break;
+    conn.seen.delete(old);
+  }
+  return false;
 }
 
 /** A reply: to its request, unless it says the server lost our session (then resume). */

@@ -58,7 +58,7 @@ function loginData(fields: Partial<LoginData> = {}): LoginData {
 }
 
 /** Starts connect() over fakes; the test answers the login itself. */
-function start(options: { reconnect?: boolean } = {}) {
+function start(options: { reconnect?: boolean; events?: unknown[] } = {}) {
   const clock = new FakeClock();
   let link!: FakeLink;
   const openLink: OpenLink = (onFrames) => link = new FakeLink(onFrames);
@@ -72,6 +72,7 @@ function start(options: { reconnect?: boolean } = {}) {
     openLink,
     clock,
     onStatus: (status) => statuses.push(status),
+    onEvent: (event) => options.events?.push(event),
   });
   return { clock, link: () => link, connecting, statuses };
 }
@@ -164,5 +165,27 @@ Deno.test("an unanswered re-login is tried again on a fresh connection, waiting 
     "no answer yet",
     "no answer yet",
   ]);
+  await connection.close();
+});
+
+Deno.test("a lower id arriving after a higher one (another node's) is taken once; repeats are dropped", async () => {
+  const events: unknown[] = [];
+  const { link, connecting } = start({ events });
+  await settle();
+  const fake = link();
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData({ cursor: 5 }) });
+  const connection = await connecting;
+  const message = (id: number) => ({
+    type: "message",
+    scope: "public",
+    id,
+    from: "bob",
+    text: `m${id}`,
+    ts: id,
+  });
+  fake.deliver(message(8), message(7), message(8), message(7), message(9));
+  await settle();
+  assert.deepEqual(events.map((e) => (e as { id: number }).id), [8, 7, 9]);
+  assert.equal(connection.lastMessageId, 9, "the cursor is the highest id taken");
   await connection.close();
 });
