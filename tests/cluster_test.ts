@@ -367,9 +367,24 @@ Deno.test(
             "erin hearing finn's last after moving",
             WAIT_MS * 3,
           );
+          // Node 1 soon takes node 0 as dead and catches its sessions up from the store (what node 0
+          // stored but had not relayed when it died): what they already had must not come twice.
+          await nodes[1].log.waitFor(
+            (l) => l.includes("node_lost_catchup"),
+            "node 1 catching up after node 0's death",
+            WAIT_MS * 3,
+          );
+          await nodes[1].log.waitFor(
+            (l) => l.includes("session_caught_up") && l.includes("finn"),
+            "finn caught up from the store",
+            WAIT_MS * 3,
+          );
+          // Once each, in send order except what node 0 stored but never relayed before it died:
+          // that comes later, from node 1's catch-up.
           const heard = (events: ServerEvent[], from: string) =>
             events.filter((e): e is MessageEvent => e.type === "message" && e.from === from)
-              .map((e) => e.text).filter((text) => /^(erin|finn) \d+$/.test(text));
+              .map((e) => e.text).filter((text) => /^(erin|finn) \d+$/.test(text))
+              .sort((a, b) => Number(a.split(" ")[1]) - Number(b.split(" ")[1]));
           const expected = (who: string) =>
             Array.from({ length: FAILOVER_MESSAGES }, (_, i) => `${who} ${i + 1}`);
           assert.deepEqual(

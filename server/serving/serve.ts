@@ -144,7 +144,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       rememberSent: (key, sent) => ownDuplicates.remember(key, sent),
       reseedDuplicates: () => seedDuplicates(store, ownDuplicates),
       control: (action) => clusterControl(action),
+      lastMessageId: knownLastId,
+      nodeLost: (after) => catchUpAll(after, "node_lost_catchup"),
     });
+  }
+
+  /** The last message id read from the store; the one read before when the store cannot answer. */
+  let lastKnownId = 0;
+  function knownLastId(): number {
+    try {
+      lastKnownId = store.lastMessageId;
+    } catch {
+      // The database is away (its requests answer store_unavailable): the last id read will do.
+    }
+    return lastKnownId;
   }
 
   /** The last message id when the bus dropped, while it is down. */
@@ -157,14 +170,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
    */
   function busStatus(status: "disconnect" | "reconnect"): void {
     if (status === "disconnect") {
-      busDownAfter ??= store.lastMessageId;
+      busDownAfter ??= knownLastId();
       return;
     }
     if (busDownAfter === undefined) return;
     const after = busDownAfter;
     busDownAfter = undefined;
+    catchUpAll(after, "bus_catchup");
+  }
+
+  /** Every session here catches up from the store after message `after` (the slow-reader path). */
+  function catchUpAll(after: number, event: string): void {
     for (const session of sessions.all()) chat.lagged(session, after + 1);
-    log.info("bus_catchup", { after, sessions: sessions.sessionCount });
+    log.info(event, { after, sessions: sessions.sessionCount });
     turns.requestFlush();
   }
 

@@ -74,6 +74,13 @@ export interface RelayDeps {
    * ids are read again from the store before its clients re-send here.
    */
   reseedDuplicates(): void;
+  /** The last message id this node knows to be stored. */
+  lastMessageId(): number;
+  /**
+   * A node died: what it stored after message `after` may never have been relayed (its socket's
+   * unsent data dies with it), so this node's sessions catch up from the store.
+   */
+  nodeLost(after: number): void;
   /** An operator on another node acted on the whole cluster: do it here too. */
   control(action: ControlAction): void;
 }
@@ -114,7 +121,14 @@ export function startRelay(deps: RelayDeps): Relay {
   let groups = false;
   const directory = new Map<
     string,
-    { online: OnlineUser[]; users: Map<string, OnlineUser>; seen: number }
+    {
+      online: OnlineUser[];
+      users: Map<string, OnlineUser>;
+      seen: number;
+      /** The last id known here at this node's previous heartbeat, and at its latest. */
+      after: number;
+      known: number;
+    }
   >();
 
   bus.subscribe(TURNS, (data) => {
@@ -157,8 +171,14 @@ export function startRelay(deps: RelayDeps): Relay {
       directory.delete(beat.node);
       return;
     }
-    if (!directory.has(beat.node)) log.info("node_joined", { node: beat.node });
+    const previous = directory.get(beat.node);
+    if (!previous) log.info("node_joined", { node: beat.node });
+    const known = deps.lastMessageId();
     directory.set(beat.node, {
+      // Its turns published before its previous heartbeat have all arrived (NATS keeps one
+      // publisher's order); later ones may not have, when it dies.
+      after: previous?.known ?? known,
+      known,
       online: beat.online,
       users: new Map(beat.online.map((u) => [nameKey(u.login), u])),
       seen: now(),
@@ -182,6 +202,7 @@ export function startRelay(deps: RelayDeps): Relay {
       directory.delete(id);
       log.warn("node_lost", { node: id, accounts: entry.online.length });
       deps.reseedDuplicates();
+      deps.nodeLost(entry.after);
       const local = new Set(deps.localOnline().map((u) => nameKey(u.login)));
       for (const user of entry.online) {
         const account = nameKey(user.login);
