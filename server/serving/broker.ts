@@ -114,15 +114,23 @@ export function createBroker(deps: BrokerDeps) {
       if (failure === "gone") return endings.endSession(to.id, "unreachable");
       const session = sessions.get(to.id);
       if (failure === "full" && session && body.includes('{"re":')) {
-        // A reply cannot be queued: the session's budget (--peer-queue frames) is spent. Replies
-        // are not caught up like messages, so the session ends; the client, once it reads again,
-        // logs in and re-sends what is unanswered.
-        return endings.byeSession(
-          session,
-          "too_slow",
-          "Session ended: it did not read its replies",
-          "too_slow",
-        );
+        // Replies in a frame the full queue refused are kept, up to PENDING_REPLY_CHARS, and sent
+        // again with the next catch-up offer; a session that lets more pile up ends (too_slow).
+        const pending = session.pendingReplies ?? { parts: [], chars: 0 };
+        for (const reply of repliesIn(body)) {
+          pending.parts.push(reply);
+          pending.chars += reply.length;
+        }
+        if (pending.chars > PENDING_REPLY_CHARS) {
+          session.pendingReplies = undefined;
+          return endings.byeSession(
+            session,
+            "too_slow",
+            "Session ended: it did not read its replies",
+            "too_slow",
+          );
+        }
+        session.pendingReplies = pending;
       }
       if (failure === "full" && session) {
         // The peer's queue is full: the first message of the lost frame is where it resumes; a
@@ -183,4 +191,21 @@ export function firstMissed(body: string): number | undefined {
     if (first === undefined || id < first) first = id;
   }
   return first;
+}
+
+/**
+ * Characters of replies kept for a session whose queue is full: a client reading slowly gets its
+ * answers late but whole; one that does not read is ended before it holds more than this.
+ */
+const PENDING_REPLY_CHARS = 1024 * 1024;
+
+/** The replies a lost frame's body carried, each encoded again on its own. */
+function repliesIn(body: string): string[] {
+  try {
+    const items = JSON.parse(body) as unknown[];
+    return items.filter((item) => typeof item === "object" && item !== null && "re" in item)
+      .map((item) => JSON.stringify(item));
+  } catch {
+    return [];
+  }
 }

@@ -238,3 +238,30 @@ Deno.test("broker refuses every request of an unverified peer", async () => {
     await bench.close();
   }
 });
+
+Deno.test("broker keeps replies a full queue refused, and ends a session that piles up too many", async () => {
+  const bench = await brokerBench();
+  try {
+    const carol = bench.peer("carol-conn");
+    carol.send({ op: "login", id: 1, login: "carol", password: "secret" });
+    await bench.until(() => bench.core.sessions.get("carol-conn") !== undefined, "carol's login");
+    bench.sent();
+    const session = bench.core.sessions.get("carol-conn")!;
+    const lost = JSON.stringify([{ type: "presence", login: "x", state: "online" }, {
+      re: 7,
+      ok: true,
+    }]);
+    bench.broker.sendFailed(carol.to, "full", lost);
+    assert.deepEqual(session.pendingReplies?.parts, ['{"re":7,"ok":true}'], "the reply is kept");
+    assert.ok(session.lagging?.active, "and the session lags, to be offered a catch-up");
+    bench.core.chat.retryLagging(0); // the catch-up offer a second later
+    const offered = bench.sent().get("carol-conn") ?? [];
+    assert.ok(offered.some((m) => m.re === 7), "the kept reply goes out with the offer");
+    assert.equal(session.pendingReplies, undefined);
+    const huge = JSON.stringify([{ re: 8, ok: true, text: "x".repeat(1024 * 1024) }]);
+    bench.broker.sendFailed(carol.to, "full", huge);
+    assert.equal(bench.core.sessions.get("carol-conn"), undefined, "past 1 Mi characters it ends");
+  } finally {
+    await bench.close();
+  }
+});

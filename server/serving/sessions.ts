@@ -28,6 +28,8 @@ export interface Session {
    * queued for it; a catch-up after message `after` is offered every second until it keeps up.
    */
   lagging?: { since: number; last: number; after: number; active: boolean };
+  /** Replies in frames its full queue refused, encoded: sent again with the next catch-up offer. */
+  pendingReplies?: { parts: string[]; chars: number };
 }
 
 /** Sessions by peer and by account. */

@@ -53,6 +53,10 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
 
   /** Offers a lagging session a catch-up: if its queue is still full, the send fails again. */
   function offerCatchup(session: Session, after: number): void {
+    // Replies lost to the full queue first: the requests they answer came before what is missed.
+    const replies = session.pendingReplies;
+    session.pendingReplies = undefined;
+    for (const reply of replies?.parts ?? []) fanOut.push(session, reply);
     const missed = missedBy(session.account, after);
     for (const message of missed.slice(0, MAX_CATCHUP)) {
       fanOut.push(session, catchupOf(session, message, deps.deletedLogins));
