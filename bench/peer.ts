@@ -456,7 +456,16 @@ export class Peer {
     const credentials = this.#token !== undefined
       ? { token: this.#token }
       : { password: this.spec.password ?? "" };
-    this.#send([{ op: "login", id, login: this.spec.name, ...credentials, client: "chatz-bench" }]);
+    // `echo: true` as the bundled client's human modes send it (client/run_connect.ts): every
+    // message sent comes back to its sender as an event, which the sender counts as received.
+    this.#send([{
+      op: "login",
+      id,
+      login: this.spec.name,
+      ...credentials,
+      client: "chatz-bench",
+      echo: true,
+    }]);
   }
 
   #onLoginReply(reply: ReplyLike, atNs: bigint): void {

@@ -151,6 +151,8 @@ function expectedCounts(dialect: Dialect, reports: PeerReport[], specs: Map<stri
     for (const to of target.kind === "direct" ? [target.to] : target.members) {
       counts[to] = (counts[to] ?? 0) + n;
     }
+    // chatz peers log in with `echo: true`: each stored message also comes back to its sender.
+    if (dialect === "chatz") counts[report.name] = (counts[report.name] ?? 0) + n;
   }
   return counts;
 }
@@ -248,6 +250,9 @@ function summarize(
   for (const r of receivers) {
     received += r.received;
     expected += counts[r.name] ?? 0;
+  }
+  // Receivers get what was acknowledged; chatz senders also get their echoes (as many).
+  for (const r of final.filter((r) => r.name in counts || r.role === "receiver")) {
     if (r.received !== (counts[r.name] ?? 0)) {
       short.push(`${r.name} ${r.received}/${counts[r.name] ?? 0}`);
     }
