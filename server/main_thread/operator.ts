@@ -3,52 +3,16 @@
 
 import { isValidName, MAX_TEXT_LENGTH, NAME_RULE, plural } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
-import { isLogLevel, LOG_LEVELS, type Logger } from "../log.ts";
-import type { LogFile } from "./log_file.ts";
-import { describeEncryption, type Encryption } from "./encryption.ts";
+import { isLogLevel, LOG_LEVELS } from "../log.ts";
+import { describeEncryption } from "./encryption.ts";
 import { ACCOUNT_COMMANDS } from "./operator_accounts.ts";
 import type { ServerStatus, SessionView } from "../serving/serve.ts";
-import type { ServingThread } from "./serving_thread.ts";
+import type { OperatorCommand, OperatorContext, OperatorResult } from "./operator_command.ts";
 
 /** Lines `logs` shows when no count is given. */
 const DEFAULT_LOG_LINES = 50;
 /** Most lines `logs` shows at once. */
 const MAX_LOG_LINES = 10_000;
-
-/** What operator commands work with. */
-export interface OperatorContext {
-  server: Pick<ServingThread, "call">;
-  logs: LogFile;
-  log: Logger;
-  version: string;
-  /** How the chat endpoint is encrypted, for `status`. */
-  encryption: Encryption;
-  /** Starts a graceful shutdown after the current reply is out. */
-  shutdown(reason: string): void;
-}
-
-/** A command's answer: text for people, data for `chatz admin --json`. */
-export interface OperatorResult {
-  text: string;
-  data?: unknown;
-}
-
-/** One operator command. */
-export interface OperatorCommand {
-  name: string;
-  aliases?: string[];
-  /** Grammar line, for example `kick <login> [reason...]`. */
-  usage: string;
-  summary: string;
-  /** The question asked before running; `chatz admin` needs `--yes` instead. */
-  confirm?: string;
-  /**
-   * The command needs a password: this labels the hidden prompt. `--password-file FILE` in the
-   * arguments reads it from a file instead; `chatz admin` also reads it from its stdin.
-   */
-  secret?: string;
-  run(ctx: OperatorContext, args: string, secret?: string): Promise<OperatorResult>;
-}
 
 /** Every operator command, in help order. */
 export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [

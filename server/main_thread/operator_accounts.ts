@@ -5,7 +5,7 @@ import { isValidName, NAME_RULE } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
 import type { DeletedUser, UserView } from "../serving/operator_services.ts";
 import type { Ban } from "../serving/store/store.ts";
-import type { OperatorCommand, OperatorContext, OperatorResult } from "./operator.ts";
+import type { OperatorCommand, OperatorContext, OperatorResult } from "./operator_command.ts";
 
 /** Units of a duration as operators write it: `90s`, `30m`, `1h`, `7d`, `2w`. */
 const DURATION_UNITS: Record<string, number> = {

@@ -22,7 +22,8 @@ import {
   recordFormatter,
 } from "../log.ts";
 import { LogFile } from "./log_file.ts";
-import { type OperatorContext, runOperatorLine } from "./operator.ts";
+import { runOperatorLine } from "./operator.ts";
+import type { OperatorContext } from "./operator_command.ts";
 import { type ServingThread, startServingThread } from "./serving_thread.ts";
 import { type MetricsEndpoint, openMetricsEndpoint } from "./metrics_endpoint.ts";
 import type { ServerLimits } from "../serving/serve.ts";
