@@ -6,7 +6,7 @@ import { ChatError } from "../errors.ts";
 import { parseAddressRange } from "./bans.ts";
 import type { Actor } from "./bound_services.ts";
 import type { Moderation } from "./chat.ts";
-import { iso, type OperatorServicesDeps } from "./operator_services.ts";
+import { iso, type OperatorServicesDeps } from "./operator_deps.ts";
 import type { Ban } from "./store/store.ts";
 
 /** Builds the ban services over the store, the ban list and the session endings. */

@@ -3,31 +3,11 @@
 
 import { randomBytes } from "node:crypto";
 import { isValidName, NAME_RULE, nameKey } from "../../protocol/mod.ts";
-import type { ErrorCode } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
-import type { Logger } from "../log.ts";
-import type { BanList } from "./bans.ts";
 import { createBanServices } from "./ban_services.ts";
-import type { ChatCore } from "./chat.ts";
-import type { DeletedLoginTable } from "./deleted_logins.ts";
 import { hashPassword, tokenHash } from "./passwords.ts";
-import type { SessionDirectory } from "./shared_state.ts";
-import type { Role, Store } from "./store/store.ts";
-
-/** What the operator services work with. */
-export interface OperatorServicesDeps {
-  store: Store;
-  sessions: SessionDirectory;
-  chat: ChatCore;
-  bans: BanList;
-  deletedLogins: DeletedLoginTable;
-  log: Logger;
-  now: () => number;
-  /** Ends every session of an account with a `bye`; returns how many. */
-  endSessions(account: string, code: ErrorCode, message: string, reason: string): number;
-  /** How long a deleted login stays reserved. */
-  reserveMs(): number;
-}
+import { iso, type OperatorServicesDeps } from "./operator_deps.ts";
+import type { Role } from "./store/store.ts";
 
 /** One account as `user list` and `user show` present it. */
 export interface UserView {
@@ -285,9 +265,4 @@ function globMatcher(pattern: string): (login: string) => boolean {
     .replaceAll("*", ".*").replaceAll("?", ".");
   const regex = new RegExp(`^${source}$`);
   return (login) => regex.test(login.toLowerCase());
-}
-
-/** A time as operators read it: `2026-12-03 09:15Z`. */
-export function iso(ts: number): string {
-  return new Date(ts).toISOString().replace("T", " ").slice(0, 16) + "Z";
 }

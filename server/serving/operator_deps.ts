@@ -1,0 +1,30 @@
+// What the operator services (operator_services.ts) and the ban services (ban_services.ts) both
+// work with: their dependencies and the time format operators read.
+
+import type { ErrorCode } from "../../protocol/mod.ts";
+import type { Logger } from "../log.ts";
+import type { BanList } from "./bans.ts";
+import type { ChatCore } from "./chat.ts";
+import type { DeletedLoginTable } from "./deleted_logins.ts";
+import type { SessionDirectory } from "./shared_state.ts";
+import type { Store } from "./store/store.ts";
+
+/** What the operator services work with. */
+export interface OperatorServicesDeps {
+  store: Store;
+  sessions: SessionDirectory;
+  chat: ChatCore;
+  bans: BanList;
+  deletedLogins: DeletedLoginTable;
+  log: Logger;
+  now: () => number;
+  /** Ends every session of an account with a `bye`; returns how many. */
+  endSessions(account: string, code: ErrorCode, message: string, reason: string): number;
+  /** How long a deleted login stays reserved. */
+  reserveMs(): number;
+}
+
+/** A time as operators read it: `2026-12-03 09:15Z`. */
+export function iso(ts: number): string {
+  return new Date(ts).toISOString().replace("T", " ").slice(0, 16) + "Z";
+}
