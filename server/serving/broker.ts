@@ -14,7 +14,8 @@ import { createEndings } from "./broker/endings.ts";
 import { createLogin, hex } from "./broker/login.ts";
 import { createRequests } from "./broker/requests.ts";
 
-export type { BrokerDeps, Registration } from "./broker/deps.ts";
+export type { BrokerDeps } from "./broker/deps.ts";
+export type { Registration } from "./login_access.ts";
 export { encodeLoginReply, hex } from "./broker/login.ts";
 
 /** Bad frames from one connection are logged at most once in this period. */

@@ -3,10 +3,12 @@
 
 import type { ErrorCode, LoginRequest } from "../../protocol/mod.ts";
 import type { BanList } from "./bans.ts";
-import type { Registration } from "./broker/deps.ts";
 import type { DeletedLoginTable } from "./deleted_logins.ts";
 import { inviteHash } from "./operator_services.ts";
 import type { Store } from "./store/store.ts";
+
+/** Whether new logins register themselves. */
+export type Registration = "open" | "closed";
 
 /** Why a login is refused: the error code, the sentence, and the reason for the log. */
 export interface Refusal {

@@ -6,12 +6,9 @@ import type { ClusterLink } from "../cluster/link.ts";
 import type { Logger } from "../../log.ts";
 import type { Outbox } from "../outbox.ts";
 import type { Registry } from "../registry.ts";
-import type { LoginAccess } from "../login_access.ts";
+import type { LoginAccess, Registration } from "../login_access.ts";
 import type { Store } from "../store/store.ts";
 import type { Limiter, SessionDirectory, Throttle } from "../shared_state.ts";
-
-/** Whether new logins register themselves. */
-export type Registration = "open" | "closed";
 
 /** What the broker works with. */
 export interface BrokerDeps {
