@@ -4,27 +4,13 @@
 import assert from "node:assert/strict";
 import { encodeMessage } from "../message_event.ts";
 import { runOperatorContract } from "./contract_operator.ts";
-import {
-  type AddedMessage,
-  conversationOf,
-  type Store,
-  type StoredMessage,
-  type StoreOptions,
-} from "./store.ts";
+import type { StoreSite } from "./contract_site.ts";
+import { type AddedMessage, conversationOf, type Store, type StoredMessage } from "./store.ts";
+
+export type { StoreSite } from "./contract_site.ts";
 
 const DAY = 86_400_000;
 const T0 = 1_700_000_000_000;
-
-/**
- * A place where a store keeps its data, empty at first: each `open()` sees what the stores opened
- * before it committed there. Every test makes one site and removes it at its end.
- */
-export interface StoreSite {
-  /** Opens a store on this site's data. */
-  open(options?: StoreOptions): Store | Promise<Store>;
-  /** Deletes the site's data; called once every store opened on it is closed. */
-  remove(): void | Promise<void>;
-}
 
 /**
  * Registers the contract's tests (`Deno.test`) for one implementation, each test named

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { conversationOf, type Store, type StoredMessage } from "./store.ts";
-import type { StoreSite } from "./contract.ts";
+import type { StoreSite } from "./contract_site.ts";
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
