@@ -73,8 +73,8 @@ export interface ServerMetrics {
 }
 
 /**
- * Creates the metrics in a registry of their own (no process-wide defaults). Long as a whole
- * because it declares every metric in one place, so the list reads as the exposition does.
+ * Creates the metrics in a registry of their own (no process-wide defaults): the counters fed as
+ * things happen here, the ones read at each scrape in declareScrapeMetrics.
  */
 export function createMetrics(): ServerMetrics {
   const registry = new client.Registry();
@@ -84,42 +84,12 @@ export function createMetrics(): ServerMetrics {
   const reg = [registry];
   const counter = (name: string, help: string, labelNames: string[] = []) =>
     new client.Counter({ name, help, labelNames, registers: reg });
-  const gauge = (name: string, help: string, collect: () => number) =>
-    new client.Gauge({
-      name,
-      help,
-      registers: reg,
-      collect() {
-        this.set(collect());
-      },
-    });
 
   const logins = counter("chatz_logins_total", "Successful logins (resumed ones included)");
   const refused = counter("chatz_login_failures_total", "Refused logins, by reason", ["reason"]);
   const stored = counter("chatz_messages_stored_total", "Chat messages stored, by scope", [
     "scope",
   ]);
-  // Counted by the fan-out on its hot path as plain numbers; read into counters at each scrape.
-  new client.Counter({
-    name: "chatz_messages_delivered_total",
-    help: "Chat message events queued for sessions, by scope (one per receiving session)",
-    labelNames: ["scope"],
-    registers: reg,
-    collect() {
-      this.reset();
-      const byScope: Record<string, number> = attached?.deliveries().byScope ?? {};
-      for (const [scope, n] of Object.entries(byScope)) this.inc({ scope }, n);
-    },
-  });
-  new client.Counter({
-    name: "chatz_deliveries_queued_total",
-    help: "Events of every kind queued for sessions",
-    registers: reg,
-    collect() {
-      this.reset();
-      this.inc(read((s) => s.deliveries().total));
-    },
-  });
   const pluginFailures = counter("chatz_plugin_failures_total", "Plugin handlers that failed");
   const framesIn = counter("chatz_frames_in_total", "ZeroMQ messages received from clients");
   const framesOut = counter("chatz_frames_out_total", "ZeroMQ messages sent to clients");
@@ -131,45 +101,8 @@ export function createMetrics(): ServerMetrics {
     buckets: COMMIT_BUCKETS,
     registers: reg,
   });
-  gauge("chatz_sessions", "Sessions logged in", () => read((s) => s.sessions.sessionCount));
-  gauge(
-    "chatz_users_online",
-    "Accounts with at least one session",
-    () => read((s) => s.sessions.accountCount),
-  );
-  gauge("chatz_accounts", "Accounts in the store", () => read((s) => s.store.accountCount()));
-  gauge(
-    "chatz_lagging_sessions",
-    "Sessions whose queue is full (catching up from the store)",
-    () => read((s) => [...s.sessions.all()].filter((session) => session.lagging?.active).length),
-  );
-  gauge(
-    "chatz_store_bytes",
-    "Size of the store's files on disk",
-    () => read((s) => s.storeFiles.reduce((sum, path) => sum + fileSize(path), 0)),
-  );
-  let lag = 0;
-  gauge(
-    "chatz_event_loop_lag_seconds",
-    "Largest lateness of a timer on the serving thread in the last second",
-    () => lag,
-  );
-
-  // A timer due every LAG_SAMPLE_MS fires late by as long as the loop was busy.
-  let expected = performance.now() + LAG_SAMPLE_MS;
-  let worst = 0;
-  let samples = 0;
-  const sampler = setInterval(() => {
-    const now = performance.now();
-    worst = Math.max(worst, Math.max(0, now - expected) / 1000);
-    expected = now + LAG_SAMPLE_MS;
-    if (++samples % 2 === 0) {
-      lag = worst;
-      worst = 0;
-    }
-  }, LAG_SAMPLE_MS);
-  Deno.unrefTimer(sampler);
-
+  const lag = sampleLoopLag();
+  declareScrapeMetrics(reg, read, () => attached?.deliveries().byScope ?? {}, lag.worst);
   const count = (event: string, fields: Record<string, unknown> = {}) => {
     if (event === "login") logins.inc();
     else if (event === "login_refused") {
@@ -177,14 +110,6 @@ export function createMetrics(): ServerMetrics {
       refused.inc({ reason: REFUSAL_REASONS.has(reason) ? reason : "other" });
     } else if (event === "plugin_failed") pluginFailures.inc();
   };
-  const payload = (frames: readonly (string | Uint8Array)[]) => {
-    let bytes = 0;
-    for (const frame of frames) {
-      bytes += typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength;
-    }
-    return bytes;
-  };
-
   return {
     attach(sources) {
       attached = sources;
@@ -216,19 +141,112 @@ export function createMetrics(): ServerMetrics {
       ...events,
       received(from, frames, autoId) {
         framesIn.inc();
-        bytesIn.inc(payload(frames));
+        bytesIn.inc(payloadBytes(frames));
         return events.received(from, frames, autoId);
       },
     }),
     countOut: (send) => (to, frames) => {
       framesOut.inc();
-      bytesOut.inc(payload(frames));
+      bytesOut.inc(payloadBytes(frames));
       send(to, frames);
     },
     render: () => registry.metrics(),
     contentType: registry.contentType,
-    close: () => clearInterval(sampler),
+    close: lag.stop,
   };
+}
+
+/**
+ * Declares the metrics read at each scrape: deliveries counted by the fan-out, the gauges of
+ * sessions, accounts and store size, and the event loop's lag.
+ */
+function declareScrapeMetrics(
+  reg: client.Registry[],
+  read: (get: (sources: MetricSources) => number) => number,
+  byScopeNow: () => Record<string, number>,
+  lag: () => number,
+): void {
+  const gauge = (name: string, help: string, collect: () => number) =>
+    new client.Gauge({
+      name,
+      help,
+      registers: reg,
+      collect() {
+        this.set(collect());
+      },
+    });
+  // Counted by the fan-out on its hot path as plain numbers; read into counters at each scrape.
+  new client.Counter({
+    name: "chatz_messages_delivered_total",
+    help: "Chat message events queued for sessions, by scope (one per receiving session)",
+    labelNames: ["scope"],
+    registers: reg,
+    collect() {
+      this.reset();
+      const byScope: Record<string, number> = byScopeNow();
+      for (const [scope, n] of Object.entries(byScope)) this.inc({ scope }, n);
+    },
+  });
+  new client.Counter({
+    name: "chatz_deliveries_queued_total",
+    help: "Events of every kind queued for sessions",
+    registers: reg,
+    collect() {
+      this.reset();
+      this.inc(read((s) => s.deliveries().total));
+    },
+  });
+  gauge("chatz_sessions", "Sessions logged in", () => read((s) => s.sessions.sessionCount));
+  gauge(
+    "chatz_users_online",
+    "Accounts with at least one session",
+    () => read((s) => s.sessions.accountCount),
+  );
+  gauge("chatz_accounts", "Accounts in the store", () => read((s) => s.store.accountCount()));
+  gauge(
+    "chatz_lagging_sessions",
+    "Sessions whose queue is full (catching up from the store)",
+    () => read((s) => [...s.sessions.all()].filter((session) => session.lagging?.active).length),
+  );
+  gauge(
+    "chatz_store_bytes",
+    "Size of the store's files on disk",
+    () => read((s) => s.storeFiles.reduce((sum, path) => sum + fileSize(path), 0)),
+  );
+  gauge(
+    "chatz_event_loop_lag_seconds",
+    "Largest lateness of a timer on the serving thread in the last second",
+    lag,
+  );
+}
+
+/** Samples the serving thread's event loop lateness; `worst()` is the last second's largest. */
+function sampleLoopLag(): { worst: () => number; stop: () => void } {
+  let lag = 0;
+  // A timer due every LAG_SAMPLE_MS fires late by as long as the loop was busy.
+  let expected = performance.now() + LAG_SAMPLE_MS;
+  let worst = 0;
+  let samples = 0;
+  const sampler = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, Math.max(0, now - expected) / 1000);
+    expected = now + LAG_SAMPLE_MS;
+    if (++samples % 2 === 0) {
+      lag = worst;
+      worst = 0;
+    }
+  }, LAG_SAMPLE_MS);
+  Deno.unrefTimer(sampler);
+  return { worst: () => lag, stop: () => clearInterval(sampler) };
+}
+
+/** Payload bytes of a message's frames (strings as UTF-8). */
+function payloadBytes(frames: readonly (string | Uint8Array)[]): number {
+  let bytes = 0;
+  for (const frame of frames) {
+    bytes += typeof frame === "string" ? Buffer.byteLength(frame) : frame.byteLength;
+  }
+  return bytes;
 }
 
 function fileSize(path: string): number {
