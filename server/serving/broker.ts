@@ -8,9 +8,10 @@ import {
   WireError,
 } from "../../protocol/mod.ts";
 import type { Recipient, SendFailure } from "./peer_transport.ts";
+import type { Session } from "./sessions.ts";
 import { encodeReply } from "./reply.ts";
 import type { BrokerDeps } from "./broker/deps.ts";
-import { createEndings } from "./broker/endings.ts";
+import { createEndings, type Endings } from "./broker/endings.ts";
 import { createLogin, hex } from "./broker/login.ts";
 import { createRequests } from "./broker/requests.ts";
 
@@ -23,7 +24,7 @@ const BAD_FRAME_WARN_EVERY_MS = 60_000;
 
 /** Builds the broker over the registry, the chat services and the serving state. */
 export function createBroker(deps: BrokerDeps) {
-  const { sessions, store, outbox, chat, log, now } = deps;
+  const { sessions, outbox, log, now } = deps;
   /** Peers whose connection ended while their login was being checked: that login is dropped. */
   const cancelled = new Set<string>();
   /** When each peer's last bad-frame warning was logged. */
@@ -57,21 +58,6 @@ export function createBroker(deps: BrokerDeps) {
     log.warn(event, { peer: hex(to.peer), ...fields });
   }
 
-  /**
-   * A peer that chose its own routing id gets an error for each request and nothing else: only ids
-   * libzmq makes, from a counter seeded at random, are known to belong to one connection.
-   */
-  function refuseChosenId(to: Recipient, messages: unknown[]): void {
-    warnPeer(to, "routing_id_refused", { requests: messages.length });
-    const message = "Cannot serve this connection: it chose its own ZeroMQ routing id; " +
-      "connect without setting ZMQ_ROUTING_ID";
-    for (const raw of messages) {
-      const id = parseRequest(raw).id;
-      if (id === undefined) pushEvent(to, { type: "error", code: "routing_id_refused", message });
-      else outbox.push(to, encodeReply(id, { ok: false, code: "routing_id_refused", message }));
-    }
-  }
-
   return {
     /**
      * Handles one message from a peer (the frames after any addressing). Returns how many requests
@@ -91,7 +77,7 @@ export function createBroker(deps: BrokerDeps) {
         return 1;
       }
       if (!verified) {
-        refuseChosenId(to, messages);
+        refuseChosenId(outbox, warnPeer, to, messages);
         return messages.length;
       }
       if (session) session.lastSeen = now();
@@ -114,31 +100,7 @@ export function createBroker(deps: BrokerDeps) {
     sendFailed(to: Recipient, failure: SendFailure, body: string, code?: string): void {
       if (failure === "gone") return endings.endSession(to.id, "unreachable");
       const session = sessions.get(to.id);
-      if (failure === "full" && session && body.includes('{"re":')) {
-        // Replies in a frame the full queue refused are kept, up to PENDING_REPLY_CHARS, and sent
-        // again with the next catch-up offer; a session that lets more pile up ends (too_slow).
-        const pending = session.pendingReplies ?? { parts: [], chars: 0 };
-        for (const reply of repliesIn(body)) {
-          pending.parts.push(reply);
-          pending.chars += reply.length;
-        }
-        if (pending.chars > PENDING_REPLY_CHARS) {
-          session.pendingReplies = undefined;
-          return endings.byeSession(
-            session,
-            "too_slow",
-            "Session ended: it did not read its replies",
-            "too_slow",
-          );
-        }
-        session.pendingReplies = pending;
-      }
-      if (failure === "full" && session) {
-        // The peer's queue is full: the first message of the lost frame is where it resumes; a
-        // frame without chat messages (presence, replies): nothing is missed up to now.
-        chat.lagged(session, firstMissed(body) ?? store.lastMessageId + 1);
-        return;
-      }
+      if (failure === "full" && session) return queueFull(deps, endings, session, body);
       log.debug("send_failed", { peer: hex(to.peer), code });
     },
 
@@ -169,6 +131,55 @@ export function createBroker(deps: BrokerDeps) {
       return endings.endAll("server_shutdown", message, "shutdown");
     },
   };
+}
+
+/**
+ * A peer that chose its own routing id gets an error for each request and nothing else: only ids
+ * libzmq makes, from a counter seeded at random, are known to belong to one connection.
+ */
+function refuseChosenId(
+  outbox: BrokerDeps["outbox"],
+  warnPeer: (to: Recipient, event: string, fields: Record<string, unknown>) => void,
+  to: Recipient,
+  messages: unknown[],
+): void {
+  warnPeer(to, "routing_id_refused", { requests: messages.length });
+  const message = "Cannot serve this connection: it chose its own ZeroMQ routing id; " +
+    "connect without setting ZMQ_ROUTING_ID";
+  for (const raw of messages) {
+    const id = parseRequest(raw).id;
+    if (id === undefined) {
+      outbox.push(to, JSON.stringify({ type: "error", code: "routing_id_refused", message }));
+    } else outbox.push(to, encodeReply(id, { ok: false, code: "routing_id_refused", message }));
+  }
+}
+
+/**
+ * A session's queue refused a frame: the replies it held are kept (up to PENDING_REPLY_CHARS) and
+ * sent again with the next catch-up offer, and the session lags from the frame's first message.
+ */
+function queueFull(deps: BrokerDeps, endings: Endings, session: Session, body: string): void {
+  if (body.includes('{"re":')) {
+    // A session that lets more replies pile up than PENDING_REPLY_CHARS ends (too_slow).
+    const pending = session.pendingReplies ?? { parts: [], chars: 0 };
+    for (const reply of repliesIn(body)) {
+      pending.parts.push(reply);
+      pending.chars += reply.length;
+    }
+    if (pending.chars > PENDING_REPLY_CHARS) {
+      session.pendingReplies = undefined;
+      return endings.byeSession(
+        session,
+        "too_slow",
+        "Session ended: it did not read its replies",
+        "too_slow",
+      );
+    }
+    session.pendingReplies = pending;
+  }
+  // The first message of the lost frame is where it resumes; a frame without chat messages
+  // (presence, replies): nothing is missed up to now.
+  deps.chat.lagged(session, firstMissed(body) ?? deps.store.lastMessageId + 1);
 }
 
 /**
