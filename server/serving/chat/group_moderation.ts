@@ -18,7 +18,10 @@ export type GroupModeration = Pick<
   "banFromGroup" | "unbanFromGroup" | "setGroupTopic" | "inviteToGroup" | "openGroup"
 >;
 
-/** Builds the owner's group moderation over the group table, the store and the fan-out. */
+/**
+ * Builds the owner's group moderation over the group table, the store and the fan-out. Long only as
+ * a list of five short methods sharing save() and accountLogin().
+ */
 export function createGroupModeration(deps: PartDeps, fanOut: FanOut): GroupModeration {
   const { store, groups, log, now } = deps;
 

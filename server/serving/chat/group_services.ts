@@ -85,7 +85,10 @@ export function loadGroups(store: Store, groups: GroupDirectory): void {
   }
 }
 
-/** Builds the group services over the group table, the store and the fan-out. */
+/**
+ * Builds the group services over the group table, the store and the fan-out. Long only as a list
+ * of short methods sharing the same helpers: each fits on a screen, and they read as the interface.
+ */
 export function createGroupServices(deps: PartDeps, fanOut: FanOut): GroupServices {
   const { store, groups, log, now, events, userOf } = deps;
 

@@ -23,7 +23,10 @@ function direct(from: string, to: string, text: string): Omit<StoredMessage, "id
   return { ts: T0, conv, scope: "direct", from, to, action: false, text };
 }
 
-/** Registers the operator part of the contract for one implementation. */
+/**
+ * Registers the operator part of the contract for one implementation. Long only as a list of
+ * `Deno.test` registrations, each test a function of its own.
+ */
 export function runOperatorContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store account summaries carry role and last seen, and survive reopening`, async () => {
     await withSite(async (site) => {

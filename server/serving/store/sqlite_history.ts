@@ -22,7 +22,10 @@ export type HistoryMethods = Pick<
   | "prune"
 >;
 
-/** The history methods; `lastId` tells the highest message id given so far. */
+/**
+ * The history methods; `lastId` tells the highest message id given so far. Long only as a list of
+ * short methods over the same statements: each fits on a screen, and they read as the interface.
+ */
 export function historyMethods(
   db: Pick<OperatorSql, "sql" | "write" | "flushPages"> & { lastId(): number },
 ): HistoryMethods {

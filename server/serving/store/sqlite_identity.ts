@@ -28,7 +28,10 @@ export type IdentityMethods = Pick<
   | "pluginKeys"
 >;
 
-/** The identity methods over the store's statements and turn transaction. */
+/**
+ * The identity methods over the store's statements and turn transaction. Long only as a list of
+ * short methods over the same statements: each fits on a screen, and they read as the interface.
+ */
 export function identityMethods(db: Pick<OperatorSql, "sql" | "write">): IdentityMethods {
   const { sql, write } = db;
   return {

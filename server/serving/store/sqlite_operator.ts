@@ -50,7 +50,10 @@ export type OperatorMethods = Pick<
 
 const SUMMARY = "SELECT key, login, created, last_seen, role FROM accounts";
 
-/** The operator methods of the SQLite store. */
+/**
+ * The operator methods of the SQLite store. Long only as a list of short methods over the same
+ * statements: each fits on a screen, and they read as the interface.
+ */
 export function operatorMethods(db: OperatorSql): OperatorMethods {
   const { sql, write } = db;
   return {
