@@ -501,10 +501,11 @@ function dispatch(conn: Conn, message: unknown): void {
   if (typeof reply.re === "number") return answer(conn, reply);
   const { options, catchup } = conn;
   const event = message as ServerEvent;
-  if (event.type === "message" && !event.history && !event.delayed) {
-    // A message taken already (a frame of the old connection read after a reconnect, a catch-up
-    // of what came live) is dropped; the cursor is the highest id taken.
-    if (alreadySeen(conn, event.id)) return;
+  if (event.type === "message" && !event.history) {
+    // Ids are unique: a message taken already (a frame of the old connection read after a
+    // reconnect, a catch-up or delayed copy of what came live) is dropped. Delayed messages are
+    // old by nature, so only an exact repeat drops one; they never move the cursor.
+    if (event.delayed ? delayedSeen(conn, event.id) : alreadySeen(conn, event.id)) return;
     if (event.catchup && catchup.active) return catchup.hold(event);
     if (event.catchup && isOwn(conn.cidPrefix, event)) {
       if (options.echo) options.onEvent?.(asEcho(event));
@@ -537,6 +538,15 @@ function alreadySeen(conn: Conn, id: number): boolean {
     if (old > conn.lastMessageId - REORDER_WINDOW) break;
     conn.seen.delete(old);
   }
+  return false;
+}
+
+/** Whether a delayed message was taken already, live or delayed; if not, records it. */
+function delayedSeen(conn: Conn, id: number): boolean {
+  if (conn.seen.has(id)) return true;
+  // Above the window's floor it is pruned with the live ids; below it, a repeat is too old to
+  // arrive again, so it need not be kept.
+  if (id > conn.lastMessageId - REORDER_WINDOW) conn.seen.add(id);
   return false;
 }
 

@@ -189,3 +189,27 @@ Deno.test("a lower id arriving after a higher one (another node's) is taken once
   assert.equal(connection.lastMessageId, 9, "the cursor is the highest id taken");
   await connection.close();
 });
+
+Deno.test("a delayed copy of a message taken live is dropped; an old delayed one is taken", async () => {
+  const events: unknown[] = [];
+  const { link, connecting } = start({ events });
+  await settle();
+  const fake = link();
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData({ cursor: 5 }) });
+  const connection = await connecting;
+  const message = (id: number, delayed = false) => ({
+    type: "message",
+    scope: "direct",
+    id,
+    from: "alice",
+    to: "bob",
+    text: `m${id}`,
+    ts: id,
+    ...(delayed ? { delayed: true } : {}),
+  });
+  fake.deliver(message(6), message(7), message(6, true), message(2, true), message(2, true));
+  await settle();
+  assert.deepEqual(events.map((e) => (e as { id: number }).id), [6, 7, 2]);
+  assert.equal(connection.lastMessageId, 7, "delayed messages never move the cursor");
+  await connection.close();
+});
