@@ -31,9 +31,22 @@ export interface Requests {
   loggingIn(peerKey: string): boolean;
 }
 
+/** The refusal of a command over the account's flood limit, or undefined when it may run. */
+function floodRefusal(deps: BrokerDeps, session: Session, cmd: string): CommandResult | undefined {
+  const wait = deps.commandLimit.take(session.account, deps.now());
+  if (wait <= 0) return undefined;
+  return {
+    ok: false,
+    code: "rate_limited",
+    message: `Cannot run "/${cmd.slice(0, 32)}": too many commands; retry in ${
+      Math.max(0.1, Math.ceil(wait / 100) / 10)
+    } s`,
+  };
+}
+
 /** Builds the request handler. */
 export function createRequests(deps: BrokerDeps, parts: RequestParts): Requests {
-  const { registry, chat, sessions, outbox, log, now } = deps;
+  const { registry, chat, sessions, outbox, log } = deps;
   /** Requests that arrived while the peer's login was being checked, answered in order afterwards. */
   const backlog = new Map<string, unknown[]>();
 
@@ -59,19 +72,8 @@ export function createRequests(deps: BrokerDeps, parts: RequestParts): Requests 
     session: Session | undefined,
     request: CommandRequest,
   ): void {
-    if (session) {
-      const wait = deps.commandLimit.take(session.account, now());
-      if (wait > 0) {
-        return replyError(
-          to,
-          request.id,
-          "rate_limited",
-          `Cannot run "/${request.cmd.slice(0, 32)}": too many commands; retry in ${
-            Math.max(0.1, Math.ceil(wait / 100) / 10)
-          } s`,
-        );
-      }
-    }
+    const refused = session && floodRefusal(deps, session, request.cmd);
+    if (refused) return reply(to, request.id, refused);
     const caller = session && Object.freeze({ login: session.login, session: session.id });
     const encoded = registry.reply(request.id, caller, request, {
       services: chat.bind,
