@@ -23,6 +23,50 @@ export type Sends = Pick<CoreServices, "sendPublic" | "sendDirect" | "sendGroup"
   commitFailed(): void;
 };
 
+/**
+ * Sends once: `send` gets the stored form of the client id (the command's cid and the send's
+ * number within the command, as a command may send several messages) and runs unless a send with
+ * that id is remembered, whose result is returned instead.
+ */
+function once(
+  recentSends: DuplicateIds,
+  from: Actor,
+  send: (cid: string | undefined) => Sent,
+): Sent {
+  if (from.cid === undefined) return send(undefined);
+  const n = from.sends ?? 0;
+  from.sends = n + 1; // the actor is one command's: bound services make a new one per call
+  const cid = `${n}:${from.cid}`; // the send number first: it has no ':' of its own
+  const key = `${nameKey(from.login)}\u0000${cid}`;
+  const earlier = recentSends.get(key);
+  if (earlier) return earlier;
+  const result = send(cid);
+  recentSends.remember(key, result);
+  return result;
+}
+
+/** Runs the deliver hooks on a draft (a hook may rewrite its text or drop it) and checks its text. */
+function vetDraft(hooks: PartDeps["hooks"], draft: Omit<StoredMessage, "id">): void {
+  for (const hook of hooks) {
+    const message: OutgoingMessage = { scope: draft.scope, from: draft.from, text: draft.text };
+    if (draft.to !== undefined) message.to = draft.to;
+    if (draft.group !== undefined) message.group = draft.group;
+    const verdict = hook(message);
+    if (!verdict) continue;
+    if ("drop" in verdict) throw new ChatError("blocked", `Cannot send message: ${verdict.drop}`);
+    draft.text = verdict.text;
+  }
+  if (draft.text.length === 0) {
+    throw new ChatError("bad_arguments", "Cannot send message: the text is empty");
+  }
+  if (draft.text.length > MAX_TEXT_LENGTH) {
+    throw new ChatError(
+      "too_large",
+      `Cannot send message: text over ${MAX_TEXT_LENGTH} characters`,
+    );
+  }
+}
+
 /** Builds the sends; `accountLogin` tells a recipient's login as it registered. */
 export function createSends(
   deps: PartDeps,
@@ -33,24 +77,6 @@ export function createSends(
   /** Sent messages by account, client message id and send number within the command. */
   const recentSends = deps.duplicates;
   seedDuplicates(store, recentSends);
-
-  /**
-   * Sends once: `send` gets the stored form of the client id (the command's cid and the send's
-   * number within the command, as a command may send several messages) and runs unless a send with
-   * that id is remembered, whose result is returned instead.
-   */
-  function once(from: Actor, send: (cid: string | undefined) => Sent): Sent {
-    if (from.cid === undefined) return send(undefined);
-    const n = from.sends ?? 0;
-    from.sends = n + 1; // the actor is one command's: bound services make a new one per call
-    const cid = `${n}:${from.cid}`; // the send number first: it has no ':' of its own
-    const key = `${nameKey(from.login)}\u0000${cid}`;
-    const earlier = recentSends.get(key);
-    if (earlier) return earlier;
-    const result = send(cid);
-    recentSends.remember(key, result);
-    return result;
-  }
 
   /** The sending session to leave out of a message's delivery, unless it asked for echoes. */
   function unlessEcho(from: Actor): string | undefined {
@@ -68,31 +94,14 @@ export function createSends(
    * the caller as the stored fields in order and is the store's input as is (no copies on this path).
    */
   function storeMessage(draft: Omit<StoredMessage, "id">): AddedMessage {
-    for (const hook of hooks) {
-      const message: OutgoingMessage = { scope: draft.scope, from: draft.from, text: draft.text };
-      if (draft.to !== undefined) message.to = draft.to;
-      if (draft.group !== undefined) message.group = draft.group;
-      const verdict = hook(message);
-      if (!verdict) continue;
-      if ("drop" in verdict) throw new ChatError("blocked", `Cannot send message: ${verdict.drop}`);
-      draft.text = verdict.text;
-    }
-    if (draft.text.length === 0) {
-      throw new ChatError("bad_arguments", "Cannot send message: the text is empty");
-    }
-    if (draft.text.length > MAX_TEXT_LENGTH) {
-      throw new ChatError(
-        "too_large",
-        `Cannot send message: text over ${MAX_TEXT_LENGTH} characters`,
-      );
-    }
+    vetDraft(hooks, draft);
     stats.messages++;
     return store.addMessage(draft);
   }
 
   return {
     sendPublic(from, text, opts = {}) {
-      return once(from, (cid) => {
+      return once(recentSends, from, (cid) => {
         const stored = storeMessage({
           ts: now(),
           conv: "p",
@@ -114,7 +123,7 @@ export function createSends(
       const toKey = nameKey(to);
       const recipient = accountLogin(to);
       if (!recipient) throw new ChatError("no_such_user", `Cannot send to "${to}": no such user`);
-      return once(from, (cid) => {
+      return once(recentSends, from, (cid) => {
         const fromKey = nameKey(from.login);
         const conv = conversationOf({ scope: "direct", a: fromKey, b: toKey });
         const stored = storeMessage({
@@ -141,7 +150,7 @@ export function createSends(
     sendGroup(from, name, text, opts = {}) {
       const group = requireGroup(groups, name, "send to");
       requireMember(group, from, "send to");
-      return once(from, (cid) => {
+      return once(recentSends, from, (cid) => {
         const conv = conversationOf({
           scope: "group",
           groupKey: group.key,
