@@ -97,26 +97,44 @@ export interface SqliteStoreOptions extends StoreOptions {
   sync?: SyncMode;
 }
 
-/**
- * Opens (creating if needed) the SQLite store in `dir`. `onWrite` is called when a turn's first
- * write opens a transaction, so the caller can make sure a commit follows.
- */
-export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
+/** Opens (creating the folder if needed) the database at `path`, set up and migrated. */
+function openDatabase(dir: string, path: string, options: SqliteStoreOptions): DatabaseSync {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, "chatz.db");
   const db = new DatabaseSync(path);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
   db.exec("PRAGMA busy_timeout = 5000");
   db.exec(`PRAGMA wal_autocheckpoint = ${WAL_BACKSTOP_PAGES}`);
   migrate(db);
+  return db;
+}
 
+/** Prepares each SQL text once and hands out the same statement after. */
+function statementCache(db: DatabaseSync): (text: string) => StatementSync {
   const cache = new Map<string, StatementSync>();
-  const sql = (text: string): StatementSync => {
+  return (text) => {
     let statement = cache.get(text);
     if (!statement) cache.set(text, statement = db.prepare(text));
     return statement;
   };
+}
+
+/** The highest message id given so far: the newest page's, or the one kept when pages were pruned. */
+function lastMessageIdIn(sql: (text: string) => StatementSync): number {
+  return Math.max(
+    Number((sql("SELECT max(last) AS id FROM pages").get()?.id as number | null) ?? 0),
+    Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
+  );
+}
+
+/**
+ * Opens (creating if needed) the SQLite store in `dir`. `onWrite` is called when a turn's first
+ * write opens a transaction, so the caller can make sure a commit follows.
+ */
+export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const path = join(dir, "chatz.db");
+  const db = openDatabase(dir, path, options);
+  const sql = statementCache(db);
   let inTransaction = false;
   const beginWrite = () => {
     if (inTransaction) return;
@@ -160,10 +178,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     for (const page of pending.values()) writePage(page);
     pending.clear();
   };
-  let lastId = Math.max(
-    Number((sql("SELECT max(last) AS id FROM pages").get()?.id as number | null) ?? 0),
-    Number(sql("SELECT value FROM meta WHERE key = 'last_message_id'").get()?.value ?? 0),
-  );
+  let lastId = lastMessageIdIn(sql);
 
   /** How the method groups (sqlite_identity.ts, sqlite_history.ts, sqlite_operator.ts) reach SQL. */
   const access = { sql, write, flushPages, forgetNoted: () => noted = new Set() };
