@@ -195,41 +195,74 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
       connection = await open(true);
     }
   } catch (error) {
-    if (error instanceof PromptAbortedError) return ABORT_EXIT_CODE;
-    if (error instanceof PasswordError) {
-      return fail({ type: "error", code: error.code, message: error.message });
-    }
-    // A CURVE server that hangs up (or an admitted connection left unanswered, should the
-    // socket's events have missed that): ask the key endpoint whether the key is the reason.
-    // Nothing listening and not admitted name their own cause.
-    if (
-      error instanceof ChatzError &&
-      (error.code === "handshake_failed" || error.dial === "no_answer")
-    ) {
-      return failTrust(await explainUnansweredLogin(error.message, trusted, trust));
-    }
-    if (error instanceof ChatzError) {
-      return fail({ type: "error", code: error.code, message: error.message });
-    }
-    const reason = error instanceof Error ? error.message : String(error);
-    return fail({
-      type: "error",
-      code: "unreachable",
-      message: `Cannot connect to "${options.server}": ${reason}`,
-    });
+    return await connectFailure(error, { server: options.server, trusted, trust, fail, failTrust });
   }
 
+  return await runMode(connection, options, {
+    events,
+    subscribeStatus: (handler) => statusHandler = handler,
+    encrypted: trusted !== undefined,
+  });
+}
+
+/** What a failed connect reports with: the server, the key trusted, and the two ways to fail. */
+interface FailureContext {
+  server: string;
+  trusted: TrustedKey | undefined;
+  trust: Parameters<typeof serverKeyMatches>[1];
+  fail(item: LocalJson & { type: "error" }): number;
+  failTrust(error: TrustError): number;
+}
+
+/** Says why connecting (or logging in) failed and returns the exit code. */
+async function connectFailure(error: unknown, ctx: FailureContext): Promise<number> {
+  const { server, trusted, trust, fail, failTrust } = ctx;
+  if (error instanceof PromptAbortedError) return ABORT_EXIT_CODE;
+  if (error instanceof PasswordError) {
+    return fail({ type: "error", code: error.code, message: error.message });
+  }
+  // A CURVE server that hangs up (or an admitted connection left unanswered, should the
+  // socket's events have missed that): ask the key endpoint whether the key is the reason.
+  // Nothing listening and not admitted name their own cause.
+  if (
+    error instanceof ChatzError &&
+    (error.code === "handshake_failed" || error.dial === "no_answer")
+  ) {
+    return failTrust(await explainUnansweredLogin(error.message, trusted, trust));
+  }
+  if (error instanceof ChatzError) {
+    return fail({ type: "error", code: error.code, message: error.message });
+  }
+  const reason = error instanceof Error ? error.message : String(error);
+  return fail({
+    type: "error",
+    code: "unreachable",
+    message: `Cannot connect to "${server}": ${reason}`,
+  });
+}
+
+/** Runs the mode the terminal and the options ask for: full-screen, --plain, or scripted. */
+async function runMode(
+  connection: Connection,
+  options: ConnectCliOptions,
+  parts: {
+    events: ReturnType<typeof createEventFeed>;
+    subscribeStatus: (handler: (status: ConnectionStatus) => void) => void;
+    encrypted: boolean;
+  },
+): Promise<number> {
+  const { events } = parts;
   const color = options.color !== false && Deno.stdout.isTerminal() &&
     (Deno.env.get("NO_COLOR") ?? "") === "";
   if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !options.json && !options.plain) {
     return await runFullScreen(connection, {
       subscribe: events.subscribe,
-      subscribeStatus: (handler) => statusHandler = handler,
+      subscribeStatus: parts.subscribeStatus,
       color,
       highlightWords: options.highlight ?? [],
       bell: options.bell !== false,
       server: options.server,
-      encrypted: trusted !== undefined,
+      encrypted: parts.encrypted,
     });
   }
   if (Deno.stdin.isTerminal() && !options.json) {
