@@ -102,31 +102,21 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
     usage: "pause [--all]",
     summary:
       "Stop admitting new connections; sessions already connected go on (--all: every node of a cluster)",
-    async run(ctx, args) {
-      const { changed, others } = await ctx.server.call<PauseResult>({
-        method: "pause",
-        all: allNodes("pause", args),
-      });
-      const text = changed
-        ? "Paused: new connections are refused (chatz clients re-dial, backing off to 8 s); connected sessions go on"
-        : "Already paused";
-      return { text: text + otherNodes(others, "pause"), data: { changed, others } };
-    },
+    run: admission(
+      "pause",
+      "Paused: new connections are refused (chatz clients re-dial, backing off to 8 s); connected sessions go on",
+      "Already paused",
+    ),
   },
   {
     name: "resume",
     usage: "resume [--all]",
     summary: "Admit new connections again (--all: on every node of a cluster)",
-    async run(ctx, args) {
-      const { changed, others } = await ctx.server.call<PauseResult>({
-        method: "resume",
-        all: allNodes("resume", args),
-      });
-      const text = changed
-        ? "Listening again: waiting clients get in on their next retry"
-        : "Already listening";
-      return { text: text + otherNodes(others, "resume"), data: { changed, others } };
-    },
+    run: admission(
+      "resume",
+      "Listening again: waiting clients get in on their next retry",
+      "Already listening",
+    ),
   },
   {
     name: "logs",
@@ -372,6 +362,22 @@ function describeCluster(cluster: NonNullable<ServerStatus["cluster"]>): string 
 interface PauseResult {
   changed: boolean;
   others: number;
+}
+
+/** `pause` and `resume`: one node, or with --all every node of a cluster. */
+function admission(
+  method: "pause" | "resume",
+  changedText: string,
+  unchangedText: string,
+): OperatorCommand["run"] {
+  return async (ctx, args) => {
+    const { changed, others } = await ctx.server.call<PauseResult>({
+      method,
+      all: allNodes(method, args),
+    });
+    const text = changed ? changedText : unchangedText;
+    return { text: text + otherNodes(others, method), data: { changed, others } };
+  };
 }
 
 /** Whether `pause`/`resume` was given `--all`; anything else is a clear error. */
