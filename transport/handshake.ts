@@ -6,8 +6,9 @@ import type { Socket } from "zeromq";
 /**
  * A failed handshake: `mechanism_mismatch` when one side speaks CURVE and the other plaintext (the
  * ZMTP greetings name different mechanisms); `curve_refused` when the server hung up during the
- * handshake again and again: to a CURVE client, what a wrong server key looks like; to a plaintext
- * client, what a CURVE server that read its greeting first does.
+ * handshake again and again while its greeting names our mechanism: to a CURVE client, what a
+ * wrong server key (or a paused server) looks like. A hang-up can hide a mismatch (a reset discards
+ * the server's greeting), so after a few the watch reads the greeting itself (`probeMechanism`).
  */
 export type HandshakeFailure = "mechanism_mismatch" | "curve_refused";
 
@@ -16,6 +17,19 @@ export type HandshakeFailure = "mechanism_mismatch" | "curve_refused";
  * as refusing our CURVE key: about 300 ms at the clients' 100 ms re-dial interval.
  */
 const HANG_UPS_BEFORE_REFUSED = 3;
+
+/** How long the greeting probe waits for the server's greeting: libzmq sends it at once. */
+const PROBE_TIMEOUT_MS = 2000;
+
+/**
+ * The start of a ZMTP 3 greeting (RFC 23): the signature (0xFF, eight length bytes, 0x7F) and
+ * major version 3. A libzmq peer answers it with its whole 64-byte greeting, mechanism included,
+ * and waits for the rest of ours until its handshake interval ends.
+ */
+const GREETING_START = new Uint8Array([0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3]);
+/** Where the mechanism name lies in a ZMTP 3 greeting, NUL-padded. */
+const MECHANISM_AT = 12;
+const MECHANISM_END = 32;
 
 /** What the dials so far reached: a TCP connection, a finished handshake, refused dials. */
 export interface DialProgress {
@@ -91,9 +105,11 @@ export function watchHandshake(
       } else if (
         event.type === "handshake:error:other" || event.type === "handshake:error:protocol"
       ) {
-        // A plaintext server may hang up before its greeting reaches us, which looks the same
-        // once; libzmq re-dials at once, and a mismatch shows on one of the next tries.
-        if (++hangUps >= HANG_UPS_BEFORE_REFUSED) failed.resolve("curve_refused");
+        // A plaintext server may hang up before its greeting reaches us (a reset discards it):
+        // after a few, ask the server's greeting directly which mechanism it speaks.
+        if (++hangUps === HANG_UPS_BEFORE_REFUSED) {
+          failed.resolve(hangUpFailure(socket.securityMechanism, event.address));
+        }
       }
     }
   })().catch(() => {
@@ -108,4 +124,70 @@ export function watchHandshake(
       stopped = true;
     },
   };
+}
+
+/**
+ * What repeated hang-ups mean: a mismatch when the server's own greeting names another mechanism
+ * than `ours`, otherwise (or when the probe gets no greeting) a refusal of the CURVE handshake.
+ */
+async function hangUpFailure(
+  ours: Socket["securityMechanism"],
+  endpoint: string,
+): Promise<HandshakeFailure> {
+  const theirs = await probeMechanism(endpoint);
+  if (theirs === undefined) return "curve_refused";
+  return theirs === (ours ?? "null").toUpperCase() ? "curve_refused" : "mechanism_mismatch";
+}
+
+/**
+ * The security mechanism a ZeroMQ server at a `tcp://host:port` endpoint speaks ("NULL", "PLAIN",
+ * "CURVE"), read from its greeting over a plain TCP connection that is closed before the handshake
+ * goes further; `undefined` when the endpoint is not TCP or no greeting came in time.
+ *
+ * @example
+ * ```ts
+ * import { probeMechanism } from "./handshake.ts";
+ * const mechanism = await probeMechanism("tcp://127.0.0.1:5555");
+ * if (mechanism === "NULL") console.error("the server does not encrypt");
+ * ```
+ */
+export async function probeMechanism(endpoint: string): Promise<string | undefined> {
+  const target = tcpTarget(endpoint);
+  if (!target) return undefined;
+  let conn: Deno.TcpConn | undefined;
+  const timer = setTimeout(() => conn?.close(), PROBE_TIMEOUT_MS);
+  try {
+    conn = await Deno.connect(target);
+    await conn.write(GREETING_START);
+    const greeting = new Uint8Array(MECHANISM_END);
+    let got = 0;
+    // Bounded: each read adds at least one byte or ends the loop.
+    while (got < MECHANISM_END) {
+      const n = await conn.read(greeting.subarray(got));
+      if (n === null) return undefined;
+      got += n;
+    }
+    if (greeting[0] !== 0xff || greeting[10] < 3) return undefined;
+    const name = greeting.subarray(MECHANISM_AT, MECHANISM_END);
+    const end = name.indexOf(0);
+    return new TextDecoder().decode(end < 0 ? name : name.subarray(0, end));
+  } catch {
+    return undefined; // refused, reset or closed by the timer: no answer to give
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn?.close();
+    } catch {
+      // already closed by the timer
+    }
+  }
+}
+
+/** Host and port of a `tcp://host:port` endpoint (after any `source;` part), IPv6 in brackets. */
+function tcpTarget(endpoint: string): { hostname: string; port: number } | undefined {
+  const match = /^tcp:\/\/(?:[^;]*;)?(\[[^\]]+\]|[^:\[\]]+):(\d+)$/.exec(endpoint);
+  if (!match) return undefined;
+  const port = Number(match[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { hostname: match[1].replace(/^\[|\]$/g, ""), port };
 }
