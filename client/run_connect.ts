@@ -325,8 +325,11 @@ const WAITING = {
 
 /** A connection status change as a notice line, so both the terminal and scripts see it. */
 export function statusNotice(status: ConnectionStatus): ServerEvent {
+  // The loss is told once; later attempts say they still try, and why the last one failed.
   const text = status.state === "reconnecting"
-    ? `Connection lost (${status.reason}); reconnecting${
+    ? `${
+      status.attempt === 1 ? "Connection lost" : "Still reconnecting"
+    } (${status.reason}); reconnecting${
       status.delayMs > 0 ? ` in ${(status.delayMs / 1000).toFixed(1)} s` : ""
     }, attempt ${status.attempt}`
     : `Reconnected${

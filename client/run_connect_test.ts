@@ -27,4 +27,10 @@ Deno.test("statusNotice() counts missed messages in the singular and says how lo
     ),
     "Connection lost (Server shutting down: x); reconnecting in 0.6 s, attempt 1",
   );
+  assert.equal(
+    text(
+      statusNotice({ state: "reconnecting", reason: "no answer yet", attempt: 2, delayMs: 0 }),
+    ),
+    "Still reconnecting (no answer yet); reconnecting, attempt 2",
+  );
 });
