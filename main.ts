@@ -125,6 +125,12 @@ const serve = program.command("serve")
       .argParser(positiveInt).default(DEFAULT_LIMITS.maxSessionsPerAccount),
   )
   .addOption(
+    serveOption(
+      "--offline-limit <n>",
+      "direct messages kept for one offline account; more are refused to the sender",
+    ).argParser(positiveInt).default(DEFAULT_LIMITS.maxWaitingPerAccount),
+  )
+  .addOption(
     serveOption("--session-timeout <ms>", "end a session silent this long")
       .argParser(positiveInt).default(DEFAULT_LIMITS.sessionTimeoutMs),
   )
@@ -192,6 +198,7 @@ function serveOptions(opts: ReturnType<typeof serve.opts>): ServeCliOptions {
     commandBurst: opts.burst,
     maxGroupsPerUser: opts.maxGroups,
     maxSessionsPerAccount: opts.maxSessions,
+    maxWaitingPerAccount: opts.offlineLimit,
     sessionTimeoutMs: opts.sessionTimeout,
     lagLimitMs: opts.lagLimit,
     connectsPerMinute: opts.connectsPerMinute,

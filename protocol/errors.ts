@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   login_throttled: "Too many failed logins on this connection (or /passwd tries); wait and retry",
   rate_limited: "Too many commands from this account; wait for the time the message says and retry",
   limit_reached: "A configured limit is reached (groups per user, sessions per account)",
+  mailbox_full:
+    "The recipient is offline and has the most direct messages the server keeps waiting; retry later",
   timed_out: "The server ended a session it heard nothing from; clients resume by themselves",
   too_slow: "The server ended a session that stayed behind in reading its messages",
   plugin_failed: "The command's plugin failed or timed out; the error is logged on the server",

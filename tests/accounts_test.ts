@@ -88,6 +88,55 @@ Deno.test("a direct message to an offline user waits for their next login", opts
   }
 });
 
+Deno.test(
+  "direct messages past --offline-limit are refused mailbox_full to the sender, never dropped",
+  opts,
+  async () => {
+    const server = await startServerProcess({ args: ["--offline-limit", "5"] });
+    try {
+      const bob = await client(server.endpoint, "bob");
+      await bob.close();
+      const alice = await client(server.endpoint, "alice");
+      const carol = await client(server.endpoint, "carol");
+      const ids: number[] = [];
+      for (let i = 1; i <= 5; i++) {
+        const sent = replyData<{ id: number; queued?: boolean }>(
+          await alice.cmd("msg", `bob ${i}`),
+        );
+        assert.equal(sent.queued, true);
+        ids.push(sent.id);
+      }
+      const refused = await alice.cmd("msg", "bob 6");
+      assert.equal(replyCode(refused), "mailbox_full");
+      assert.ok(!refused.ok);
+      assert.equal(refused.message, 'Cannot send to "bob": 5 messages already wait for them');
+      assert.equal(
+        replyCode(await carol.cmd("msg", "bob from carol")),
+        "mailbox_full",
+        "any sender",
+      );
+      replyData(await carol.cmd("say", "the public room is not a mailbox"));
+
+      const back = await client(server.endpoint, "bob");
+      for (const id of ids) {
+        await back.events.waitFor(
+          (e) => e.type === "message" && e.id === id,
+          `waiting message ${id}`,
+        );
+      }
+      const delivered = back.events.items.filter((e) => e.type === "message" && e.to === "bob");
+      assert.deepEqual(delivered.map((e) => (e as MessageEvent).text), ["1", "2", "3", "4", "5"]);
+      await back.close();
+      // Delivered, they no longer wait: five more may.
+      const after = replyData<{ queued?: boolean }>(await alice.cmd("msg", "bob 7"));
+      assert.equal(after.queued, true);
+      await Promise.all([alice.close(), carol.close()]);
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
 Deno.test("one account online from two terminals receives on both", opts, async () => {
   const server = await startServerProcess();
   const clients: TestClient[] = [];

@@ -35,6 +35,7 @@ export function assembleServing(
     log: Logger;
     now: () => number;
     maxGroupsPerUser: number;
+    maxWaitingPerAccount: number;
     /** The state shared with other server processes; in this process alone when not given. */
     state?: SharedState;
     cluster?: ClusterLink;
@@ -60,6 +61,9 @@ export function assembleServing(
     // Read at each check, so a reloaded limit applies at once.
     get maxGroupsPerUser() {
       return options.maxGroupsPerUser;
+    },
+    get maxWaitingPerAccount() {
+      return options.maxWaitingPerAccount;
     },
   });
   return { sessions, outbox, hooks, registry: new Registry(), throttle, chat, deletedLogins };

@@ -91,7 +91,12 @@ async function brokerBench(options: { registration?: "open" | "closed" } = {}) {
   const dir = await Deno.makeTempDir({ prefix: "chatz_broker_test_" });
   const store = openSqliteStore(dir);
   const log = createLogger("error", () => {});
-  const core = assembleServing(store, { log, now: Date.now, maxGroupsPerUser: 10 });
+  const core = assembleServing(store, {
+    log,
+    now: Date.now,
+    maxGroupsPerUser: 10,
+    maxWaitingPerAccount: 10_000,
+  });
   await setupPlugins(BUILTIN_PLUGINS.map((plugin) => ({ source: "builtin", plugin })), {
     registry: core.registry,
     hooks: core.hooks,

@@ -63,6 +63,7 @@ class World {
       now: () => this.time,
       throttle: new LoginThrottle(),
       maxGroupsPerUser: 3,
+      maxWaitingPerAccount: 3,
       deletedLogins: new DeletedLoginTable(this.store.deletedLogins()),
     });
   }
@@ -293,6 +294,37 @@ Deno.test("chat.sendDirect() keeps a message for an offline user until they log 
 
     world.login("Bob", "b2");
     assert.deepEqual(messages(world.drain().get("b2")), [], "delivered once, to the first session");
+  });
+});
+
+Deno.test("chat.sendDirect() refuses mailbox_full past the offline limit, and accepts again after delivery", async () => {
+  await withWorld((world) => {
+    const alice = world.login("alice", "a1");
+    world.register("Bob");
+    for (const text of ["one", "two", "three"]) world.chat.sendDirect(alice.caller, "bob", text);
+    world.store.commit();
+    const stored = world.store.messageCount();
+    assert.throws(
+      () => world.chat.sendDirect(alice.caller, "bob", "four"),
+      {
+        name: "ChatError",
+        code: "mailbox_full",
+        message: 'Cannot send to "Bob": 3 messages already wait for them',
+      },
+    );
+    assert.equal(world.store.messageCount(), stored, "the refused message is not stored");
+    // Group and public sends queue nothing per account: they are not refused.
+    world.chat.sendPublic(alice.caller, "public");
+
+    const bob = world.login("Bob", "b1");
+    assert.deepEqual(messages(world.drain().get("b1")).map((m) => m.text), ["one", "two", "three"]);
+    world.store.commit();
+    world.logout(bob);
+    // Delivered messages no longer count: three more may wait again, and no fourth.
+    for (const text of ["five", "six", "seven"]) {
+      assert.equal(world.chat.sendDirect(alice.caller, "bob", text).queued, true);
+    }
+    assertChatError(() => world.chat.sendDirect(alice.caller, "bob", "eight"), "mailbox_full");
   });
 });
 

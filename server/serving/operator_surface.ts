@@ -26,7 +26,11 @@ export interface SurfaceParts {
   gate: Gate;
   broker: ReturnType<typeof createBroker>;
   /** Mutable settings a reload changes in place. */
-  live: { core: { maxGroupsPerUser: number }; broker: BrokerDeps; connectLimit: Limiter };
+  live: {
+    core: { maxGroupsPerUser: number; maxWaitingPerAccount: number };
+    broker: BrokerDeps;
+    connectLimit: Limiter;
+  };
   rate: RateWindow;
   /** Accounts, invitations and bans (operator_services.ts). */
   operator: OperatorServices;
@@ -149,6 +153,7 @@ function reconfigure(parts: SurfaceParts, settings: LiveSettings): string[] {
     changed.push(key);
   }
   coreOptions.maxGroupsPerUser = limits.maxGroupsPerUser;
+  coreOptions.maxWaitingPerAccount = limits.maxWaitingPerAccount;
   brokerDeps.sessionTimeoutMs = limits.sessionTimeoutMs;
   brokerDeps.maxSessionsPerAccount = limits.maxSessionsPerAccount;
   brokerDeps.handlerTimeoutMs = limits.pluginTimeoutMs;

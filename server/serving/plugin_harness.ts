@@ -49,6 +49,7 @@ export async function createPluginBench(
     log,
     now: Date.now,
     maxGroupsPerUser: Number.MAX_SAFE_INTEGER,
+    maxWaitingPerAccount: Number.MAX_SAFE_INTEGER,
   });
   const report = await setupPlugins(plugins.map((plugin) => ({ source: "bench", plugin })), {
     registry,

@@ -107,6 +107,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     log,
     now,
     maxGroupsPerUser: options.limits.maxGroupsPerUser,
+    maxWaitingPerAccount: options.limits.maxWaitingPerAccount,
     cluster: relay,
     state,
   };

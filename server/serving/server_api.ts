@@ -17,6 +17,8 @@ export interface ServerLimits {
   commandBurst: number;
   maxGroupsPerUser: number;
   maxSessionsPerAccount: number;
+  /** Direct messages kept for one offline account; past it sends to it fail (`mailbox_full`). */
+  maxWaitingPerAccount: number;
   /** A session the server hears nothing from for this long is ended (`timed_out`). */
   sessionTimeoutMs: number;
   /** A session whose queue stays full this long is ended (`too_slow`). */
@@ -38,6 +40,10 @@ export const DEFAULT_LIMITS: ServerLimits = {
   commandBurst: 200,
   maxGroupsPerUser: 100,
   maxSessionsPerAccount: 16,
+  // Weeks of a busy person's direct messages, at most about 45 MB on disk for one account (4 KiB
+  // texts), while a login still takes them 500 at a time (catchup.ts): a flood to one offline
+  // account is refused to its senders instead of growing the store without end.
+  maxWaitingPerAccount: 10_000,
   sessionTimeoutMs: 15_000,
   lagLimitMs: 60_000,
   connectsPerMinute: 600,

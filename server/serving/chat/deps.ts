@@ -26,6 +26,8 @@ export interface ChatDeps {
   throttle: Throttle;
   /** Most groups one account may belong to. */
   maxGroupsPerUser: number;
+  /** Most direct messages kept for one offline account; past it sends to it are refused. */
+  maxWaitingPerAccount: number;
   /** Plugins' event handlers (a new bus when not given). */
   events?: EventBus;
   /** The other nodes of a cluster; absent for a server on its own. */

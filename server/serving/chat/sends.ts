@@ -99,6 +99,19 @@ export function createSends(
     return store.addMessage(draft);
   }
 
+  /**
+   * Refuses a direct message to an offline account that already has the most messages waiting:
+   * the sender is told, before anything is stored, rather than the oldest being dropped unread.
+   */
+  function refuseWhenFull(toKey: string, recipient: string): void {
+    const limit = deps.maxWaitingPerAccount;
+    if (store.undeliveredCount(toKey) < limit) return;
+    throw new ChatError(
+      "mailbox_full",
+      `Cannot send to "${recipient}": ${limit} messages already wait for them`,
+    );
+  }
+
   return {
     sendPublic(from, text, opts = {}) {
       return once(recentSends, from, (cid) => {
@@ -125,6 +138,9 @@ export function createSends(
       if (!recipient) throw new ChatError("no_such_user", `Cannot send to "${to}": no such user`);
       return once(recentSends, from, (cid) => {
         const fromKey = nameKey(from.login);
+        // Online on any node: a node gets its deliveries live, so nothing is kept for later.
+        const online = sessions.of(toKey).length > 0 || deps.cluster?.onlineElsewhere(toKey);
+        if (!online) refuseWhenFull(toKey, recipient);
         const conv = conversationOf({ scope: "direct", a: fromKey, b: toKey });
         const stored = storeMessage({
           ts: now(),
@@ -137,8 +153,6 @@ export function createSends(
           text,
           cid,
         });
-        // Online on any node: a node gets its deliveries live, so nothing is kept for later.
-        const online = sessions.of(toKey).length > 0 || deps.cluster?.onlineElsewhere(toKey);
         if (!online) store.addUndelivered(toKey, stored);
         fanOut.pushToAccount(toKey, stored.event, unlessEcho(from));
         if (toKey !== fromKey) fanOut.pushToAccount(fromKey, stored.event, unlessEcho(from));

@@ -330,6 +330,56 @@ export function runStoreContract(
     });
   });
 
+  Deno.test(`${name}: store.undeliveredCount() counts what waits for an account, exactly across rollbacks`, async (t) => {
+    await withSite(async (site) => {
+      const store = await site.open();
+      try {
+        await t.step("adds and takes are counted, a message kept twice once", () => {
+          assert.equal(store.undeliveredCount("bob"), 0);
+          const m1 = store.addMessage(directMessage("alice", "bob", "one"));
+          const m2 = store.addMessage(directMessage("carol", "bob", "two"));
+          store.addUndelivered("bob", m1);
+          assert.equal(store.undeliveredCount("bob"), 1, "this turn's own add counts");
+          store.addUndelivered("bob", m2);
+          store.addUndelivered("bob", m2);
+          assert.equal(store.undeliveredCount("bob"), 2);
+          assert.equal(store.undeliveredCount("alice"), 0, "per account");
+          store.commit();
+          assert.equal(store.undeliveredCount("bob"), 2);
+          store.takeUndelivered("bob", 1);
+          assert.equal(store.undeliveredCount("bob"), 1);
+          store.commit();
+        });
+        await t.step("a rolled-back add or take is not counted", () => {
+          const m3 = store.addMessage(directMessage("alice", "bob", "three"));
+          store.addUndelivered("bob", m3);
+          assert.equal(store.undeliveredCount("bob"), 2);
+          store.rollback();
+          assert.equal(store.undeliveredCount("bob"), 1, "the add was rolled back");
+          store.rollback();
+          store.takeUndelivered("bob");
+          assert.equal(store.undeliveredCount("bob"), 0);
+          store.rollback();
+          assert.equal(store.undeliveredCount("bob"), 1, "the take was rolled back");
+          store.rollback();
+        });
+        await t.step("pruned copies are not counted", () => {
+          assert.ok(store.prune({ maxMessages: 0 }, T0) > 0);
+          assert.equal(store.undeliveredCount("bob"), 0);
+          store.commit();
+        });
+      } finally {
+        store.close();
+      }
+      const reopened = await site.open();
+      try {
+        assert.equal(reopened.undeliveredCount("bob"), 0, "a reopened store counts what is stored");
+      } finally {
+        reopened.close();
+      }
+    });
+  });
+
   Deno.test(`${name}: store.prune() deletes history past the message count limit`, async () => {
     await withStore((store) => {
       for (let i = 1; i <= 10; i++) addTurn(store, publicMessage(`m${i}`));

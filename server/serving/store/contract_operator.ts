@@ -66,6 +66,7 @@ export function runOperatorContract(name: string, { withSite, withStore }: Contr
       store.addUndelivered("bob", toBob);
       const fromBobToCarol = store.addMessage(direct("bob", "carol", "hi carol"));
       store.addUndelivered("carol", fromBobToCarol);
+      assert.equal(store.undeliveredCount("carol"), 1, "counted before the delete");
       const kept = store.addMessage(direct("alice", "carol", "kept"));
       store.addMessage({
         ts: T0,
@@ -85,6 +86,7 @@ export function runOperatorContract(name: string, { withSite, withStore }: Contr
       assert.deepEqual(store.loadGroups()[0].members.map((m) => m.account), ["alice"]);
       assert.deepEqual(store.history(toBob.conv, Infinity, 10), []);
       assert.deepEqual(store.history(fromBobToCarol.conv, Infinity, 10), []);
+      assert.equal(store.undeliveredCount("carol"), 0, "the count follows the delete");
       assert.deepEqual(store.takeUndelivered("carol"), [], "bob's undelivered message is gone");
       assert.deepEqual(store.takeUndelivered("bob"), []);
       assert.deepEqual(store.history(kept.conv, Infinity, 10).map((m) => m.text), ["kept"]);

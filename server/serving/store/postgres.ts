@@ -120,6 +120,12 @@ function postgresStore(
   let lastId = 0;
   const pending = new Map<string, PendingPage>();
   let noted = new Set<string>();
+  /**
+   * Undelivered messages per account as counted in this turn, under the id lock (other nodes'
+   * adds wait for it), and the (account, message) pairs this turn added: forgotten at the turn's end.
+   */
+  const waiting = new Map<string, number>();
+  const added = new Set<string>();
 
   const markWrite = () => {
     if (inTurn) return;
@@ -174,6 +180,24 @@ function postgresStore(
   const endTurn = () => {
     staged = [];
     inTurn = open = holdsIds = false;
+    waiting.clear();
+    added.clear();
+  };
+  /** Takes the message id counter's lock, held to the commit: other nodes' message turns wait. */
+  const lockIds = () => {
+    if (holdsIds) return;
+    const [row] = query(
+      "SELECT value FROM meta WHERE key = 'last_message_id' FOR UPDATE",
+      [],
+      true,
+    );
+    holdsIds = true;
+    lastId = Math.max(lastId, Number(row?.value ?? 0));
+    markWrite();
+  };
+  const forgetWaiting = () => {
+    waiting.clear();
+    added.clear();
   };
 
   return {
@@ -182,6 +206,7 @@ function postgresStore(
       write,
       flushPages,
       forgetNoted: () => noted = new Set(),
+      forgetWaiting,
       markWrite,
     }),
 
@@ -258,6 +283,7 @@ function postgresStore(
         write(`DELETE FROM ${table}`);
       }
       noted = new Set();
+      forgetWaiting();
       write("DELETE FROM pages WHERE conv <> 'p'");
       return count;
     },
@@ -344,17 +370,7 @@ function postgresStore(
     // ---- messages ----
 
     addMessage(message: Omit<StoredMessage, "id">): AddedMessage {
-      if (!holdsIds) {
-        // The lock is held to the commit: other nodes' message turns wait for this one.
-        const [row] = query(
-          "SELECT value FROM meta WHERE key = 'last_message_id' FOR UPDATE",
-          [],
-          true,
-        );
-        holdsIds = true;
-        lastId = Math.max(lastId, Number(row?.value ?? 0));
-        markWrite();
-      }
+      lockIds();
       return stageMessage(pending, ++lastId, message, writePage);
     },
 
@@ -470,6 +486,10 @@ function postgresStore(
         message.conv,
         message.event,
       );
+      const pair = `${account}\u0000${message.id}`;
+      const known = waiting.get(account);
+      if (known !== undefined && !added.has(pair)) waiting.set(account, known + 1);
+      added.add(pair);
     },
 
     takeUndelivered(account: string, limit?: number): StoredMessage[] {
@@ -484,8 +504,23 @@ function postgresStore(
           account,
           rows.map((row) => Number(row.message)),
         );
+        forgetWaiting(); // counted again if asked: the turn may have added some of these
       }
       return rows.map((row) => pageMessages(String(row.conv), `[${row.event}]`)[0]);
+    },
+
+    undeliveredCount(account: string): number {
+      // Counted under the id lock, which a turn that adds a message holds anyway: a node that
+      // counts after another node added waits for that commit and sees its rows (READ COMMITTED
+      // reads each statement anew), so two nodes cannot both fill the last place.
+      lockIds();
+      let count = waiting.get(account);
+      if (count === undefined) {
+        const [row] = query("SELECT count(*) AS n FROM undelivered WHERE account = $1", [account]);
+        count = Number(row?.n ?? 0);
+        waiting.set(account, count);
+      }
+      return count;
     },
 
     // ---- plugin storage ----
@@ -534,6 +569,7 @@ function postgresStore(
         removed += Number(row?.n ?? 0);
         write(`DELETE FROM pages WHERE ${pagesWhere}`, bound);
         write(`DELETE FROM undelivered WHERE ${undeliveredWhere}`, bound);
+        forgetWaiting();
       };
       if (retention.maxAgeMs !== undefined) {
         drop(

@@ -16,6 +16,8 @@ export interface OperatorPg {
   flushPages(): void;
   /** Forgets which direct conversations are noted, after some were deleted. */
   forgetNoted(): void;
+  /** Forgets the turn's counts of undelivered messages, after some were deleted. */
+  forgetWaiting(): void;
   /** Notes that the turn wrote, when a write is sent at once rather than staged. */
   markWrite(): void;
 }
@@ -51,6 +53,7 @@ export function pgOperatorMethods(db: OperatorPg): OperatorMethods {
         }
       }
       db.forgetNoted();
+      db.forgetWaiting();
       write("DELETE FROM tokens WHERE account = $1", key);
       write("DELETE FROM members WHERE account = $1", key);
       write("DELETE FROM undelivered WHERE account = $1", key);

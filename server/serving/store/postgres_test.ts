@@ -95,6 +95,41 @@ Deno.test("openPostgresStore() creates a group once when two nodes race for its 
   }
 });
 
+Deno.test("openPostgresStore() counts undelivered messages across nodes, each turn anew", async () => {
+  const url = await pg.createDatabase(`waiting_${++databases}`);
+  const a = openPostgresStore(url);
+  const b = openPostgresStore(url);
+  const direct = (from: string, text: string): Omit<StoredMessage, "id"> => ({
+    ts: T0,
+    conv: `d:${from}:bob`,
+    scope: "direct",
+    from,
+    to: "bob",
+    action: false,
+    text,
+  });
+  try {
+    assert.equal(a.undeliveredCount("bob"), 0);
+    a.addUndelivered("bob", a.addMessage(direct("alice", "from a")));
+    assert.equal(a.undeliveredCount("bob"), 1);
+    a.commit();
+    // b counted under the id lock after a's commit: it sees a's row, not a count of its own.
+    assert.equal(b.undeliveredCount("bob"), 1);
+    b.addUndelivered("bob", b.addMessage(direct("carol", "from b")));
+    assert.equal(b.undeliveredCount("bob"), 2);
+    b.commit();
+    assert.equal(a.undeliveredCount("bob"), 2, "a's count of an earlier turn is not reused");
+    a.rollback();
+    assert.deepEqual(b.takeUndelivered("bob").map((m) => m.text), ["from a", "from b"]);
+    b.commit();
+    assert.equal(a.undeliveredCount("bob"), 0);
+    a.rollback();
+  } finally {
+    a.close();
+    b.close();
+  }
+});
+
 Deno.test("openPostgresStore() refuses an unreachable database with store_unavailable", () => {
   const url = `postgres://chatz@127.0.0.1:${freePort()}/none`;
   assert.throws(() => openPostgresStore(url), (error: unknown) => {

@@ -181,14 +181,25 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
   let lastId = lastMessageIdIn(sql);
 
   /** How the method groups (sqlite_identity.ts, sqlite_history.ts, sqlite_operator.ts) reach SQL. */
-  const access = { sql, write, flushPages, forgetNoted: () => noted = new Set() };
+  /**
+   * Undelivered messages per account, as counted by `undeliveredCount` and kept up to date by the
+   * writes since; forgotten whole on a rollback and on bulk deletes, and counted again when asked.
+   */
+  const waiting = new Map<string, number>();
+  const access = {
+    sql,
+    write,
+    flushPages,
+    forgetNoted: () => noted = new Set(),
+    forgetWaiting: () => waiting.clear(),
+  };
 
   return {
     path,
 
     ...operatorMethods(access),
     ...identityMethods(access),
-    ...historyMethods({ ...access, lastId: () => lastId }),
+    ...historyMethods({ ...access, lastId: () => lastId, waiting }),
 
     // ---- transactions ----
 
@@ -204,6 +215,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     rollback(): void {
       pending.clear();
       noted = new Set(); // what this transaction noted is gone with it
+      waiting.clear(); // and what it counted
       if (!inTransaction) return;
       inTransaction = false;
       try {
@@ -233,6 +245,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
         write(`DELETE FROM ${table}`);
       }
       noted = new Set();
+      waiting.clear();
       write("DELETE FROM pages WHERE conv <> 'p'");
       return count;
     },

@@ -19,6 +19,7 @@ export type HistoryMethods = Pick<
   | "messageCount"
   | "addUndelivered"
   | "takeUndelivered"
+  | "undeliveredCount"
   | "prune"
 >;
 
@@ -27,9 +28,18 @@ export type HistoryMethods = Pick<
  * short methods over the same statements: each fits on a screen, and they read as the interface.
  */
 export function historyMethods(
-  db: Pick<OperatorSql, "sql" | "write" | "flushPages"> & { lastId(): number },
+  db: Pick<OperatorSql, "sql" | "write" | "flushPages" | "forgetWaiting"> & {
+    lastId(): number;
+    /** Undelivered messages per account, where counted (the store forgets them on a rollback). */
+    waiting: Map<string, number>;
+  },
 ): HistoryMethods {
-  const { sql, write, flushPages } = db;
+  const { sql, write, flushPages, waiting } = db;
+  /** Adds `delta` to an account's count of undelivered messages, when it is known. */
+  const recount = (account: string, delta: number) => {
+    const known = waiting.get(account);
+    if (known !== undefined) waiting.set(account, known + delta);
+  };
 
   /** The messages of a page row, oldest first; with their client message ids when the row has `cids`. */
   const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] =>
@@ -131,7 +141,7 @@ export function historyMethods(
 
     /** Keeps a stored message for an account that is offline, until it logs in. */
     addUndelivered(account: string, message: AddedMessage): void {
-      write(
+      const { changes } = write(
         "INSERT OR IGNORE INTO undelivered (account, message, ts, conv, event) VALUES (?,?,?,?,?)",
         account,
         message.id,
@@ -139,6 +149,7 @@ export function historyMethods(
         message.conv,
         message.event,
       );
+      recount(account, Number(changes)); // 0 when the message was already kept
     },
 
     /** Returns and forgets the messages stored for an account while it was offline, oldest first. */
@@ -147,15 +158,27 @@ export function historyMethods(
         "SELECT message, conv, event FROM undelivered WHERE account = ? ORDER BY message LIMIT ?",
       ).all(account, limit);
       if (rows.length > 0) {
-        write(
+        const { changes } = write(
           "DELETE FROM undelivered WHERE account = ? AND message <= ?",
           account,
           Number(rows[rows.length - 1].message),
         );
+        recount(account, -Number(changes));
       }
       return rows.map((row) =>
         fromEvent(JSON.parse(String(row.event)) as MessageEvent, String(row.conv))
       );
+    },
+
+    /** How many messages are kept for an account: counted once, then kept up to date. */
+    undeliveredCount(account: string): number {
+      let count = waiting.get(account);
+      if (count === undefined) {
+        const row = sql("SELECT count(*) AS n FROM undelivered WHERE account = ?").get(account);
+        count = Number(row?.n ?? 0);
+        waiting.set(account, count);
+      }
+      return count;
     },
 
     /**
@@ -171,6 +194,7 @@ export function historyMethods(
         removed += Number(count.get(bound)?.n ?? 0);
         write(`DELETE FROM pages WHERE ${pagesWhere}`, bound);
         write(`DELETE FROM undelivered WHERE ${undeliveredWhere}`, bound);
+        db.forgetWaiting();
       };
       if (retention.maxAgeMs !== undefined) {
         // Oldest first, up to the first page still young enough (see migration v5): a scan in id

@@ -27,6 +27,8 @@ export interface OperatorSql {
   flushPages(): void;
   /** Forgets which direct conversations are noted, after some were deleted. */
   forgetNoted(): void;
+  /** Forgets the counts of undelivered messages, after some were deleted. */
+  forgetWaiting(): void;
 }
 
 export type OperatorMethods = Pick<
@@ -82,6 +84,7 @@ export function operatorMethods(db: OperatorSql): OperatorMethods {
         write("DELETE FROM undelivered WHERE conv = ?", conv);
       }
       db.forgetNoted();
+      db.forgetWaiting();
       write("DELETE FROM tokens WHERE account = ?", key);
       write("DELETE FROM members WHERE account = ?", key);
       write("DELETE FROM undelivered WHERE account = ?", key);

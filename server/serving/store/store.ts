@@ -98,6 +98,14 @@ export interface Store {
    * most `limit` of them (all without a limit); the rest stay kept for the next take.
    */
   takeUndelivered(account: string, limit?: number): StoredMessage[];
+  /**
+   * How many messages are kept for an account (added and not yet taken, pruned or deleted), this
+   * turn's writes included; the server refuses direct messages to an account past a limit. Cheap
+   * on the message path: a store keeps counts it read (exact across rollbacks). In a cluster a
+   * turn that counts and then adds holds the message id lock from the count to its commit, so
+   * two nodes cannot both see room for the last message.
+   */
+  undeliveredCount(account: string): number;
 
   // ---- plugin storage ----
 
