@@ -318,3 +318,77 @@ export async function startNats(): Promise<Nats> {
     },
   };
 }
+
+/** A TCP relay to a server that a test can hold up: what either side sends waits while it is held. */
+export interface HeldLink {
+  /** `nats://127.0.0.1:<port>` of the relay, for a client that should connect through it. */
+  url: string;
+  /** From now on nothing is passed on until `release` (it waits in the relay, in order). */
+  hold(): void;
+  /** Passes on everything that waited, and what comes next. */
+  release(): void;
+  /** Closes the relay and its connections. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts a relay on a free loopback port to the server on `port`: one node's bus connection goes
+ * through it, so a test can delay what that node publishes and receives (a slow network, not a
+ * fake server: both ends are the real programs).
+ */
+export function startHeldLink(port: number): HeldLink {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  let held: PromiseWithResolvers<void> | undefined;
+  const pump = async (from: Deno.Conn, to: Deno.Conn) => {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buffer);
+        if (n === null) break;
+        while (held) await held.promise;
+        let written = 0;
+        while (written < n) written += await to.write(buffer.subarray(written, n));
+      }
+    } catch {
+      // either side closed
+    }
+    for (const conn of [from, to]) {
+      try {
+        conn.close();
+      } catch {
+        // closed already
+      }
+    }
+  };
+  const accepting = (async () => {
+    for await (const inbound of listener) {
+      const outbound = await Deno.connect({ hostname: "127.0.0.1", port });
+      conns.push(inbound, outbound);
+      pump(inbound, outbound);
+      pump(outbound, inbound);
+    }
+  })().catch(() => {});
+  return {
+    url: `nats://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    hold() {
+      held ??= Promise.withResolvers<void>();
+    },
+    release() {
+      held?.resolve();
+      held = undefined;
+    },
+    async [Symbol.asyncDispose]() {
+      this.release();
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // closed already
+        }
+      }
+      await accepting;
+    },
+  };
+}

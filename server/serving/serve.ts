@@ -26,6 +26,7 @@ import { createLocalState } from "./shared_state.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
 import { openPostgresStore } from "./store/postgres.ts";
 import type { Store } from "./store/store.ts";
+import { readGroupsOnMiss } from "./cluster/group_reads.ts";
 import { watchGroupWrites } from "./cluster/group_writes.ts";
 import { connectNatsBus } from "./cluster/nats_bus.ts";
 import { type ControlAction, type Relay, startRelay } from "./cluster/relay.ts";
@@ -102,7 +103,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     connect: connectRate(options.limits.connectsPerMinute),
   });
   const ownDuplicates = state.duplicates;
-  if (relay) state.duplicates = sharedDuplicates(ownDuplicates, relay);
+  if (relay) {
+    state.duplicates = sharedDuplicates(ownDuplicates, relay);
+    // A group another node created is usable here before its turn's batch arrives.
+    state.groups = readGroupsOnMiss(state.groups, store);
+  }
   const coreOptions = {
     log,
     now,
