@@ -2,6 +2,7 @@
 // topic, invitations and hand-over. A joiner sees the latest messages, shown on the group_join event.
 
 import type { ChatServices, Plugin } from "../protocol/plugin.ts";
+import { plural } from "../protocol/plural.ts";
 
 const GROUP = [{ name: "group", kind: "group" }] as const;
 /** Messages of a group shown to someone who just joined it. */
@@ -36,7 +37,10 @@ const plugin: Plugin = {
       handler(call) {
         const group = call.chat.joinGroup(call.args.group);
         const topic = group.topic ? `; topic: ${group.topic}` : "";
-        return call.ok(`Joined group ${group.name} (${members(group.members)})${topic}`, group);
+        return call.ok(
+          `Joined group ${group.name} (${plural(group.members, "member")})${topic}`,
+          group,
+        );
       },
     });
     // /group leave <group>
@@ -61,7 +65,7 @@ const plugin: Plugin = {
         const mine = new Set(call.chat.groupsOf(call.caller.login));
         const groups = call.chat.groups().map((g) => ({ ...g, member: mine.has(g.name) }));
         const lines = groups.map((g) =>
-          `${g.member ? "*" : " "} ${g.name} (${members(g.members)}, owner ${g.owner}${
+          `${g.member ? "*" : " "} ${g.name} (${plural(g.members, "member")}, owner ${g.owner}${
             g.inviteOnly ? ", invite-only" : ""
           })${g.topic ? `: ${g.topic}` : ""}`
         );
@@ -192,11 +196,6 @@ const plugin: Plugin = {
     });
   },
 };
-
-/** "1 member", "2 members". */
-function members(n: number): string {
-  return n === 1 ? "1 member" : `${n} members`;
-}
 
 /**
  * A group and a login as the server spells them: replies use the display spelling (PROTOCOL.md

@@ -2,6 +2,7 @@
 // `/kick`, `/ban`, `/unban` and `/wall` refuse everyone else (`forbidden`); every action is logged.
 
 import type { Plugin } from "../protocol/plugin.ts";
+import { plural } from "../protocol/plural.ts";
 
 /** Units of a ban's duration: `30m`, `1h`, `7d`, `2w`. */
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -19,7 +20,7 @@ const plugin: Plugin = {
       handler(call) {
         const login = String(call.args.login);
         const n = call.chat.operatorKick(login, String(call.args.reason ?? ""));
-        return call.ok(`Kicked ${login} (${n} sessions)`);
+        return call.ok(`Kicked ${login} (${plural(n, "session")})`);
       },
     });
     // /ban <login|address> [reason]; a reason starting with a duration (30m, 1h, 7d, 2w) limits it

@@ -70,8 +70,8 @@ Deno.test(
       await t.step("user list and user show tell sessions, groups and last seen", async () => {
         const list = await ok(server, ["user", "list"]);
         assert.match(list, /^3 accounts:$/m);
-        assert.match(list, /^ {2}bob\s+user\s+created .* 1 sessions {2}groups: ops$/m);
-        assert.match(await ok(server, ["user", "list", "a*"]), /^1 accounts:\n {2}alice /m);
+        assert.match(list, /^ {2}bob\s+user\s+created .* 1 session {2}groups: ops$/m);
+        assert.match(await ok(server, ["user", "list", "a*"]), /^1 account:\n {2}alice /m);
         const show = await ok(server, ["user", "show", "bob"]);
         assert.match(show, /^groups\s+ops \(owns ops\)$/m);
         assert.match(show, /^last seen\s+\d{4}-/m);
@@ -82,7 +82,7 @@ Deno.test(
       await t.step("user passwd ends the sessions and the old password stops working", async () => {
         assert.match(
           await ok(server, ["user", "passwd", "alice"], "new-alice\n"),
-          /1 sessions ended/,
+          /1 session ended/,
         );
         const bye = await alice.events.waitFor((e) => e.type === "bye", "alice's bye");
         assert.equal(bye.type === "bye" && bye.code, "kicked");
@@ -96,7 +96,7 @@ Deno.test(
           const refused = await admin(server, ["user", "del", "bob"]);
           assert.equal(refused.code, 1, "asks for --yes first");
           const out = await ok(server, ["--yes", "user", "del", "bob"]);
-          assert.match(out, /^Deleted bob \(1 sessions ended\); the login is reserved until /m);
+          assert.match(out, /^Deleted bob \(1 session ended\); the login is reserved until /m);
           assert.match(out, /^ {2}group ops now owned by alice$/m);
           const bye = await bob.events.waitFor((e) => e.type === "bye", "bob's bye");
           assert.equal(bye.type === "bye" && bye.code, "account_deleted");
@@ -123,7 +123,7 @@ Deno.test("an invitation code lets one newcomer register through chatz connect",
   try {
     const out = await ok(server, ["invite", "create", "--uses", "1", "--expires", "1h"]);
     const code = /Invitation code: ([0-9a-f]+)/.exec(out)![1];
-    assert.match(await ok(server, ["invites"]), /^ {2}[0-9a-f]{8} {2}1 uses left/m);
+    assert.match(await ok(server, ["invites"]), /^ {2}[0-9a-f]{8} {2}1 use left/m);
     const connectArgs = (login: string, invite: string) => [
       "connect",
       "--login",
@@ -165,7 +165,7 @@ Deno.test(
       await t.step("a banned login's sessions end and its logins are refused", async () => {
         assert.match(
           await ok(server, ["ban", "mallory", "1h", "flooding"]),
-          /^Banned mallory until .*; 1 sessions ended$/m,
+          /^Banned mallory until .*; 1 session ended$/m,
         );
         const bye = await mallory.events.waitFor((e) => e.type === "bye", "mallory's bye");
         assert.equal(bye.type === "bye" && bye.code, "banned");

@@ -173,7 +173,7 @@ export const OPERATOR_COMMANDS: readonly OperatorCommand[] = [
     async run(ctx) {
       const removed = await ctx.server.call<number>({ method: "clearIdentities" });
       return {
-        text: `Deleted ${removed} accounts; everyone must register again`,
+        text: `Deleted ${plural(removed, "account")}; everyone must register again`,
         data: { accounts: removed },
       };
     },

@@ -1,7 +1,7 @@
 // The operator's account commands: user add/passwd/del/list/show/role, invitations and bans.
 // Part of the operator command table (operator.ts); passwords come from a hidden prompt, stdin or a file.
 
-import { isValidName, NAME_RULE } from "../../protocol/mod.ts";
+import { isValidName, NAME_RULE, plural } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
 import type { DeletedUser, UserView } from "../serving/operator_services.ts";
 import type { Ban } from "../serving/store/store.ts";
@@ -54,7 +54,7 @@ function userLine(u: UserView): string {
     : "";
   return `  ${u.login.padEnd(20)} ${u.role.padEnd(8)} created ${when(u.created)}  last seen ${
     when(u.lastSeen)
-  }  ${u.sessions} sessions  groups: ${u.groups.join(", ") || "-"}${banned}`;
+  }  ${plural(u.sessions, "session")}  groups: ${u.groups.join(", ") || "-"}${banned}`;
 }
 
 function banLine(b: Ban): string {
@@ -99,7 +99,7 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
       return call<number>(
         ctx,
         { method: "userPasswd", login, password: secret ?? "" },
-        (n) => `Password of ${login} changed; ${n} sessions ended`,
+        (n) => `Password of ${login} changed; ${plural(n, "session")} ended`,
       );
     },
   },
@@ -113,9 +113,9 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
       const login = requireLoginArg(words(args)[0], this.usage);
       return call<DeletedUser>(ctx, { method: "userDel", login }, (d) =>
         [
-          `Deleted ${d.login} (${d.sessions} sessions ended); the login is reserved until ${
-            when(d.reservedUntil)
-          }`,
+          `Deleted ${d.login} (${
+            plural(d.sessions, "session")
+          } ended); the login is reserved until ${when(d.reservedUntil)}`,
           ...d.groupsHandedOver.map((g) => `  group ${g.group} now owned by ${g.owner}`),
           ...d.groupsDeleted.map((g) => `  group ${g} deleted (no member left)`),
         ].join("\n"));
@@ -134,7 +134,7 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
         (list) =>
           list.length === 0
             ? pattern ? `No account matches "${pattern}"` : "No accounts"
-            : [`${list.length} accounts:`, ...list.map(userLine)].join("\n"),
+            : [`${plural(list.length, "account")}:`, ...list.map(userLine)].join("\n"),
       );
     },
   },
@@ -230,9 +230,9 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
         { method: "invites" },
         (list) =>
           list.length === 0 ? "No invitations" : [
-            `${list.length} invitations:`,
+            `${plural(list.length, "invitation")}:`,
             ...list.map((i) =>
-              `  ${i.id}  ${i.uses} uses left, created ${when(i.created)}, until ${
+              `  ${i.id}  ${plural(i.uses, "use")} left, created ${when(i.created)}, until ${
                 i.expires ? when(i.expires) : "used up"
               }`
             ),
@@ -263,7 +263,7 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
             b.ban.kind === "login" ? b.ban.target : `address range ${b.ban.target}`
           } ${b.until}${
             b.ban.kind === "login"
-              ? `; ${b.sessions} sessions ended`
+              ? `; ${plural(b.sessions, "session")} ended`
               : "; connections already open go on"
           }`,
       );
@@ -290,7 +290,9 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
         ctx,
         { method: "bans" },
         (list) =>
-          list.length === 0 ? "No bans" : [`${list.length} bans:`, ...list.map(banLine)].join("\n"),
+          list.length === 0
+            ? "No bans"
+            : [`${plural(list.length, "ban")}:`, ...list.map(banLine)].join("\n"),
       );
     },
   },

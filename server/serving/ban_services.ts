@@ -1,12 +1,12 @@
 // Bans and moderation on the serving thread: ban and unban logins and address ranges (stored, kept
 // in the ban list, logged), and what operators do from their chat client (kick, ban, broadcast).
 
-import { isValidName, MAX_TEXT_LENGTH, NAME_RULE, nameKey } from "../../protocol/mod.ts";
+import { isValidName, MAX_TEXT_LENGTH, nameKey } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
 import { parseAddressRange } from "./bans.ts";
 import type { Actor } from "./bound_services.ts";
 import type { Moderation } from "./chat.ts";
-import { iso, type OperatorServicesDeps } from "./operator_deps.ts";
+import { iso, type OperatorServicesDeps, requireLogin } from "./operator_deps.ts";
 import type { Ban } from "./store/store.ts";
 
 /** Builds the ban services over the store, the ban list and the session endings. */
@@ -17,16 +17,6 @@ export function createBanServices(
   >,
 ) {
   const { store, chat, bans, log, now } = deps;
-
-  function requireLogin(login: string, action: string): string {
-    if (!isValidName(login)) {
-      throw new ChatError(
-        "invalid_name",
-        `Cannot ${action} "${login.slice(0, 40)}": logins are ${NAME_RULE}`,
-      );
-    }
-    return nameKey(login);
-  }
 
   /** Bans a login or an address range; `by` is `operator` or an operator's login. */
   function ban(target: string, options: { durationMs?: number; reason: string; by: string }) {

@@ -1,7 +1,8 @@
 // What the operator services (operator_services.ts) and the ban services (ban_services.ts) both
-// work with: their dependencies and the time format operators read.
+// work with: their dependencies, the time format operators read, and the login check they share.
 
-import type { ErrorCode } from "../../protocol/mod.ts";
+import { type ErrorCode, isValidName, NAME_RULE, nameKey } from "../../protocol/mod.ts";
+import { ChatError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { BanList } from "./bans.ts";
 import type { ChatCore } from "./chat.ts";
@@ -27,4 +28,15 @@ export interface OperatorServicesDeps {
 /** A time as operators read it: `2026-12-03 09:15Z`. */
 export function iso(ts: number): string {
   return new Date(ts).toISOString().replace("T", " ").slice(0, 16) + "Z";
+}
+
+/** The account key of `login`, or `invalid_name` saying what `action` could not do. */
+export function requireLogin(login: string, action: string): string {
+  if (!isValidName(login)) {
+    throw new ChatError(
+      "invalid_name",
+      `Cannot ${action} "${login.slice(0, 40)}": logins are ${NAME_RULE}`,
+    );
+  }
+  return nameKey(login);
 }

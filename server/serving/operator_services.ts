@@ -2,11 +2,11 @@
 // invitations, with the bans and moderation of ban_services.ts. Every action is logged.
 
 import { randomBytes } from "node:crypto";
-import { isValidName, NAME_RULE, nameKey } from "../../protocol/mod.ts";
+import { nameKey } from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
 import { createBanServices } from "./ban_services.ts";
 import { hashPassword, tokenHash } from "./passwords.ts";
-import { iso, type OperatorServicesDeps } from "./operator_deps.ts";
+import { iso, type OperatorServicesDeps, requireLogin } from "./operator_deps.ts";
 import type { Role } from "./store/store.ts";
 
 /** One account as `user list` and `user show` present it. */
@@ -54,15 +54,6 @@ export function inviteHash(code: string): string {
 /** The shared checks and views of the account methods. */
 function accountHelpers(deps: OperatorServicesDeps) {
   const { store, sessions, chat, bans, now } = deps;
-  function requireLogin(login: string, action: string): string {
-    if (!isValidName(login)) {
-      throw new ChatError(
-        "invalid_name",
-        `Cannot ${action} "${login.slice(0, 40)}": logins are ${NAME_RULE}`,
-      );
-    }
-    return nameKey(login);
-  }
 
   function requireAccount(login: string, action: string) {
     const key = requireLogin(login, action);
