@@ -1,7 +1,7 @@
 // Built-in plugin: group chats. Create, join, leave, list, members, talk, and the owner's kick, ban,
 // topic, invitations and hand-over. A joiner sees the latest messages, shown on the group_join event.
 
-import type { ChatServices, Plugin } from "../protocol/plugin.ts";
+import { ChatError, type ChatServices, type Plugin } from "../protocol/plugin.ts";
 import { plural } from "../protocol/plural.ts";
 
 const GROUP = [{ name: "group", kind: "group" }] as const;
@@ -35,7 +35,7 @@ const plugin: Plugin = {
       params: GROUP,
       examples: ["/group join ops"],
       handler(call) {
-        const group = call.chat.joinGroup(call.args.group);
+        const group = joinOrSayHow(call.chat, call.args.group);
         const topic = group.topic ? `; topic: ${group.topic}` : "";
         return call.ok(
           `Joined group ${group.name} (${plural(group.members, "member")})${topic}`,
@@ -206,3 +206,16 @@ function spelled(chat: ChatServices, group: string, login: string): [string, str
 }
 
 export default plugin;
+
+/**
+ * Joins `name`; a group that does not exist is refused with the command that makes it, since
+ * IRC users expect `/join` to create a channel.
+ */
+function joinOrSayHow(chat: ChatServices, name: string) {
+  try {
+    return chat.joinGroup(name);
+  } catch (error) {
+    if (!(error instanceof ChatError) || error.code !== "no_such_group") throw error;
+    throw new ChatError("no_such_group", `${error.message}; /group create ${name} makes it`);
+  }
+}

@@ -123,7 +123,12 @@ Deno.test(
           "leave notice",
         );
         assert.equal(replyCode(await bob.cmd("group", "leave ops")), "not_member");
-        assert.equal(replyCode(await bob.cmd("group", "join nothere")), "no_such_group");
+        const missing = await bob.cmd("group", "join nothere");
+        assert.equal(replyCode(missing), "no_such_group");
+        assert.equal(
+          !missing.ok && missing.message,
+          'Cannot join group "nothere": no such group; /group create nothere makes it',
+        );
         assert.equal(replyCode(await bob.cmd("group", "frobnicate ops")), "unknown_command");
       });
 
