@@ -142,6 +142,12 @@ const serve = program.command("serve")
     serveOption("--connects-per-minute <n>", "new connections per minute per address; 0: no limit")
       .argParser(nonNegativeInt).default(DEFAULT_LIMITS.connectsPerMinute),
   )
+  .addOption(
+    serveOption(
+      "--connections-per-address <n>",
+      "open connections one address may hold; 0: no limit",
+    ).argParser(nonNegativeInt).default(DEFAULT_LIMITS.connectionsPerAddress),
+  )
   .option(
     "--no-curve",
     "serve WITHOUT encryption: passwords and messages travel in clear (default: CURVE, key pair " +
@@ -202,6 +208,7 @@ function serveOptions(opts: ReturnType<typeof serve.opts>): ServeCliOptions {
     sessionTimeoutMs: opts.sessionTimeout,
     lagLimitMs: opts.lagLimit,
     connectsPerMinute: opts.connectsPerMinute,
+    connectionsPerAddress: opts.connectionsPerAddress,
     peerQueueFrames: opts.peerQueue,
     pluginTimeoutMs: opts.pluginTimeout,
   };

@@ -212,12 +212,13 @@ async function listening(child: Child): Promise<Target> {
 /**
  * Policy limits a capacity benchmark must switch off, when this chatz has them: one account
  * streaming 300k messages/s is far past a per-account flood limit, and 2,000 clients of one
- * address past a per-address connection limit. Each is an existing `serve` option; the JSON
+ * address past the per-address limits on new and on open connections. Each is an existing `serve` option; the JSON
  * file records the arguments used.
  */
 const POLICY_LIMITS: [option: string, off: string][] = [
   ["--rate", "0"],
   ["--connects-per-minute", "0"],
+  ["--connections-per-address", "0"],
 ];
 
 /** The `serve` arguments that switch off the policy limits this chatz offers (from its help). */

@@ -166,6 +166,8 @@ export async function startServerProcess(
       "0",
       "--connects-per-minute",
       "0",
+      "--connections-per-address",
+      "0",
       ...(plaintext && !(options.args ?? []).includes("--no-curve") ? ["--no-curve"] : []),
       ...(options.args ?? []),
     ],

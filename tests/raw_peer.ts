@@ -20,8 +20,13 @@ export interface RawPeer {
 /**
  * Connects a raw DEALER to an endpoint, encrypted when the harness started that server so. `routingId` makes it choose its own routing id, bytes a
  * zeromq.js string option cannot hold (the attack tests choose ids that look like libzmq's own).
+ * `source` is the local address to connect from (another loopback address, "127.0.0.2", is
+ * another network address to the server).
  */
-export function rawPeer(endpoint: string, options: { routingId?: Uint8Array } = {}): RawPeer {
+export function rawPeer(
+  endpoint: string,
+  options: { routingId?: Uint8Array; source?: string } = {},
+): RawPeer {
   const socket = new Dealer({
     receiveTimeout: 0,
     sendTimeout: 0,
@@ -45,6 +50,9 @@ export function rawPeer(endpoint: string, options: { routingId?: Uint8Array } = 
       else received.push(body);
     },
   }, { checkWritable: true });
-  socket.connect(endpoint);
+  // libzmq's "tcp://source:port;destination" names the local end.
+  socket.connect(
+    options.source ? endpoint.replace("tcp://", `tcp://${options.source}:0;`) : endpoint,
+  );
   return { send: (frames) => loop.send(frames), received, close: () => loop.close() };
 }

@@ -587,3 +587,74 @@ Deno.test(
     }
   },
 );
+
+/** Open connections one address may hold in the test below. */
+const OPEN_PER_ADDRESS = 3;
+/** Fresh connections tried while the server lets a closed one go. */
+const READMIT_ATTEMPTS = 20;
+
+Deno.test(
+  "one address holds at most --connections-per-address open connections; other addresses still connect",
+  opts,
+  async (t) => {
+    const server = await startServerProcess({
+      args: ["--connections-per-address", String(OPEN_PER_ADDRESS)],
+    });
+    const peers: RawPeer[] = [];
+    /** Opens a connection (from `source`) and tells whether the server admitted it. */
+    const tryConnect = async (
+      source = "127.0.0.1",
+    ): Promise<{ peer: RawPeer; admitted: boolean }> => {
+      const from = server.log.items.length;
+      const refusal = new RegExp(
+        `connect_refused address=${source.replaceAll(".", "\\.")} reason=open_connections`,
+      );
+      const peer = rawPeer(server.endpoint, { source });
+      peers.push(peer);
+      const answered = request(peer, { op: "ping" }).then(() => true);
+      const refused = server.log.waitFor((l, i) => i >= from && refusal.test(l), "a refusal")
+        .then(() => false);
+      answered.catch(() => {});
+      refused.catch(() => {});
+      const admitted = await whileUp(server, Promise.race([answered, refused]));
+      // A refused connection stays open until its handshake times out (10 s): counted meanwhile.
+      if (!admitted) await peer.close();
+      return { peer, admitted };
+    };
+    try {
+      const idle: RawPeer[] = [];
+      await step(t, server, "an address's connections are admitted and may stay idle", async () => {
+        for (let i = 0; i < OPEN_PER_ADDRESS; i++) {
+          const { peer, admitted } = await tryConnect();
+          assert.equal(admitted, true, `connection ${i + 1}`);
+          idle.push(peer);
+        }
+      });
+      await step(t, server, "the next handshakes from that address are refused", async () => {
+        assert.equal((await tryConnect()).admitted, false);
+        assert.equal((await tryConnect()).admitted, false);
+      });
+      await step(t, server, "another address still connects", async () => {
+        assert.equal((await tryConnect("127.0.0.2")).admitted, true);
+      });
+      await step(t, server, "a closed connection frees its place", async () => {
+        await idle.shift()!.close();
+        let admitted = false;
+        // The server may take a moment to see the close; each refused try is answered at once.
+        for (let i = 0; i < READMIT_ATTEMPTS && !admitted; i++) {
+          admitted = (await tryConnect()).admitted;
+        }
+        assert.equal(admitted, true);
+        assert.equal((await tryConnect()).admitted, false, "and the address is full again");
+        assert.equal(
+          (await request(idle[0], { op: "ping" })).ok,
+          true,
+          "the idle ones stay served",
+        );
+      });
+    } finally {
+      await Promise.all(peers.map((p) => p.close()));
+      await server.stop();
+    }
+  },
+);

@@ -7,6 +7,7 @@ import { startSocketLoop } from "../../transport/socket_loop.ts";
 import type { Logger } from "../log.ts";
 import type { Limiter } from "./shared_state.ts";
 import type { BanList } from "./bans.ts";
+import type { AddressCap } from "./address_cap.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
@@ -31,6 +32,7 @@ export async function openGate(
   log: Logger,
   connectLimit: Limiter,
   bans?: Pick<BanList, "address">,
+  openConnections?: AddressCap,
 ): Promise<Gate> {
   const socket = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
   await socket.bind(ZAP_ENDPOINT);
@@ -47,17 +49,22 @@ export async function openGate(
       // A banned address is refused for good (400): the client stops instead of re-dialling.
       const banned = bans?.address(from, Date.now());
       const tooMany = !paused && !banned && connectLimit.take(from, Date.now()) > 0;
+      // Counted last: only a connection every other check admits takes a place.
+      const full = !paused && !banned && !tooMany && openConnections?.admit(from) === false;
       const [status, text] = banned
         ? ["400", "Banned"]
         : paused
         ? ["300", "Server paused; retry later"]
         : tooMany
         ? ["300", "Too many connections from this address; retry later"]
+        : full
+        ? ["300", "Too many open connections from this address; retry later"]
         : ["200", "OK"];
       if (paused && !banned) refused++;
       if (banned) {
         log.warn("connect_refused", { address: from, reason: "banned", range: banned.target });
       } else if (tooMany) log.warn("connect_refused", { address: from, reason: "rate" });
+      else if (full) log.warn("connect_refused", { address: from, reason: "open_connections" });
       else log.info("connect", { address: from, admitted: !paused });
       loop.send([sender, empty, version, requestId, status, text, "", ""]);
     },

@@ -7,6 +7,8 @@ import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
 import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curve.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
+import { peersOnPort } from "../../transport/peer_sockets.ts";
+import { createAddressCap } from "./address_cap.ts";
 import { type BrokerDeps, createBroker } from "./broker.ts";
 import type { ChatCore } from "./chat.ts";
 import { assembleServing } from "./assemble.ts";
@@ -217,7 +219,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 
   const connectLimit = state.connectLimit;
-  const gate = await openGate(log, connectLimit, bans).catch((error) => {
+  // The chat port is known once the ROUTER is bound; no handshake reaches the gate before that.
+  let chatPort = 0;
+  const openConnections = createAddressCap({
+    limit: () => options.limits.connectionsPerAddress,
+    count: () => countConnections(chatPort, log),
+  });
+  const gate = await openGate(log, connectLimit, bans, openConnections).catch((error) => {
     throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
   });
   acquired.defer(() => gate.close());
@@ -262,6 +270,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await hashing.catch((error) => log.warn("hashing_warm_up_failed", { error: String(error) }));
   const router = await bindRouter(options);
   const endpoint = router.lastEndpoint ?? options.bind;
+  chatPort = Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
   const events = turns.events(broker);
   const transport = startRouterTransport(router, metrics ? metrics.countIn(events) : events);
   acquired.defer(() => transport.close());
@@ -354,6 +363,20 @@ async function loadPlugins(
 }
 
 /** Creates the chat ROUTER and binds it; throws (the socket closed) when the bind fails. */
+/** Whether the open connections could not be counted once already (said once in the log). */
+let countingFailed = false;
+
+/** The open connections on the chat port by address, or undefined (logged once) when unknowable. */
+function countConnections(port: number, log: Logger): Map<string, number> | undefined {
+  try {
+    return peersOnPort(port);
+  } catch (error) {
+    if (!countingFailed) log.warn("connection_count_failed", { error: String(error) });
+    countingFailed = true;
+    return undefined;
+  }
+}
+
 async function bindRouter(options: ServerOptions): Promise<Router> {
   const { log } = options;
   // Before the ROUTER exists: its routing-id counter starts from rand() (docs/REPORT.md, "Routing ids").

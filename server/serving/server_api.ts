@@ -25,6 +25,8 @@ export interface ServerLimits {
   lagLimitMs: number;
   /** New connections per minute from one network address (0: no limit). */
   connectsPerMinute: number;
+  /** Open connections one network address may hold; a handshake past it is refused (0: no limit). */
+  connectionsPerAddress: number;
   /** Frames libzmq queues per peer before sends to it fail and the session counts as lagging. */
   peerQueueFrames: number;
   /**
@@ -47,6 +49,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   sessionTimeoutMs: 15_000,
   lagLimitMs: 60_000,
   connectsPerMinute: 600,
+  // A large office behind one NAT address, each person with a client or two; an address holding
+  // that many idle connections costs about 10 MiB (39 KiB each) and 256 descriptors, not all of them.
+  connectionsPerAddress: 256,
   // Frames batch a turn's events up to 256 Ki characters (outbox.ts) and the largest reply, a
   // `/history` page, holds 512 Ki characters of text: about 10 MB per session at most.
   peerQueueFrames: 16,
