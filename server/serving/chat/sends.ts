@@ -108,7 +108,9 @@ export function createSends(
     if (store.undeliveredCount(toKey) < limit) return;
     throw new ChatError(
       "mailbox_full",
-      `Cannot send to "${recipient}": ${limit} messages already wait for them`,
+      `Cannot send to "${recipient}": ${
+        limit === 1 ? "1 message already waits" : `${limit} messages already wait`
+      } for them`,
     );
   }
 
