@@ -74,6 +74,32 @@ async function waitOnline(who: TestClient, login: string, online: boolean): Prom
   throw new Error(`${login} never became ${online ? "online" : "offline"} in the list`);
 }
 
+/** A client given every node's endpoint, the first one first, that moves when its node goes. */
+async function movingClient(
+  nodes: ServerProcess[],
+  login: string,
+): Promise<TestClient & { status: Recorder<ConnectionStatus> }> {
+  const events = new Recorder<ServerEvent>();
+  const status = new Recorder<ConnectionStatus>();
+  const conn = await connect({
+    server: nodes.map((n) => n.endpoint).join(","),
+    login,
+    password: `pw-${login}`,
+    timeoutMs: WAIT_MS,
+    reconnect: true,
+    curve: testCurve(nodes[0].endpoint), // one key for the whole cluster
+    onEvent: (e) => events.push(e),
+    onStatus: (s) => status.push(s),
+  });
+  return {
+    conn,
+    events,
+    status,
+    cmd: (c, a = "") => conn.command(c, a),
+    close: () => conn.close(),
+  };
+}
+
 function messageWith(text: string) {
   return (e: { type: string }) => e.type === "message" && (e as MessageEvent).text === text;
 }
@@ -329,24 +355,9 @@ Deno.test(
       await t.step(
         "a node killed under traffic: its client moves to another, nothing lost or repeated",
         async () => {
-          const erinEvents = new Recorder<ServerEvent>();
-          const erinStatus = new Recorder<ConnectionStatus>();
-          const erin = await connect({
-            server: nodes.map((n) => n.endpoint).join(","),
-            login: "erin",
-            password: "pw-erin",
-            timeoutMs: WAIT_MS,
-            reconnect: true,
-            curve: testCurve(nodes[0].endpoint), // one key for the whole cluster
-            onEvent: (e) => erinEvents.push(e),
-            onStatus: (s) => erinStatus.push(s),
-          });
-          clients.push({
-            conn: erin,
-            events: erinEvents,
-            cmd: (c, a = "") => erin.command(c, a),
-            close: () => erin.close(),
-          });
+          const erinClient = await movingClient(nodes, "erin");
+          clients.push(erinClient);
+          const { conn: erin, events: erinEvents, status: erinStatus } = erinClient;
           const finn = await client(nodes[1].endpoint, "finn");
           clients.push(finn);
           const erinIds: number[] = [];
@@ -480,6 +491,64 @@ Deno.test(
           } finally {
             link.release();
           }
+        },
+      );
+
+      await t.step(
+        "a lower id still on the bus reaches a session before a higher one stored on its node",
+        async () => {
+          const carl = await client(nodes[0].endpoint, "carl");
+          clients.push(carl);
+          link.hold();
+          let first: number, second: number;
+          try {
+            first = replyData<{ id: number }>(await bob.cmd("say", "relayed first")).id;
+            second = replyData<{ id: number }>(await alice.cmd("say", "stored second")).id;
+          } finally {
+            link.release();
+          }
+          await carl.events.waitFor(messageWith("relayed first"), "carl hearing node 1's message");
+          await carl.events.waitFor(messageWith("stored second"), "carl hearing node 0's message");
+          const said = (e: ServerEvent) =>
+            e.type === "message" && ["relayed first", "stored second"].includes(e.text);
+          assert.deepEqual(
+            carl.events.items.filter(said).map((e) => (e as MessageEvent).id),
+            [first, second],
+            "in id order",
+          );
+        },
+      );
+
+      await t.step(
+        "a lower id still on the bus reaches a session before a higher one stored on its node; " +
+          "its client, moved to another node in that instant, misses nothing",
+        async () => {
+          // finn is on node 0 and moves to node 1 when node 0 stops.
+          const finn = await movingClient(nodes, "finn");
+          clients.push(finn);
+          const finnEvents = finn.events;
+          link.hold();
+          let first: number, second: number;
+          try {
+            // Stored on node 1 first; its relay to node 0 waits in the held link.
+            first = replyData<{ id: number }>(await bob.cmd("say", "lower id")).id;
+            // Stored on node 0 next, with the next id.
+            second = replyData<{ id: number }>(await alice.cmd("say", "higher id")).id;
+            assert.ok(first < second);
+            await finnEvents.waitFor(messageWith("higher id"), "finn hearing node 0's message");
+            // A node that stops (not one that dies) makes no other node catch up from the store.
+            await nodes[0].stop();
+          } finally {
+            link.release();
+          }
+          await finnEvents.waitFor(messageWith("lower id"), "finn hearing node 1's message");
+          const said = (e: ServerEvent) =>
+            e.type === "message" && ["lower id", "higher id"].includes(e.text);
+          assert.deepEqual(
+            finnEvents.items.filter(said).map((e) => (e as MessageEvent).id),
+            [first, second],
+            "each once, in id order",
+          );
         },
       );
     } finally {

@@ -92,10 +92,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   acquired.defer(stopHashing);
   const turns = createTurns(log);
   const unmeasured = options.store
-    ? openPostgresStore(options.store, { onWrite: turns.requestFlush })
+    ? openPostgresStore(options.store, {
+      onWrite: turns.requestFlush,
+      // A node delivers in id order by the counter's values (cluster/id_order.ts).
+      onIdsLocked: (after) => relay?.idsLocked(after),
+      onIdsCommitted: (last) => relay?.idsCommitted(last),
+    })
     : openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
   const opened = metrics ? metrics.measureStore(unmeasured) : unmeasured;
   acquired.defer(() => opened.close());
+  /** The last message id read from the store; the one read before when the store cannot answer. */
+  let lastKnownId = 0;
+  /** The last message id when the bus dropped, while it is down. */
+  let busDownAfter: number | undefined;
   const relay = options.bus ? await joinCluster(options.bus) : undefined;
   if (relay) acquired.defer(() => relay.close());
   const store: Store = relay ? watchGroupWrites(opened, relay.groupsChanged) : opened;
@@ -154,11 +163,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       control: (action) => clusterControl(action),
       lastMessageId: knownLastId,
       nodeLost: (after) => catchUpAll(after, "node_lost_catchup"),
+      // While the bus is down, its return catches every session up (busStatus).
+      catchUp: (after) => {
+        if (busDownAfter === undefined) catchUpAll(after, "relay_gap_catchup");
+      },
     });
   }
 
-  /** The last message id read from the store; the one read before when the store cannot answer. */
-  let lastKnownId = 0;
   function knownLastId(): number {
     try {
       lastKnownId = store.lastMessageId;
@@ -167,9 +178,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     return lastKnownId;
   }
-
-  /** The last message id when the bus dropped, while it is down. */
-  let busDownAfter: number | undefined;
 
   /**
    * While the bus is down, other nodes' messages are stored but not relayed here. When it is back,

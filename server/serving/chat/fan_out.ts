@@ -25,6 +25,12 @@ export interface FanOut {
 /** How every encoded message event starts (message_event.ts writes it so). */
 const MESSAGE_EVENT = '{"type":"message",';
 
+/** The id of an encoded message event, read without parsing it (message_event.ts puts it first). */
+function messageId(encoded: string): number {
+  const start = MESSAGE_EVENT.length + 5; // past `"id":`
+  return Number(encoded.slice(start, encoded.indexOf(",", start)));
+}
+
 /** Counts a message event by its scope, read from the encoded event without parsing it. */
 function countDelivered(stats: ChatStats, encoded: string): void {
   const at = encoded.indexOf('"scope":"', MESSAGE_EVENT.length);
@@ -43,6 +49,18 @@ export function createFanOut(
 
   function push(session: Session, encoded: string): void {
     if (session.lagging?.active) return; // it catches up from the store when its queue drains
+    // In a cluster a message waits while a lower id is still on its way from another node.
+    if (
+      cluster && encoded.startsWith(MESSAGE_EVENT) &&
+      cluster.holdBack(messageId(encoded), () => {
+        if (sessions.get(session.id) === session) deliver(session, encoded); // still logged in
+      })
+    ) return;
+    deliver(session, encoded);
+  }
+
+  function deliver(session: Session, encoded: string): void {
+    if (session.lagging?.active) return;
     outbox.push(session, encoded);
     stats.deliveries++;
     if (encoded.startsWith(MESSAGE_EVENT)) countDelivered(stats, encoded);

@@ -24,4 +24,11 @@ export interface ClusterLink {
   sessionsElsewhere(account: string): number;
   /** A send with a client id was stored: the other nodes answer its re-sends from now on. */
   sent(key: string, sent: Sent): void;
+  /**
+   * For a message event with `id` about to reach a session here: true when it must wait until
+   * every lower id is known on this node (stored by another node, its relay still on the way);
+   * `deliver` then runs once they have reached this node's sessions, so each session gets ids in
+   * order. False when it may go now.
+   */
+  holdBack(id: number, deliver: () => void): boolean;
 }

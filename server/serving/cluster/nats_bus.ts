@@ -12,6 +12,16 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+/** A message from the bus as JSON; undefined (and a warning) when it is not JSON. */
+export function parseBusMessage<T>(data: string, what: string, log: Logger): T | undefined {
+  try {
+    return JSON.parse(data) as T;
+  } catch {
+    log.warn("bus_bad_message", { what });
+    return undefined;
+  }
+}
+
 /** How long to wait for the first connection before the node refuses to start. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /**

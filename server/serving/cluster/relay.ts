@@ -1,22 +1,28 @@
 // A node's part of the cluster: its turns' deliveries for other nodes' sessions go out on the bus
-// after the commit, theirs come in and reach this node's sessions; heartbeats keep the directory.
+// after the commit, theirs come in and reach this node's sessions in id order; operators' actions.
 
 import { nameKey } from "../../../protocol/mod.ts";
-import type { OnlineUser, Sent } from "../../../protocol/plugin.ts";
-import type { Logger } from "../../log.ts";
+import type { Sent } from "../../../protocol/plugin.ts";
+import { type DirectoryDeps, type NodeUsers, startDirectory } from "./directory.ts";
 import type { ClusterLink, RemoteTarget } from "./link.ts";
-import type { Bus } from "./nats_bus.ts";
+import { createIdOrder, type IdOrder } from "./id_order.ts";
+import { parseBusMessage } from "./nats_bus.ts";
+
+export type { NodeUsers } from "./directory.ts";
 
 /** Subject of turn batches: the deliveries of one node's committed turn. */
 const TURNS = "chatz.turns";
-/** Subject of heartbeats: each node's online accounts. */
-const NODES = "chatz.nodes";
 /** Subject of operator actions that every node carries out (kick, pause, resume, clear). */
 const CONTROL = "chatz.control";
-/** How often a node tells the others who is online on it. */
-export const HEARTBEAT_MS = 1000;
-/** Silence after which a node counts as dead: three and a half missed heartbeats. */
-export const NODE_DEAD_MS = 3500;
+/**
+ * How long deliveries wait for lower ids another node stored before this node gives up on their
+ * relay and catches its sessions up from the store. A relay takes milliseconds (under a second on
+ * a loaded machine), so this is a node that died between its commit and its publish, or a bus that
+ * lost messages; under the 3.5 s after which a silent node counts as dead.
+ */
+export const GAP_WAIT_MS = 2000;
+/** How often waiting deliveries are checked against GAP_WAIT_MS. */
+const GAP_CHECK_MS = 250;
 
 /** One turn's deliveries, as published: [kind, target, encoded event]. */
 interface TurnBatch {
@@ -26,13 +32,8 @@ interface TurnBatch {
   deliveries: ["e" | "a" | "m", string, string][];
   /** Sends stored with a client id: [account and id key, message id, ts]. */
   sent?: [string, number, number][];
-}
-
-/** A heartbeat, or a node's goodbye. */
-interface NodeBeat {
-  node: string;
-  online: OnlineUser[];
-  bye?: true;
+  /** The message ids the turn took: after the first, up to the second (see IdRange). */
+  ids?: [number, number];
 }
 
 /** An operator's action that the other nodes carry out on their own sessions and gate. */
@@ -43,46 +44,21 @@ export type ControlAction =
   /** The accounts were cleared in the shared store: end every session, forget the groups. */
   | { action: "clear" };
 
-/** One node's online accounts, as its last heartbeat said. */
-export interface NodeUsers {
-  node: string;
-  online: OnlineUser[];
-}
-
-/** What the relay needs from its node. */
-export interface RelayDeps {
-  bus: Bus;
-  node: string;
-  log: Logger;
-  now: () => number;
-  /** This node's own online accounts. */
-  localOnline(): OnlineUser[];
-  /** How many accounts are online on this node: cheap, read after every turn. */
-  localAccountCount(): number;
+/** What the relay needs from its node: the directory's needs and these. */
+export interface RelayDeps extends DirectoryDeps {
   /** Delivers another node's event to this node's matching sessions. */
   apply(target: RemoteTarget, encoded: string): void;
   /** Another node changed groups: read them again from the store. */
   reloadGroups(): void;
-  /** Accounts of a dead node went offline: tell this node's sessions of their contacts. */
-  wentOffline(user: { account: string; login: string }): void;
-  /** Something was queued for this node's sessions: make sure it is sent. */
-  requestFlush(): void;
   /** Another node stored a send with a client id: answer its re-sends here too. */
   rememberSent(key: string, sent: Sent): void;
-  /**
-   * A node died: what it stored just before may not have reached this node, so the recent client
-   * ids are read again from the store before its clients re-send here.
-   */
-  reseedDuplicates(): void;
-  /** The last message id this node knows to be stored. */
-  lastMessageId(): number;
-  /**
-   * A node died: what it stored after message `after` may never have been relayed (its socket's
-   * unsent data dies with it), so this node's sessions catch up from the store.
-   */
-  nodeLost(after: number): void;
   /** An operator on another node acted on the whole cluster: do it here too. */
   control(action: ControlAction): void;
+  /**
+   * Ids after `after` never arrived from the node that stored them (GAP_WAIT_MS): this node's
+   * sessions catch up from the store after it.
+   */
+  catchUp(after: number): void;
 }
 
 /** The relay: the cluster link the chat services use, and the node's hooks around commits. */
@@ -91,6 +67,10 @@ export interface Relay extends ClusterLink {
   readonly node: string;
   /** The open turn wrote groups. */
   groupsChanged(): void;
+  /** The open turn locked the message id counter at `after` (the store says so). */
+  idsLocked(after: number): void;
+  /** The turn that locked the counter committed; the counter is now `last`. */
+  idsCommitted(last: number): void;
   /** The turn committed: publish its deliveries. */
   flush(): void;
   /** The turn's commit failed: nothing of it may go out. */
@@ -111,46 +91,16 @@ export interface Relay extends ClusterLink {
 }
 
 /**
- * Starts relaying: subscribes to the other nodes' turns and heartbeats, and sends its own. One
- * closure of about 185 lines: the turn's queue, the directory and the timers are one state.
+ * Starts relaying: subscribes to the other nodes' turns and operator actions, and starts the
+ * directory of nodes (heartbeats).
  */
 export function startRelay(deps: RelayDeps): Relay {
   const { bus, node, log, now } = deps;
-  let queued: TurnBatch["deliveries"] = [];
-  let sentIds: NonNullable<TurnBatch["sent"]> = [];
-  let groups = false;
-  const directory = new Map<
-    string,
-    {
-      online: OnlineUser[];
-      users: Map<string, OnlineUser>;
-      seen: number;
-      /** The last id known here at this node's previous heartbeat, and at its latest. */
-      after: number;
-      known: number;
-    }
-  >();
-
-  bus.subscribe(TURNS, (data) => {
-    const batch = parse<TurnBatch>(data, "turn");
-    if (!batch || batch.node === node) return;
-    if (batch.groups) deps.reloadGroups();
-    for (const [key, id, ts] of batch.sent ?? []) deps.rememberSent(key, { id, ts });
-    for (const [kind, target, encoded] of batch.deliveries) {
-      deps.apply(
-        kind === "e"
-          ? { kind: "everyone" }
-          : kind === "a"
-          ? { kind: "account", account: target }
-          : { kind: "members", group: target },
-        encoded,
-      );
-    }
-    deps.requestFlush();
-  });
+  const directory = startDirectory(deps);
+  const turns = turnRelay(deps);
 
   bus.subscribe(CONTROL, (data) => {
-    const message = parse<ControlAction & { node: string }>(data, "control");
+    const message = parseBusMessage<ControlAction & { node: string }>(data, "control", log);
     if (!message || message.node === node) return;
     if (message.action === "kick") {
       if (typeof message.login !== "string") return;
@@ -164,94 +114,89 @@ export function startRelay(deps: RelayDeps): Relay {
     deps.requestFlush();
   });
 
-  bus.subscribe(NODES, (data) => {
-    const beat = parse<NodeBeat>(data, "heartbeat");
-    if (!beat || beat.node === node) return;
-    if (beat.bye) {
-      directory.delete(beat.node);
-      return;
-    }
-    const previous = directory.get(beat.node);
-    if (!previous) log.info("node_joined", { node: beat.node });
-    const known = deps.lastMessageId();
-    directory.set(beat.node, {
-      // Its turns published before its previous heartbeat have all arrived (NATS keeps one
-      // publisher's order); later ones may not have, when it dies.
-      after: previous?.known ?? known,
-      known,
-      online: beat.online,
-      users: new Map(beat.online.map((u) => [nameKey(u.login), u])),
-      seen: now(),
+  const gapTimer = setInterval(() => {
+    if (turns.order.waiting === 0) return;
+    const gaveUp = turns.order.expire(now() - GAP_WAIT_MS, (after) => {
+      log.warn("relay_gap", { after, waiting: turns.order.waiting });
+      deps.catchUp(after);
     });
-  });
-
-  function parse<T>(data: string, what: string): T | undefined {
-    try {
-      return JSON.parse(data) as T;
-    } catch {
-      log.warn("bus_bad_message", { what });
-      return undefined;
-    }
-  }
-
-  /** Drops nodes silent for too long; their accounts go offline unless online elsewhere. */
-  function sweep(): void {
-    const cutoff = now() - NODE_DEAD_MS;
-    for (const [id, entry] of directory) {
-      if (entry.seen >= cutoff) continue;
-      directory.delete(id);
-      log.warn("node_lost", { node: id, accounts: entry.online.length });
-      deps.reseedDuplicates();
-      deps.nodeLost(entry.after);
-      const local = new Set(deps.localOnline().map((u) => nameKey(u.login)));
-      for (const user of entry.online) {
-        const account = nameKey(user.login);
-        if (!local.has(account) && !onlineElsewhere(account)) {
-          deps.wentOffline({ account, login: user.login });
-        }
-      }
-      deps.requestFlush();
-    }
-  }
-
-  /** Accounts online here at the last heartbeat: a change sends the next one at once. */
-  let beatCount = -1;
-
-  function beat(bye = false): void {
-    beatCount = deps.localAccountCount();
-    const message: NodeBeat = { node, online: bye ? [] : deps.localOnline() };
-    if (bye) message.bye = true;
-    bus.publish(NODES, JSON.stringify(message));
-  }
-
-  function onlineElsewhere(account: string): boolean {
-    return loginOf(account) !== undefined;
-  }
-
-  function loginOf(account: string): string | undefined {
-    for (const entry of directory.values()) {
-      const user = entry.users.get(account);
-      if (user !== undefined) return user.login;
-    }
-    return undefined;
-  }
-
-  function sessionsElsewhere(account: string): number {
-    let count = 0;
-    for (const entry of directory.values()) count += entry.users.get(account)?.sessions ?? 0;
-    return count;
-  }
-
-  // The first beat once the node's services exist (they are built after the relay).
-  const first = setTimeout(beat, 0);
-  const timer = setInterval(() => {
-    beat();
-    sweep();
-  }, HEARTBEAT_MS);
+    if (gaveUp) deps.requestFlush();
+  }, GAP_CHECK_MS);
 
   return {
     node,
-    deliver(target, encoded) {
+    deliver: turns.deliver,
+    sent: turns.sent,
+    holdBack: (id, deliver) => turns.order.holdBack(id, deliver),
+    idsLocked: turns.idsLocked,
+    idsCommitted: turns.idsCommitted,
+    groupsChanged: turns.groupsChanged,
+    discard: turns.discard,
+    flush() {
+      // Someone logged in or out here: the others learn it now, not at the next heartbeat.
+      directory.beatIfChanged();
+      turns.publish();
+    },
+    onlineElsewhere: directory.onlineElsewhere,
+    loginOf: directory.loginOf,
+    sessionsElsewhere: directory.sessionsElsewhere,
+    online: directory.online,
+    usersElsewhere: directory.usersElsewhere,
+    nodes: directory.nodes,
+    kickElsewhere(login, reason) {
+      bus.publish(CONTROL, JSON.stringify({ node, action: "kick", login, reason }));
+      return directory.sessionsElsewhere(nameKey(login));
+    },
+    tellOthers(action) {
+      bus.publish(CONTROL, JSON.stringify({ node, ...action }));
+      return directory.size;
+    },
+    async close() {
+      clearInterval(gapTimer);
+      directory.stop();
+      await bus.close();
+    },
+  };
+}
+
+/** The turns' side of the relay: what a turn queues for the other nodes, and theirs coming in. */
+function turnRelay(deps: RelayDeps) {
+  const { bus, node, log, now } = deps;
+  let queued: TurnBatch["deliveries"] = [];
+  let sentIds: NonNullable<TurnBatch["sent"]> = [];
+  let groups = false;
+  /** The ids the open turn took, once it locked the counter and once it committed. */
+  let turnIds: { after: number; last?: number } | undefined;
+  const order: IdOrder = createIdOrder(deps.lastMessageId(), now);
+
+  bus.subscribe(TURNS, (data) => {
+    const batch = parseBusMessage<TurnBatch>(data, "turn", log);
+    if (!batch || batch.node === node) return;
+    if (batch.groups) deps.reloadGroups();
+    for (const [key, id, ts] of batch.sent ?? []) deps.rememberSent(key, { id, ts });
+    const ids = batch.ids;
+    if (!ids) return applyBatch(batch);
+    // After every lower id has reached this node's sessions.
+    order.arrived({ after: ids[0], last: ids[1] }, () => applyBatch(batch));
+  });
+
+  function applyBatch(batch: TurnBatch): void {
+    for (const [kind, target, encoded] of batch.deliveries) {
+      deps.apply(
+        kind === "e"
+          ? { kind: "everyone" }
+          : kind === "a"
+          ? { kind: "account", account: target }
+          : { kind: "members", group: target },
+        encoded,
+      );
+    }
+    deps.requestFlush();
+  }
+
+  return {
+    order,
+    deliver(target: RemoteTarget, encoded: string): void {
       const key = target.kind === "everyone"
         ? ""
         : target.kind === "account"
@@ -263,58 +208,44 @@ export function startRelay(deps: RelayDeps): Relay {
         encoded,
       ]);
     },
-    onlineElsewhere,
-    loginOf,
-    sessionsElsewhere,
-    sent(key, sent) {
+    sent(key: string, sent: Sent): void {
       sentIds.push([key, sent.id, sent.ts]);
     },
-    online() {
-      return [...directory.values()].flatMap((entry) => entry.online);
+    idsLocked(after: number): void {
+      turnIds = { after };
+      order.locked(after);
     },
-    groupsChanged() {
+    idsCommitted(last: number): void {
+      if (turnIds) turnIds.last = last;
+      order.committed(last);
+    },
+    groupsChanged(): void {
       groups = true;
     },
-    flush() {
-      // Someone logged in or out here: the others learn it now, not at the next heartbeat.
-      if (deps.localAccountCount() !== beatCount) beat();
-      if (queued.length === 0 && !groups && sentIds.length === 0) return;
+    /** The turn committed: its batch goes out. */
+    publish(): void {
+      // A turn that took ids is published even without deliveries: the other nodes learn that
+      // those ids are settled, and deliver what waited for them.
+      const ids = turnIds?.last !== undefined && turnIds.last > turnIds.after
+        ? [turnIds.after, turnIds.last] as [number, number]
+        : undefined;
+      turnIds = undefined;
+      if (queued.length === 0 && !groups && sentIds.length === 0 && !ids) return;
       const batch: TurnBatch = { node, deliveries: queued };
       if (groups) batch.groups = true;
       if (sentIds.length > 0) batch.sent = sentIds;
+      if (ids) batch.ids = ids;
       queued = [];
       sentIds = [];
       groups = false;
       bus.publish(TURNS, JSON.stringify(batch));
     },
-    discard() {
+    discard(): void {
       queued = [];
       sentIds = [];
       groups = false;
-    },
-    kickElsewhere(login, reason) {
-      bus.publish(CONTROL, JSON.stringify({ node, action: "kick", login, reason }));
-      return sessionsElsewhere(nameKey(login));
-    },
-    tellOthers(action) {
-      bus.publish(CONTROL, JSON.stringify({ node, ...action }));
-      return directory.size;
-    },
-    usersElsewhere() {
-      return [...directory].map(([id, entry]) => ({ node: id, online: entry.online }));
-    },
-    nodes() {
-      return [...directory].map(([id, entry]) => ({
-        node: id,
-        accounts: entry.online.length,
-        lastSeen: entry.seen,
-      }));
-    },
-    async close() {
-      clearTimeout(first);
-      clearInterval(timer);
-      beat(true);
-      await bus.close();
+      turnIds = undefined;
+      order.discard();
     },
   };
 }

@@ -44,6 +44,13 @@ const HISTORY_PAGES_PER_READ = 8;
 export interface PostgresStoreOptions extends StoreOptions {
   /** Overrides ANSWER_TIMEOUT_MS (tests). */
   timeoutMs?: number;
+  /**
+   * The turn locked the message id counter, whose value was `after`: the ids it gives are above
+   * it, and every id up to it is committed (a cluster node orders deliveries by it).
+   */
+  onIdsLocked?(after: number): void;
+  /** The turn that locked the counter committed; the counter is now `last`. */
+  onIdsCommitted?(last: number): void;
 }
 
 /** The database could not be reached or failed a request: the caller gets `store_unavailable`. */
@@ -107,7 +114,7 @@ function unavailable(error: unknown, url: string): Error {
 function postgresStore(
   ask: (request: PgRequest) => Row[],
   terminate: () => void,
-  options: StoreOptions,
+  options: PostgresStoreOptions,
 ): Store {
   /** Writes of this turn not yet sent: they go with the next read or the commit. */
   let staged: Statement[] = [];
@@ -192,8 +199,10 @@ function postgresStore(
       true,
     );
     holdsIds = true;
-    lastId = Math.max(lastId, Number(row?.value ?? 0));
+    const after = Number(row?.value ?? 0);
+    lastId = Math.max(lastId, after);
     markWrite();
+    options.onIdsLocked?.(after);
   };
   const forgetWaiting = () => {
     waiting.clear();
@@ -215,10 +224,12 @@ function postgresStore(
     commit(): void {
       if (!inTurn) return;
       flushPages();
-      if (holdsIds) write("UPDATE meta SET value = $1 WHERE key = 'last_message_id'", lastId);
+      const idsTaken = holdsIds;
+      if (idsTaken) write("UPDATE meta SET value = $1 WHERE key = 'last_message_id'", lastId);
       const request: PgRequest = { op: "run", begin: !open, statements: staged, end: "commit" };
       endTurn();
       ask(request);
+      if (idsTaken) options.onIdsCommitted?.(lastId);
     },
 
     rollback(): void {
