@@ -148,6 +148,13 @@ const serve = program.command("serve")
       "open connections one address may hold; 0: no limit",
     ).argParser(nonNegativeInt).default(DEFAULT_LIMITS.connectionsPerAddress),
   )
+  .addOption(
+    serveOption(
+      "--registrations-per-minute <n>",
+      "accounts one address may register per minute (encrypted servers); 0: no limit",
+    )
+      .argParser(nonNegativeInt).default(DEFAULT_LIMITS.registrationsPerMinute),
+  )
   .option(
     "--no-curve",
     "serve WITHOUT encryption: passwords and messages travel in clear (default: CURVE, key pair " +
@@ -209,6 +216,7 @@ function serveOptions(opts: ReturnType<typeof serve.opts>): ServeCliOptions {
     lagLimitMs: opts.lagLimit,
     connectsPerMinute: opts.connectsPerMinute,
     connectionsPerAddress: opts.connectionsPerAddress,
+    registrationsPerMinute: opts.registrationsPerMinute,
     peerQueueFrames: opts.peerQueue,
     pluginTimeoutMs: opts.pluginTimeout,
   };

@@ -132,6 +132,9 @@ export class Peer {
   /** Baseline: the routing ids of the destinations, encoded once. */
   #routes: Uint8Array[] | undefined;
 
+  /** The CURVE public key its logins name, as the chatz client's do; undefined in clear. */
+  readonly #key: string | undefined;
+
   constructor(spec: PeerSpec, settings: LoadSettings, onChange: () => void) {
     this.spec = spec;
     this.#settings = settings;
@@ -139,6 +142,10 @@ export class Peer {
     this.#token = spec.token;
     this.#parseAll = spec.latency === true || spec.role === "history";
     this.#creditStep = Math.max(1, Math.floor(settings.window * CREDIT_SHARE));
+    const curve = settings.serverKey === undefined
+      ? undefined
+      : curveClientOptions(settings.serverKey);
+    this.#key = curve?.curvePublicKey;
     this.#socket = new Dealer({
       receiveTimeout: 0,
       sendTimeout: 0,
@@ -147,7 +154,7 @@ export class Peer {
       reconnectInterval: 100,
       reconnectMaxInterval: 2000,
       ...(settings.dialect === "baseline" ? { routingId: spec.name } : {}),
-      ...(settings.serverKey === undefined ? {} : curveClientOptions(settings.serverKey)),
+      ...curve,
     });
     this.#loop = startSocketLoop(this.#socket, {
       onMessage: (frames) => this.#onFrames(frames),
@@ -465,6 +472,7 @@ export class Peer {
       ...credentials,
       client: "chatz-bench",
       echo: true,
+      ...(this.#key === undefined ? {} : { key: this.#key }),
     }]);
   }
 

@@ -219,6 +219,7 @@ const POLICY_LIMITS: [option: string, off: string][] = [
   ["--rate", "0"],
   ["--connects-per-minute", "0"],
   ["--connections-per-address", "0"],
+  ["--registrations-per-minute", "0"],
 ];
 
 /** The `serve` arguments that switch off the policy limits this chatz offers (from its help). */

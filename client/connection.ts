@@ -61,7 +61,14 @@ const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set([
   "login_throttled",
   "limit_reached",
   "server_shutdown",
+  "unknown_key", // the server forgot this connection's handshake: the next attempt re-dials
 ]);
+
+/**
+ * Times a first login re-dials and tries again when the server answers `unknown_key` (it forgot
+ * the handshake of this connection, which only a flood of other handshakes makes it do).
+ */
+const UNKNOWN_KEY_REDIALS = 3;
 
 /** Byes after which the session is resumed rather than ended: the server restarted or dropped us. */
 const RESUMABLE_BYES: ReadonlySet<string> = new Set(["server_shutdown", "timed_out", "too_slow"]);
@@ -339,7 +346,11 @@ async function firstLogin(conn: Conn): Promise<LoginData> {
     loginReply = password instanceof ChatzError || password === NO_ANSWER
       ? password
       : await Promise.race([
-        withTimeout(clock, login(conn, { password, token: options.token }), options.timeoutMs),
+        withTimeout(
+          clock,
+          loginRedialing(conn, { password, token: options.token }),
+          options.timeoutMs,
+        ),
         failed,
       ]);
   } finally {
@@ -626,6 +637,19 @@ function lost(id: number): Reply {
   };
 }
 
+/** A first login, re-dialled and sent again while the server answers `unknown_key`. */
+async function loginRedialing(
+  conn: Conn,
+  auth: { password?: string; token?: string },
+): Promise<Reply> {
+  let reply = await login(conn, auth);
+  for (let i = 0; i < UNKNOWN_KEY_REDIALS && !reply.ok && reply.code === "unknown_key"; i++) {
+    conn.link.redial();
+    reply = await login(conn, auth);
+  }
+  return reply;
+}
+
 function login(
   conn: Conn,
   auth: { password?: string; token?: string; resume?: number },
@@ -640,6 +664,7 @@ function login(
     ...(options.echo ? { echo: true } : {}),
     ...(options.register === false ? { register: false } : {}),
     ...(options.invite !== undefined ? { invite: options.invite } : {}),
+    ...(conn.link.publicKey !== undefined ? { key: conn.link.publicKey } : {}),
     ...auth,
   }, onReply);
 }

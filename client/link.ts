@@ -29,6 +29,11 @@ export interface ClientLink {
   watchHandshake(onDropped?: () => void): HandshakeWatch;
   /** Closes the link; a final message queued just before still gets its linger time. */
   close(): Promise<void>;
+  /**
+   * The CURVE public key (Z85) the link's socket authenticates with, sent in each login: an
+   * encrypted server learns from it which address the connection came from. Undefined in clear.
+   */
+  readonly publicKey?: string;
 }
 
 /** Opens a link: `onFrames` gets every message the server sends. */
@@ -57,6 +62,7 @@ export const SYSTEM_CLOCK: Clock = {
  */
 export function dealerLink(endpoints: readonly string[], curve?: { serverKey: string }): OpenLink {
   return (onFrames) => {
+    const keys = curve ? curveClientOptions(curve.serverKey) : undefined;
     const socket = new Dealer({
       receiveTimeout: 0,
       sendTimeout: 0,
@@ -64,7 +70,7 @@ export function dealerLink(endpoints: readonly string[], curve?: { serverKey: st
       immediate: true, // queue nothing on a connection that is not up: the connect timeout is honest
       reconnectInterval: 100,
       reconnectMaxInterval: 2000,
-      ...(curve && curveClientOptions(curve.serverKey)),
+      ...keys,
     });
     const loop = startSocketLoop(socket, { onMessage: onFrames }, { checkWritable: true });
     let current = 0;
@@ -86,6 +92,7 @@ export function dealerLink(endpoints: readonly string[], curve?: { serverKey: st
           if (endpoints.length > 1 && address === endpoints[current]) onDropped?.();
         }),
       close: () => loop.close(),
+      publicKey: keys?.curvePublicKey,
     };
   };
 }

@@ -25,7 +25,8 @@ export const ERROR_CODES = {
   bad_password: "The password is empty or over its size limit",
   wrong_password: "The password (or session token) does not match the account",
   registration_closed: "The login does not exist and the server does not register new accounts",
-  login_throttled: "Too many failed logins on this connection (or /passwd tries); wait and retry",
+  login_throttled:
+    "Too many failed logins from this address or connection (or /passwd tries); wait and retry",
   rate_limited: "Too many commands from this account; wait for the time the message says and retry",
   limit_reached: "A configured limit is reached (groups per user, sessions per account)",
   mailbox_full:
@@ -47,6 +48,8 @@ export const ERROR_CODES = {
   banned: "The login or network address is banned (by the operator, or from that group)",
   invite_only: "The group admits only logins its owner invited",
   user_exists: "An account with that login already exists",
+  unknown_key:
+    "The login's CURVE client `key` is not one this server saw in a handshake (or forgot it); re-dial and log in",
   connection_lost: "Made by the client library, never sent: the connection closed before the reply",
 } as const;
 

@@ -40,6 +40,12 @@ export interface LoginRequest {
   register?: boolean;
   /** An invitation code from the operator: lets a new login register while registration is closed. */
   invite?: string;
+  /**
+   * The client's CURVE public key (Z85, 40 characters), as its socket uses it: required by an
+   * encrypted server, which learns from it the network address the connection came from (failed
+   * logins and registrations are counted per address). Ignored by a `--no-curve` server.
+   */
+  key?: string;
 }
 
 /** Runs a chat command: `cmd` is the word after the slash, `args` the rest of the line. */

@@ -2,6 +2,7 @@
 // The server runs every incoming message through parseRequest before anything else sees it.
 
 import type { ErrorCode } from "./errors.ts";
+import { isCurveKey } from "./curve.ts";
 import type { LoginRequest, Request } from "./messages.ts";
 import { MAX_ARGS_LENGTH, MAX_PASSWORD_LENGTH } from "./wire.ts";
 
@@ -40,7 +41,7 @@ export function parseRequest(value: unknown): Request | RequestError {
       if (typeof raw.login !== "string") {
         return fail("bad_request", "Cannot log in: `login` must be a string");
       }
-      for (const field of ["password", "token", "client", "host", "invite"] as const) {
+      for (const field of ["password", "token", "client", "host", "invite", "key"] as const) {
         const v = raw[field];
         if (v !== undefined && typeof v !== "string") {
           return fail("bad_request", `Cannot log in: \`${field}\` must be a string`);
@@ -98,6 +99,15 @@ export function parseRequest(value: unknown): Request | RequestError {
       };
       if (raw.register === false) login.register = false;
       if (invite !== undefined) login.invite = invite;
+      if (raw.key !== undefined) {
+        if (!isCurveKey(raw.key as string)) {
+          return fail(
+            "bad_request",
+            "Cannot log in: `key` must be a CURVE public key, 40 characters of Z85",
+          );
+        }
+        login.key = raw.key as string;
+      }
       return login;
     }
     case "cmd": {

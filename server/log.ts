@@ -122,3 +122,8 @@ export function formatJsonRecord(record: LogRecord): string {
 export function recordFormatter(format: LogFormat): (record: LogRecord) => string {
   return format === "json" ? formatJsonRecord : formatRecord;
 }
+
+/** Bytes in hex, for logs and tables: routing ids, CURVE client keys. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -110,13 +110,13 @@ class FuzzPeer {
   readonly #loop: SocketLoop;
   #watchers: (() => boolean)[] = [];
 
+  /** The CURVE public key the test's own logins name (the generated ones name none). */
+  readonly key: string | undefined;
+
   constructor(readonly index: number, readonly info: PeerInfo, endpoint: string) {
-    const socket = new Dealer({
-      receiveTimeout: 0,
-      sendTimeout: 0,
-      linger: 0,
-      ...testCurveOptions(endpoint),
-    });
+    const curve = testCurveOptions(endpoint);
+    this.key = "curvePublicKey" in curve ? curve.curvePublicKey : undefined;
+    const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0, ...curve });
     this.#loop = startSocketLoop(socket, {
       onMessage: (frames) => this.#receive(frames),
       onSendError: () => this.sendErrors++,
@@ -143,7 +143,10 @@ class FuzzPeer {
   async request(request: Record<string, unknown>, ms = REPLY_DEADLINE_MS): Promise<SeenReply> {
     const key = JSON.stringify(request.id);
     const before = this.replies.get(key)?.length ?? 0;
-    this.send([PROTOCOL_VERSION, JSON.stringify([request])], -1);
+    const withKey = request.op === "login" && this.key !== undefined
+      ? { ...request, key: this.key }
+      : request;
+    this.send([PROTOCOL_VERSION, JSON.stringify([withKey])], -1);
     await this.until(
       () => (this.replies.get(key)?.length ?? 0) > before,
       `the reply to ${key}`,

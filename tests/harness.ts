@@ -168,6 +168,8 @@ export async function startServerProcess(
       "0",
       "--connections-per-address",
       "0",
+      "--registrations-per-minute",
+      "0",
       ...(plaintext && !(options.args ?? []).includes("--no-curve") ? ["--no-curve"] : []),
       ...(options.args ?? []),
     ],

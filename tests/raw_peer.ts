@@ -14,25 +14,23 @@ export interface RawPeer {
   send(frames: (string | Uint8Array)[]): void;
   /** Every message received, as decoded JSON arrays of the body frame (or null when not JSON). */
   received: Recorder<unknown>;
+  /** Its CURVE public key (Z85) when encrypted: what a login's `key` field names. */
+  key?: string;
   close(): Promise<void>;
 }
 
 /**
- * Connects a raw DEALER to an endpoint, encrypted when the harness started that server so. `routingId` makes it choose its own routing id, bytes a
- * zeromq.js string option cannot hold (the attack tests choose ids that look like libzmq's own).
- * `source` is the local address to connect from (another loopback address, "127.0.0.2", is
- * another network address to the server).
+ * Connects a raw DEALER to an endpoint, encrypted when the harness started that server so.
+ * `routingId` makes it choose its own routing id, bytes a zeromq.js string option cannot hold (the
+ * attack tests choose ids that look like libzmq's own); `source` connects from that loopback
+ * address (127.0.0.2 and up are all this machine), as a second network address would.
  */
 export function rawPeer(
   endpoint: string,
   options: { routingId?: Uint8Array; source?: string } = {},
 ): RawPeer {
-  const socket = new Dealer({
-    receiveTimeout: 0,
-    sendTimeout: 0,
-    linger: 0,
-    ...testCurveOptions(endpoint),
-  });
+  const curve = testCurveOptions(endpoint);
+  const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0, ...curve });
   if (options.routingId) {
     const setter = (socket as unknown as {
       setStringOption(option: number, value: Uint8Array): void;
@@ -50,9 +48,10 @@ export function rawPeer(
       else received.push(body);
     },
   }, { checkWritable: true });
-  // libzmq's "tcp://source:port;destination" names the local end.
+  // libzmq takes a source address before the target: "tcp://127.0.0.2:0;127.0.0.1:5555".
   socket.connect(
     options.source ? endpoint.replace("tcp://", `tcp://${options.source}:0;`) : endpoint,
   );
-  return { send: (frames) => loop.send(frames), received, close: () => loop.close() };
+  const key = "curvePublicKey" in curve ? curve.curvePublicKey : undefined;
+  return { send: (frames) => loop.send(frames), received, key, close: () => loop.close() };
 }

@@ -193,7 +193,7 @@ Deno.test("a ping after the server ended the session repeats its bye", opts, asy
       peer.send(["chatz/1", JSON.stringify([request])]);
     const reply = (id: number) =>
       peer.received.waitFor((m: unknown) => (m as { re?: number }).re === id, `reply ${id}`);
-    send({ op: "login", id: 1, login: "pat", password: "pw-pat" });
+    send({ op: "login", id: 1, login: "pat", password: "pw-pat", key: peer.key });
     await reply(1);
     assert.equal(
       (await runCli(["admin", "--data", server.dataDir, "kick", "pat", "flood"])).code,
@@ -205,7 +205,7 @@ Deno.test("a ping after the server ended the session repeats its bye", opts, asy
       session: false,
       bye: { code: "kicked", message: "Kicked by the operator: flood" },
     });
-    send({ op: "login", id: 3, login: "pat", password: "pw-pat" });
+    send({ op: "login", id: 3, login: "pat", password: "pw-pat", key: peer.key });
     await reply(3);
     send({ op: "logout", id: 4 });
     await reply(4);

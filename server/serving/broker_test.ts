@@ -12,6 +12,7 @@ import { createLogger } from "../log.ts";
 import { assembleServing } from "./assemble.ts";
 import { setupPlugins } from "./plugin_loader.ts";
 import { RateLimiter } from "./rate_limit.ts";
+import { ADDRESS_POLICY, LoginThrottle } from "./throttle.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
 import { encodeReply } from "./reply.ts";
 import type { LoginData } from "../../protocol/mod.ts";
@@ -114,6 +115,8 @@ async function brokerBench(options: { registration?: "open" | "closed" } = {}) {
     now: Date.now,
     requestFlush: () => flushes++,
     commandLimit: new RateLimiter({ burst: 1000, perSecond: 1000 }),
+    addressThrottle: new LoginThrottle(ADDRESS_POLICY),
+    registrationLimit: new RateLimiter({ burst: 1, perSecond: 0 }),
     sessionTimeoutMs: 15_000,
     maxSessionsPerAccount: 4,
     access: createLoginAccess({

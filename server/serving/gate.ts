@@ -1,18 +1,27 @@
 // The ZAP handler in front of the ROUTER: admits or refuses every new ZeroMQ handshake.
 // Pausing answers 300 (temporary failure): existing sessions go on; libzmq then gives up on the refused
 // connection, so clients re-dial themselves (the chatz client library does, backing off to 8 s).
+// With CURVE it also remembers each client key's address, which the login flow asks for.
 
 import { Router } from "zeromq";
 import { startSocketLoop } from "../../transport/socket_loop.ts";
-import type { Logger } from "../log.ts";
+import { hex, type Logger } from "../log.ts";
 import type { Limiter } from "./shared_state.ts";
 import type { BanList } from "./bans.ts";
 import type { AddressCap } from "./address_cap.ts";
+import { decodeZ85, isCurveKey } from "../../protocol/curve.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 /** The ZAP domain the chat ROUTER asks about; without one libzmq skips ZAP for the NULL mechanism. */
 export const ZAP_DOMAIN = "chatz";
+/**
+ * Client keys remembered with their address, newest kept. A login follows its handshake within
+ * seconds; this many handshakes in between is far more than a server admits in that time (600 a
+ * minute per address by default), and the table stays under about 13 MiB (some 200 bytes an entry).
+ * A key pushed out meanwhile gets `unknown_key` at login and the client re-dials.
+ */
+export const CLIENT_KEYS_KEPT = 65_536;
 
 /** The gate's controls. */
 export interface Gate {
@@ -20,13 +29,19 @@ export interface Gate {
   pause(): void;
   resume(): void;
   readonly refused: number;
+  /**
+   * The network address of the latest admitted handshake made with this CURVE client public key
+   * (Z85 text); undefined when no such handshake is remembered. Never set for `--no-curve`: the
+   * NULL mechanism has no key, so nothing ties a connection to its address there.
+   */
+  addressOf(key: string): string | undefined;
   close(): Promise<void>;
 }
 
 /**
  * Binds the ZAP handler; must run before the chat ROUTER binds, in the same thread. Every handshake
- * is logged with its network address: zeromq.js cannot tie an address to a routing id, so the log
- * is where connection addresses are seen.
+ * is logged with its network address: zeromq.js cannot tie an address to a routing id. With CURVE
+ * the client key ties them for logins, which name it (`addressOf`, docs/PROTOCOL.md 3.3).
  */
 export async function openGate(
   log: Logger,
@@ -39,11 +54,21 @@ export async function openGate(
   let paused = false;
   let refused = 0;
   const decoder = new TextDecoder();
+  /** Client key (hex) → address, oldest first (Map keeps insertion order). */
+  const keys = new Map<string, string>();
+  const remember = (key: Uint8Array | undefined, address: string) => {
+    if (key?.length !== 32) return;
+    const id = hex(key);
+    keys.delete(id); // re-inserted as the newest
+    keys.set(id, address);
+    if (keys.size > CLIENT_KEYS_KEPT) keys.delete(keys.keys().next().value!);
+  };
 
   const loop = startSocketLoop(socket, {
     onMessage(frames) {
       // [sender, empty, version, request id, domain, address, identity, mechanism, credentials...]
-      const [sender, empty, version, requestId, , address] = frames;
+      // With CURVE the one credential is the client's public key (RFC 27; libzmq curve_server.cpp).
+      const [sender, empty, version, requestId, , address, , mechanism, key] = frames;
       if (!requestId || !address) return;
       const from = decoder.decode(address);
       // A banned address is refused for good (400): the client stops instead of re-dialling.
@@ -66,6 +91,8 @@ export async function openGate(
       } else if (tooMany) log.warn("connect_refused", { address: from, reason: "rate" });
       else if (full) log.warn("connect_refused", { address: from, reason: "open_connections" });
       else log.info("connect", { address: from, admitted: !paused });
+      // Remembered before the answer: the client's login cannot arrive before its handshake ends.
+      if (status === "200" && decoder.decode(mechanism) === "CURVE") remember(key, from);
       loop.send([sender, empty, version, requestId, status, text, "", ""]);
     },
   }, { checkWritable: false });
@@ -82,6 +109,10 @@ export async function openGate(
     },
     get refused() {
       return refused;
+    },
+    addressOf(key) {
+      if (!isCurveKey(key)) return undefined;
+      return keys.get(hex(decodeZ85(key)));
     },
     close: () => loop.close(),
   };

@@ -41,6 +41,9 @@ const REFUSAL_REASONS = new Set([
   "new_account",
   "race",
   "shutdown",
+  "no_key",
+  "unknown_key",
+  "registration_rate",
 ]);
 
 /** What the metrics read at each scrape. */

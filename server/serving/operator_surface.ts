@@ -45,6 +45,11 @@ export function connectRate(perMinute: number): { burst: number; perSecond: numb
   return { burst: Math.max(1, perMinute / 10), perSecond: perMinute / 60 };
 }
 
+/** The registrations-per-address bucket for `--registrations-per-minute` (0: no limit). */
+export function registrationRate(perMinute: number): { burst: number; perSecond: number } {
+  return { burst: Math.max(1, perMinute), perSecond: perMinute / 60 };
+}
+
 /** The operator's commands on a running server. */
 export function operatorSurface(
   parts: SurfaceParts,
@@ -162,6 +167,10 @@ function reconfigure(parts: SurfaceParts, settings: LiveSettings): string[] {
     perSecond: limits.commandsPerSecond,
   });
   Object.assign(connectLimit.limit, connectRate(limits.connectsPerMinute));
+  Object.assign(
+    brokerDeps.registrationLimit.limit,
+    registrationRate(limits.registrationsPerMinute),
+  );
   if (brokerDeps.registration !== settings.registration) {
     brokerDeps.registration = settings.registration;
     changed.push("registration");

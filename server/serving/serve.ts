@@ -20,7 +20,7 @@ import { createMetrics } from "./metrics.ts";
 import { createOperatorServices } from "./operator_services.ts";
 import type { Logger } from "../log.ts";
 import { importPluginDir, type LoadReport, type SetupDeps, setupPlugins } from "./plugin_loader.ts";
-import { connectRate, operatorSurface } from "./operator_surface.ts";
+import { connectRate, operatorSurface, registrationRate } from "./operator_surface.ts";
 import { startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate_window.ts";
 import { startRouterTransport } from "./router_transport.ts";
@@ -112,6 +112,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const state = createLocalState({
     command: { burst: options.limits.commandBurst, perSecond: options.limits.commandsPerSecond },
     connect: connectRate(options.limits.connectsPerMinute),
+    register: registrationRate(options.limits.registrationsPerMinute),
   });
   const ownDuplicates = state.duplicates;
   if (relay) {
@@ -250,6 +251,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     now,
     requestFlush: turns.requestFlush,
     throttle,
+    addressThrottle: state.addressThrottle,
+    registrationLimit: state.registrationLimit,
+    ...(options.curve ? { clientAddress: gate.addressOf } : {}),
     commandLimit: state.commandLimit,
     sessionTimeoutMs: options.limits.sessionTimeoutMs,
     maxSessionsPerAccount: options.limits.maxSessionsPerAccount,

@@ -27,6 +27,11 @@ export interface ServerLimits {
   connectsPerMinute: number;
   /** Open connections one network address may hold; a handshake past it is refused (0: no limit). */
   connectionsPerAddress: number;
+  /**
+   * Accounts one network address may register per minute, all at once if it likes (0: no limit).
+   * Counted on encrypted servers only, where a login's address is known.
+   */
+  registrationsPerMinute: number;
   /** Frames libzmq queues per peer before sends to it fail and the session counts as lagging. */
   peerQueueFrames: number;
   /**
@@ -52,6 +57,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   // A large office behind one NAT address, each person with a client or two; an address holding
   // that many idle connections costs about 10 MiB (39 KiB each) and 256 descriptors, not all of them.
   connectionsPerAddress: 256,
+  // A handful: a family or a classroom behind one address registers a few at once; a script
+  // filling the store with accounts gets 5 a minute. A school's first lesson may need more.
+  registrationsPerMinute: 5,
   // Frames batch a turn's events up to 256 Ki characters (outbox.ts) and the largest reply, a
   // `/history` page, holds 512 Ki characters of text: about 10 MB per session at most.
   peerQueueFrames: 16,

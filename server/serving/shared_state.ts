@@ -7,7 +7,7 @@ import type { Group, LeaveOutcome } from "./groups.ts";
 import { type RateLimit, RateLimiter } from "./rate_limit.ts";
 import { RecentSends } from "./recent_sends.ts";
 import { type Session, SessionTable } from "./sessions.ts";
-import { LoginThrottle } from "./throttle.ts";
+import { ADDRESS_POLICY, LoginThrottle } from "./throttle.ts";
 
 /**
  * Client message ids remembered to drop re-sent duplicates: a re-send is recognised while fewer than
@@ -55,7 +55,7 @@ export interface DuplicateIds {
   clear(): void;
 }
 
-/** Failed logins per login and per connection. */
+/** Failed logins per key: a connection, an account (`/passwd`), an address, an account at an address. */
 export interface Throttle {
   waitFor(key: string, now: number): number;
   fail(key: string, now: number): number;
@@ -78,12 +78,19 @@ export interface SharedState {
   sessions: SessionDirectory;
   groups: GroupDirectory;
   duplicates: DuplicateIds;
-  /** Failed logins, shared by logins and `/passwd`. */
+  /**
+   * Failed logins per connection, per account at an address, and `/passwd` tries per account
+   * (`TARGET_POLICY`).
+   */
   loginThrottle: Throttle;
+  /** Failed logins per network address, the guesser's own back-off (`ADDRESS_POLICY`). */
+  addressThrottle: Throttle;
   /** Commands per account: the flood limit. */
   commandLimit: Limiter;
   /** New connections per network address. */
   connectLimit: Limiter;
+  /** Accounts registered per network address. */
+  registrationLimit: Limiter;
 }
 
 /** No limit: a bucket refilled at 0 per second does not limit (see RateLimiter). */
@@ -91,14 +98,19 @@ const UNLIMITED: RateLimit = { burst: 1, perSecond: 0 };
 
 /** The in-process shared state: one server process, everything in its memory. */
 export function createLocalState(
-  limits: { command: RateLimit; connect: RateLimit } = { command: UNLIMITED, connect: UNLIMITED },
+  limits: { command: RateLimit; connect: RateLimit; register?: RateLimit } = {
+    command: UNLIMITED,
+    connect: UNLIMITED,
+  },
 ): SharedState {
   return {
     sessions: new SessionTable(),
     groups: new GroupTable(),
     duplicates: new RecentSends(DEDUP_WINDOW),
     loginThrottle: new LoginThrottle(),
+    addressThrottle: new LoginThrottle(ADDRESS_POLICY),
     commandLimit: new RateLimiter(limits.command),
     connectLimit: new RateLimiter(limits.connect),
+    registrationLimit: new RateLimiter(limits.register ?? { ...UNLIMITED }),
   };
 }

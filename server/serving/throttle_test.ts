@@ -2,7 +2,7 @@
 // Every call gets an explicit `now`, so nothing here waits on a clock.
 
 import assert from "node:assert/strict";
-import { LoginThrottle } from "./throttle.ts";
+import { ADDRESS_POLICY, LoginThrottle } from "./throttle.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -79,4 +79,21 @@ Deno.test("throttle.prune() forgets keys idle for over fifteen minutes", async (
     fresh.prune(T0 + fifteenMinutes + 1);
     assert.equal(fresh.size, 1);
   });
+});
+
+Deno.test("an address throttle allows 10 free failures and caps the wait at 5 minutes", () => {
+  const throttle = new LoginThrottle(ADDRESS_POLICY);
+  const waits = Array.from({ length: 30 }, () => throttle.fail("addr:10.0.0.1", T0));
+  assert.deepEqual(waits.slice(0, 12), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000, 2000]);
+  assert.equal(waits[29], 300_000);
+  assert.ok(waits.every((w) => w <= 300_000));
+});
+
+Deno.test("an address throttle forgives one failure per 5 quiet minutes", () => {
+  const throttle = new LoginThrottle(ADDRESS_POLICY);
+  for (let i = 0; i < 12; i++) throttle.fail("a", T0); // 2 past the free ones
+  // 10 minutes quiet forgive 2: the next failure is the 11th again, a 1 s wait.
+  assert.equal(throttle.fail("a", T0 + 10 * 60_000), 1000);
+  // An hour quiet forgives everything: free again.
+  assert.equal(throttle.fail("a", T0 + 80 * 60_000), 0);
 });

@@ -23,8 +23,17 @@ export interface BrokerDeps {
   now: () => number;
   /** Something was queued outside a receive turn: flush soon. */
   requestFlush: () => void;
-  /** Failed logins per login and per connection, shared with `/passwd`. */
+  /** Failed logins per connection and per account at an address, shared with `/passwd`. */
   throttle: Throttle;
+  /** Failed logins per network address. */
+  addressThrottle: Throttle;
+  /** Accounts registered per network address. */
+  registrationLimit: Limiter;
+  /**
+   * Encrypted servers: the network address of the handshake made with a CURVE client key (Z85), as
+   * the gate saw it, or undefined when it saw none. Absent without encryption (no key, no address).
+   */
+  clientAddress?: (key: string) => string | undefined;
   /** Commands per account: the flood limit. */
   commandLimit: Limiter;
   /** A session silent this long is ended with `timed_out`. */

@@ -11,7 +11,8 @@ import {
   PROTOCOL_VERSION,
 } from "../../../protocol/mod.ts";
 import { MAX_CATCHUP } from "../chat.ts";
-import { printable } from "../../log.ts";
+import { hex, printable } from "../../log.ts";
+export { hex } from "../../log.ts";
 import type { Recipient } from "../peer_transport.ts";
 import {
   hashPassword,
@@ -25,6 +26,15 @@ import type { Session } from "../sessions.ts";
 import type { StoredMessage } from "../store/store.ts";
 import { RateLimiter } from "../rate_limit.ts";
 import type { BrokerDeps } from "./deps.ts";
+import {
+  connectionAddress,
+  countFailure,
+  countSuccess,
+  refusalLog,
+  registrationWait,
+  throttleRefusal,
+  type Who,
+} from "./login_address.ts";
 
 /** Clients are asked to send something this many times per timeout, so one lost ping is survived. */
 const PINGS_PER_TIMEOUT = 3;
@@ -58,8 +68,9 @@ function unknownAccountHash(): Promise<string> {
  */
 const LOGINS_PER_ACCOUNT = { burst: 60, perSecond: 1 };
 /**
- * Accounts one connection may register: one a minute. New connections per address are limited
- * (`--connects-per-minute`), so one address cannot fill the store with accounts at full speed.
+ * Accounts one connection may register: one a minute. On an encrypted server, where a login's
+ * address is known, an address may register `--registrations-per-minute`; without encryption new
+ * connections per address are what is limited (`--connects-per-minute`).
  */
 const REGISTRATIONS_PER_CONNECTION = { burst: 1, perSecond: 1 / 60 };
 /** Logins between two prunings of the limiters' idle entries. */
@@ -76,10 +87,10 @@ const RESERVED_LOGINS = new Set(["public"]);
 
 /**
  * Why a login is refused: the error the client gets, the reason logged, and whether the login
- * throttle counts it against the connection (a wrong password or token does; nothing counts
- * against the login itself, which would let strangers lock its owner out).
+ * throttle counts it against the connection and its address (a wrong password or token does;
+ * nothing counts against the login itself, which would let strangers lock its owner out).
  */
-interface Refusal {
+export interface Refusal {
   code: ErrorCode;
   message: string;
   reason: string;
@@ -94,37 +105,48 @@ export interface LoginState {
   readonly shuttingDown: boolean;
 }
 
-/** A login's identity as the flow checks it: the name as given, its key, the throttle's peer key. */
-interface Who {
-  name: string;
-  key: string;
-  peerKey: string;
-}
-
 /** Builds the login flow; the returned function answers one login request. */
 export function createLogin(
   deps: BrokerDeps,
   state: LoginState,
 ): (to: Recipient, request: LoginRequest) => Promise<void> {
-  const { sessions, store, outbox, throttle } = deps;
+  const { sessions, store, outbox } = deps;
   const limits: LoginLimits = {
     logins: new RateLimiter(LOGINS_PER_ACCOUNT),
     registrations: new RateLimiter(REGISTRATIONS_PER_CONNECTION),
+  };
+  const refusals = refusalLog(deps);
+  /** Logs a refusal, counts it against the throttles as it says, and answers it. */
+  const refuse = (to: Recipient, request: LoginRequest, refusal: Refusal, who?: Who): void => {
+    if (who && refusal.counts) countFailure(deps, who);
+    refusals.log(to, request, refusal.reason, who);
+    outbox.push(
+      to,
+      encodeReply(request.id, { ok: false, code: refusal.code, message: refusal.message }),
+    );
   };
   let calls = 0;
   return async function login(to, request) {
     if (++calls % PRUNE_EVERY === 0) {
       limits.logins.prune(deps.now());
       limits.registrations.prune(deps.now());
+      refusals.prune(deps.now());
     }
-    const who: Who = { name: request.login, key: nameKey(request.login), peerKey: "peer:" + to.id };
-    const refused = admission(deps, state, who);
-    if (refused) return refuse(deps, to, request, refused, who);
+    const from = connectionAddress(deps, request);
+    if ("code" in from) return refuse(to, request, from);
+    const who: Who = {
+      name: request.login,
+      key: nameKey(request.login),
+      peerKey: "peer:" + to.id,
+      ...from,
+    };
+    const refused = admission(deps, state, who) ?? throttleRefusal(deps, who, request);
+    if (refused) return refuse(to, request, refused, who);
     const auth = await authenticate(deps, who, request, limits);
-    if ("code" in auth) return refuse(deps, to, request, auth, who);
+    if ("code" in auth) return refuse(to, request, auth, who);
     const wait = limits.logins.take(who.key, deps.now());
     if (wait > 0) {
-      return refuse(deps, to, request, {
+      return refuse(to, request, {
         code: "rate_limited",
         message: `Cannot log in as "${who.name}": it logs in too often; retry in ${
           Math.ceil(wait / 1000)
@@ -133,10 +155,10 @@ export function createLogin(
       }, who);
     }
     const full = sessionLimit(deps, who);
-    if (full) return refuse(deps, to, request, full, who);
+    if (full) return refuse(to, request, full, who);
     if (state.cancelled.has(to.id)) return; // the connection that asked is gone
     // The password check waited: the server may have begun shutting down meanwhile.
-    if (state.shuttingDown) return refuse(deps, to, request, SHUTDOWN_REFUSAL, who);
+    if (state.shuttingDown) return refuse(to, request, SHUTDOWN_REFUSAL, who);
     if (sessions.get(to.id)) {
       outbox.push(
         to,
@@ -150,36 +172,15 @@ export function createLogin(
     }
     const account = store.account(who.key);
     if (!account) {
-      return refuse(deps, to, request, {
+      return refuse(to, request, {
         code: "no_such_user",
         message: `Cannot log in as "${who.name}": the account was removed`,
         reason: "removed",
       }, who);
     }
-    throttle.succeed(who.peerKey);
+    countSuccess(deps, who);
     startSession(deps, to, request, account, auth);
   };
-}
-
-/** Logs a refusal, counts it against the throttle as it says, and answers it. */
-function refuse(
-  deps: BrokerDeps,
-  to: Recipient,
-  request: LoginRequest,
-  refusal: Refusal,
-  who?: Who,
-): void {
-  const { outbox, log, now, throttle } = deps;
-  if (who && refusal.counts) throttle.fail(who.peerKey, now());
-  log.warn("login_refused", {
-    login: request.login.slice(0, 40),
-    peer: hex(to.peer),
-    reason: refusal.reason,
-  });
-  outbox.push(
-    to,
-    encodeReply(request.id, { ok: false, code: refusal.code, message: refusal.message }),
-  );
 }
 
 /** The refusal while the server stops. */
@@ -195,8 +196,7 @@ function admission(
   state: LoginState,
   who: Who,
 ): Refusal | undefined {
-  const { now, throttle } = deps;
-  const { name, key, peerKey } = who;
+  const { name, key } = who;
   if (!isValidName(name)) {
     return {
       code: "invalid_name",
@@ -212,21 +212,7 @@ function admission(
       reason: "reserved",
     };
   }
-  const barred = deps.access.barred(key, name);
-  if (barred) return barred;
-  // Only the connection's own failures make it wait: failures counted against the login would let
-  // anyone lock its owner out (docs/PROTOCOL.md, 3.3).
-  const wait = throttle.waitFor(peerKey, now());
-  if (wait > 0) {
-    return {
-      code: "login_throttled",
-      message: `Cannot log in as "${name}": too many failed attempts; retry in ${
-        Math.ceil(wait / 1000)
-      } s`,
-      reason: "throttled",
-    };
-  }
-  return undefined;
+  return deps.access.barred(key, name);
 }
 
 /** The session limit, checked once the caller proved who it is: a stranger learns nothing. */
@@ -337,6 +323,15 @@ async function register(
       reason: "registration_rate",
     };
   }
+  const fromAddress = registrationWait(deps, who);
+  if (fromAddress > 0) {
+    return {
+      code: "rate_limited",
+      message: `Cannot register "${name}": too many accounts registered from this address ` +
+        `just now; retry in ${Math.ceil(fromAddress / 1000)} s`,
+      reason: "registration_rate",
+    };
+  }
   const hash = await hashPassword(password);
   if (store.account(key)) {
     return {
@@ -423,11 +418,6 @@ export function encodeLoginReply(
 ): string {
   const head = JSON.stringify({ re: id, ok: true, text, data }); // ends with the two closing braces
   return `${head.slice(0, -2)},"catalog":${catalogJson}}}`;
-}
-
-/** A routing id in hex, for logs. */
-export function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The oldest messages whose texts fit in `budget` characters, in order. */
