@@ -14,6 +14,7 @@ class FakeLink implements ClientLink {
   redials = 0;
   pending = 0;
   closed = false;
+  readonly publicKey = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
   constructor(readonly onFrames: (frames: Uint8Array[]) => void) {}
   connect = () => void this.connects++;
   redial = () => void this.redials++;
@@ -96,6 +97,22 @@ Deno.test("connect() re-dials a login that cannot get out, waiting twice as long
   assert.equal(fake.redials, 2, "no re-dial once logged in");
   await connection.close();
   assert.equal(fake.closed, true);
+});
+
+Deno.test("a first login names the link's key, and re-dials when the server answers unknown_key", async () => {
+  const { link, connecting } = start();
+  await settle();
+  const fake = link();
+  const first = fake.last("login");
+  assert.equal(first.key, fake.publicKey);
+  fake.deliver({ re: first.id, ok: false, code: "unknown_key", message: "re-dial" });
+  await settle();
+  assert.equal(fake.redials, 1, "re-dialled at once");
+  const second = fake.last("login");
+  assert.notEqual(second.id, first.id, "and logged in again");
+  fake.deliver({ re: second.id, ok: true, data: loginData() });
+  const connection = await connecting;
+  await connection.close();
 });
 
 Deno.test("a silent server is left: the client resumes with its token and re-sends the command", async (t) => {
