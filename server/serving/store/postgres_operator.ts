@@ -24,8 +24,13 @@ export interface OperatorPg {
 
 const SUMMARY = "SELECT key, login, created, last_seen, role FROM accounts";
 
-/** The operator methods of the PostgreSQL store. */
+/** The operator methods of the PostgreSQL store: its accounts' and its access rules'. */
 export function pgOperatorMethods(db: OperatorPg): OperatorMethods {
+  return { ...accountMethods(db), ...accessMethods(db) };
+}
+
+/** Account summaries, roles, deletion and the deleted logins. */
+function accountMethods(db: OperatorPg): Omit<OperatorMethods, AccessMethod> {
   const { query, write } = db;
   return {
     listAccounts: () => query(`${SUMMARY} ORDER BY key`).map(summary),
@@ -77,7 +82,24 @@ export function pgOperatorMethods(db: OperatorPg): OperatorMethods {
         `SELECT key, login, deleted, reserved_until, last_message FROM deleted_logins
            ORDER BY seq`,
       ).map(deletedLogin),
+  };
+}
 
+/** The operator methods about access, which accessMethods makes. */
+type AccessMethod =
+  | "addBan"
+  | "removeBan"
+  | "bans"
+  | "createInvite"
+  | "useInvite"
+  | "invites"
+  | "setGroupPolicy"
+  | "groupPolicies";
+
+/** Who may come in and where: bans, invitations and group policies. */
+function accessMethods(db: OperatorPg): Pick<OperatorMethods, AccessMethod> {
+  const { query, write } = db;
+  return {
     addBan(entry) {
       write(
         `INSERT INTO bans (kind, target, reason, by, created, expires) VALUES ($1,$2,$3,$4,$5,$6)
