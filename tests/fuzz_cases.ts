@@ -11,6 +11,7 @@ import {
   PROTOCOL_VERSION,
   trimArgs,
 } from "../protocol/mod.ts";
+import { isCurveKey } from "../protocol/curve.ts";
 
 /** libzmq's inbound limit on one frame (`maxMessageSize` in server/serving/serve.ts): past it the server drops the connection. */
 export const ZMQ_MAX_FRAME = MAX_FRAME_BYTES + 1024;
@@ -105,6 +106,11 @@ export interface PeerInfo {
   role: PeerRole;
   /** The account of a `user` or `churn` peer. */
   login?: string;
+  /**
+   * The peer's CURVE public key on an encrypted server: its generated logins name it most of the
+   * time (an encrypted server requires it, docs/PROTOCOL.md 3.3), so they reach the password checks.
+   */
+  key?: string;
 }
 
 /** Accounts, tokens and names the generator draws from. */
@@ -544,8 +550,22 @@ function commandRequest(rng: Rng, world: FuzzWorld, peer: number, id: number): o
 }
 
 /** A login request: valid for the world or broken in one or more fields. */
-function loginRequest(rng: Rng, world: FuzzWorld, id: number): Record<string, unknown> {
+function loginRequest(
+  rng: Rng,
+  world: FuzzWorld,
+  id: number,
+  key?: string,
+): Record<string, unknown> {
   const request: Record<string, unknown> = { op: "login", id };
+  if (key !== undefined) {
+    const named = rng.weighted<() => unknown>([
+      [16, () => key],
+      [2, () => undefined],
+      [1, () => key.slice(1)],
+      [1, () => rng.pick(ODD_VALUES)],
+    ])();
+    if (named !== undefined) request.key = named;
+  }
   request.login = rng.chance(0.85) ? name(rng, world, "login") : rng.pick(ODD_VALUES);
   const password = rng.weighted<() => unknown>([
     [3, () => undefined],
@@ -600,7 +620,7 @@ function validRequest(rng: Rng, world: FuzzWorld, peer: number, id: number): obj
   return rng.weighted<() => object>([
     [2, () => ({ op: "ping", id })],
     [6, () => commandRequest(rng, world, peer, id)],
-    [1, () => loginRequest(rng, world, id)],
+    [1, () => loginRequest(rng, world, id, world.peers[peer].key)],
     [role === "churn" ? 1 : 0, () => ({ op: "logout", id })],
   ])();
 }
@@ -849,7 +869,7 @@ export function generateCase(rng: Rng, world: FuzzWorld, index: number, budget: 
       frames = one(wrongFieldRequest(rng, world, peer, id));
       break;
     case "login":
-      frames = one(loginRequest(rng, world, id));
+      frames = one(loginRequest(rng, world, id, world.peers[peer].key));
       break;
     case "command": {
       const requests = Array.from(
@@ -1094,6 +1114,10 @@ function fieldViolations(item: Record<string, unknown>): string[] {
     }
     if (tooLong(item.password, MAX_PASSWORD_LENGTH)) codes.push("bad_password");
     if (item.token === "") codes.push("bad_request"); // section 3.4: an empty token is refused
+    // Section 2.1: `key` is a CURVE public key, 40 characters of Z85.
+    if (item.key !== undefined && !(isString(item.key) && isCurveKey(item.key as string))) {
+      codes.push("bad_request");
+    }
     for (const field of ["token", "client", "host"]) {
       if (tooLong(item[field], MAX_LOGIN_FIELD_LENGTH)) codes.push("too_large");
     }

@@ -110,18 +110,27 @@ class FuzzPeer {
   readonly #loop: SocketLoop;
   #watchers: (() => boolean)[] = [];
 
-  /** The CURVE public key the test's own logins name (the generated ones name none). */
+  /** The CURVE public key its logins name (the generated ones too, most of the time). */
   readonly key: string | undefined;
 
   constructor(readonly index: number, readonly info: PeerInfo, endpoint: string) {
     const curve = testCurveOptions(endpoint);
     this.key = "curvePublicKey" in curve ? curve.curvePublicKey : undefined;
+    info.key = this.key;
     const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0, ...curve });
     this.#loop = startSocketLoop(socket, {
       onMessage: (frames) => this.#receive(frames),
       onSendError: () => this.sendErrors++,
     }, { checkWritable: true });
-    socket.connect(endpoint);
+    // Generated peers that are not logged in guess logins: they do it from addresses of their own,
+    // so the waits their failures earn there (docs/PROTOCOL.md 3.3) never delay the test's logins:
+    // the anonymous and dropping peers from 127.0.0.2, the churn peer (logged out at times) from .3.
+    const source = index < 0 || info.role === "user"
+      ? undefined
+      : info.role === "churn"
+      ? "127.0.0.3"
+      : "127.0.0.2";
+    socket.connect(source ? endpoint.replace("tcp://", `tcp://${source}:0;`) : endpoint);
   }
 
   /** Sends frames and records what must come back; the test's own requests (caseIndex -1) are not judged. */
