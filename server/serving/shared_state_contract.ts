@@ -104,6 +104,27 @@ export function runSharedStateContract(
     });
   });
 
+  Deno.test(`${name}: the shared address throttle gives an address 10 free failures, apart from logins`, async () => {
+    await withState(({ addressThrottle, loginThrottle }) => {
+      for (let i = 0; i < 10; i++) addressThrottle.fail("addr:10.0.0.1", T0);
+      assert.equal(addressThrottle.waitFor("addr:10.0.0.1", T0), 0, "ten failures are free");
+      addressThrottle.fail("addr:10.0.0.1", T0);
+      assert.ok(addressThrottle.waitFor("addr:10.0.0.1", T0) > 0);
+      assert.equal(addressThrottle.waitFor("addr:10.0.0.2", T0), 0, "per address");
+      assert.equal(loginThrottle.waitFor("addr:10.0.0.1", T0), 0, "a throttle of its own");
+    });
+  });
+
+  Deno.test(`${name}: the shared registration limit starts unlimited; a reload sets it`, async () => {
+    await withState(({ registrationLimit }) => {
+      for (let i = 0; i < 20; i++) assert.equal(registrationLimit.take("addr:10.0.0.1", T0), 0);
+      Object.assign(registrationLimit.limit, { burst: 2, perSecond: 2 / 60 }); // a reload
+      assert.equal(registrationLimit.take("addr:10.0.0.3", T0), 0);
+      assert.equal(registrationLimit.take("addr:10.0.0.3", T0), 0);
+      assert.ok(registrationLimit.take("addr:10.0.0.3", T0) > 0, "the burst is spent");
+    });
+  });
+
   Deno.test(`${name}: the shared flood limit allows its burst, then waits; a reload applies`, async () => {
     const limits = { command: { burst: 2, perSecond: 1 }, connect: NO_LIMIT };
     await withState(({ commandLimit }) => {
