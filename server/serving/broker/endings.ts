@@ -82,6 +82,8 @@ export function createEndings(deps: BrokerDeps): Endings {
         );
       }
       deps.throttle.prune(now());
+      deps.addressThrottle.prune(now());
+      deps.registrationLimit.prune(now());
       deps.commandLimit.prune(now());
     },
 

@@ -179,7 +179,7 @@ export function createLogin(
       }, who);
     }
     countSuccess(deps, who);
-    startSession(deps, to, request, account, auth);
+    startSession(deps, to, request, account, { ...auth, address: who.address });
   };
 }
 
@@ -360,7 +360,7 @@ function startSession(
   to: Recipient,
   request: LoginRequest,
   account: { key: string; login: string },
-  auth: { token: string; registered: boolean },
+  auth: { token: string; registered: boolean; address?: string },
 ): void {
   const { registry, chat, sessions, store, outbox, log, now } = deps;
   const found: StoredMessage[] = request.resume === undefined
@@ -403,6 +403,7 @@ function startSession(
     host: session.host,
     client: session.client,
     resumed: request.token !== undefined,
+    address: auth.address, // known on encrypted servers (docs/PROTOCOL.md 3.3)
   });
 }
 
