@@ -6,13 +6,16 @@ import { createAddressCap } from "./address_cap.ts";
 /** Open connections by address, as the system would count them, and how often they were counted. */
 function world(limit: number) {
   const open = new Map<string, number>();
-  const state = { limit, counts: 0 };
+  /** `countMs`: how long each count takes, in the test's clock. */
+  const state = { limit, counts: 0, time: 0, countMs: 0 };
   const cap = createAddressCap({
     limit: () => state.limit,
     count: () => {
       state.counts++;
+      state.time += state.countMs;
       return new Map(open);
     },
+    now: () => state.time,
   });
   /** A connection from `address` is accepted and asks the gate; it stays only when admitted. */
   const connect = (address: string) => {
@@ -43,8 +46,32 @@ Deno.test("createAddressCap() counts only when an address looks full, and frees 
   for (let i = 0; i < 3; i++) w.connect("192.0.2.1");
   assert.equal(w.state.counts, 1, "counted once, at the first admission");
   w.close("192.0.2.1");
+  w.state.time += 100;
   assert.equal(w.connect("192.0.2.1"), true, "a closed connection's place is free again");
   assert.equal(w.connect("192.0.2.1"), false);
+});
+
+Deno.test("createAddressCap() counts at most every 100 ms, and less often when counting is slow", () => {
+  const w = world(2);
+  w.connect("192.0.2.1");
+  w.connect("192.0.2.1");
+  w.state.time += 100;
+  const counts = w.state.counts;
+  assert.equal(w.connect("192.0.2.1"), false);
+  assert.equal(w.state.counts, counts + 1, "a full address is counted");
+  w.close("192.0.2.1");
+  w.state.time += 99;
+  assert.equal(w.connect("192.0.2.1"), false, "refused on the count of 99 ms ago");
+  assert.equal(w.state.counts, counts + 1);
+  w.state.time += 1;
+  w.state.countMs = 10; // a slow count: the next waits 20 times as long
+  assert.equal(w.connect("192.0.2.1"), true, "counted again: the place is free");
+  assert.equal(w.connect("192.0.2.1"), false);
+  w.close("192.0.2.1");
+  w.state.time += 150;
+  assert.equal(w.connect("192.0.2.1"), false, "150 ms after a 10 ms count: not yet");
+  w.state.time += 50;
+  assert.equal(w.connect("192.0.2.1"), true);
 });
 
 Deno.test("createAddressCap() with limit 0 admits all, and a new limit counts afresh", () => {
