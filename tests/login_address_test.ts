@@ -72,6 +72,7 @@ Deno.test(
 
       await t.step("the attacker is throttled while the owner gets in elsewhere", async () => {
         const codes: string[] = [];
+        let throttledMessage = "";
         let throttledOnce: () => void = () => {};
         const attackerWaits = new Promise<void>((resolve) => throttledOnce = resolve);
         const started = performance.now();
@@ -83,7 +84,10 @@ Deno.test(
               password: `guess-${i}`,
             });
             codes.push(String(reply.code));
-            if (reply.code === "login_throttled") throttledOnce();
+            if (reply.code === "login_throttled") {
+              throttledMessage = String(reply.message);
+              throttledOnce();
+            }
           }
           throttledOnce(); // never throttled: the assertions below say so
         };
@@ -105,20 +109,23 @@ Deno.test(
           `${checked} guesses checked in ${Math.round(elapsed)} ms, at most ${guessBound(elapsed)}`,
         );
         assert.ok(checked >= ADDRESS_FREE_FAILURES, `the free failures are checked: ${codes}`);
-        const refused = await login(open("127.0.0.1"), { password: "pw-alice" });
-        assert.equal(refused.code, "login_throttled", "even the right password waits there");
-        assert.match(String(refused.message), /from this address; retry in \d+ s/);
+        // Whether the right password waits there too depends on when it comes: the broker tests
+        // show it with a frozen clock (server/serving/broker_test.ts).
+        assert.match(throttledMessage, /from this address; retry in \d+ s/);
       });
 
       await t.step("guesses at one account from one address wait after 3", async () => {
+        // Before the address's own 10 free failures run out, the login at that address waits: 3
+        // free, then 1 s doubling, so within 10 tries one meets a wait, however slow the machine.
         const codes: string[] = [];
-        for (let i = 0; i < TARGET_FREE_FAILURES + 2; i++) {
+        for (let i = 0; i < ADDRESS_FREE_FAILURES && !codes.includes("login_throttled"); i++) {
           codes.push(String((await login(open("127.0.0.7"), { password: `try-${i}` })).code));
         }
-        assert.deepEqual(codes, [
-          ...Array(TARGET_FREE_FAILURES + 1).fill("wrong_password"),
-          "login_throttled",
-        ]);
+        assert.deepEqual(
+          codes.slice(0, TARGET_FREE_FAILURES + 1),
+          Array(TARGET_FREE_FAILURES + 1).fill("wrong_password"),
+        );
+        assert.equal(codes.at(-1), "login_throttled", `a wait before the address's: ${codes}`);
         const owner = await login(open("127.0.0.2"), { password: "pw-alice" });
         assert.equal(owner.ok, true, "the account itself never waits");
       });
