@@ -88,7 +88,15 @@ Deno.test("firstMissed() finds the lowest live message id of a lost frame, in an
 });
 
 /** A broker over a real store and the built-in plugins, driven through a fake peer. */
-async function brokerBench(options: { registration?: "open" | "closed" } = {}) {
+async function brokerBench(
+  options: {
+    registration?: "open" | "closed";
+    /** The broker's clock (default Date.now): a frozen one makes every wait last. */
+    now?: () => number;
+    /** As an encrypted server's gate answers: the address of a CURVE client key. */
+    clientAddress?: (key: string) => string | undefined;
+  } = {},
+) {
   const dir = await Deno.makeTempDir({ prefix: "chatz_broker_test_" });
   const store = openSqliteStore(dir);
   const log = createLogger("error", () => {});
@@ -112,7 +120,8 @@ async function brokerBench(options: { registration?: "open" | "closed" } = {}) {
     log,
     registration: options.registration ?? "open",
     version: "test",
-    now: Date.now,
+    now: options.now ?? Date.now,
+    ...(options.clientAddress ? { clientAddress: options.clientAddress } : {}),
     requestFlush: () => flushes++,
     commandLimit: new RateLimiter({ burst: 1000, perSecond: 1000 }),
     addressThrottle: new LoginThrottle(ADDRESS_POLICY),
@@ -269,6 +278,53 @@ Deno.test("broker keeps replies a full queue refused, and ends a session that pi
     const huge = JSON.stringify([{ re: 8, ok: true, text: "x".repeat(1024 * 1024) }]);
     bench.broker.sendFailed(carol.to, "full", huge);
     assert.equal(bench.core.sessions.get("carol-conn"), undefined, "past 1 Mi characters it ends");
+  } finally {
+    await bench.close();
+  }
+});
+
+/** Two CURVE public keys (Z85) the address tests' fake gate knows, and one it does not. */
+const KEY_A = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+const KEY_B = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const KEY_UNSEEN = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+
+Deno.test("broker: failures make the guesser's address wait, never the owner elsewhere", async (t) => {
+  const frozen = Date.now();
+  const addresses = new Map([[KEY_A, "10.0.0.1"], [KEY_B, "10.0.0.2"]]);
+  const bench = await brokerBench({ now: () => frozen, clientAddress: (k) => addresses.get(k) });
+  const replies = new Map<string, Record<string, unknown>>();
+  let peers = 0;
+  /** Logs in on a fresh connection and waits for the reply. */
+  const login = async (fields: Record<string, unknown>) => {
+    const id = `p${peers++}`;
+    bench.peer(id).send({ op: "login", id: 1, login: "alice", ...fields });
+    await bench.until(() => {
+      for (const [to, list] of bench.sent()) replies.set(to, list[0]);
+      return replies.has(id);
+    }, `the reply to ${id}`);
+    return replies.get(id)!;
+  };
+  try {
+    const made = await login({ password: "right", key: KEY_B });
+    assert.equal(made.ok, true, JSON.stringify(made));
+    const token = (made.data as { token: string }).token;
+    await t.step("at the guesser's address the right password waits too", async () => {
+      for (let i = 0; i < 4; i++) {
+        assert.equal((await login({ password: `wrong-${i}`, key: KEY_A })).code, "wrong_password");
+      }
+      const refused = await login({ password: "right", key: KEY_A });
+      assert.equal(refused.code, "login_throttled");
+      assert.match(String(refused.message), /from this address; retry in 1 s/);
+    });
+    await t.step("a valid token passes the wait; the owner's address never waited", async () => {
+      assert.equal((await login({ token: "bogus", key: KEY_A })).code, "login_throttled");
+      assert.equal((await login({ token, key: KEY_A })).ok, true);
+      assert.equal((await login({ password: "right", key: KEY_B })).ok, true);
+    });
+    await t.step("a login without a key, or with one the gate never saw, is refused", async () => {
+      assert.equal((await login({ password: "right" })).code, "bad_request");
+      assert.equal((await login({ password: "right", key: KEY_UNSEEN })).code, "unknown_key");
+    });
   } finally {
     await bench.close();
   }
