@@ -399,8 +399,23 @@ Deno.test(
             "finn caught up from the store",
             WAIT_MS * 3,
           );
-          // Once each, in send order except what node 0 stored but never relayed before it died:
-          // that comes later, from node 1's catch-up.
+          // In id order as they arrived, what node 0 stored but never relayed before it died
+          // included: node 1 held its later ids back until it had caught finn up from the store.
+          const ids = (events: ServerEvent[]) =>
+            events.filter((e): e is MessageEvent =>
+              e.type === "message" && /^(erin|finn) \d+$/.test(e.text)
+            )
+              .map((e) => e.id);
+          for (
+            const [who, events] of [["finn", finn.events.items], [
+              "erin",
+              erinEvents.items,
+            ]] as const
+          ) {
+            const got = ids(events);
+            assert.deepEqual(got, [...got].sort((a, b) => a - b), `${who}: in id order`);
+          }
+          // Once each.
           const heard = (events: ServerEvent[], from: string) =>
             events.filter((e): e is MessageEvent => e.type === "message" && e.from === from)
               .map((e) => e.text).filter((text) => /^(erin|finn) \d+$/.test(text))
