@@ -189,13 +189,22 @@ Deno.test("passwords: /passwd, throttling and session tokens", opts, async (t) =
       assert.equal(await loginError(server.endpoint, "alice", "old"), "wrong_password");
       assert.equal(await loginError(server.endpoint, "alice", "new"), undefined);
     });
-    await t.step("failures slow down their connection, never the account", async () => {
+    await t.step("failures slow down where they come from, never the account", async () => {
       await (await client(server.endpoint, "carol", "right")).close();
-      // loginError dials afresh each time: a stranger's guesses from new connections.
+      // loginError dials afresh each time: a stranger's guesses from new connections, all from
+      // 127.0.0.1. Past 3 free ones the login waits at that address (docs/PROTOCOL.md 3.3).
       const codes = [];
       for (let i = 0; i < 5; i++) codes.push(await loginError(server.endpoint, "carol", "wrong"));
-      assert.deepEqual(codes, Array(5).fill("wrong_password"));
-      assert.equal(await loginError(server.endpoint, "carol", "right"), undefined);
+      assert.deepEqual(codes.slice(0, 4), Array(4).fill("wrong_password"));
+      // The owner, at another address (127.0.0.2 is this machine too), gets in at once.
+      const owner = await connect({
+        server: server.endpoint.replace("tcp://", "tcp://127.0.0.2:0;"),
+        login: "carol",
+        password: "right",
+        timeoutMs: 5000,
+        curve: testCurve(server.endpoint),
+      });
+      await owner.close({ logout: true });
     });
     await t.step("a session token logs in without the password", async () => {
       const first = await client(server.endpoint, "dave", "pw");
