@@ -1,4 +1,5 @@
 // Tests of the group table that reads the store on a miss, the shared-state contract included.
+// A real SQLite store plays the shared database; tests/cluster_test.ts runs it between real nodes.
 
 import assert from "node:assert/strict";
 import { GroupTable } from "../groups.ts";

@@ -1,4 +1,5 @@
 // Tests of message id order across nodes: what waits, what runs at once, and giving up on a gap.
+// Pure bookkeeping over a fake clock; tests/cluster_test.ts runs it between real nodes.
 
 import assert from "node:assert/strict";
 import { createIdOrder } from "./id_order.ts";
