@@ -74,8 +74,11 @@ export function createIdOrder(known: number, now: () => number): IdOrder {
       return;
     }
     const waiting = ahead.get(range.after);
-    if (waiting) waiting.runs.push(...runs); // the same range twice: keep both, in order
-    else ahead.set(range.after, { last: range.last, runs, since: now() });
+    if (waiting) {
+      // The same range twice (a message the bus delivered again): keep both, in order.
+      waiting.last = Math.max(waiting.last, range.last);
+      waiting.runs.push(...runs);
+    } else ahead.set(range.after, { last: range.last, runs, since: now() });
   }
 
   return {
@@ -100,7 +103,9 @@ export function createIdOrder(known: number, now: () => number): IdOrder {
       const runs = turnRuns;
       turnAfter = undefined;
       turnRuns = [];
-      add(range, runs);
+      // A turn that locked the counter and took no id (it only counted under the lock) settles
+      // nothing; the next turn locks at the same value.
+      if (last > range.after) add(range, runs);
     },
     discard() {
       turnAfter = undefined;

@@ -95,3 +95,17 @@ Deno.test("createIdOrder() gives up on a missing range: catch-up from the last i
   assert.equal(w.order.known, 13);
   assert.equal(w.order.expire(w.time, catchUp), false, "nothing waits");
 });
+
+Deno.test("createIdOrder() ignores a turn that locked the counter but took no id", () => {
+  const w = world(10);
+  w.order.locked(11); // 11 is another node's, still on the bus; this turn only counted
+  w.order.committed(11);
+  assert.equal(w.order.waiting, 0, "nothing of its own waits");
+  w.order.locked(11); // the next turn locks at the same value and stores 12
+  assert.equal(w.order.holdBack(12, w.log("own 12")), true);
+  w.order.committed(12);
+  w.order.arrived({ after: 10, last: 11 }, w.log("relayed 11"));
+  assert.deepEqual(w.runs, ["relayed 11", "own 12"]);
+  assert.equal(w.order.known, 12);
+  assert.equal(w.order.waiting, 0);
+});
