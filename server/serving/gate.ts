@@ -5,23 +5,16 @@
 
 import { Router } from "zeromq";
 import { startSocketLoop } from "../../transport/socket_loop.ts";
-import { hex, type Logger } from "../log.ts";
+import type { Logger } from "../log.ts";
 import type { Limiter } from "./shared_state.ts";
 import type { BanList } from "./bans.ts";
 import type { AddressCap } from "./address_cap.ts";
-import { decodeZ85, isCurveKey } from "../../protocol/curve.ts";
+import { createClientKeys } from "./client_keys.ts";
 
 /** The endpoint libzmq sends ZAP requests to (RFC 27), within one context. */
 const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 /** The ZAP domain the chat ROUTER asks about; without one libzmq skips ZAP for the NULL mechanism. */
 export const ZAP_DOMAIN = "chatz";
-/**
- * Client keys remembered with their address, newest kept. A login follows its handshake within
- * seconds; this many handshakes in between is far more than a server admits in that time (600 a
- * minute per address by default), and the table stays under about 13 MiB (some 200 bytes an entry).
- * A key pushed out meanwhile gets `unknown_key` at login and the client re-dials.
- */
-export const CLIENT_KEYS_KEPT = 65_536;
 
 /** The gate's controls. */
 export interface Gate {
@@ -54,15 +47,7 @@ export async function openGate(
   let paused = false;
   let refused = 0;
   const decoder = new TextDecoder();
-  /** Client key (hex) → address, oldest first (Map keeps insertion order). */
-  const keys = new Map<string, string>();
-  const remember = (key: Uint8Array | undefined, address: string) => {
-    if (key?.length !== 32) return;
-    const id = hex(key);
-    keys.delete(id); // re-inserted as the newest
-    keys.set(id, address);
-    if (keys.size > CLIENT_KEYS_KEPT) keys.delete(keys.keys().next().value!);
-  };
+  const keys = createClientKeys();
 
   const loop = startSocketLoop(socket, {
     onMessage(frames) {
@@ -92,7 +77,7 @@ export async function openGate(
       else if (full) log.warn("connect_refused", { address: from, reason: "open_connections" });
       else log.info("connect", { address: from, admitted: !paused });
       // Remembered before the answer: the client's login cannot arrive before its handshake ends.
-      if (status === "200" && decoder.decode(mechanism) === "CURVE") remember(key, from);
+      if (status === "200" && decoder.decode(mechanism) === "CURVE") keys.remember(key, from);
       loop.send([sender, empty, version, requestId, status, text, "", ""]);
     },
   }, { checkWritable: false });
@@ -110,10 +95,7 @@ export async function openGate(
     get refused() {
       return refused;
     },
-    addressOf(key) {
-      if (!isCurveKey(key)) return undefined;
-      return keys.get(hex(decodeZ85(key)));
-    },
+    addressOf: keys.addressOf,
     close: () => loop.close(),
   };
 }
