@@ -105,7 +105,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let lastKnownId = 0;
   /** The last message id when the bus dropped, while it is down. */
   let busDownAfter: number | undefined;
+  /** The id up to which every id has reached this node's sessions (the relay's, once it runs). */
+  let deliveredUpTo = () => Infinity;
   const relay = options.bus ? await joinCluster(options.bus) : undefined;
+  if (relay) deliveredUpTo = () => relay.knownId;
   if (relay) acquired.defer(() => relay.close());
   const store: Store = relay ? watchGroupWrites(opened, relay.groupsChanged) : opened;
   // Mutable: a reloaded configuration changes these objects in place (see operator_surface.ts).
@@ -187,7 +190,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
    */
   function busStatus(status: "disconnect" | "reconnect"): void {
     if (status === "disconnect") {
-      busDownAfter ??= knownLastId();
+      // Not only the last id stored: what was stored elsewhere after the drop but before this
+      // node noticed it never arrived either.
+      busDownAfter ??= Math.min(knownLastId(), deliveredUpTo());
       return;
     }
     if (busDownAfter === undefined) return;

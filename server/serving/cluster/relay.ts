@@ -67,6 +67,8 @@ export interface Relay extends ClusterLink {
   readonly node: string;
   /** The open turn wrote groups. */
   groupsChanged(): void;
+  /** Every message id up to this one has reached this node's sessions (or was given up on). */
+  readonly knownId: number;
   /** The open turn locked the message id counter at `after` (the store says so). */
   idsLocked(after: number): void;
   /** The turn that locked the counter committed; the counter is now `last`. */
@@ -125,6 +127,9 @@ export function startRelay(deps: RelayDeps): Relay {
 
   return {
     node,
+    get knownId() {
+      return turns.order.known;
+    },
     deliver: turns.deliver,
     sent: turns.sent,
     holdBack: (id, deliver) => turns.order.holdBack(id, deliver),
