@@ -22,15 +22,21 @@ interface NodeBeat {
 
 /** One node's online accounts, as its last heartbeat said. */
 export interface NodeUsers {
+  /** The node's name on the bus. */
   node: string;
+  /** Its online accounts. */
   online: OnlineUser[];
 }
 
 /** What the directory needs from its node. */
 export interface DirectoryDeps {
+  /** The bus the heartbeats go over. */
   bus: Bus;
+  /** This node's name on the bus. */
   node: string;
+  /** Where nodes joining and lost are logged. */
   log: Logger;
+  /** The clock heartbeats are timed by. */
   now: () => number;
   /** This node's own online accounts. */
   localOnline(): OnlineUser[];

@@ -6,7 +6,9 @@
  * `last`. Turns lock the counter one after another, so these ranges tile the ids with no gap.
  */
 export interface IdRange {
+  /** The counter's value when the turn locked it: every id up to it was committed before. */
   after: number;
+  /** The counter's value at the turn's commit: its highest id. */
   last: number;
 }
 
