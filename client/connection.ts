@@ -4,7 +4,7 @@
 import { hostname } from "node:os";
 import {
   decodeFrames,
-  encodeBatch,
+  encodeBatches,
   type ErrorCode,
   type LoginData,
   type MessageEvent,
@@ -598,7 +598,8 @@ function flush(conn: Conn): void {
   const requests = conn.batch;
   conn.batch = [];
   conn.lastSent = conn.clock.now();
-  conn.link.send([PROTOCOL_VERSION, encodeBatch(requests)]);
+  // Split as the server decodes: a frame over its limits would be refused whole, unanswered.
+  for (const body of encodeBatches(requests)) conn.link.send([PROTOCOL_VERSION, body]);
 }
 
 function send(conn: Conn, id: number): void {

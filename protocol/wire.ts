@@ -94,6 +94,44 @@ export function encodeBatch(messages: readonly unknown[]): string {
   return JSON.stringify(messages);
 }
 
+/**
+ * Encodes a list of messages as as few body frames as the limits allow: at most MAX_BATCH messages
+ * and `maxBytes` bytes each (counted as 3 bytes a UTF-16 unit, UTF-8's most, so no frame is over).
+ * A peer that decodes with `decodeFrames` accepts every frame; a single message over `maxBytes`
+ * still gets a frame of its own.
+ *
+ * @example
+ * ```ts
+ * import { encodeBatches } from "./wire.ts";
+ * encodeBatches([{ op: "ping", id: 1 }, { op: "ping", id: 2 }]); // ['[{"op":"ping","id":1},{"op":"ping","id":2}]']
+ * ```
+ */
+export function encodeBatches(
+  messages: readonly unknown[],
+  maxBytes: number = MAX_FRAME_BYTES,
+): string[] {
+  if (messages.length <= MAX_BATCH) {
+    const whole = encodeBatch(messages);
+    if (whole.length * 3 <= maxBytes) return [whole];
+  }
+  const frames: string[] = [];
+  let frame: string[] = [];
+  let bytes = 2; // the brackets
+  for (const message of messages) {
+    const encoded = JSON.stringify(message);
+    const size = encoded.length * 3 + 1; // and a comma
+    if (frame.length > 0 && (frame.length === MAX_BATCH || bytes + size > maxBytes)) {
+      frames.push(joinBatch(frame));
+      frame = [];
+      bytes = 2;
+    }
+    frame.push(encoded);
+    bytes += size;
+  }
+  if (frame.length > 0) frames.push(joinBatch(frame));
+  return frames;
+}
+
 function sameAscii(bytes: Uint8Array, text: string): boolean {
   if (bytes.byteLength !== text.length) return false;
   for (let i = 0; i < text.length; i++) {

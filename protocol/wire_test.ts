@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import {
   decodeFrames,
   encodeBatch,
+  encodeBatches,
   joinBatch,
   MAX_BATCH,
   MAX_FRAME_BYTES,
@@ -174,4 +175,28 @@ Deno.test("decodeFrames() skips one byte-order mark before the body", () => {
   assert.deepEqual(decodeFrames([enc.encode(PROTOCOL_VERSION), body]), [{ op: "ping", id: 1 }]);
   const twice = enc.encode('\uFEFF\uFEFF[{"op":"ping","id":1}]');
   assert.throws(() => decodeFrames([enc.encode(PROTOCOL_VERSION), twice]), /not UTF-8 JSON/);
+});
+
+Deno.test("encodeBatches() splits a long list into frames a peer accepts", async (t) => {
+  await t.step("a short list is one frame, as encodeBatch writes it", () => {
+    const messages = [{ op: "ping", id: 1 }, { op: "ping", id: 2 }];
+    assert.deepEqual(encodeBatches(messages), [encodeBatch(messages)]);
+  });
+  await t.step("at most MAX_BATCH messages a frame, in order", () => {
+    const messages = Array.from({ length: 2 * MAX_BATCH + 3 }, (_, id) => ({ op: "ping", id }));
+    const frames = encodeBatches(messages);
+    const decoded = frames.map((f) => decodeFrames([VERSION, enc.encode(f)]));
+    assert.deepEqual(decoded.map((d) => d.length), [MAX_BATCH, MAX_BATCH, 3]);
+    assert.deepEqual(decoded.flat(), messages);
+  });
+  await t.step("at most maxBytes bytes a frame, however the text is spelled", () => {
+    const text = "é".repeat(1000); // 2 bytes each in UTF-8
+    const messages = Array.from({ length: 20 }, (_, id) => ({ op: "cmd", id, cmd: "say", text }));
+    const frames = encodeBatches(messages, 16 * 1024);
+    assert.ok(frames.length > 1);
+    for (const frame of frames) {
+      assert.ok(new TextEncoder().encode(frame).byteLength <= 16 * 1024);
+    }
+    assert.deepEqual(frames.flatMap((f) => decodeFrames([VERSION, enc.encode(f)])), messages);
+  });
 });

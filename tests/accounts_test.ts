@@ -137,6 +137,49 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a login takes at most 500 waiting messages, says so, and the next login takes the rest",
+  opts,
+  async () => {
+    const server = await startServerProcess({ args: ["--offline-limit", "600"] });
+    try {
+      const bob = await client(server.endpoint, "bob");
+      await bob.close();
+      const alice = await client(server.endpoint, "alice");
+      // At once, as a script would: more than one frame holds (the client splits them).
+      const sends = await Promise.all(
+        Array.from({ length: 601 }, (_, i) => alice.cmd("msg", `bob waiting ${i}`)),
+      );
+      assert.deepEqual(sends.slice(0, 600).filter((r) => !r.ok), [], "600 may wait");
+      assert.equal(replyCode(sends[600]), "mailbox_full");
+      await alice.close();
+
+      const first = await client(server.endpoint, "bob");
+      const notice = await first.events.waitFor(
+        (e) =>
+          e.type === "notice" && /^500 direct messages that came while you were away/.test(e.text),
+        "the notice that more wait",
+      );
+      assert.ok(notice);
+      const delayed = (c: TestClient) =>
+        c.events.items.filter((e): e is MessageEvent => e.type === "message" && e.delayed === true);
+      assert.equal(delayed(first).length, 500, "the notice comes after the 500");
+      assert.equal(delayed(first)[0].text, "waiting 0", "oldest first");
+      await first.close();
+      const second = await client(server.endpoint, "bob");
+      await second.events.waitFor(
+        (e) => e.type === "message" && e.text === "waiting 599",
+        "the last waiting message",
+      );
+      assert.equal(delayed(second).length, 100);
+      assert.equal(delayed(second)[0].text, "waiting 500");
+      await second.close();
+    } finally {
+      await server.stop();
+    }
+  },
+);
+
 Deno.test("one account online from two terminals receives on both", opts, async () => {
   const server = await startServerProcess();
   const clients: TestClient[] = [];
