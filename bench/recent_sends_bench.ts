@@ -9,7 +9,8 @@ const WINDOW = 100_000;
 /** Sends measured per iteration, after the window is full. */
 const INSERTS = 10_000;
 
-const key = (n: number) => `alice\u00000:3f9c1a7e-${n}`;
+const cid = (n: number) => `3f9c1a7e-${n}`;
+const key = (n: number) => `alice\u00000:${cid(n)}`;
 const sent = (n: number) => ({ id: n, ts: 1_767_261_600_000 + n });
 
 function evictOldest(): () => void {
@@ -45,11 +46,11 @@ function mapGenerations(): () => void {
 function typedGenerations(): () => void {
   const recent = new RecentSends(WINDOW);
   let n = 0;
-  for (; n < WINDOW; n++) recent.remember(key(n), sent(n));
+  for (; n < WINDOW; n++) recent.remember("alice", 0, cid(n), sent(n));
   return () => {
     for (let i = 0; i < INSERTS; i++, n++) {
-      const k = key(n);
-      if (recent.get(k) === undefined) recent.remember(k, sent(n));
+      const c = cid(n);
+      if (recent.get("alice", 0, c) === undefined) recent.remember("alice", 0, c, sent(n));
     }
   };
 }
@@ -74,6 +75,6 @@ Deno.bench({
   name: "reload 100,000 stored ids at start",
   fn() {
     const recent = new RecentSends(WINDOW);
-    for (let n = 0; n < WINDOW; n++) recent.remember(key(n), sent(n));
+    for (let n = 0; n < WINDOW; n++) recent.remember("alice", 0, cid(n), sent(n));
   },
 });

@@ -2,6 +2,7 @@
 // Two generations of hash tables in typed arrays: constant time, and nothing for the collector.
 
 import type { Sent } from "../../protocol/plugin.ts";
+import type { DuplicateIds } from "./shared_state.ts";
 
 /**
  * Slots per generation for `window` ids: a power of two at least 2.5 times the window, so linear
@@ -13,6 +14,34 @@ function slotsFor(window: number): number {
   return slots;
 }
 
+/**
+ * Filter bits per generation for `window` ids: a power of two at least 10 per id, so with two bits
+ * an id a generation does not hold passes its filter about 3 % of the time. At the server's window
+ * the filter is 128 KiB, small enough to stay in a core's cache where the table (6 MiB) cannot.
+ */
+function filterBitsFor(window: number): number {
+  let bits = 1024;
+  while (bits < window * 10) bits *= 2;
+  return bits;
+}
+
+/** The two FNV-1a lanes of the hash being computed (one thread: no hash interleaves another). */
+let laneA = 0;
+let laneB = 0;
+
+/** Feeds `text`'s UTF-16 units to both lanes, with different primes. */
+function feed(text: string): void {
+  let a = laneA;
+  let b = laneB;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ (c + 0x9e37), 0x01000197);
+  }
+  laneA = a;
+  laneB = b;
+}
+
 /** MurmurHash3's 32-bit finalizer. */
 function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -20,39 +49,86 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** One generation: open addressing over a 64-bit hash of the key, with the send's id and time. */
+/** Words per slot: the hash's two halves, then the id and the time as two 64-bit floats. */
+const SLOT_WORDS = 6;
+
+/**
+ * One generation: open addressing over a 64-bit hash of the key, with the send's id and time next
+ * to it in one buffer (a probe reads one cache line, not one per field), and a two-bit filter that
+ * answers most lookups of an id the generation does not hold without touching the table.
+ */
 class Generation {
-  readonly hi: Uint32Array;
-  readonly lo: Uint32Array;
-  readonly ids: Float64Array;
-  readonly ts: Float64Array;
+  /** Per slot: words 0 and 1 the hash (`lo` 0 marks an empty slot: a key's lo is never 0). */
+  readonly words: Uint32Array;
+  /** The same buffer: per slot, float 1 the id and float 2 the time. */
+  readonly floats: Float64Array;
+  readonly filter: Uint32Array;
+  readonly slotMask: number;
+  readonly filterMask: number;
   size = 0;
 
-  constructor(readonly slots: number) {
-    this.hi = new Uint32Array(slots);
-    this.lo = new Uint32Array(slots); // 0 marks an empty slot: a key's lo is never 0
-    this.ids = new Float64Array(slots);
-    this.ts = new Float64Array(slots);
+  constructor(slots: number, filterBits: number) {
+    const buffer = new ArrayBuffer(slots * SLOT_WORDS * 4);
+    this.words = new Uint32Array(buffer);
+    this.floats = new Float64Array(buffer);
+    this.filter = new Uint32Array(filterBits / 32);
+    this.slotMask = slots - 1;
+    this.filterMask = filterBits - 1;
+  }
+
+  /** Whether the filter lets the hash through: false means the generation does not hold it. */
+  mayHold(hi: number, lo: number): boolean {
+    const a = hi & this.filterMask;
+    const b = lo & this.filterMask;
+    return (this.filter[a >>> 5] & (1 << (a & 31))) !== 0 &&
+      (this.filter[b >>> 5] & (1 << (b & 31))) !== 0;
   }
 
   /** The slot holding the hash, or the empty slot where it would go. */
   find(hi: number, lo: number): number {
-    const mask = this.slots - 1;
-    let slot = (hi ^ lo) & mask;
-    while (this.lo[slot] !== 0 && (this.lo[slot] !== lo || this.hi[slot] !== hi)) {
-      slot = (slot + 1) & mask;
+    const words = this.words;
+    let slot = (hi ^ lo) & this.slotMask;
+    for (;;) {
+      const at = slot * SLOT_WORDS;
+      const slotLo = words[at + 1];
+      if (slotLo === 0 || (slotLo === lo && words[at] === hi)) return slot;
+      slot = (slot + 1) & this.slotMask;
     }
-    return slot;
+  }
+
+  /** Stores the hash with its send in `slot` (from `find`). */
+  put(slot: number, hi: number, lo: number, id: number, ts: number): void {
+    const at = slot * SLOT_WORDS;
+    if (this.words[at + 1] === 0) this.size++;
+    this.words[at] = hi;
+    this.words[at + 1] = lo;
+    this.floats[slot * 3 + 1] = id;
+    this.floats[slot * 3 + 2] = ts;
+    const a = hi & this.filterMask;
+    const b = lo & this.filterMask;
+    this.filter[a >>> 5] |= 1 << (a & 31);
+    this.filter[b >>> 5] |= 1 << (b & 31);
+  }
+
+  /** What the send in `slot` returned, or undefined for an empty slot. */
+  read(slot: number): Sent | undefined {
+    if (this.words[slot * SLOT_WORDS + 1] === 0) return undefined;
+    const ts = this.floats[slot * 3 + 2];
+    const sent: Sent = { id: this.floats[slot * 3 + 1], ts: Math.abs(ts) };
+    if (ts < 0) sent.queued = true;
+    return sent;
   }
 
   clear(): void {
-    this.lo.fill(0);
+    this.words.fill(0);
+    this.filter.fill(0);
     this.size = 0;
   }
 }
 
 /**
- * The client message ids of recent sends, by key, with what each send returned.
+ * The client message ids of recent sends, by account, send number and client id, with what each
+ * send returned.
  *
  * Window: a re-send is recognised when fewer than `window` other sends with an id were remembered
  * since its original; it may be recognised for up to `2 × window` of them. Ids go into the current
@@ -60,53 +136,60 @@ class Generation {
  * is emptied and reused. Evicting the oldest key of one Map walked V8's deleted entries on every
  * insert (the server went from 98k to 18k msgs/s); a Map per generation kept every key string and
  * result object on the heap, where the collector marked them over and over. Here a key is kept as a
- * 64-bit hash (two FNV-1a lanes) in typed arrays: two different keys share a hash with odds of
+ * 64-bit hash (two FNV-1a lanes over `<account>\0<send>:<cid>`, read part by part) in typed arrays: two different keys share a hash with odds of
  * about 2⁻⁶⁴ per pair, far below those of a machine fault, and the arrays are never traced.
+ *
+ * Cost per send (issue #14 item 6): a new id is hashed once (`remember` right after `get` with the
+ * same parts reuses the hash) from its parts as they came (hashing a joined key read it through a
+ * rope of strings and left one more to collect), passes each generation's filter (in cache) and
+ * costs one table line, the one it is stored in.
  *
  * @example
  * ```ts
  * import { RecentSends } from "./recent_sends.ts";
  * const recent = new RecentSends(2);
- * recent.remember("alice\u00000:c1", { id: 1, ts: 1_700_000_000_000 });
- * recent.get("alice\u00000:c1"); // { id: 1, ts: 1700000000000 }
+ * recent.remember("alice", 0, "c1", { id: 1, ts: 1_700_000_000_000 });
+ * recent.get("alice", 0, "c1"); // { id: 1, ts: 1700000000000 }
  * ```
  */
-export class RecentSends {
+export class RecentSends implements DuplicateIds {
   #current: Generation;
   #previous: Generation;
+  /** The parts last hashed, and their hash: `get` then `remember` of one send hash them once. */
+  #account: string | undefined;
+  #send = -1;
+  #cid: string | undefined;
   #hi = 0;
   #lo = 0;
 
   /** Remembers at least the last `window` ids; `window` is at least 1. */
   constructor(readonly window: number) {
     if (!(window >= 1)) throw new RangeError(`Cannot keep recent sends: window ${window} < 1`);
-    this.#current = new Generation(slotsFor(window));
-    this.#previous = new Generation(slotsFor(window));
+    const slots = slotsFor(window);
+    const bits = filterBitsFor(window);
+    this.#current = new Generation(slots, bits);
+    this.#previous = new Generation(slots, bits);
   }
 
-  /** What the send with this key returned, while it is within the window. */
-  get(key: string): Sent | undefined {
-    this.#hash(key);
-    return this.#read(this.#current) ?? this.#read(this.#previous);
+  /** What the send returned, while it is within the window. */
+  get(account: string, send: number, cid: string): Sent | undefined {
+    this.#hash(account, send, cid);
+    return this.#lookup(this.#current) ?? this.#lookup(this.#previous);
   }
 
   /** Remembers a send; the oldest generation goes when the current one is full. */
-  remember(key: string, sent: Sent): void {
+  remember(account: string, send: number, cid: string, sent: Sent): void {
     if (this.#current.size >= this.window) {
       const emptied = this.#previous;
       emptied.clear();
       this.#previous = this.#current;
       this.#current = emptied;
     }
-    this.#hash(key);
+    this.#hash(account, send, cid);
     const generation = this.#current;
-    const slot = generation.find(this.#hi, this.#lo);
-    if (generation.lo[slot] === 0) generation.size++;
-    generation.hi[slot] = this.#hi;
-    generation.lo[slot] = this.#lo;
-    generation.ids[slot] = sent.id;
     // The sign carries `queued`: a time is never negative.
-    generation.ts[slot] = sent.queued ? -sent.ts : sent.ts;
+    const ts = sent.queued ? -sent.ts : sent.ts;
+    generation.put(generation.find(this.#hi, this.#lo), this.#hi, this.#lo, sent.id, ts);
   }
 
   /** How many ids are remembered now: between `window` and `2 × window` once that many were seen. */
@@ -120,28 +203,32 @@ export class RecentSends {
     this.#previous.clear();
   }
 
-  #read(generation: Generation): Sent | undefined {
-    const slot = generation.find(this.#hi, this.#lo);
-    if (generation.lo[slot] === 0) return undefined;
-    const ts = generation.ts[slot];
-    const sent: Sent = { id: generation.ids[slot], ts: Math.abs(ts) };
-    if (ts < 0) sent.queued = true;
-    return sent;
+  /** What `generation` holds for the hash last computed. */
+  #lookup(generation: Generation): Sent | undefined {
+    const hi = this.#hi;
+    const lo = this.#lo;
+    return generation.mayHold(hi, lo) ? generation.read(generation.find(hi, lo)) : undefined;
   }
 
   /**
-   * Two 32-bit FNV-1a lanes over the key's UTF-16 units, with different offsets and primes, each
-   * finished with MurmurHash3's mixer so every bit of the key reaches every bit of the hash.
+   * Two 32-bit FNV-1a lanes over the UTF-16 units of `<account>\0<send>:<cid>`, with different
+   * offsets and primes, each finished with MurmurHash3's mixer so every bit of the key reaches
+   * every bit of the hash.
    */
-  #hash(key: string): void {
-    let a = 0x811c9dc5;
-    let b = 0x050c5d1f;
-    for (let i = 0; i < key.length; i++) {
-      const c = key.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ (c + 0x9e37), 0x01000197);
-    }
-    this.#hi = mix(a ^ key.length);
-    this.#lo = mix(b) || 1;
+  #hash(account: string, send: number, cid: string): void {
+    if (account === this.#account && send === this.#send && cid === this.#cid) return;
+    const number = String(send); // a small integer's string is cached by V8
+    laneA = 0x811c9dc5;
+    laneB = 0x050c5d1f;
+    feed(account);
+    feed("\u0000");
+    feed(number);
+    feed(":");
+    feed(cid);
+    this.#account = account;
+    this.#send = send;
+    this.#cid = cid;
+    this.#hi = mix(laneA ^ (account.length + number.length + cid.length + 2));
+    this.#lo = mix(laneB) || 1;
   }
 }

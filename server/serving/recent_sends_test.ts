@@ -8,43 +8,75 @@ const sent = (id: number) => ({ id, ts: 1_700_000_000_000 + id });
 Deno.test("RecentSends recognises an id until `window` later ids were remembered", () => {
   const window = 4;
   const recent = new RecentSends(window);
-  recent.remember("first", sent(0));
-  for (let i = 1; i < window; i++) recent.remember(`k${i}`, sent(i));
+  recent.remember("alice", 0, "first", sent(0));
+  for (let i = 1; i < window; i++) recent.remember("alice", 0, `k${i}`, sent(i));
   // The first id's generation is full; the next `window` ids fill the new one and keep it.
   for (let i = window; i < 2 * window; i++) {
-    recent.remember(`k${i}`, sent(i));
-    assert.deepEqual(recent.get("first"), sent(0), `after ${i} later ids`);
+    recent.remember("alice", 0, `k${i}`, sent(i));
+    assert.deepEqual(recent.get("alice", 0, "first"), sent(0), `after ${i} later ids`);
   }
-  recent.remember("one more", sent(2 * window));
-  assert.equal(recent.get("first"), undefined);
-  assert.deepEqual(recent.get(`k${window}`), sent(window), "the newer generation stays");
+  recent.remember("alice", 0, "one more", sent(2 * window));
+  assert.equal(recent.get("alice", 0, "first"), undefined);
+  assert.deepEqual(
+    recent.get("alice", 0, `k${window}`),
+    sent(window),
+    "the newer generation stays",
+  );
 });
 
 Deno.test("RecentSends always keeps the last `window` ids and at most twice that", () => {
   const window = 1000;
   const recent = new RecentSends(window);
   for (let i = 0; i < 9500; i++) {
-    recent.remember(`alice\u00000:3f9c1a7e-${i}`, sent(i));
+    recent.remember("alice", 0, `3f9c1a7e-${i}`, sent(i));
     for (const back of [0, 1, window / 2, window - 1]) {
       if (back > i) continue;
-      assert.deepEqual(recent.get(`alice\u00000:3f9c1a7e-${i - back}`), sent(i - back));
+      assert.deepEqual(recent.get("alice", 0, `3f9c1a7e-${i - back}`), sent(i - back));
     }
-    assert.equal(recent.get(`bob\u00000:3f9c1a7e-${i}`), undefined, "keys are not confused");
+    assert.equal(recent.get("bob", 0, `3f9c1a7e-${i}`), undefined, "accounts are not confused");
+    assert.equal(recent.get("alice", 1, `3f9c1a7e-${i}`), undefined, "send numbers are not");
     assert.ok(recent.size <= 2 * window);
   }
 });
 
 Deno.test("RecentSends keeps `queued` and forgets everything on clear()", () => {
   const recent = new RecentSends(3);
-  recent.remember("a", { id: 7, ts: 5, queued: true });
-  recent.remember("b", sent(8));
-  assert.deepEqual(recent.get("a"), { id: 7, ts: 5, queued: true });
-  assert.deepEqual(recent.get("b"), sent(8));
+  recent.remember("alice", 0, "a", { id: 7, ts: 5, queued: true });
+  recent.remember("alice", 0, "b", sent(8));
+  assert.deepEqual(recent.get("alice", 0, "a"), { id: 7, ts: 5, queued: true });
+  assert.deepEqual(recent.get("alice", 0, "b"), sent(8));
   recent.clear();
   assert.equal(recent.size, 0);
-  assert.equal(recent.get("a"), undefined);
+  assert.equal(recent.get("alice", 0, "a"), undefined);
 });
 
 Deno.test("RecentSends refuses a window below one", () => {
   assert.throws(() => new RecentSends(0), /window 0 < 1/);
+});
+
+Deno.test("RecentSends hashes the parts as one key: a split elsewhere is still another send", () => {
+  const recent = new RecentSends(100);
+  recent.remember("al", 0, "ice", sent(1));
+  recent.remember("alice", 1, "2:x", sent(2));
+  // The same units in another split: "al\u00000:ice" is not "alice\u00000:ice" and "12:x" is not "1:2:x".
+  assert.equal(recent.get("alice", 0, "ice"), undefined);
+  assert.equal(recent.get("alice", 12, "x"), undefined);
+  assert.deepEqual(recent.get("al", 0, "ice"), sent(1));
+  assert.deepEqual(recent.get("alice", 1, "2:x"), sent(2), "a cid may hold ':'");
+});
+
+Deno.test("RecentSends answers at a full window after many generations, filters and all", () => {
+  const window = 5000;
+  const recent = new RecentSends(window);
+  let stored = 0;
+  for (let i = 0; i < 12 * window; i++) {
+    // Every 7th send comes again, as a client re-sends: the first answer is returned.
+    const again = i % 7 === 6 ? recent.get("bob", 0, `c-${i - 3}`) : undefined;
+    assert.deepEqual(again, i % 7 === 6 ? sent(i - 3) : undefined);
+    if (recent.get("bob", 0, `c-${i}`) === undefined) {
+      recent.remember("bob", 0, `c-${i}`, sent(i));
+      stored++;
+    }
+  }
+  assert.equal(stored, 12 * window, "no new id was taken for a re-send");
 });

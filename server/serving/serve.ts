@@ -24,7 +24,7 @@ import { connectRate, operatorSurface, registrationRate } from "./operator_surfa
 import { startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate_window.ts";
 import { startRouterTransport } from "./router_transport.ts";
-import { createLocalState } from "./shared_state.ts";
+import { createLocalState, parseSendKey } from "./shared_state.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
 import { openPostgresStore } from "./store/postgres.ts";
 import type { Store } from "./store/store.ts";
@@ -162,7 +162,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       reloadGroups: () => chat.fromCluster.reloadGroups(),
       wentOffline: (user) => chat.fromCluster.wentOffline(user),
       requestFlush: turns.requestFlush,
-      rememberSent: (key, sent) => ownDuplicates.remember(key, sent),
+      rememberSent(key, sent) {
+        const parts = parseSendKey(key);
+        if (parts) ownDuplicates.remember(parts.account, parts.send, parts.cid, sent);
+      },
       reseedDuplicates: () => seedDuplicates(store, ownDuplicates),
       control: (action) => clusterControl(action),
       lastMessageId: knownLastId,

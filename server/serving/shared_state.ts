@@ -47,12 +47,43 @@ export interface GroupDirectory {
   readonly size: number;
 }
 
-/** What each recent send with a client id returned, by account and id. */
+/**
+ * What each recent send with a client id returned, by account (its name key), the send's number
+ * within its command (a command may send several messages) and the command's client id as the
+ * request carried it. The parts are passed apart: the message path never joins them into a key.
+ */
 export interface DuplicateIds {
-  get(key: string): Sent | undefined;
-  remember(key: string, sent: Sent): void;
+  get(account: string, send: number, cid: string): Sent | undefined;
+  remember(account: string, send: number, cid: string, sent: Sent): void;
   /** Forgets everything, for a commit that failed after sends were remembered. */
   clear(): void;
+}
+
+/** A send's client id stored with its message: `<send number>:<cid>` (the number has no ':'). */
+export function storedClientId(send: number, cid: string): string {
+  return `${send}:${cid}`;
+}
+
+/** The send number and client id of a stored client id; undefined when `stored` is not one. */
+export function parseStoredClientId(stored: string): { send: number; cid: string } | undefined {
+  const colon = stored.indexOf(":");
+  const send = Number(stored.slice(0, colon));
+  if (colon < 1 || !Number.isSafeInteger(send) || send < 0) return undefined;
+  return { send, cid: stored.slice(colon + 1) };
+}
+
+/** One send's client id as a single string, `<account>\0<send>:<cid>`: how cluster nodes pass it on. */
+export function sendKey(account: string, send: number, cid: string): string {
+  return `${account}\u0000${storedClientId(send, cid)}`;
+}
+
+/** The parts of a `sendKey`; undefined when `key` is not one. */
+export function parseSendKey(
+  key: string,
+): { account: string; send: number; cid: string } | undefined {
+  const nul = key.indexOf("\u0000");
+  const stored = nul < 0 ? undefined : parseStoredClientId(key.slice(nul + 1));
+  return stored && { account: key.slice(0, nul), ...stored };
 }
 
 /** Failed logins per key: a connection, an account (`/passwd`), an address, an account at an address. */

@@ -84,11 +84,12 @@ export function runSharedStateContract(
 
   Deno.test(`${name}: shared duplicate ids answer a re-send until cleared`, async () => {
     await withState(({ duplicates }) => {
-      duplicates.remember("alice\u00000:c1", { id: 7, ts: T0 });
-      assert.deepEqual(duplicates.get("alice\u00000:c1"), { id: 7, ts: T0 });
-      assert.equal(duplicates.get("bob\u00000:c1"), undefined, "per account");
+      duplicates.remember("alice", 0, "c1", { id: 7, ts: T0 });
+      assert.deepEqual(duplicates.get("alice", 0, "c1"), { id: 7, ts: T0 });
+      assert.equal(duplicates.get("bob", 0, "c1"), undefined, "per account");
+      assert.equal(duplicates.get("alice", 1, "c1"), undefined, "per send of the command");
       duplicates.clear();
-      assert.equal(duplicates.get("alice\u00000:c1"), undefined);
+      assert.equal(duplicates.get("alice", 0, "c1"), undefined);
     });
   });
 

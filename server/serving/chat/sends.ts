@@ -12,7 +12,12 @@ import {
   type Store,
   type StoredMessage,
 } from "../store/store.ts";
-import { DEDUP_WINDOW, type DuplicateIds } from "../shared_state.ts";
+import {
+  DEDUP_WINDOW,
+  type DuplicateIds,
+  parseStoredClientId,
+  storedClientId,
+} from "../shared_state.ts";
 import type { ChatStats, PartDeps } from "./deps.ts";
 import type { FanOut } from "./fan_out.ts";
 import { requireGroup, requireMember } from "./group_services.ts";
@@ -33,15 +38,15 @@ function once(
   from: Actor,
   send: (cid: string | undefined) => Sent,
 ): Sent {
-  if (from.cid === undefined) return send(undefined);
+  const cid = from.cid;
+  if (cid === undefined) return send(undefined);
   const n = from.sends ?? 0;
   from.sends = n + 1; // the actor is one command's: bound services make a new one per call
-  const cid = `${n}:${from.cid}`; // the send number first: it has no ':' of its own
-  const key = `${nameKey(from.login)}\u0000${cid}`;
-  const earlier = recentSends.get(key);
+  const account = nameKey(from.login);
+  const earlier = recentSends.get(account, n, cid);
   if (earlier) return earlier;
-  const result = send(cid);
-  recentSends.remember(key, result);
+  const result = send(storedClientId(n, cid));
+  recentSends.remember(account, n, cid, result);
   return result;
 }
 
@@ -199,7 +204,9 @@ export function createSends(
 /** Remembers the client ids of the store's recent messages, so their re-sends are answered, not stored. */
 export function seedDuplicates(store: Store, duplicates: DuplicateIds): void {
   for (const row of store.recentClientIds(DEDUP_WINDOW)) {
-    duplicates.remember(`${nameKey(row.sender)}\u0000${row.cid}`, { id: row.id, ts: row.ts });
+    const stored = parseStoredClientId(row.cid);
+    if (!stored) continue; // not written by this server: nothing could re-send it
+    duplicates.remember(nameKey(row.sender), stored.send, stored.cid, { id: row.id, ts: row.ts });
   }
 }
 

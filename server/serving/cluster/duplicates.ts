@@ -2,16 +2,16 @@
 // a client that fails over and re-sends what was never acknowledged is answered, not stored twice.
 
 import type { Sent } from "../../../protocol/plugin.ts";
-import type { DuplicateIds } from "../shared_state.ts";
+import { type DuplicateIds, sendKey } from "../shared_state.ts";
 import type { ClusterLink } from "./link.ts";
 
 /** `own`, with every send remembered here also handed to the other nodes (after the commit). */
 export function sharedDuplicates(own: DuplicateIds, cluster: ClusterLink): DuplicateIds {
   return {
-    get: (key) => own.get(key),
-    remember(key: string, sent: Sent) {
-      own.remember(key, sent);
-      cluster.sent(key, sent);
+    get: (account, send, cid) => own.get(account, send, cid),
+    remember(account: string, send: number, cid: string, sent: Sent) {
+      own.remember(account, send, cid, sent);
+      cluster.sent(sendKey(account, send, cid), sent);
     },
     clear: () => own.clear(),
   };

@@ -669,6 +669,7 @@ export function runStoreContract(
 
   Deno.test(`${name}: store.recentClientIds() returns the client ids of recent messages`, async () => {
     await withStore((store) => {
+      store.addMessage(publicMessage("no cid, first in its page"));
       store.addMessage({ ...publicMessage("a"), cid: "c1" });
       store.addMessage(publicMessage("no cid"));
       const last = store.addMessage({ ...publicMessage("b"), cid: "c2" });

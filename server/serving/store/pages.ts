@@ -15,8 +15,13 @@ export interface PendingPage {
   last: number;
   newestTs: number;
   events: string[];
-  /** [index in `events`, client message id] of the messages that have one. */
-  cids?: [number, string][];
+  /**
+   * The client message ids of `events`, index for index (null for a message without one), once
+   * one of them has an id. Written as the page's `cids` column: a flat JSON array of strings
+   * encodes in a fraction of the time of `[index, cid]` pairs (issue #14, docs/REPORT.md 3.2),
+   * which older pages hold and `pageMessages` still reads.
+   */
+  cids?: (string | null)[];
 }
 
 /** The two accounts of a direct conversation's key (the same one twice when someone wrote to themselves). */
@@ -61,7 +66,9 @@ export function stageMessage(
   }
   page.last = id;
   page.newestTs = Math.max(page.newestTs, message.ts);
-  if (message.cid !== undefined) (page.cids ??= []).push([page.events.length, message.cid]);
+  if (message.cid !== undefined) {
+    (page.cids ??= new Array<string | null>(page.events.length).fill(null)).push(message.cid);
+  } else if (page.cids) page.cids.push(null);
   page.events.push(event);
   return stored;
 }
@@ -89,7 +96,7 @@ export function pageMessages(conv: string, body: string, cids?: unknown): Stored
   }
   if (typeof cids === "string") {
     try {
-      for (const [index, cid] of JSON.parse(cids) as [number, string][]) {
+      for (const [index, cid] of cidEntries(cids)) {
         if (messages[index]) messages[index].cid = cid;
       }
     } catch {
@@ -107,9 +114,27 @@ export function pageClientIds(
 ): { id: number; ts: number; sender: string; cid: string }[] {
   const events = JSON.parse(body) as MessageEvent[];
   const found = [];
-  for (const [index, cid] of JSON.parse(cids) as [number, string][]) {
+  for (const [index, cid] of cidEntries(cids)) {
     const e = events[index];
-    if (e.id > above) found.push({ id: e.id, ts: e.ts, sender: e.from, cid });
+    if (e && e.id > above) found.push({ id: e.id, ts: e.ts, sender: e.from, cid });
   }
   return found;
+}
+
+/**
+ * [index in the page, client message id] of a page's `cids` column, in either of its forms: a
+ * flat array aligned with the events (null where a message has none; written since issue #14's
+ * item 6) or the `[index, cid]` pairs of older pages. Throws on anything else.
+ */
+export function cidEntries(cids: string): [number, string][] {
+  const parsed: unknown = JSON.parse(cids);
+  if (!Array.isArray(parsed)) throw new TypeError("a page's cids are not an array");
+  const entries: [number, string][] = [];
+  parsed.forEach((entry: unknown, index) => {
+    if (typeof entry === "string") entries.push([index, entry]);
+    else if (Array.isArray(entry) && typeof entry[0] === "number" && typeof entry[1] === "string") {
+      entries.push([entry[0], entry[1]]);
+    } else if (entry !== null) throw new TypeError("a page's cids hold an unknown entry");
+  });
+  return entries;
 }

@@ -170,3 +170,33 @@ Deno.test("a damaged history page reads as empty; the pages around it are still 
     }
   });
 });
+
+Deno.test("a page whose cids are [index, cid] pairs (written before the flat form) still gives them", async () => {
+  await withDir((dir) => {
+    let store = openSqliteStore(dir);
+    const before = addTurn(store, publicMessage("before"));
+    const plain = store.addMessage(publicMessage("no cid"));
+    const mine = store.addMessage({ ...publicMessage("with cid"), from: "bob", cid: "0:ab-1" });
+    store.commit();
+    store.close();
+    const db = new DatabaseSync(join(dir, "chatz.db"));
+    try {
+      const row = db.prepare("SELECT cids FROM pages WHERE last = ?").get(mine.id);
+      assert.equal(row?.cids, '[null,"0:ab-1"]', "written flat, aligned with the events");
+      db.prepare("UPDATE pages SET cids = ? WHERE last = ?").run('[[1,"0:ab-1"]]', mine.id);
+    } finally {
+      db.close();
+    }
+    store = openSqliteStore(dir);
+    try {
+      const missed = store.missed(before.id, { key: "bob", groupConvs: [] }, 10);
+      assert.deepEqual(missed.map((m) => [m.id, m.cid]), [[plain.id, undefined], [
+        mine.id,
+        "0:ab-1",
+      ]]);
+      assert.deepEqual(store.recentClientIds(10).map((r) => [r.id, r.cid]), [[mine.id, "0:ab-1"]]);
+    } finally {
+      store.close();
+    }
+  });
+});
