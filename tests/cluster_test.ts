@@ -299,8 +299,27 @@ Deno.test(
       await t.step(
         "NATS restarted: the nodes reconnect and relay again; what was acknowledged meanwhile arrives",
         async () => {
+          const walt = await client(nodes[1].endpoint, "walt"); // bob's node
+          clients.push(walt);
           await nats.stop();
           const during = replyData<{ id: number }>(await alice.cmd("say", "while the bus is down"));
+          // Node 1 stores a later id meanwhile: it cannot hand it out before alice's lower one,
+          // which it reads from the store when the bus does not bring it, bus or no bus.
+          const later = replyData<{ id: number }>(
+            await bob.cmd("say", "bob while the bus is down"),
+          );
+          await walt.events.waitFor(
+            messageWith("bob while the bus is down"),
+            "walt hearing bob before the bus is back",
+            WAIT_MS * 3,
+          );
+          const outage = (e: ServerEvent) =>
+            e.type === "message" && e.text.endsWith("while the bus is down");
+          assert.deepEqual(
+            walt.events.items.filter(outage).map((e) => (e as MessageEvent).id),
+            [during.id, later.id],
+            "in id order, alice's from the store",
+          );
           await nats.start();
           for (const node of nodes) {
             await node.log.waitFor(

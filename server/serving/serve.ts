@@ -33,6 +33,7 @@ import { watchGroupWrites } from "./cluster/group_writes.ts";
 import { connectNatsBus } from "./cluster/nats_bus.ts";
 import { type ControlAction, type Relay, startRelay } from "./cluster/relay.ts";
 import { sharedDuplicates } from "./cluster/duplicates.ts";
+import { MAX_CATCHUP } from "./chat/catchup.ts";
 import { seedDuplicates } from "./chat/sends.ts";
 import { createTurns, type Turns } from "./turns.ts";
 
@@ -170,10 +171,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       control: (action) => clusterControl(action),
       lastMessageId: knownLastId,
       nodeLost: (after) => catchUpAll(after, "node_lost_catchup"),
-      // While the bus is down, its return catches every session up (busStatus).
-      catchUp: (after) => {
-        if (busDownAfter === undefined) catchUpAll(after, "relay_gap_catchup");
-      },
+      catchUp: fillGap,
     });
   }
 
@@ -202,6 +200,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const after = busDownAfter;
     busDownAfter = undefined;
     catchUpAll(after, "bus_catchup");
+  }
+
+  /**
+   * Ids after `after` up to `upTo` never came over the bus (their node died before relaying them,
+   * the bus lost them or is down): read from the store, they go to this node's sessions in order.
+   * A range too wide to read at once makes every session catch up as a slow reader instead.
+   */
+  function fillGap(after: number, upTo: number): void {
+    if (upTo - after <= MAX_CATCHUP) {
+      try {
+        const messages = chat.fillFromStore(after, upTo);
+        log.info("relay_gap_filled", { after, upTo, messages });
+        return;
+      } catch (error) {
+        log.warn("relay_gap_unfilled", { after, upTo, error: (error as Error).message });
+      }
+    }
+    catchUpAll(after, "relay_gap_catchup");
   }
 
   /** Every session here catches up from the store after message `after` (the slow-reader path). */

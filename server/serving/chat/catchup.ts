@@ -38,6 +38,12 @@ export interface Catchup {
   retryLagging(giveUpBefore: number): Session[];
   /** A session ended: presence for others when it was the account's last. */
   sessionEnded(session: Session, last: boolean, reason?: string): void;
+  /**
+   * Cluster: the stored messages after `after` up to `upTo` never arrived from the node that
+   * stored them; each goes from the store to this node's sessions that should see it, as catch-up,
+   * in id order. Returns how many messages were read.
+   */
+  fillFromStore(after: number, upTo: number): number;
 }
 
 /** Builds the session flow over the store and the fan-out. */
@@ -72,8 +78,33 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
     }
   }
 
+  /** This node's sessions that should get `message`, as a live delivery would have reached. */
+  function recipientsOf(message: StoredMessage): Session[] {
+    if (message.scope === "public") return [...sessions.all()];
+    if (message.scope === "direct") {
+      const from = nameKey(message.from);
+      const to = nameKey(message.to ?? message.from);
+      return from === to ? [...sessions.of(from)] : [...sessions.of(from), ...sessions.of(to)];
+    }
+    const group = message.group === undefined ? undefined : groups.get(message.group);
+    const conv = group &&
+      conversationOf({ scope: "group", groupKey: group.key, created: group.created });
+    if (!group || conv !== message.conv) return [];
+    return [...group.members.keys()].flatMap((account) => [...sessions.of(account)]);
+  }
+
   return {
     missedBy,
+
+    fillFromStore(after, upTo) {
+      const messages = store.messagesBetween(after, upTo);
+      for (const message of messages) {
+        for (const session of recipientsOf(message)) {
+          fanOut.push(session, catchupOf(session, message, deps.deletedLogins));
+        }
+      }
+      return messages.length;
+    },
 
     lagged(session, firstUndelivered) {
       const after = Math.max(0, firstUndelivered - 1);

@@ -39,11 +39,11 @@ export interface IdOrder {
   arrived(range: IdRange, apply: () => void): void;
   /**
    * Gives up on ids missing since before `cutoff` (their node died before relaying them, or the bus
-   * lost them): first `catchUp(after)` with the last id known (the store has every id after it, so
-   * the sessions catch up from there), then every range that arrived is taken as known and what
-   * waited runs. False when nothing waited that long.
+   * lost them): first `catchUp(after, upTo)` with the last id known and the highest id of what
+   * waits (the store has every id between, so the sessions catch up from it), then every range
+   * that arrived is taken as known and what waited runs. False when nothing waited that long.
    */
-  expire(cutoff: number, catchUp: (after: number) => void): boolean;
+  expire(cutoff: number, catchUp: (after: number, upTo: number) => void): boolean;
   /** How many turns wait. */
   readonly waiting: number;
 }
@@ -120,7 +120,9 @@ export function createIdOrder(known: number, now: () => number): IdOrder {
       let oldest = Infinity;
       for (const waiting of ahead.values()) oldest = Math.min(oldest, waiting.since);
       if (oldest >= cutoff) return false;
-      catchUp(known);
+      let upTo = known;
+      for (const waiting of ahead.values()) upTo = Math.max(upTo, waiting.last);
+      catchUp(known, upTo);
       const ranges = [...ahead].sort(([a], [b]) => a - b);
       ahead.clear();
       for (const [, waiting] of ranges) {

@@ -78,16 +78,14 @@ Deno.test("createIdOrder() gives up on a missing range: catch-up from the last i
   w.order.locked(12); // 11-12 were stored by a node that died before relaying them
   w.order.holdBack(13, w.log("own 13"));
   w.order.committed(13);
-  const catchUps: number[] = [];
-  const catchUp = (after: number) => {
-    catchUps.push(after);
-    w.runs.push(`catch up after ${after}`);
+  const catchUp = (after: number, upTo: number) => {
+    w.runs.push(`catch up after ${after} up to ${upTo}`);
   };
   w.tick(500);
   assert.equal(w.order.expire(w.time - 1000, catchUp), false, "not missing long enough");
   w.tick(1000);
   assert.equal(w.order.expire(w.time - 1000, catchUp), true);
-  assert.deepEqual(w.runs, ["catch up after 10", "own 13"]);
+  assert.deepEqual(w.runs, ["catch up after 10 up to 13", "own 13"]);
   assert.equal(w.order.known, 13);
   // The lost relay turns up after all: the sessions have it from the catch-up already.
   w.order.arrived({ after: 10, last: 12 }, w.log("late 11-12"));

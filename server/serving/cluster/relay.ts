@@ -55,10 +55,10 @@ export interface RelayDeps extends DirectoryDeps {
   /** An operator on another node acted on the whole cluster: do it here too. */
   control(action: ControlAction): void;
   /**
-   * Ids after `after` never arrived from the node that stored them (GAP_WAIT_MS): this node's
-   * sessions catch up from the store after it.
+   * Ids after `after`, up to `upTo`, never arrived from the node that stored them (GAP_WAIT_MS):
+   * this node's sessions get them from the store.
    */
-  catchUp(after: number): void;
+  catchUp(after: number, upTo: number): void;
 }
 
 /** The relay: the cluster link the chat services use, and the node's hooks around commits. */
@@ -118,9 +118,9 @@ export function startRelay(deps: RelayDeps): Relay {
 
   const gapTimer = setInterval(() => {
     if (turns.order.waiting === 0) return;
-    const gaveUp = turns.order.expire(now() - GAP_WAIT_MS, (after) => {
-      log.warn("relay_gap", { after, waiting: turns.order.waiting });
-      deps.catchUp(after);
+    const gaveUp = turns.order.expire(now() - GAP_WAIT_MS, (after, upTo) => {
+      log.warn("relay_gap", { after, upTo, waiting: turns.order.waiting });
+      deps.catchUp(after, upTo);
     });
     if (gaveUp) deps.requestFlush();
   }, GAP_CHECK_MS);

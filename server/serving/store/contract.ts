@@ -653,6 +653,28 @@ export function runStoreContract(
     });
   });
 
+  Deno.test(`${name}: store.messagesBetween() returns every conversation's messages in an id range`, async () => {
+    await withStore((store) => {
+      const before = store.addMessage(publicMessage("before"));
+      const pub = store.addMessage({ ...publicMessage("public"), cid: "0:c-1" });
+      const direct = store.addMessage(directMessage("alice", "bob", "direct"));
+      store.commit();
+      const group = store.addMessage({
+        ...publicMessage("in ops"),
+        scope: "group",
+        conv: "g:ops:1",
+        group: "ops",
+      });
+      const after = store.addMessage(publicMessage("after"));
+      const found = store.messagesBetween(before.id, group.id);
+      assert.deepEqual(found.map((m) => m.id), [pub.id, direct.id, group.id]);
+      assert.deepEqual(found.map((m) => m.text), ["public", "direct", "in ops"]);
+      assert.equal(found[0].cid, "0:c-1");
+      assert.deepEqual(store.messagesBetween(group.id, after.id).map((m) => m.id), [after.id]);
+      assert.deepEqual(store.messagesBetween(after.id, after.id + 10), []);
+    });
+  });
+
   Deno.test(`${name}: store.missed() returns each message's client message id`, async () => {
     await withStore((store) => {
       const before = store.addMessage(publicMessage("seen"));

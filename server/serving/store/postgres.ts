@@ -427,6 +427,21 @@ function postgresStore(
       return newestFirst.reverse();
     },
 
+    messagesBetween(after: number, upTo: number): StoredMessage[] {
+      flushPages();
+      const rows = query(
+        "SELECT conv, body, cids FROM pages WHERE last > $1 AND first <= $2 ORDER BY first",
+        [after, upTo],
+      );
+      const found: StoredMessage[] = [];
+      for (const row of rows) {
+        for (const message of pageMessages(String(row.conv), String(row.body), row.cids)) {
+          if (message.id > after && message.id <= upTo) found.push(message);
+        }
+      }
+      return found.sort((a, b) => a.id - b.id);
+    },
+
     missed(
       after: number,
       account: { key: string; groupConvs: readonly string[] },

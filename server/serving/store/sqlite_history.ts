@@ -15,6 +15,7 @@ export type HistoryMethods = Pick<
   | "directContacts"
   | "history"
   | "missed"
+  | "messagesBetween"
   | "recentClientIds"
   | "messageCount"
   | "addUndelivered"
@@ -88,6 +89,20 @@ export function historyMethods(
      * room, the given group conversations, and its direct conversations. Each carries its stored
      * client message id (`cid`), if it has one.
      */
+    messagesBetween(after: number, upTo: number): StoredMessage[] {
+      flushPages();
+      const found: StoredMessage[] = [];
+      const rows = sql(
+        "SELECT conv, body, cids FROM pages WHERE last > ? AND first <= ? ORDER BY first",
+      ).all(after, upTo);
+      for (const row of rows) {
+        for (const message of messagesOf(row)) {
+          if (message.id > after && message.id <= upTo) found.push(message);
+        }
+      }
+      return found.sort((a, b) => a.id - b.id);
+    },
+
     missed(
       after: number,
       account: { key: string; groupConvs: readonly string[] },

@@ -81,6 +81,12 @@ export interface Store {
     account: { key: string; groupConvs: readonly string[] },
     limit: number,
   ): StoredMessage[];
+  /**
+   * Every stored message with an id after `after` and up to `upTo`, in every conversation, oldest
+   * first, each with its `cid`. The caller bounds the range (at most `upTo - after` messages): a
+   * cluster node reads the ids another node's relay never brought it.
+   */
+  messagesBetween(after: number, upTo: number): StoredMessage[];
   /** The accounts `account` has a direct conversation with, itself left out. */
   directContacts(account: string): string[];
 
