@@ -34,7 +34,7 @@ export const PING_INTERVAL_MS = 5000;
 const DEAD_AFTER_PINGS = 3;
 /**
  * How far below the cursor a message not seen yet is still taken (see alreadySeen): 10,000 ids are
- * seconds of a busy cluster's traffic, far more than a relay's delay; the set stays under 80 KB.
+ * seconds of a busy cluster's traffic, far more than a catch-up repeats; the set stays under 80 KB.
  */
 const REORDER_WINDOW = 10_000;
 /**
@@ -536,9 +536,10 @@ function dispatch(conn: Conn, message: unknown): void {
 }
 
 /**
- * Whether a live or catch-up message was taken already; if not, records it. Ids come in order from
- * one server, but in a cluster a lower id stored on another node may arrive just after a higher
- * one: it is taken unless seen, down to REORDER_WINDOW below the cursor.
+ * Whether a live or catch-up message was taken already; if not, records it. Ids come in order, in
+ * a cluster too (PROTOCOL 7.3), but catch-ups repeat some and frames of an old connection can
+ * arrive late: a lower id is dropped only when it was seen (or is REORDER_WINDOW below the
+ * cursor), so a lower id never seen, were a server ever to send one late, is not lost.
  */
 function alreadySeen(conn: Conn, id: number): boolean {
   if (id <= conn.lastMessageId - REORDER_WINDOW || conn.seen.has(id)) return true;
