@@ -7,12 +7,8 @@ import { DeletedLoginTable } from "./deleted_logins.ts";
 import type { Logger } from "../log.ts";
 import { Outbox } from "./outbox.ts";
 import { Registry } from "./registry.ts";
-import {
-  createLocalState,
-  type SessionDirectory,
-  type SharedState,
-  type Throttle,
-} from "./shared_state.ts";
+import { createLocalState } from "./local_state.ts";
+import type { SessionDirectory, SharedState, Throttle } from "./shared_state.ts";
 import type { Store } from "./store/store.ts";
 import type { ClusterLink } from "./cluster/link.ts";
 

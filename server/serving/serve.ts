@@ -24,7 +24,8 @@ import { connectRate, operatorSurface, registrationRate } from "./operator_surfa
 import { startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate_window.ts";
 import { startRouterTransport } from "./router_transport.ts";
-import { createLocalState, parseSendKey } from "./shared_state.ts";
+import { createLocalState } from "./local_state.ts";
+import { parseSendKey } from "./shared_state.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
 import { openPostgresStore } from "./store/postgres.ts";
 import type { Store } from "./store/store.ts";

@@ -2,12 +2,9 @@
 // sessions and presence, groups, duplicate ids, the login throttle and the rate limits.
 
 import type { OnlineUser, Sent } from "../../protocol/plugin.ts";
-import { GroupTable } from "./groups.ts";
 import type { Group, LeaveOutcome } from "./groups.ts";
-import { type RateLimit, RateLimiter } from "./rate_limit.ts";
-import { RecentSends } from "./recent_sends.ts";
-import { type Session, SessionTable } from "./sessions.ts";
-import { ADDRESS_POLICY, LoginThrottle } from "./throttle.ts";
+import type { RateLimit } from "./rate_limit.ts";
+import type { Session } from "./sessions.ts";
 
 /**
  * Client message ids remembered to drop re-sent duplicates: a re-send is recognised while fewer than
@@ -122,26 +119,4 @@ export interface SharedState {
   connectLimit: Limiter;
   /** Accounts registered per network address. */
   registrationLimit: Limiter;
-}
-
-/** No limit: a bucket refilled at 0 per second does not limit (see RateLimiter). */
-const UNLIMITED: RateLimit = { burst: 1, perSecond: 0 };
-
-/** The in-process shared state: one server process, everything in its memory. */
-export function createLocalState(
-  limits: { command: RateLimit; connect: RateLimit; register?: RateLimit } = {
-    command: UNLIMITED,
-    connect: UNLIMITED,
-  },
-): SharedState {
-  return {
-    sessions: new SessionTable(),
-    groups: new GroupTable(),
-    duplicates: new RecentSends(DEDUP_WINDOW),
-    loginThrottle: new LoginThrottle(),
-    addressThrottle: new LoginThrottle(ADDRESS_POLICY),
-    commandLimit: new RateLimiter(limits.command),
-    connectLimit: new RateLimiter(limits.connect),
-    registrationLimit: new RateLimiter(limits.register ?? { ...UNLIMITED }),
-  };
 }

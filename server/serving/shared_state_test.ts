@@ -2,7 +2,8 @@
 
 import assert from "node:assert/strict";
 import { runSharedStateContract } from "./shared_state_contract.ts";
-import { createLocalState, parseSendKey, parseStoredClientId, sendKey } from "./shared_state.ts";
+import { createLocalState } from "./local_state.ts";
+import { parseSendKey, parseStoredClientId, sendKey } from "./shared_state.ts";
 
 runSharedStateContract(
   "local",

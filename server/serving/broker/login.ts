@@ -2,7 +2,6 @@
 // password (registering a new account when allowed), then the session, its reply and its catch-up.
 
 import {
-  type ErrorCode,
   isValidName,
   type LoginData,
   type LoginRequest,
@@ -30,6 +29,7 @@ import {
   connectionAddress,
   countFailure,
   countSuccess,
+  type Refusal,
   refusalLog,
   registrationWait,
   throttleRefusal,
@@ -84,18 +84,6 @@ interface LoginLimits {
 
 /** Logins no account may take: `public` names the public room in `/history`. */
 const RESERVED_LOGINS = new Set(["public"]);
-
-/**
- * Why a login is refused: the error the client gets, the reason logged, and whether the login
- * throttle counts it against the connection and its address (a wrong password or token does;
- * nothing counts against the login itself, which would let strangers lock its owner out).
- */
-export interface Refusal {
-  code: ErrorCode;
-  message: string;
-  reason: string;
-  counts?: "peer";
-}
 
 /** What the login flow reads of the broker's state as it goes. */
 export interface LoginState {

@@ -1,13 +1,24 @@
 // Where a login comes from, and what that address may still try: the CURVE client key the login
 // names gives the connection's address (the gate saw it), against which failures and logs count.
 
-import type { LoginRequest } from "../../../protocol/mod.ts";
+import type { ErrorCode, LoginRequest } from "../../../protocol/mod.ts";
 import { hex } from "../../log.ts";
 import type { Recipient } from "../peer_transport.ts";
 import { tokenHash } from "../passwords.ts";
 import { RateLimiter } from "../rate_limit.ts";
 import type { BrokerDeps } from "./deps.ts";
-import type { Refusal } from "./login.ts";
+
+/**
+ * Why a login is refused: the error the client gets, the reason logged, and whether the login
+ * throttle counts it against the connection and its address (a wrong password or token does;
+ * nothing counts against the login itself, which would let strangers lock its owner out).
+ */
+export interface Refusal {
+  code: ErrorCode;
+  message: string;
+  reason: string;
+  counts?: "peer";
+}
 
 /** A login's identity as the flow checks it: the name as given, its key, its throttle keys. */
 export interface Who {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { GroupTable } from "../groups.ts";
 import { runSharedStateContract } from "../shared_state_contract.ts";
-import { createLocalState } from "../shared_state.ts";
+import { createLocalState } from "../local_state.ts";
 import { openSqliteStore } from "../store/sqlite.ts";
 import { readGroupsOnMiss } from "./group_reads.ts";
 
