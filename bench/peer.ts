@@ -17,8 +17,8 @@ import {
 } from "./load_protocol.ts";
 
 const VERSION = "chatz/1";
-/** The start of a streamed chatz request, up to its id. */
-const REQUEST_HEAD = '{"op":"cmd","id":';
+/** The start of a streamed chatz request, up to its command (the bundled client's key order). */
+const REQUEST_HEAD = '{"op":"cmd"';
 /** The plain text of streamed messages. */
 const PLAIN_TEXT = "x".repeat(TEXT_BYTES);
 /**
@@ -79,6 +79,8 @@ export class Peer {
   readonly #waiters = new Map<number, Waiter>();
   readonly #parseAll: boolean;
   #nextId = 1;
+  /** The next client message id's counter, apart from request ids as in client/connection.ts. */
+  #nextCid = 1;
   #lastSentMs = 0;
   #closed = false;
 
@@ -535,15 +537,16 @@ export class Peer {
         ? (this.#plainTail ??= this.#requestTail(PLAIN_TEXT))
         : this.#requestTail(text);
       const parts = new Array<string>(n);
+      // As client/connection.ts writes a command: JSON.stringify({ op, cmd, args, cid, id }), the
+      // cid a per-connection prefix and its own counter.
       if (this.spec.cid) {
-        // As client/connection.ts writes it: a per-connection prefix and a counter.
-        const head = `,"cid":"${this.#cidPrefix}-`;
+        const head = REQUEST_HEAD + tail + `,"cid":"${this.#cidPrefix}-`;
         for (let i = 0; i < n; i++) {
-          const id = this.#nextId++;
-          parts[i] = REQUEST_HEAD + id + head + id + '"' + tail;
+          parts[i] = head + this.#nextCid++ + '","id":' + this.#nextId++ + "}";
         }
       } else {
-        for (let i = 0; i < n; i++) parts[i] = REQUEST_HEAD + this.#nextId++ + tail;
+        const head = REQUEST_HEAD + tail + ',"id":';
+        for (let i = 0; i < n; i++) parts[i] = head + this.#nextId++ + "}";
       }
       this.#loop.send([VERSION, `[${parts.join(",")}]`]);
       return;
@@ -557,11 +560,11 @@ export class Peer {
     }
   }
 
-  /** What follows the id in a streamed chatz request: `,"cmd":"msg","args":"u1 <text>"}`. */
+  /** The command and its arguments in a streamed chatz request: `,"cmd":"msg","args":"u1 <text>"`. */
   #requestTail(text: string): string {
     const target = this.spec.target!;
     const [cmd, to] = target.kind === "direct" ? ["msg", target.to] : ["g", target.group];
-    return `,"cmd":"${cmd}","args":${JSON.stringify(`${to} ${text}`)}}`;
+    return `,"cmd":"${cmd}","args":${JSON.stringify(`${to} ${text}`)}`;
   }
 
   /** One event shaped like chatz's own message events, so both targets move the same bytes. */
