@@ -14,7 +14,7 @@ import type { ChatCore } from "./chat.ts";
 import { assembleServing } from "./assemble.ts";
 import { BanList } from "./bans.ts";
 import { DEFAULT_RESERVE_DAYS } from "./deleted_logins.ts";
-import { openGate, ZAP_DOMAIN } from "./gate.ts";
+import { type Gate, openGate, ZAP_DOMAIN } from "./gate.ts";
 import { createLoginAccess } from "./login_access.ts";
 import { createMetrics } from "./metrics.ts";
 import { createOperatorServices } from "./operator_services.ts";
@@ -25,17 +25,14 @@ import { startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate_window.ts";
 import { startRouterTransport } from "./router_transport.ts";
 import { createLocalState } from "./local_state.ts";
-import { parseSendKey } from "./shared_state.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
 import { openPostgresStore } from "./store/postgres.ts";
 import type { Store } from "./store/store.ts";
 import { readGroupsOnMiss } from "./cluster/group_reads.ts";
 import { watchGroupWrites } from "./cluster/group_writes.ts";
-import { connectNatsBus } from "./cluster/nats_bus.ts";
-import { type ControlAction, type Relay, startRelay } from "./cluster/relay.ts";
+import type { ControlAction } from "./cluster/relay.ts";
+import { joinCluster } from "./cluster/node.ts";
 import { sharedDuplicates } from "./cluster/duplicates.ts";
-import { MAX_CATCHUP } from "./chat/catchup.ts";
-import { seedDuplicates } from "./chat/sends.ts";
 import { createTurns, type Turns } from "./turns.ts";
 
 /** How often silent sessions are looked for, at most. */
@@ -103,14 +100,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     : openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
   const opened = metrics ? metrics.measureStore(unmeasured) : unmeasured;
   acquired.defer(() => opened.close());
-  /** The last message id read from the store; the one read before when the store cannot answer. */
-  let lastKnownId = 0;
-  /** The last message id when the bus dropped, while it is down. */
-  let busDownAfter: number | undefined;
-  /** The id up to which every id has reached this node's sessions (the relay's, once it runs). */
-  let deliveredUpTo = () => Infinity;
-  const relay = options.bus ? await joinCluster(options.bus) : undefined;
-  if (relay) deliveredUpTo = () => relay.knownId;
+  const clusterNode = options.bus
+    ? await joinCluster(options.bus, { log, now, store: opened, turns })
+    : undefined;
+  const relay = clusterNode?.relay;
   if (relay) acquired.defer(() => relay.close());
   const store: Store = relay ? watchGroupWrites(opened, relay.groupsChanged) : opened;
   // Mutable: a reloaded configuration changes these objects in place (see operator_surface.ts).
@@ -137,6 +130,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     coreOptions,
   );
+  clusterNode?.attach({
+    sessions,
+    chat,
+    ownDuplicates,
+    control: (action) => clusterControl(action, { broker, gate, chat, log }),
+  });
   const bans = new BanList(store.bans(now()));
   metrics?.attach({
     sessions,
@@ -148,108 +147,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
   if (metrics) acquired.defer(() => metrics.close());
 
-  /** Joins the other nodes on the bus; their deliveries reach this node's sessions through `chat`. */
-  async function joinCluster(url: string): Promise<Relay> {
-    const node = crypto.randomUUID().slice(0, 8);
-    const bus = await connectNatsBus(url, { name: `chatz-${node}`, log, onStatus: busStatus });
-    log.info("cluster_joined", { node });
-    return startRelay({
-      bus,
-      node,
-      log,
-      now,
-      localOnline: () => sessions.online(),
-      localAccountCount: () => sessions.accountCount,
-      apply: (target, encoded) => chat.fromCluster.apply(target, encoded),
-      reloadGroups: () => chat.fromCluster.reloadGroups(),
-      wentOffline: (user) => chat.fromCluster.wentOffline(user),
-      requestFlush: turns.requestFlush,
-      rememberSent(key, sent) {
-        const parts = parseSendKey(key);
-        if (parts) ownDuplicates.remember(parts.account, parts.send, parts.cid, sent);
-      },
-      reseedDuplicates: () => seedDuplicates(store, ownDuplicates),
-      control: (action) => clusterControl(action),
-      lastMessageId: knownLastId,
-      nodeLost: (after) => catchUpAll(after, "node_lost_catchup"),
-      catchUp: fillGap,
-    });
-  }
-
-  function knownLastId(): number {
-    try {
-      lastKnownId = store.lastMessageId;
-    } catch {
-      // The database is away (its requests answer store_unavailable): the last id read will do.
-    }
-    return lastKnownId;
-  }
-
-  /**
-   * While the bus is down, other nodes' messages are stored but not relayed here. When it is back,
-   * every session here catches up from the store after the id it had reached at the drop, as a
-   * slow reader does (duplicates of what it got meanwhile are dropped by id, section 6.5).
-   */
-  function busStatus(status: "disconnect" | "reconnect"): void {
-    if (status === "disconnect") {
-      // Not only the last id stored: what was stored elsewhere after the drop but before this
-      // node noticed it never arrived either.
-      busDownAfter ??= Math.min(knownLastId(), deliveredUpTo());
-      return;
-    }
-    if (busDownAfter === undefined) return;
-    const after = busDownAfter;
-    busDownAfter = undefined;
-    catchUpAll(after, "bus_catchup");
-  }
-
-  /**
-   * Ids after `after` up to `upTo` never came over the bus (their node died before relaying them,
-   * the bus lost them or is down): read from the store, they go to this node's sessions in order.
-   * A range too wide to read at once makes every session catch up as a slow reader instead.
-   */
-  function fillGap(after: number, upTo: number): void {
-    if (upTo - after <= MAX_CATCHUP) {
-      try {
-        const messages = chat.fillFromStore(after, upTo);
-        log.info("relay_gap_filled", { after, upTo, messages });
-        return;
-      } catch (error) {
-        log.warn("relay_gap_unfilled", { after, upTo, error: (error as Error).message });
-      }
-    }
-    catchUpAll(after, "relay_gap_catchup");
-  }
-
-  /** Every session here catches up from the store after message `after` (the slow-reader path). */
-  function catchUpAll(after: number, event: string): void {
-    for (const session of sessions.all()) chat.lagged(session, after + 1);
-    log.info(event, { after, sessions: sessions.sessionCount });
-    turns.requestFlush();
-  }
-
-  /** Carries out what an operator on another node asked of the whole cluster. */
-  function clusterControl(action: ControlAction): void {
-    if (action.action === "kick") {
-      const ended = broker.kick(action.login, action.reason);
-      if (ended > 0) {
-        log.info("operator_kick", { login: action.login, sessions: ended, from: "cluster" });
-      }
-    } else if (action.action === "clear") {
-      broker.endAll(
-        "account_deleted",
-        "The operator cleared all accounts; log in again to register",
-        "identities_cleared",
-      );
-      chat.groupsCleared();
-      log.warn("identities_cleared", { from: "cluster" });
-    } else {
-      const changed = action.action === "pause" ? !gate.paused : gate.paused;
-      if (action.action === "pause") gate.pause();
-      else gate.resume();
-      if (changed) log.info(`operator_${action.action}`, { from: "cluster" });
-    }
-  }
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 
   const connectLimit = state.connectLimit;
@@ -370,6 +267,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return stopping;
     },
   };
+}
+
+/** Carries out what an operator on another node asked of the whole cluster. */
+function clusterControl(
+  action: ControlAction,
+  parts: {
+    broker: Pick<ReturnType<typeof createBroker>, "kick" | "endAll">;
+    gate: Pick<Gate, "paused" | "pause" | "resume">;
+    chat: Pick<ChatCore, "groupsCleared">;
+    log: Logger;
+  },
+): void {
+  const { broker, gate, chat, log } = parts;
+  if (action.action === "kick") {
+    const ended = broker.kick(action.login, action.reason);
+    if (ended > 0) {
+      log.info("operator_kick", { login: action.login, sessions: ended, from: "cluster" });
+    }
+  } else if (action.action === "clear") {
+    broker.endAll(
+      "account_deleted",
+      "The operator cleared all accounts; log in again to register",
+      "identities_cleared",
+    );
+    chat.groupsCleared();
+    log.warn("identities_cleared", { from: "cluster" });
+  } else {
+    const changed = action.action === "pause" ? !gate.paused : gate.paused;
+    if (action.action === "pause") gate.pause();
+    else gate.resume();
+    if (changed) log.info(`operator_${action.action}`, { from: "cluster" });
+  }
 }
 
 /** Imports the drop-in plugins and sets every plugin up; logs what loaded and what failed. */
