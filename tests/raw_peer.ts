@@ -3,6 +3,7 @@
 
 import { Dealer } from "zeromq";
 import { startSocketLoop } from "../transport/socket_loop.ts";
+import { watchHandshake } from "../transport/handshake.ts";
 import { Buffer } from "node:buffer";
 import { Recorder, testCurveOptions } from "./harness.ts";
 
@@ -16,6 +17,8 @@ export interface RawPeer {
   received: Recorder<unknown>;
   /** Its CURVE public key (Z85) when encrypted: what a login's `key` field names. */
   key?: string;
+  /** With `watchDisconnects`: an item for each established connection that dropped. */
+  disconnects: Recorder<string>;
   close(): Promise<void>;
 }
 
@@ -23,11 +26,12 @@ export interface RawPeer {
  * Connects a raw DEALER to an endpoint, encrypted when the harness started that server so.
  * `routingId` makes it choose its own routing id, bytes a zeromq.js string option cannot hold (the
  * attack tests choose ids that look like libzmq's own); `source` connects from that loopback
- * address (127.0.0.2 and up are all this machine), as a second network address would.
+ * address (127.0.0.2 and up are all this machine), as a second network address would;
+ * `watchDisconnects` records each drop of its connection (libzmq re-dials by itself after one).
  */
 export function rawPeer(
   endpoint: string,
-  options: { routingId?: Uint8Array; source?: string } = {},
+  options: { routingId?: Uint8Array; source?: string; watchDisconnects?: boolean } = {},
 ): RawPeer {
   const curve = testCurveOptions(endpoint);
   const socket = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0, ...curve });
@@ -38,6 +42,10 @@ export function rawPeer(
     setter.call(socket, ZMQ_ROUTING_ID, Buffer.from(options.routingId));
   }
   const received = new Recorder<unknown>();
+  const disconnects = new Recorder<string>();
+  const watch = options.watchDisconnects
+    ? watchHandshake(socket, (address) => disconnects.push(address))
+    : undefined;
   const loop = startSocketLoop(socket, {
     onMessage(frames) {
       let body: unknown = null;
@@ -53,5 +61,11 @@ export function rawPeer(
     options.source ? endpoint.replace("tcp://", `tcp://${options.source}:0;`) : endpoint,
   );
   const key = "curvePublicKey" in curve ? curve.curvePublicKey : undefined;
-  return { send: (frames) => loop.send(frames), received, key, close: () => loop.close() };
+  return {
+    send: (frames) => loop.send(frames),
+    received,
+    key,
+    disconnects,
+    close: () => (watch?.stop(), loop.close()),
+  };
 }

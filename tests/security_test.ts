@@ -666,3 +666,80 @@ Deno.test(
     }
   },
 );
+
+/** The session timeout of the idle-connection test: its connections are closed after 4 of them. */
+const IDLE_TEST_SESSION_TIMEOUT_MS = 1000;
+/** Connections the idle test opens and leaves silent, spread over these many source addresses. */
+const IDLE_CONNECTIONS = 20;
+const IDLE_ADDRESSES = 4;
+/** Time for the idle connections to be closed: the 4 s limit, the sweep and a loaded machine. */
+const IDLE_CLOSE_WAIT_MS = 60_000;
+
+Deno.test(
+  "connections silent for four session timeouts are closed; clients that ping stay and chat",
+  opts,
+  async (t) => {
+    const server = await startServerProcess({
+      args: ["--session-timeout", String(IDLE_TEST_SESSION_TIMEOUT_MS)],
+    });
+    const peers: RawPeer[] = [];
+    const users: Awaited<ReturnType<typeof client>>[] = [];
+    try {
+      const alice = await client(server.endpoint, "alice");
+      const bob = await client(server.endpoint, "bob");
+      users.push(alice, bob);
+      await step(t, server, "connections that never log in are closed, each logged", async () => {
+        const from = server.log.items.length;
+        for (let i = 0; i < IDLE_CONNECTIONS; i++) {
+          const source = `127.0.0.${2 + (i % IDLE_ADDRESSES)}`;
+          const peer = rawPeer(server.endpoint, { source, watchDisconnects: true });
+          peers.push(peer);
+          // Through the handshake and answered (no session), then silent.
+          assert.equal((await whileUp(server, request(peer, { op: "ping" }))).ok, true);
+        }
+        await whileUp(
+          server,
+          Promise.all(
+            peers.map((peer, i) =>
+              peer.disconnects.waitFor(() => true, `connection ${i} closed`, IDLE_CLOSE_WAIT_MS)
+            ),
+          ),
+        );
+        const closed = (i: number) =>
+          /connection_idle_closed address=127\.0\.0\.[2-5] /.test(
+            server.log.items[i] ?? "",
+          );
+        await whileUp(
+          server,
+          server.log.waitFor(
+            (_, i) =>
+              i >= from && server.log.items.filter((_, j) => j >= from && closed(j))
+                  .length >= IDLE_CONNECTIONS,
+            `${IDLE_CONNECTIONS} connection_idle_closed lines`,
+          ),
+        );
+      });
+      await step(t, server, "the clients that ping were not touched and still chat", async () => {
+        const lines = server.log.items;
+        assert.equal(lines.filter((l) => / login login=alice /.test(l)).length, 1, "no re-login");
+        assert.equal(
+          lines.some((l) => /connection_idle_closed address=127\.0\.0\.1 /.test(l)),
+          false,
+        );
+        assert.equal((await alice.cmd("msg", "bob still here")).ok, true);
+        await bob.events.waitFor(
+          (e) => e.type === "message" && e.text === "still here",
+          "alice's message to bob",
+        );
+      });
+      await step(t, server, "the server still admits and answers new connections", async () => {
+        const peer = rawPeer(server.endpoint, { source: "127.0.0.9" });
+        peers.push(peer);
+        assert.equal((await whileUp(server, request(peer, { op: "ping" }))).ok, true);
+      });
+    } finally {
+      await Promise.all([...users.map((u) => u.close()), ...peers.map((p) => p.close())]);
+      await server.stop();
+    }
+  },
+);

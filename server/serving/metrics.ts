@@ -94,6 +94,10 @@ export function createMetrics(): ServerMetrics {
     "scope",
   ]);
   const pluginFailures = counter("chatz_plugin_failures_total", "Plugin handlers that failed");
+  const idleClosed = counter(
+    "chatz_idle_connections_closed_total",
+    "Connections closed after receiving nothing for four session timeouts",
+  );
   const framesIn = counter("chatz_frames_in_total", "ZeroMQ messages received from clients");
   const framesOut = counter("chatz_frames_out_total", "ZeroMQ messages sent to clients");
   const bytesIn = counter("chatz_bytes_in_total", "Payload bytes received (frames after the id)");
@@ -112,6 +116,7 @@ export function createMetrics(): ServerMetrics {
       const reason = String(fields.reason ?? "other");
       refused.inc({ reason: REFUSAL_REASONS.has(reason) ? reason : "other" });
     } else if (event === "plugin_failed") pluginFailures.inc();
+    else if (event === "connection_idle_closed") idleClosed.inc();
   };
   return {
     attach(sources) {

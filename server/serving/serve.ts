@@ -7,8 +7,14 @@ import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
 import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curve.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
-import { peersOnPort } from "../../transport/peer_sockets.ts";
+import { idlePeers, peersOnPort, shutdownIdlePeer } from "../../transport/peer_sockets.ts";
 import { createAddressCap } from "./address_cap.ts";
+import {
+  createIdleSweep,
+  IDLE_SESSION_TIMEOUTS,
+  IDLE_SWEEP_MS,
+  type IdleSweep,
+} from "./idle_sweep.ts";
 import { type BrokerDeps, createBroker } from "./broker.ts";
 import type { ChatCore } from "./chat.ts";
 import { assembleServing } from "./assemble.ts";
@@ -49,8 +55,6 @@ const PRUNE_INTERVAL_MS = 60_000;
 const RECEIVE_QUEUE_FRAMES = 8;
 /** A connection that has not finished the ZeroMQ handshake by then is closed (libzmq's default: 30 s). */
 const HANDSHAKE_MS = 10_000;
-/** ZMTP heartbeats let libzmq drop a dead TCP connection by itself. */
-const ZMTP_HEARTBEAT_MS = 5000;
 /** Time given to libzmq's I/O thread to send the shutdown byes before the process may exit. */
 const SHUTDOWN_GRACE_MS = 250;
 /** Time libzmq keeps trying to deliver queued messages once the socket closes. */
@@ -221,7 +225,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const rate = new RateWindow();
-  const timers = startTimers(options, { store, chat, broker, rate, log, now, turns });
+  const idle = createIdleSweep({
+    log,
+    idleLimitMs: () => IDLE_SESSION_TIMEOUTS * options.limits.sessionTimeoutMs,
+    sockets: {
+      idle: (idleMs) => idlePeers(chatPort, idleMs),
+      shut: (connection, idleMs) => shutdownIdlePeer(connection.fd, chatPort, idleMs),
+    },
+  });
+  const timers = startTimers(options, { store, chat, broker, rate, log, now, turns, idle });
   store.prune(options.retention, now());
   turns.flush();
   log.info("listening", { endpoint, version: options.version });
@@ -357,8 +369,8 @@ async function bindRouter(options: ServerOptions): Promise<Router> {
     receiveHighWaterMark: RECEIVE_QUEUE_FRAMES,
     handshakeInterval: HANDSHAKE_MS,
     sendHighWaterMark: options.limits.peerQueueFrames,
-    heartbeatInterval: ZMTP_HEARTBEAT_MS,
-    heartbeatTimeout: ZMTP_HEARTBEAT_MS * 3,
+    // No ZMTP heartbeats: libzmq answers a PING by itself, so with them a connection that never
+    // logs in would never fall silent. Silent connections, dead or idle, are closed by idle_sweep.ts.
     linger: LINGER_MS,
     zapDomain: ZAP_DOMAIN, // every handshake passes the gate, which pause and resume control
     ...(options.curve && curveServerOptions(options.curve.secretKey)),
@@ -390,10 +402,14 @@ function startTimers(
     log: Logger;
     now: () => number;
     turns: Turns;
+    idle: IdleSweep;
   },
 ): ReturnType<typeof setInterval>[] {
-  const { store, chat, broker, rate, log, now, turns } = parts;
+  const { store, chat, broker, rate, log, now, turns, idle } = parts;
+  const idleLimitMs = IDLE_SESSION_TIMEOUTS * options.limits.sessionTimeoutMs;
   return [
+    // A connection is closed between its idle limit and a quarter of it later.
+    setInterval(() => idle.sweep(), Math.min(IDLE_SWEEP_MS, idleLimitMs / 4)),
     setInterval(() => rate.sample(chat.stats.messages), 1000),
     setInterval(() => {
       broker.sweep();
