@@ -78,28 +78,13 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
     }
   }
 
-  /** This node's sessions that should get `message`, as a live delivery would have reached. */
-  function recipientsOf(message: StoredMessage): Session[] {
-    if (message.scope === "public") return [...sessions.all()];
-    if (message.scope === "direct") {
-      const from = nameKey(message.from);
-      const to = nameKey(message.to ?? message.from);
-      return from === to ? [...sessions.of(from)] : [...sessions.of(from), ...sessions.of(to)];
-    }
-    const group = message.group === undefined ? undefined : groups.get(message.group);
-    const conv = group &&
-      conversationOf({ scope: "group", groupKey: group.key, created: group.created });
-    if (!group || conv !== message.conv) return [];
-    return [...group.members.keys()].flatMap((account) => [...sessions.of(account)]);
-  }
-
   return {
     missedBy,
 
     fillFromStore(after, upTo) {
       const messages = store.messagesBetween(after, upTo);
       for (const message of messages) {
-        for (const session of recipientsOf(message)) {
+        for (const session of recipientsOf(deps, message)) {
           fanOut.push(session, catchupOf(session, message, deps.deletedLogins));
         }
       }
@@ -177,6 +162,24 @@ export function createCatchup(deps: PartDeps, fanOut: FanOut): Catchup {
       events.emit("logout", { ...actor, last, reason }, () => userOf(actor));
     },
   };
+}
+
+/** This node's sessions that should get `message`, as a live delivery would have reached. */
+function recipientsOf(
+  { sessions, groups }: Pick<PartDeps, "sessions" | "groups">,
+  message: StoredMessage,
+): Session[] {
+  if (message.scope === "public") return [...sessions.all()];
+  if (message.scope === "direct") {
+    const from = nameKey(message.from);
+    const to = nameKey(message.to ?? message.from);
+    return from === to ? [...sessions.of(from)] : [...sessions.of(from), ...sessions.of(to)];
+  }
+  const group = message.group === undefined ? undefined : groups.get(message.group);
+  const conv = group &&
+    conversationOf({ scope: "group", groupKey: group.key, created: group.created });
+  if (!group || conv !== message.conv) return [];
+  return [...group.members.keys()].flatMap((account) => [...sessions.of(account)]);
 }
 
 /** A missed message as its catch-up event: the account's own sends carry their client's cid. */

@@ -104,21 +104,6 @@ export function createSends(
     return store.addMessage(draft);
   }
 
-  /**
-   * Refuses a direct message to an offline account that already has the most messages waiting:
-   * the sender is told, before anything is stored, rather than the oldest being dropped unread.
-   */
-  function refuseWhenFull(toKey: string, recipient: string): void {
-    const limit = deps.maxWaitingPerAccount;
-    if (store.undeliveredCount(toKey) < limit) return;
-    throw new ChatError(
-      "mailbox_full",
-      `Cannot send to "${recipient}": ${
-        limit === 1 ? "1 message already waits" : `${limit} messages already wait`
-      } for them`,
-    );
-  }
-
   return {
     sendPublic(from, text, opts = {}) {
       return once(recentSends, from, (cid) => {
@@ -147,7 +132,7 @@ export function createSends(
         const fromKey = nameKey(from.login);
         // Online on any node: a node gets its deliveries live, so nothing is kept for later.
         const online = sessions.of(toKey).length > 0 || deps.cluster?.onlineElsewhere(toKey);
-        if (!online) refuseWhenFull(toKey, recipient);
+        if (!online) refuseWhenFull(store, deps.maxWaitingPerAccount, toKey, recipient);
         const conv = conversationOf({ scope: "direct", a: fromKey, b: toKey });
         const stored = storeMessage({
           ts: now(),
@@ -208,6 +193,20 @@ export function seedDuplicates(store: Store, duplicates: DuplicateIds): void {
     if (!stored) continue; // not written by this server: nothing could re-send it
     duplicates.remember(nameKey(row.sender), stored.send, stored.cid, { id: row.id, ts: row.ts });
   }
+}
+
+/**
+ * Refuses a direct message to an offline account that already has `limit` messages waiting: the
+ * sender is told, before anything is stored, rather than the oldest being dropped unread.
+ */
+function refuseWhenFull(store: Store, limit: number, toKey: string, recipient: string): void {
+  if (store.undeliveredCount(toKey) < limit) return;
+  throw new ChatError(
+    "mailbox_full",
+    `Cannot send to "${recipient}": ${
+      limit === 1 ? "1 message already waits" : `${limit} messages already wait`
+    } for them`,
+  );
 }
 
 function sent(stored: StoredMessage): Sent {

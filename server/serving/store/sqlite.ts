@@ -128,27 +128,13 @@ function lastMessageIdIn(sql: (text: string) => StatementSync): number {
 }
 
 /**
- * Opens (creating if needed) the SQLite store in `dir`. `onWrite` is called when a turn's first
- * write opens a transaction, so the caller can make sure a commit follows.
+ * A turn's messages are written at commit as pages, one per conversation (more past PAGE_MAX):
+ * one row per page rather than per message is most of what makes the message path fast.
  */
-export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
-  const path = join(dir, "chatz.db");
-  const db = openDatabase(dir, path, options);
-  const sql = statementCache(db);
-  let inTransaction = false;
-  const beginWrite = () => {
-    if (inTransaction) return;
-    db.exec("BEGIN");
-    inTransaction = true;
-    options.onWrite?.();
-  };
-  const write = (text: string, ...params: SQLInputValue[]) => {
-    beginWrite();
-    return sql(text).run(...params);
-  };
-
-  // A turn's messages are written at commit as pages, one per conversation (more past PAGE_MAX):
-  // one row per page rather than per message is most of what makes the message path fast.
+function pageWriter(
+  sql: ReturnType<typeof statementCache>,
+  write: (text: string, ...params: SQLInputValue[]) => unknown,
+) {
   const pending = new Map<string, PendingPage>();
   /** Direct conversations known to be in `direct_convs`, so a page does not note them again. */
   let noted = new Set<string>();
@@ -172,25 +158,62 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
       noted.add(page.conv);
     }
   };
-  /** Writes the buffered pages; every read of history and every commit calls it first. */
-  const flushPages = () => {
-    if (pending.size === 0) return;
-    for (const page of pending.values()) writePage(page);
-    pending.clear();
+  return {
+    /** The pages of the open turn, by conversation. */
+    pending,
+    write: writePage,
+    /** Writes the buffered pages; every read of history and every commit calls it first. */
+    flush(): void {
+      if (pending.size === 0) return;
+      for (const page of pending.values()) writePage(page);
+      pending.clear();
+    },
+    /** Forgets which direct conversations were noted (their rows were deleted or rolled back). */
+    forgetNoted(): void {
+      noted = new Set();
+    },
+    /** Drops the buffered pages and the notes of a rolled-back turn. */
+    drop(): void {
+      pending.clear();
+      noted = new Set();
+    },
   };
+}
+
+/**
+ * Opens (creating if needed) the SQLite store in `dir`. `onWrite` is called when a turn's first
+ * write opens a transaction, so the caller can make sure a commit follows.
+ */
+export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const path = join(dir, "chatz.db");
+  const db = openDatabase(dir, path, options);
+  const sql = statementCache(db);
+  let inTransaction = false;
+  const beginWrite = () => {
+    if (inTransaction) return;
+    db.exec("BEGIN");
+    inTransaction = true;
+    options.onWrite?.();
+  };
+  const write = (text: string, ...params: SQLInputValue[]) => {
+    beginWrite();
+    return sql(text).run(...params);
+  };
+
+  const pages = pageWriter(sql, write);
   let lastId = lastMessageIdIn(sql);
 
-  /** How the method groups (sqlite_identity.ts, sqlite_history.ts, sqlite_operator.ts) reach SQL. */
   /**
    * Undelivered messages per account, as counted by `undeliveredCount` and kept up to date by the
    * writes since; forgotten whole on a rollback and on bulk deletes, and counted again when asked.
    */
   const waiting = new Map<string, number>();
+  /** How the method groups (sqlite_identity.ts, sqlite_history.ts, sqlite_operator.ts) reach SQL. */
   const access = {
     sql,
     write,
-    flushPages,
-    forgetNoted: () => noted = new Set(),
+    flushPages: pages.flush,
+    forgetNoted: pages.forgetNoted,
     forgetWaiting: () => waiting.clear(),
   };
 
@@ -206,15 +229,14 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     /** Commits the open transaction, if any: call before acknowledging what it wrote. */
     commit(): void {
       if (!inTransaction) return;
-      flushPages();
+      pages.flush();
       db.exec("COMMIT"); // on a failure (a full disk) the transaction stays open for rollback()
       inTransaction = false;
     },
 
     /** Abandons the open transaction, if any, buffered messages included. */
     rollback(): void {
-      pending.clear();
-      noted = new Set(); // what this transaction noted is gone with it
+      pages.drop(); // buffered pages, and what this transaction noted, are gone with it
       waiting.clear(); // and what it counted
       if (!inTransaction) return;
       inTransaction = false;
@@ -237,14 +259,14 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
      * room's history stays.
      */
     clearIdentities(): number {
-      flushPages();
+      pages.flush();
       const count = this.accountCount();
       for (
         const table of ["accounts", "tokens", "groups", "members", "undelivered", "direct_convs"]
       ) {
         write(`DELETE FROM ${table}`);
       }
-      noted = new Set();
+      pages.forgetNoted();
       waiting.clear();
       write("DELETE FROM pages WHERE conv <> 'p'");
       return count;
@@ -255,7 +277,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     /** Stores a message under the next id and returns it, with its event encoded. */
     addMessage(message: Omit<StoredMessage, "id">): AddedMessage {
       beginWrite();
-      return stageMessage(pending, ++lastId, message, writePage);
+      return stageMessage(pages.pending, ++lastId, message, pages.write);
     },
 
     get lastMessageId(): number {
