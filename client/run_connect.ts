@@ -326,12 +326,13 @@ const WAITING = {
 /** A connection status change as a notice line, so both the terminal and scripts see it. */
 export function statusNotice(status: ConnectionStatus): ServerEvent {
   // The loss is told once; later attempts say they still try, and why the last one failed.
+  const delay = status.state === "reconnecting" && status.delayMs > 0
+    ? ` in ${(status.delayMs / 1000).toFixed(1)} s`
+    : "";
   const text = status.state === "reconnecting"
-    ? `${
-      status.attempt === 1 ? "Connection lost" : "Still reconnecting"
-    } (${status.reason}); reconnecting${
-      status.delayMs > 0 ? ` in ${(status.delayMs / 1000).toFixed(1)} s` : ""
-    }, attempt ${status.attempt}`
+    ? status.attempt === 1
+      ? `Connection lost (${status.reason}); reconnecting${delay}, attempt 1`
+      : `Still reconnecting (${status.reason}); attempt ${status.attempt}${delay}`
     : `Reconnected${
       status.catchup.count > 0
         ? `; ${plural(status.catchup.count, "missed message")} ${

@@ -29,8 +29,14 @@ Deno.test("statusNotice() counts missed messages in the singular and says how lo
   );
   assert.equal(
     text(
+      statusNotice({ state: "reconnecting", reason: "no answer yet", attempt: 3, delayMs: 2000 }),
+    ),
+    "Still reconnecting (no answer yet); attempt 3 in 2.0 s",
+  );
+  assert.equal(
+    text(
       statusNotice({ state: "reconnecting", reason: "no answer yet", attempt: 2, delayMs: 0 }),
     ),
-    "Still reconnecting (no answer yet); reconnecting, attempt 2",
+    "Still reconnecting (no answer yet); attempt 2",
   );
 });
