@@ -317,17 +317,20 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
 /** Dials and logs in with the password or token; re-dials while the login cannot get out. */
 async function firstLogin(conn: Conn): Promise<LoginData> {
   const { options, link, clock } = conn;
+  // A failed security handshake leaves the login unanswered; the socket's events say why at once.
+  // Watched before dialling: libzmq reports only what happens after, and a missed `connect` made a
+  // later re-dial (a server closing an idle connection) read as "nothing is listening".
+  const handshake = link.watchHandshake(() => dropped(conn));
   try {
     link.connect();
   } catch (error) {
+    handshake.stop();
     await link.close();
     throw new ChatzError(
       "unreachable",
       `Cannot connect to "${options.server}": ${(error as Error).message}`,
     );
   }
-  // A failed security handshake leaves the login unanswered; the socket's events say why at once.
-  const handshake = link.watchHandshake(() => dropped(conn));
   let redials = 0;
   let redial: Timer | undefined;
   const redialIfStuck = () => {
