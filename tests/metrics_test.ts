@@ -86,6 +86,7 @@ Deno.test(
       assert.ok((after.get("chatz_store_bytes") ?? 0) > 0, "the store has a size");
       assert.ok(after.has("chatz_event_loop_lag_seconds"));
       assert.equal(after.get("chatz_plugin_failures_total"), 0);
+      assert.equal(after.get("chatz_idle_connections_closed_total"), 0);
       assert.equal(after.get("chatz_lagging_sessions"), 0);
 
       const missing = await fetch(url.replace("/metrics", "/other"));

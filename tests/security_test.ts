@@ -698,7 +698,12 @@ Deno.test(
   opts,
   async (t) => {
     const server = await startServerProcess({
-      args: ["--session-timeout", String(IDLE_TEST_SESSION_TIMEOUT_MS)],
+      args: [
+        "--session-timeout",
+        String(IDLE_TEST_SESSION_TIMEOUT_MS),
+        "--metrics-bind",
+        "127.0.0.1:0",
+      ],
     });
     const peers: RawPeer[] = [];
     const users: Awaited<ReturnType<typeof client>>[] = [];
@@ -750,6 +755,14 @@ Deno.test(
           assert.equal(await whileUp(server, bareClosed), true);
         },
       );
+      await step(t, server, "the closures are counted in the metrics", async () => {
+        const line = await server.stdout.waitFor((l) => l.startsWith("metrics: "), "metrics URL");
+        const response = await fetch(line.slice("metrics: ".length));
+        const text = await response.text();
+        const counted = text.match(/^chatz_idle_connections_closed_total (\d+)$/m);
+        assert.ok(counted, "the counter is exposed");
+        assert.ok(Number(counted[1]) >= IDLE_CONNECTIONS, `counted ${counted[1]}`);
+      });
       await step(t, server, "the clients that ping were not touched and still chat", async () => {
         const lines = server.log.items;
         for (const login of ["alice", "bob"]) {
