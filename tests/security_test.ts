@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Dealer } from "zeromq";
 import { PROTOCOL_VERSION } from "../protocol/mod.ts";
+import { connect } from "../client/connection.ts";
 import {
   client,
   loginError,
@@ -12,6 +13,7 @@ import {
   replyData,
   type ServerProcess,
   startServerProcess,
+  testCurve,
   testCurveOptions,
   WAIT_MS,
 } from "./harness.ts";
@@ -784,6 +786,42 @@ Deno.test(
       });
     } finally {
       await Promise.all([...users.map((u) => u.close()), ...peers.map((p) => p.close())]);
+      await server.stop();
+    }
+  },
+);
+
+/** Session timeout of the login-storm test: connections silent for 1 s would be closed. */
+const STORM_SESSION_TIMEOUT_MS = 250;
+/** Accounts registered at once: their hashes queue for longer than 1 s even on a fast machine. */
+const STORM_LOGINS = 30;
+/** The storm's logins may wait long on a loaded machine: about 4 hashes a second at worst. */
+const STORM_LOGIN_TIMEOUT_MS = 120_000;
+
+Deno.test(
+  "a storm of password logins queued longer than the idle limit loses no connection",
+  opts,
+  async () => {
+    const server = await startServerProcess({
+      args: ["--session-timeout", String(STORM_SESSION_TIMEOUT_MS)],
+    });
+    try {
+      const logins = await whileUp(
+        server,
+        Promise.all(Array.from({ length: STORM_LOGINS }, (_, i) =>
+          connect({
+            server: server.endpoint,
+            login: `storm${i}`,
+            password: `pw-storm${i}`,
+            timeoutMs: STORM_LOGIN_TIMEOUT_MS,
+            curve: testCurve(server.endpoint),
+          }))),
+      );
+      assert.equal(logins.length, STORM_LOGINS);
+      await Promise.all(logins.map((conn) => conn.close({ logout: true })));
+      const closed = server.log.items.filter((l) => l.includes("connection_idle_closed"));
+      assert.deepEqual(closed, [], "a login waiting for its hash is not an idle connection");
+    } finally {
       await server.stop();
     }
   },

@@ -27,7 +27,11 @@ let idleTimer: ReturnType<typeof setTimeout> | undefined;
 /** Started by a server: kept for the server's life, its memory counted from the start. */
 let kept = false;
 let nextId = 1;
-const waiting = new Map<number, { resolve: (key: Buffer) => void; reject: (e: Error) => void }>();
+/** Derivations asked for and not done, oldest first (ids grow; a Map keeps insertion order). */
+const waiting = new Map<
+  number,
+  { resolve: (key: Buffer) => void; reject: (e: Error) => void; since: number }
+>();
 
 function hashingThread(): Worker {
   clearTimeout(idleTimer);
@@ -82,9 +86,18 @@ function derive(password: string, salt: Buffer, cost: typeof SCRYPT): Promise<Bu
     keyLength: KEY_LENGTH,
   };
   return new Promise((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
+    waiting.set(id, { resolve, reject, since: performance.now() });
     hashingThread().postMessage(request);
   });
+}
+
+/**
+ * How long the oldest password hash still waiting was asked for before `now` (`performance.now()`
+ * milliseconds), 0 when none waits: a login or registration waits at most this long for its hash.
+ */
+export function oldestHashWaitMs(now: number = performance.now()): number {
+  const oldest = waiting.values().next();
+  return oldest.done ? 0 : Math.max(0, now - oldest.value.since);
 }
 
 /** Hashes a password as `scrypt$N$r$p$salt$hash` (salt and hash in base64). */

@@ -1,7 +1,7 @@
 // Tests of password hashing on the hashing thread: round trips, old hashes, tampered parameters.
 
 import assert from "node:assert/strict";
-import { hashPassword, stopHashing, verifyPassword } from "./passwords.ts";
+import { hashPassword, oldestHashWaitMs, stopHashing, verifyPassword } from "./passwords.ts";
 
 /** A hash made before the hashing thread, by node:crypto's async scrypt, with its parameters. */
 const OLD_HASH = "scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$" +
@@ -23,6 +23,22 @@ Deno.test("hashPassword() and verifyPassword() agree; stored parameters keep ver
       assert.equal(await verifyPassword("pw", OLD_HASH.replace("$8$", "$x$")), false);
       assert.equal(await verifyPassword("pw", "bcrypt$whatever"), false);
     });
+  } finally {
+    stopHashing();
+  }
+});
+
+Deno.test("oldestHashWaitMs() tells how long the oldest hash still waiting was asked for", async () => {
+  try {
+    assert.equal(oldestHashWaitMs(), 0, "nothing waits");
+    const asked = performance.now();
+    const first = hashPassword("one");
+    const second = hashPassword("two");
+    const later = asked + 60_000;
+    assert.ok(oldestHashWaitMs(later) >= 60_000 - (performance.now() - asked));
+    assert.ok(oldestHashWaitMs(later) <= 60_000, "counted from when it was asked for");
+    await Promise.all([first, second]);
+    assert.equal(oldestHashWaitMs(later), 0, "nothing waits any more");
   } finally {
     stopHashing();
   }

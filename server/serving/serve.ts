@@ -27,7 +27,7 @@ import { createOperatorServices } from "./operator_services.ts";
 import type { Logger } from "../log.ts";
 import { importPluginDir, type LoadReport, type SetupDeps, setupPlugins } from "./plugin_loader.ts";
 import { connectRate, operatorSurface, registrationRate } from "./operator_surface.ts";
-import { startHashing, stopHashing } from "./passwords.ts";
+import { oldestHashWaitMs, startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate_window.ts";
 import { startRouterTransport } from "./router_transport.ts";
 import { createLocalState } from "./local_state.ts";
@@ -227,7 +227,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const rate = new RateWindow();
   const idle = createIdleSweep({
     log,
-    idleLimitMs: () => IDLE_SESSION_TIMEOUTS * options.limits.sessionTimeoutMs,
+    // A login waiting for its password hash sent nothing since: in a storm of password logins the
+    // queue may outlast the limit, so the limit grows by the oldest wait.
+    idleLimitMs: () => IDLE_SESSION_TIMEOUTS * options.limits.sessionTimeoutMs + oldestHashWaitMs(),
     sockets: {
       idle: (idleMs) => idlePeers(chatPort, idleMs),
       shut: (connection, idleMs) => shutdownIdlePeer(connection.fd, chatPort, idleMs),
