@@ -131,7 +131,10 @@ const serve = program.command("serve")
     ).argParser(positiveInt).default(DEFAULT_LIMITS.maxWaitingPerAccount),
   )
   .addOption(
-    serveOption("--session-timeout <ms>", "end a session silent this long")
+    serveOption(
+      "--session-timeout <ms>",
+      "end a session silent this long; close a connection silent 4 times as long",
+    )
       .argParser(positiveInt).default(DEFAULT_LIMITS.sessionTimeoutMs),
   )
   .addOption(
