@@ -3,9 +3,8 @@
 
 import assert from "node:assert/strict";
 import { curveKeyPair } from "zeromq";
-import { PROTOCOL_VERSION } from "../protocol/mod.ts";
-import { startServerProcess, WAIT_MS } from "./harness.ts";
-import { type RawPeer, rawPeer } from "./raw_peer.ts";
+import { startServerProcess } from "./harness.ts";
+import { type RawPeer, rawPeer, request } from "./raw_peer.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -19,23 +18,6 @@ const SPRAYED = 10;
 const TARGET_FREE_FAILURES = 3;
 /** Registrations per minute the registration test allows one address. */
 const REGISTRATIONS = 3;
-
-let nextId = 1;
-
-/** Sends one request (a login names the peer's CURVE key unless `key` is given) and awaits the reply. */
-async function request(
-  peer: RawPeer,
-  body: Record<string, unknown>,
-): Promise<Record<string, unknown>> {
-  const id = nextId++;
-  const key = body.op === "login" && !("key" in body) ? { key: peer.key } : {};
-  peer.send([PROTOCOL_VERSION, JSON.stringify([{ ...body, ...key, id }])]);
-  return await peer.received.waitFor(
-    (m) => (m as { re?: number } | null)?.re === id,
-    `the reply to ${JSON.stringify(body).slice(0, 60)}`,
-    WAIT_MS,
-  ) as Record<string, unknown>;
-}
 
 /**
  * The most wrong passwords ADDRESS_POLICY lets one address have checked within `elapsedMs`: the

@@ -5,7 +5,8 @@ import { Dealer } from "zeromq";
 import { startSocketLoop } from "../transport/socket_loop.ts";
 import { watchHandshake } from "../transport/handshake.ts";
 import { Buffer } from "node:buffer";
-import { Recorder, testCurveOptions } from "./harness.ts";
+import { PROTOCOL_VERSION } from "../protocol/mod.ts";
+import { Recorder, testCurveOptions, WAIT_MS } from "./harness.ts";
 
 /** libzmq's ZMQ_ROUTING_ID socket option. */
 const ZMQ_ROUTING_ID = 5;
@@ -68,4 +69,26 @@ export function rawPeer(
     disconnects,
     close: () => (watch?.stop(), loop.close()),
   };
+}
+
+/** Request ids of `request`, unique in the test process. */
+let nextRequestId = 1;
+
+/**
+ * Sends one request as a client would and awaits its reply: a login names the peer's CURVE key, as
+ * an encrypted server requires (PROTOCOL.md section 3.3), unless `body` gives `key` itself.
+ */
+export async function request(
+  peer: RawPeer,
+  body: Record<string, unknown>,
+  ms = WAIT_MS,
+): Promise<Record<string, unknown>> {
+  const id = nextRequestId++;
+  const key = body.op === "login" && !("key" in body) ? { key: peer.key } : {};
+  peer.send([PROTOCOL_VERSION, JSON.stringify([{ ...body, ...key, id }])]);
+  return await peer.received.waitFor(
+    (m) => (m as { re?: number } | null)?.re === id,
+    `the reply to ${JSON.stringify(body).slice(0, 60)}`,
+    ms,
+  ) as Record<string, unknown>;
 }

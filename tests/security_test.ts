@@ -17,7 +17,7 @@ import {
   testCurveOptions,
   WAIT_MS,
 } from "./harness.ts";
-import { type RawPeer, rawPeer } from "./raw_peer.ts";
+import { type RawPeer, rawPeer, request } from "./raw_peer.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -61,8 +61,6 @@ function hexBytes(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
 }
 
-let nextId = 1;
-
 /** Runs a test step; when it fails, prints the server's last log lines with the error. */
 async function step(
   t: Deno.TestContext,
@@ -81,23 +79,6 @@ async function step(
       throw error;
     }
   });
-}
-
-/** Sends one request by hand and waits for its reply. */
-async function request(
-  peer: RawPeer,
-  body: Record<string, unknown>,
-  ms = WAIT_MS,
-): Promise<Record<string, unknown>> {
-  const id = nextId++;
-  // A login names the connection's CURVE key, as an encrypted server requires (section 3.3).
-  const key = body.op === "login" && !("key" in body) ? { key: peer.key } : {};
-  peer.send([PROTOCOL_VERSION, JSON.stringify([{ ...body, ...key, id }])]);
-  return await peer.received.waitFor(
-    (m) => (m as { re?: number } | null)?.re === id,
-    `the reply to ${JSON.stringify(body).slice(0, 60)}`,
-    ms,
-  ) as Record<string, unknown>;
 }
 
 /** Fails the test if the server process exits while `work` runs. */
