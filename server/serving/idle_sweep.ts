@@ -2,7 +2,7 @@
 // client sends at least once a timeout, so such a connection holds no session, only memory.
 
 import type { Logger } from "../log.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { throttledWarning } from "./log_throttle.ts";
 
 /**
  * Session timeouts a connection may stay silent before it is closed. After one, its session (if
@@ -24,8 +24,6 @@ export const IDLE_SWEEP_MS = 5000;
 const SCAN_COST_FACTOR = 20;
 /** Log lines per address: a burst, then one a minute; the ones held back are logged at debug. */
 const LINES_PER_ADDRESS = { burst: 10, perSecond: 1 / 60 };
-/** Addresses whose held-back count is kept at most; past it the counts start over. */
-const HELD_BACK_KEPT = 10_000;
 
 /** A connection found idle (transport/peer_sockets.ts). */
 export interface IdleConnection {
@@ -83,8 +81,7 @@ export interface IdleSweep {
 export function createIdleSweep(options: IdleSweepOptions): IdleSweep {
   const { sockets, log } = options;
   const now = options.now ?? (() => performance.now());
-  const lines = new RateLimiter(LINES_PER_ADDRESS);
-  const heldBack = new Map<string, number>();
+  const lines = throttledWarning(log, "connection_idle_closed", LINES_PER_ADDRESS);
   let nextScan = -Infinity;
   let failed = false;
   return {
@@ -113,21 +110,7 @@ export function createIdleSweep(options: IdleSweepOptions): IdleSweep {
   };
 
   function logClosed(connection: IdleConnection, at: number): void {
-    const fields: Record<string, unknown> = {
-      address: connection.address,
-      idleSeconds: Math.floor(connection.idleMs / 1000),
-    };
-    if (lines.take(connection.address, at) > 0) {
-      if (heldBack.size >= HELD_BACK_KEPT) heldBack.clear();
-      heldBack.set(connection.address, (heldBack.get(connection.address) ?? 0) + 1);
-      log.debug("connection_idle_closed", fields);
-      return;
-    }
-    const held = heldBack.get(connection.address);
-    heldBack.delete(connection.address);
-    log.warn(
-      "connection_idle_closed",
-      held === undefined ? fields : { ...fields, suppressed: held },
-    );
+    const idleSeconds = Math.floor(connection.idleMs / 1000);
+    lines.warn(connection.address, { address: connection.address, idleSeconds }, at);
   }
 }

@@ -5,7 +5,7 @@ import type { ErrorCode, LoginRequest } from "../../../protocol/mod.ts";
 import { hex } from "../../log.ts";
 import type { Recipient } from "../peer_transport.ts";
 import { tokenHash } from "../passwords.ts";
-import { RateLimiter } from "../rate_limit.ts";
+import { throttledWarning } from "../log_throttle.ts";
 import type { BrokerDeps } from "./deps.ts";
 
 /**
@@ -131,16 +131,12 @@ export function registrationWait(deps: BrokerDeps, who: Who): number {
  * logged says how many were held back.
  */
 const REFUSAL_LINES = { burst: 10, perSecond: 10 / 60 };
-/** Sources whose held-back count is kept at most; past it the counts start over. */
-const SUPPRESSED_KEPT = 10_000;
-
 /** Logs refused logins with the connection's id and address, rate-limited per source. */
 export function refusalLog(deps: BrokerDeps): {
   log(to: Recipient, request: LoginRequest, reason: string, who?: Who): void;
   prune(now: number): void;
 } {
-  const lines = new RateLimiter(REFUSAL_LINES);
-  const suppressed = new Map<string, number>();
+  const lines = throttledWarning(deps.log, "login_refused", REFUSAL_LINES);
   return {
     log(to, request, reason, who) {
       const source = who?.address === undefined ? "peer:" + to.id : addressKey(who.address);
@@ -150,15 +146,7 @@ export function refusalLog(deps: BrokerDeps): {
         address: who?.address ?? "unknown",
         reason,
       };
-      if (lines.take(source, deps.now()) > 0) {
-        if (suppressed.size >= SUPPRESSED_KEPT) suppressed.clear();
-        suppressed.set(source, (suppressed.get(source) ?? 0) + 1);
-        deps.log.debug("login_refused", fields);
-        return;
-      }
-      const held = suppressed.get(source);
-      if (held !== undefined) suppressed.delete(source);
-      deps.log.warn("login_refused", held === undefined ? fields : { ...fields, suppressed: held });
+      lines.warn(source, fields, deps.now());
     },
     prune: (now) => lines.prune(now),
   };
