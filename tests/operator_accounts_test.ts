@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { connect } from "../client/connection.ts";
 import type { MessageEvent } from "../protocol/mod.ts";
+import { rawPeer, request } from "./raw_peer.ts";
 import {
   client,
   loginError,
@@ -178,10 +179,18 @@ Deno.test(
       });
 
       await t.step("a banned address range is refused at the handshake", async () => {
-        assert.match(
-          await ok(server, ["ban", "127.0.0.0/8", "1h"]),
-          /^Banned address range 127\.0\.0\.0\/8 until .*; connections already open go on$/m,
-        );
+        // Open before the ban, from inside the range: shut down by it.
+        const open = rawPeer(server.endpoint, { source: "127.0.0.3", watchDisconnects: true });
+        try {
+          assert.equal((await request(open, { op: "ping" })).ok, true);
+          assert.match(
+            await ok(server, ["ban", "127.0.0.0/8", "1h"]),
+            /^Banned address range 127\.0\.0\.0\/8 until .*; [1-9]\d* open connections? closed$/m,
+          );
+          await open.disconnects.waitFor(() => true, "the open connection closed by the ban");
+        } finally {
+          await open.close();
+        }
         const bans = await ok(server, ["bans"]);
         assert.match(bans, /^ {2}mallory\s+until .* by operator: flooding$/m);
         assert.match(bans, /^ {2}127\.0\.0\.0\/8 \(address\)\s+until /m);

@@ -126,6 +126,29 @@ export function shutdownIdlePeer(fd: number, localPort: number, idleMs: number):
   return lib.shutdown(fd, SHUT_RDWR) === 0;
 }
 
+/**
+ * Shuts down (both directions, without closing the descriptor) every established TCP connection on
+ * `localPort` whose peer address `matches`: libzmq then ends each as a lost connection. Returns how
+ * many it shut down.
+ *
+ * @example
+ * ```ts
+ * import { shutdownPeers } from "./peer_sockets.ts";
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * shutdownPeers(listener.addr.port, (address) => address === "192.0.2.7"); // 0: nobody connected
+ * listener.close();
+ * ```
+ */
+export function shutdownPeers(localPort: number, matches: (address: string) => boolean): number {
+  let shut = 0;
+  eachDescriptor((lib, fd) => {
+    if (idleFor(lib, fd, localPort) === undefined) return; // not an established connection here
+    const peer = peerOf(lib, fd, localPort);
+    if (peer !== undefined && matches(peer) && lib.shutdown(fd, SHUT_RDWR) === 0) shut++;
+  });
+  return shut;
+}
+
 function openLibc(): Libc {
   libc ??= Deno.dlopen("libc.so.6", SYMBOLS);
   return libc.symbols;

@@ -255,7 +255,7 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
       }
       const durationMs = maybe === undefined ? undefined : parseDuration(maybe);
       const reason = (durationMs === undefined ? [maybe, ...rest] : rest).filter(Boolean).join(" ");
-      return call<{ ban: Ban; sessions: number; until: string }>(
+      return call<{ ban: Ban; sessions: number; connections: number; until: string }>(
         ctx,
         { method: "ban", target, durationMs, reason },
         (b) =>
@@ -264,7 +264,7 @@ export const ACCOUNT_COMMANDS: readonly OperatorCommand[] = [
           } ${b.until}${
             b.ban.kind === "login"
               ? `; ${plural(b.sessions, "session")} ended`
-              : "; connections already open go on"
+              : `; ${plural(b.connections, "open connection")} closed`
           }`,
       );
     },

@@ -13,7 +13,7 @@ import type { Ban } from "./store/store.ts";
 export function createBanServices(
   deps: Pick<
     OperatorServicesDeps,
-    "store" | "chat" | "bans" | "log" | "now" | "endSessions" | "deletedLogins"
+    "store" | "chat" | "bans" | "log" | "now" | "endSessions" | "deletedLogins" | "closeConnections"
   >,
 ) {
   const { store, chat, bans, log, now } = deps;
@@ -51,8 +51,19 @@ export function createBanServices(
         "banned",
       )
       : 0;
-    log.warn("ban", { kind: entry.kind, target: entry.target, by: options.by, expires, reason });
-    return { ban: entry, sessions: ended, until };
+    // An address ban also closes what is open from the range: its sessions end as lost connections.
+    const closed = entry.kind === "address"
+      ? deps.closeConnections?.((address) => bans.address(address, now()) !== undefined) ?? 0
+      : 0;
+    log.warn("ban", {
+      kind: entry.kind,
+      target: entry.target,
+      by: options.by,
+      expires,
+      reason,
+      ...(entry.kind === "address" ? { connectionsClosed: closed } : {}),
+    });
+    return { ban: entry, sessions: ended, connections: closed, until };
   }
 
   function unban(target: string, by: string): Ban["kind"] {

@@ -21,6 +21,11 @@ export interface OperatorServicesDeps {
   now: () => number;
   /** Ends every session of an account with a `bye`; returns how many. */
   endSessions(account: string, code: ErrorCode, message: string, reason: string): number;
+  /**
+   * Closes this node's open chat connections whose peer address `matches`; how many. Absent where
+   * connections cannot be listed (unit tests).
+   */
+  closeConnections?(matches: (address: string) => boolean): number;
   /** How long a deleted login stays reserved. */
   reserveMs(): number;
 }

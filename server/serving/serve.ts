@@ -7,7 +7,12 @@ import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
 import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curve.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
-import { idlePeers, peersOnPort, shutdownIdlePeer } from "../../transport/peer_sockets.ts";
+import {
+  idlePeers,
+  peersOnPort,
+  shutdownIdlePeer,
+  shutdownPeers,
+} from "../../transport/peer_sockets.ts";
 import { createAddressCap } from "./address_cap.ts";
 import {
   createIdleSweep,
@@ -202,6 +207,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return ended;
     },
     reserveMs: () => (options.deletedLoginDays ?? DEFAULT_RESERVE_DAYS) * 86_400_000,
+    closeConnections: (matches) => closeConnections(chatPort, matches, log),
   });
   chat.moderation = operator.moderation;
   // Before the ROUTER binds: no login may be answered before "listening", and none waits on it.
@@ -342,7 +348,6 @@ async function loadPlugins(
   return plugins;
 }
 
-/** Creates the chat ROUTER and binds it; throws (the socket closed) when the bind fails. */
 /** Whether the open connections could not be counted once already (said once in the log). */
 let countingFailed = false;
 
@@ -357,6 +362,22 @@ function countConnections(port: number, log: Logger): Map<string, number> | unde
   }
 }
 
+/** Closes the open connections on the chat port from peers `matches` names; how many (0 on failure). */
+function closeConnections(
+  port: number,
+  matches: (address: string) => boolean,
+  log: Logger,
+): number {
+  if (port === 0) return 0; // not bound yet: nothing is open
+  try {
+    return shutdownPeers(port, matches);
+  } catch (error) {
+    log.warn("connection_close_failed", { error: String(error) });
+    return 0;
+  }
+}
+
+/** Creates the chat ROUTER and binds it; throws (the socket closed) when the bind fails. */
 async function bindRouter(options: ServerOptions): Promise<Router> {
   const { log } = options;
   // Before the ROUTER exists: its routing-id counter starts from rand() (docs/REPORT.md, "Routing ids").
