@@ -1,6 +1,8 @@
 // Where the client gets a password or another secret: a file, the environment, or a hidden prompt.
 // The hidden prompt reads the terminal in raw mode so nothing typed is echoed or kept.
 
+import { fileErrorReason } from "../protocol/file_errors.ts";
+
 /** A password source that cannot be used; the message names the source, never the secret. */
 export class PasswordError extends Error {
   readonly code = "bad_password";
@@ -80,7 +82,7 @@ export async function readPasswordFile(path: string): Promise<string> {
   try {
     text = await Deno.readTextFile(path);
   } catch (error) {
-    throw new PasswordError(`Cannot read password file "${path}": ${describeFileError(error)}`);
+    throw new PasswordError(`Cannot read password file "${path}": ${fileErrorReason(error)}`);
   }
   const first = text.split(/\r?\n/, 1)[0];
   if (first === "") {
@@ -152,12 +154,4 @@ export function applyKeys(typed: number[], bytes: Uint8Array): "more" | "done" |
     typed.push(byte);
   }
   return "more";
-}
-
-function describeFileError(error: unknown): string {
-  if (error instanceof Deno.errors.NotFound) return "not found";
-  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
-  if (error instanceof Deno.errors.IsADirectory) return "is a directory";
-  if (error instanceof Deno.errors.NotCapable) return "read access not granted (--allow-read)";
-  return error instanceof Error ? error.message : String(error);
 }

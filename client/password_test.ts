@@ -62,7 +62,7 @@ Deno.test("readPasswordFile() returns the first line without its line ending", a
       await assert.rejects(readPasswordFile(`${dir}/nope`), (error) => {
         assert.ok(error instanceof PasswordError);
         assert.equal(error.code, "bad_password");
-        assert.equal(error.message, `Cannot read password file "${dir}/nope": not found`);
+        assert.equal(error.message, `Cannot read password file "${dir}/nope": no such file`);
         return true;
       });
     });

@@ -4,6 +4,7 @@
 export * from "./errors.ts";
 export * from "./messages.ts";
 export * from "./names.ts";
+export * from "./file_errors.ts";
 export * from "./plural.ts";
 export * from "./requests.ts";
 export * from "./wire.ts";

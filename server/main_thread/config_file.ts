@@ -2,6 +2,7 @@
 // Commander keeps the source of each value; the file fills only what neither a flag nor the environment set.
 
 import { parse, stringify, type TomlPrimitive } from "smol-toml";
+import { fileErrorReason } from "../../protocol/mod.ts";
 
 /** The part of a commander Option the config file needs (commander's own type, structurally). */
 export interface ConfigOption {
@@ -63,12 +64,7 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     text = Deno.readTextFileSync(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (error as Error).message;
-    throw new Error(`Cannot read config "${path}": ${reason}`);
+    throw new Error(`Cannot read config "${path}": ${fileErrorReason(error)}`);
   }
   try {
     return parse(text);

@@ -1,7 +1,13 @@
 // The operator's commands: one table, run the same way from the console and from `chatz admin`.
 // Each declares its grammar and whether it asks for confirmation; the server work goes to the serving thread.
 
-import { isValidName, MAX_TEXT_LENGTH, NAME_RULE, plural } from "../../protocol/mod.ts";
+import {
+  fileErrorReason,
+  isValidName,
+  MAX_TEXT_LENGTH,
+  NAME_RULE,
+  plural,
+} from "../../protocol/mod.ts";
 import { ChatError } from "../errors.ts";
 import { isLogLevel, LOG_LEVELS } from "../log.ts";
 import { describeEncryption } from "./encryption.ts";
@@ -325,10 +331,10 @@ export function readFirstLine(path: string): string {
   try {
     text = Deno.readTextFileSync(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound
-      ? "no such file"
-      : (error as Error).message;
-    throw new ChatError("bad_password", `Cannot read password file "${path}": ${reason}`);
+    throw new ChatError(
+      "bad_password",
+      `Cannot read password file "${path}": ${fileErrorReason(error)}`,
+    );
   }
   return text.split(/\r?\n/, 1)[0];
 }
