@@ -101,12 +101,6 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     return fail({ type: "error", code: error.code, message: error.message });
   };
 
-  // A password file is read before anything goes on the network: a wrong path fails at once.
-  const early = await readPasswordFile(options);
-  if (early instanceof PasswordError) {
-    return fail({ type: "error", code: early.code, message: early.message });
-  }
-
   // Encryption first, as SSH checks the host key before asking for a password.
   const trust = {
     server: options.server,
@@ -140,8 +134,8 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
   }
 
   /** Read once the server has answered (connect() asks for it then), kept for a second login. */
-  let password: string | undefined = early;
-  let passwordRead = early !== undefined;
+  let password: string | undefined;
+  let passwordRead = false;
   const readPassword = async () => {
     password = await getPassword({
       login: options.login,
@@ -218,23 +212,6 @@ interface FailureContext {
   trust: Parameters<typeof serverKeyMatches>[1];
   fail(item: LocalJson & { type: "error" }): number;
   failTrust(error: TrustError): number;
-}
-
-/** The password from `--password-file`, read now; undefined without one; the error when unusable. */
-async function readPasswordFile(
-  options: Pick<ConnectCliOptions, "login" | "passwordFile">,
-): Promise<string | PasswordError | undefined> {
-  if (options.passwordFile === undefined) return undefined;
-  try {
-    return await getPassword({
-      login: options.login,
-      passwordFile: options.passwordFile,
-      warn: (line) => console.error(`chatz: ${line}`),
-    });
-  } catch (error) {
-    if (error instanceof PasswordError) return error;
-    throw error;
-  }
 }
 
 /** Says why connecting (or logging in) failed and returns the exit code. */

@@ -166,28 +166,6 @@ Deno.test(
         assert.equal(code, 0);
         await Deno.remove(file);
       });
-      await t.step("a missing password file fails before the network is tried", async () => {
-        // Port 1 on loopback: nothing listens, and no key endpoint would answer before --timeout.
-        const { code, stdout, stderr } = await runCli([
-          "connect",
-          "--login",
-          "alice",
-          "--server",
-          "tcp://127.0.0.1:1",
-          "--password-file",
-          "/nonexistent/chatz-password",
-          "--timeout",
-          "60000",
-          "--json",
-        ]);
-        assert.equal(code, 1);
-        assert.match(
-          stderr,
-          /Cannot read password file "\/nonexistent\/chatz-password": no such file/,
-        );
-        assert.doesNotMatch(stderr, /key endpoint/);
-        assert.equal(jsonLines(stdout)[0].code, "bad_password");
-      });
     } finally {
       await server.stop();
     }
