@@ -4,7 +4,8 @@
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import config from "../deno.json" with { type: "json" };
-import { closedPort, jsonLines, ROOT, runCli, spawnCli, startServerProcess } from "./harness.ts";
+import { jsonLines, ROOT, runCli, spawnCli, startServerProcess } from "./harness.ts";
+import { closedPort } from "./ports.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 

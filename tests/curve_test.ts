@@ -8,7 +8,6 @@ import { curveKeyPair } from "zeromq";
 import { fetchServerKey } from "../client/curve_trust.ts";
 import {
   CHATZ_PERMISSIONS,
-  freePortPair,
   jsonLines,
   pumpLines,
   Recorder,
@@ -18,6 +17,7 @@ import {
   spawnCli,
   startServerProcess,
 } from "./harness.ts";
+import { stablePort } from "./ports.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -288,7 +288,7 @@ Deno.test(
   "trust on first use: refused by scripts unless accepted, then remembered; a change refused",
   opts,
   async (t) => {
-    const port = freePortPair();
+    const port = stablePort(2);
     const endpoint = `tcp://127.0.0.1:${port}`;
     const bind = ["--bind", endpoint]; // the default key endpoint: port + 1
     const config = await configDir();
@@ -418,7 +418,7 @@ Deno.test(
 );
 
 Deno.test("--key-bind none serves no key endpoint; --server-key still works", opts, async (t) => {
-  const port = freePortPair();
+  const port = stablePort(2);
   const endpoint = `tcp://127.0.0.1:${port}`;
   const server = await startServerProcess({ args: ["--bind", endpoint, "--key-bind", "none"] });
   const env = { CHATZ_PASSWORD: "pw-fay", CHATZ_CONFIG_DIR: await configDir() };
@@ -518,7 +518,7 @@ function onTerminal(args: string[], config: string) {
  * client's default key endpoint, port + 1, reaches it too). Records every byte, both ways.
  */
 async function recordingRelay(server: ServerProcess) {
-  const port = freePortPair();
+  const port = stablePort(2);
   const targets: [number, string | undefined][] = [
     [port, server.endpoint],
     [port + 1, server.keyEndpoint],

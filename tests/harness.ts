@@ -28,6 +28,40 @@ export const CHATZ_PERMISSIONS = [
 export const WAIT_MS = 10_000;
 
 /**
+ * Deadline for a resilient client to be back after its server restarted: the client's retry
+ * backoff grows to 15 s, and a restart on a loaded machine can fall just after one attempt.
+ */
+export const RECONNECT_WAIT_MS = 60_000;
+
+/**
+ * Longest a child process may take to exit once told to (stdin closed, a signal, or a one-shot CLI
+ * command run to its end) before it is killed: a hung child must fail its test, not hang the suite.
+ */
+export const EXIT_WAIT_MS = 120_000;
+
+/**
+ * The child's exit status; a child still running after `ms` is killed with SIGKILL and the status
+ * of that (code 137, signal SIGKILL) is returned, so an assertion on the code fails and names it.
+ */
+export async function exitWithin(
+  child: Deno.ChildProcess,
+  ms = EXIT_WAIT_MS,
+): Promise<Deno.CommandStatus> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<"late">((resolve) => timer = setTimeout(() => resolve("late"), ms));
+  try {
+    const first = await Promise.race([child.status, late]);
+    if (first !== "late") return first;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* it exited meanwhile */ }
+    return await child.status;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * The client configuration folder of this test process (CHATZ_CONFIG_DIR of every CLI the harness
  * starts), so no test reads or writes the real home folder's known-servers file.
  */
@@ -60,6 +94,33 @@ export function testCurve(endpoint: string): { serverKey: string } | undefined {
 export function testCurveOptions(endpoint: string): ReturnType<typeof curveClientOptions> | object {
   const key = testServerKey(endpoint);
   return key === undefined ? {} : curveClientOptions(key);
+}
+
+/** `promise`, or a rejection naming `what` once `ms` passed first (the promise itself goes on). */
+export async function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * A `t.step` for steps that build on each other: a failed step throws, so the steps after it do not
+ * run against state it left broken (and cannot wait on something that will never come).
+ */
+export function chainedSteps(
+  t: Deno.TestContext,
+): (name: string, fn: (t: Deno.TestContext) => void | Promise<void>) => Promise<void> {
+  return async (name, fn) => {
+    if (!(await t.step(name, fn))) {
+      throw new Error(`Step "${name}" failed; the later steps need it`);
+    }
+  };
 }
 
 /** Resolves when `predicate` holds for an item pushed later (or already there); rejects at the deadline. */
@@ -233,7 +294,7 @@ export async function startServerProcess(
         child.kill(signal);
       } catch { /* already gone */ }
       await stdin?.close().catch(() => {});
-      const result = await status;
+      const result = await exitWithin(child);
       await pumps;
       return result;
     },
@@ -307,7 +368,7 @@ export async function loginError(
   }
 }
 
-/** Runs the real `chatz` CLI with arguments and stdin, and collects its output. */
+/** Runs the real `chatz` CLI with arguments and stdin, and collects its output (killed at EXIT_WAIT_MS). */
 export async function runCli(
   args: string[],
   options: { stdin?: string; env?: Record<string, string> } = {},
@@ -323,9 +384,12 @@ export async function runCli(
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(options.stdin ?? ""));
   await writer.close();
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  const [status, stdout, stderr] = await Promise.all([
+    exitWithin(child),
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  return { code: status.code, stdout, stderr };
 }
 
 /** Parses JSON-lines output. */
@@ -365,34 +429,11 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliP
     signal: (signal) => child.kill(signal),
     async end() {
       await stdin.close().catch(() => {});
-      const status = await child.status;
+      const status = await exitWithin(child);
       await pumps;
       return status;
     },
   };
-}
-
-/** A loopback TCP port nobody listens on (bound, read back, released). */
-export function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/**
- * A loopback port P with P + 1 free as well, for a server on a fixed port: its key endpoint takes
- * the next port by default.
- */
-export function freePortPair(): number {
-  for (let i = 0; i < 20; i++) {
-    const port = closedPort();
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
-      return port;
-    } catch { /* P + 1 is taken: try another P */ }
-  }
-  throw new Error("Cannot find two free loopback ports in a row");
 }
 
 /**

@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { connect, type Connection, type ConnectionStatus } from "../client/connection.ts";
 import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
 import {
+  chainedSteps,
   client,
-  closedPort,
-  freePortPair,
+  RECONNECT_WAIT_MS,
   Recorder,
   replyData,
   runCli,
@@ -15,7 +15,9 @@ import {
   startServerProcess,
   testCurve,
   WAIT_MS,
+  within,
 } from "./harness.ts";
+import { closedPort, stablePort } from "./ports.ts";
 import { rawPeer } from "./raw_peer.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -65,7 +67,7 @@ Deno.test(
   "a resumed client gets what it missed, once, and never its own messages back",
   opts,
   async () => {
-    const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
+    const bind = ["--bind", `tcp://127.0.0.1:${stablePort(2)}`]; // the key endpoint takes port + 1
     let server = await startServerProcess({ args: bind });
     const dataDir = server.dataDir;
     const bob = await resilient(server.endpoint, "bob");
@@ -84,9 +86,11 @@ Deno.test(
       const whileDown = bob.conn.command("say", "bob typed while down");
       const carlDown = carl.conn.command("say", "carl while down");
       server = await restart(dataDir, bind);
-      replyData(await whileDown);
-      carlSent.push(replyData<{ id: number }>(await carlDown));
-      await alice.status.waitFor((s) => s.state === "online", "alice back online");
+      replyData(await within(whileDown, "bob's line typed while down", RECONNECT_WAIT_MS));
+      carlSent.push(
+        replyData<{ id: number }>(await within(carlDown, "carl's line", RECONNECT_WAIT_MS)),
+      );
+      await alice.status.waitFor((s) => s.state === "online", "alice back", RECONNECT_WAIT_MS);
       const missed = replyData<{ id: number }>(await alice.conn.command("say", "alice after"));
       await bob.events.waitFor((e) => e.type === "message" && e.id === missed.id, "alice after");
 
@@ -149,7 +153,7 @@ Deno.test("a server that is shutting down admits no one", opts, async () => {
 });
 
 Deno.test("/passwd gives the session that changed the password a fresh token", opts, async () => {
-  const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
+  const bind = ["--bind", `tcp://127.0.0.1:${stablePort(2)}`]; // the key endpoint takes port + 1
   let server = await startServerProcess({ args: bind });
   const dataDir = server.dataDir;
   const bob = await resilient(server.endpoint, "bob");
@@ -160,7 +164,11 @@ Deno.test("/passwd gives the session that changed the password a fresh token", o
     assert.notEqual(bob.conn.session.token, before, "the session holds a new token");
     await server.stop("SIGKILL");
     server = await restart(dataDir, bind);
-    await bob.status.waitFor((s) => s.state === "online", "bob resumed with the new token");
+    await bob.status.waitFor(
+      (s) => s.state === "online",
+      "bob resumed with the new token",
+      RECONNECT_WAIT_MS,
+    );
     assert.ok((await bob.conn.command("say", "still here")).ok);
     assert.equal(
       bob.events.items.find((e) => e.type === "bye"),
@@ -301,7 +309,8 @@ Deno.test(
   "the real client through kill -9, restart, pause, resume and shutdown: nothing lost or repeated",
   opts,
   async (t) => {
-    const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
+    const step = chainedSteps(t);
+    const bind = ["--bind", `tcp://127.0.0.1:${stablePort(2)}`]; // the key endpoint takes port + 1
     let server = await restart(await Deno.makeTempDir({ prefix: "chatz-e2e-" }), bind);
     const dataDir = server.dataDir;
     const admin = (...args: string[]) => runCli(["admin", "--data", dataDir, ...args]);
@@ -314,7 +323,12 @@ Deno.test(
     const sentToBob: number[] = [];
     /** Alice messages bob and waits until bob's client printed it. */
     const aliceSays = async (text: string) => {
-      const { id } = replyData<{ id: number }>(await alice.conn.command("msg", `bob ${text}`));
+      const reply = await within(
+        alice.conn.command("msg", `bob ${text}`),
+        `alice's "${text}"`,
+        60_000,
+      );
+      const { id } = replyData<{ id: number }>(reply);
       sentToBob.push(id);
       await bob.stdout.waitFor((l) => json(l).id === id, `"${text}" at bob`, 30_000);
     };
@@ -338,14 +352,14 @@ Deno.test(
       );
     };
     try {
-      await t.step("before anything happens", async () => {
+      await step("before anything happens", async () => {
         await bob.type("/list"); // bob is logged in (and registered) once this is answered
         bobReplies++;
         await bob.stdout.waitFor((l) => json(l).type === "reply", "bob logged in", 30_000);
         await aliceSays("m1");
         await bobSays("b1");
       });
-      await t.step("kill -9, a line typed while down, restart", async () => {
+      await step("kill -9, a line typed while down, restart", async () => {
         await server.stop("SIGKILL");
         await bob.type("/msg alice b2 typed while down");
         bobReplies++;
@@ -355,16 +369,16 @@ Deno.test(
           "the reply to b2 after the restart",
           60_000,
         );
-        await alice.status.waitFor((s) => s.state === "online", "alice back");
+        await alice.status.waitFor((s) => s.state === "online", "alice back", RECONNECT_WAIT_MS);
         await aliceSays("m2");
       });
-      await t.step("pause and resume: the sessions go on", async () => {
+      await step("pause and resume: the sessions go on", async () => {
         assert.match((await admin("pause")).stdout, /^Paused/);
         await aliceSays("m3 while paused");
         await bobSays("b3 while paused");
         assert.match((await admin("resume")).stdout, /^Listening again/);
       });
-      await t.step("shutdown and restart: told, waits, comes back", async () => {
+      await step("shutdown and restart: told, waits, comes back", async () => {
         const from = bob.stdout.items.length;
         assert.equal((await admin("shutdown", "planned", "restart")).code, 0);
         assert.equal((await server.status).code, 0);
@@ -383,7 +397,7 @@ Deno.test(
         await aliceSays("m4 after the restart");
         await bobSays("b4 after the restart");
       });
-      await t.step("each message once, in order; bob's own never replayed as missed", () => {
+      await step("each message once, in order; bob's own never replayed as missed", () => {
         const events = bob.stdout.items.map(json).filter((e) => e.type === "message");
         assert.deepEqual(events.filter((e) => e.from === "alice").map((e) => e.id), sentToBob);
         assert.deepEqual(events.filter((e) => e.from === "bob"), [], "no own message as an event");
@@ -412,7 +426,7 @@ Deno.test(
   "a connected client whose server's key changed stops with the WARNING",
   opts,
   async () => {
-    const bind = ["--bind", `tcp://127.0.0.1:${freePortPair()}`]; // the key endpoint takes port + 1
+    const bind = ["--bind", `tcp://127.0.0.1:${stablePort(2)}`]; // the key endpoint takes port + 1
     let server = await restart(await Deno.makeTempDir({ prefix: "chatz-key-a-" }), bind);
     const bob = spawnCli(
       ["connect", "--login", "bob", "--server", server.endpoint, "--json"],

@@ -7,9 +7,9 @@ import type { MessageEvent, Reply, ServerEvent } from "../protocol/mod.ts";
 import {
   client,
   type CliProcess,
-  freePortPair,
   loginError,
   makeContact,
+  RECONNECT_WAIT_MS,
   Recorder,
   replyData,
   rssKiB,
@@ -19,7 +19,9 @@ import {
   type TestClient,
   testCurve,
   WAIT_MS,
+  within,
 } from "./harness.ts";
+import { stablePort } from "./ports.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 
@@ -50,7 +52,7 @@ function messagesFrom(events: ServerEvent[], from: string): MessageEvent[] {
 }
 
 Deno.test("a server killed under traffic loses, repeats and reorders nothing", opts, async () => {
-  const port = freePortPair(); // the key endpoint takes port + 1
+  const port = stablePort(2); // the key endpoint takes port + 1
   const bind = ["--bind", `tcp://127.0.0.1:${port}`];
   let server = await startServerProcess({ args: bind });
   const dataDir = server.dataDir;
@@ -73,9 +75,10 @@ Deno.test("a server killed under traffic loses, repeats and reorders nothing", o
       }
       if (i % 25 === 24) await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    const ids = (await Promise.all(sends)).map((r) => ok(r).id);
+    const replies = await within(Promise.all(sends), "every send's reply", RECONNECT_WAIT_MS);
+    const ids = replies.map((r) => ok(r).id);
     assert.equal(new Set(ids).size, total, "each send has its own id: duplicates were dropped");
-    await alice.status.waitFor((s) => s === "online", "alice back online");
+    await alice.status.waitFor((s) => s === "online", "alice back online", RECONNECT_WAIT_MS);
 
     const last = Math.max(...ids);
     await bob.events.waitFor(

@@ -1,6 +1,8 @@
 // Throwaway PostgreSQL and nats-server instances for tests: real servers from Debian's packages on
 // free loopback ports, in temporary folders, run detached (no handle for Deno's test sanitizers).
 
+import { stablePort } from "./ports.ts";
+
 /** How long a server may take to come up or go down on a loaded machine before the test gives up. */
 const START_MS = 60_000;
 
@@ -49,27 +51,6 @@ export interface Nats {
   /** Starts it again on the same port. */
   start(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-/**
- * Servers that tests restart get ports below Linux's ephemeral range (32768-60999 by default):
- * between a stop and a start, an outgoing connection anywhere on the machine could otherwise be
- * given the very port, and the restart would find it taken.
- */
-const STABLE_PORTS = { first: 20_000, count: 12_000 };
-
-/** A loopback port nothing listens on right now, outside the ephemeral range (see STABLE_PORTS). */
-export function freePort(): number {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = STABLE_PORTS.first + Math.floor(Math.random() * STABLE_PORTS.count);
-    try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
-      return port;
-    } catch {
-      // taken: try another
-    }
-  }
-  throw new Error("Cannot find a free loopback port below the ephemeral range");
 }
 
 /** Resolves once `check` holds, looking every POLL_MS; rejects after `ms`. */
@@ -149,7 +130,7 @@ async function restartOn(port: number, start: (port: number) => Promise<void>): 
 /** Tries `start` on free ports until one works. */
 async function onFreePort(start: (port: number) => Promise<void>): Promise<number> {
   for (let attempt = 1;; attempt++) {
-    const port = freePort();
+    const port = stablePort();
     try {
       await start(port);
       return port;

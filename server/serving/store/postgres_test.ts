@@ -6,7 +6,7 @@ import { runStoreContract } from "./contract.ts";
 import { ChatError } from "../../../protocol/errors.ts";
 import { openPostgresStore, StoreUnavailableError } from "./postgres.ts";
 import type { StoredMessage } from "./store.ts";
-import { freePort } from "../../../tests/services.ts";
+import { stablePort } from "../../../tests/ports.ts";
 import { type Postgres, startPostgres } from "../../../tests/services.ts";
 
 // One server for the whole file: started before the tests, stopped by the last one (or at unload
@@ -131,7 +131,7 @@ Deno.test("openPostgresStore() counts undelivered messages across nodes, each tu
 });
 
 Deno.test("openPostgresStore() refuses an unreachable database with store_unavailable", () => {
-  const url = `postgres://chatz@127.0.0.1:${freePort()}/none`;
+  const url = `postgres://chatz@127.0.0.1:${stablePort()}/none`;
   assert.throws(() => openPostgresStore(url), (error: unknown) => {
     assert.ok(error instanceof StoreUnavailableError);
     assert.equal(error.code, "store_unavailable");
