@@ -8,6 +8,7 @@ import { curveKeyPair } from "zeromq";
 import { fetchServerKey } from "../client/curve_trust.ts";
 import {
   CHATZ_PERMISSIONS,
+  exitWithin,
   jsonLines,
   pumpLines,
   Recorder,
@@ -506,7 +507,7 @@ function onTerminal(args: string[], config: string) {
     type: (text: string) => stdin.write(new TextEncoder().encode(text)),
     async end() {
       await stdin.close().catch(() => {});
-      const { code } = await child.status;
+      const { code } = await exitWithin(child);
       await pumps;
       return { code, text: output.items.join("\n") };
     },

@@ -8,6 +8,7 @@ import { connect } from "../client/connection.ts";
 import type { MessageEvent } from "../protocol/mod.ts";
 import {
   client,
+  exitWithin,
   loginError,
   replyData,
   runCli,
@@ -135,7 +136,7 @@ Deno.test("the operator console runs every command from stdin", opts, async (t) 
         "server_shutdown",
         "Server shutting down: for upgrade",
       ]);
-      assert.equal((await server.status).code, 0);
+      assert.equal((await exitWithin(server.child)).code, 0);
     });
   } finally {
     await Promise.all(clients.map((c) => c.conn.close()));
@@ -225,7 +226,7 @@ Deno.test(
 
       await t.step("shutdown, then status says the server is not running", async () => {
         assert.equal((await admin(dir, "shutdown")).code, 0);
-        assert.equal((await server.status).code, 0);
+        assert.equal((await exitWithin(server.child)).code, 0);
         const after = await admin(dir, "status");
         assert.equal(after.code, 3);
         assert.match(after.stderr, /No chatz server is running with data folder/);
@@ -324,7 +325,7 @@ Deno.test("a shutdown loses no acknowledged message", opts, async () => {
       replyData<{ id: number }>(r).id
     );
     assert.equal((await stopping).code, 0);
-    assert.equal((await server.status).code, 0);
+    assert.equal((await exitWithin(server.child)).code, 0);
     await alice.conn.close();
 
     server = await startServerProcess({ dataDir });

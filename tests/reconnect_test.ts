@@ -7,6 +7,7 @@ import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
 import {
   chainedSteps,
   client,
+  exitWithin,
   RECONNECT_WAIT_MS,
   Recorder,
   replyData,
@@ -381,7 +382,7 @@ Deno.test(
       await step("shutdown and restart: told, waits, comes back", async () => {
         const from = bob.stdout.items.length;
         assert.equal((await admin("shutdown", "planned", "restart")).code, 0);
-        assert.equal((await server.status).code, 0);
+        assert.equal((await exitWithin(server.child)).code, 0);
         const lost = await bob.stdout.waitFor(
           (l, i) => i >= from && /Connection lost/.test(json(l).text ?? ""),
           "bob told of the shutdown",
