@@ -30,11 +30,11 @@ function filterBitsFor(window: number): number {
 let laneA = 0;
 let laneB = 0;
 
-/** Feeds `text`'s UTF-16 units to both lanes, with different primes. */
-function feed(text: string): void {
+/** Feeds `text`'s UTF-16 units from `start` to `end` to both lanes, with different primes. */
+function feed(text: string, start = 0, end = text.length): void {
   let a = laneA;
   let b = laneB;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     a = Math.imul(a ^ c, 0x01000193);
     b = Math.imul(b ^ (c + 0x9e37), 0x01000197);
@@ -54,6 +54,16 @@ function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return (h ^ (h >>> 16)) >>> 0;
 }
+
+/**
+ * Consecutive counters of one stem (a client's `3f9c1a7e-41`, `3f9c1a7e-42`, …) share a block of
+ * this many slots, so a client's sends touch a few cache lines in turn instead of one random line
+ * of a 6 MiB table each (issue #14 item 6, docs/REPORT.md 3.2); 16 slots are six cache lines.
+ */
+const BLOCK_BITS = 4;
+const BLOCK = 1 << BLOCK_BITS;
+/** Most trailing digits read as a cid's counter: 9 keep it under 2^30. */
+const COUNTER_DIGITS = 9;
 
 /** Words per slot: the hash's two halves, then the id and the time as two 64-bit floats. */
 const SLOT_WORDS = 6;
@@ -85,15 +95,15 @@ class Generation {
   }
 
   /** Whether the filter lets the hash through: false means the generation does not hold it. */
-  mayHold(hi: number, lo: number): boolean {
+  mayHold(lo: number, home: number): boolean {
     const bits = filterBits(lo);
-    return (this.filter[hi & this.filterMask] & bits) === bits;
+    return (this.filter[(home >>> BLOCK_BITS) & this.filterMask] & bits) === bits;
   }
 
-  /** The slot holding the hash, or the empty slot where it would go. */
-  find(hi: number, lo: number): number {
+  /** The slot holding the hash, probing from its `home`, or the empty slot where it would go. */
+  find(hi: number, lo: number, home: number): number {
     const words = this.words;
-    let slot = (hi ^ lo) & this.slotMask;
+    let slot = home & this.slotMask;
     for (;;) {
       const at = slot * SLOT_WORDS;
       const slotLo = words[at + 1];
@@ -102,15 +112,15 @@ class Generation {
     }
   }
 
-  /** Stores the hash with its send in `slot` (from `find`). */
-  put(slot: number, hi: number, lo: number, id: number, ts: number): void {
+  /** Stores the hash with its send in `slot` (from `find` with the same `home`). */
+  put(slot: number, hi: number, lo: number, home: number, id: number, ts: number): void {
     const at = slot * SLOT_WORDS;
     if (this.words[at + 1] === 0) this.size++;
     this.words[at] = hi;
     this.words[at + 1] = lo;
     this.floats[slot * 3 + 1] = id;
     this.floats[slot * 3 + 2] = ts;
-    this.filter[hi & this.filterMask] |= filterBits(lo);
+    this.filter[(home >>> BLOCK_BITS) & this.filterMask] |= filterBits(lo);
   }
 
   /** What the send in `slot` returned, or undefined for an empty slot. */
@@ -139,14 +149,18 @@ class Generation {
  * is emptied and reused. Evicting the oldest key of one Map walked V8's deleted entries on every
  * insert (the server went from 98k to 18k msgs/s); a Map per generation kept every key string and
  * result object on the heap, where the collector marked them over and over. Here a key is kept as a
- * 64-bit hash (two FNV-1a lanes over `<account>\0<send>:<cid>`, read part by part) in typed arrays: two different keys share a hash with odds of
- * about 2⁻⁶⁴ per pair, far below those of a machine fault, and the arrays are never traced.
+ * 64-bit hash (two FNV-1a lanes over `<account>\0<send>:<cid>`, read part by part) in typed
+ * arrays: two different keys share a hash with odds of about 2⁻⁶⁴ per pair, far below those of a
+ * machine fault, and the arrays are never traced.
  *
  * Cost per send (issue #14 item 6): a new id is hashed once (`remember` right after `get` with the
- * same parts reuses the hash) from its parts as they came (hashing a joined key read it through a
- * rope of strings and left one more to collect), and costs two memory reads: the current table's
- * line, where it is then stored, and the previous generation's filter, which lets ~5 % through to
- * its table.
+ * same parts reuses the hash) from its parts as they came, and only the counter's digits when the
+ * cid's stem (all before its last digits: the bundled client's per-connection prefix) is the one
+ * hashed last. Where a key is probed from keeps a client's counters together: each run of 16
+ * consecutive counters of a stem fills one block of slots, at a place chosen by the stem's hash
+ * and the run, and the previous generation's filter has one word per such block. A client's sends
+ * so walk a few cache lines in turn where a random slot of a 6 MiB table missed the caches every
+ * time (the message path's allocations evict it); the window's rule is the same for every cid.
  *
  * @example
  * ```ts
@@ -165,6 +179,16 @@ export class RecentSends implements DuplicateIds {
   #cid: string | undefined;
   #hi = 0;
   #lo = 0;
+  /** Where the key last hashed starts probing (`#hash`). */
+  #home = 0;
+  /** The last stem hashed (`#hashStem`): its parts and the two lanes' state after it. */
+  #stemAccount: string | undefined;
+  #stemSend = -1;
+  #stem = "";
+  #stemLength = -1;
+  #stemUnits = 0;
+  #stemA = 0;
+  #stemB = 0;
 
   /** Remembers at least the last `window` ids; `window` is at least 1. */
   constructor(readonly window: number) {
@@ -180,7 +204,7 @@ export class RecentSends implements DuplicateIds {
     this.#hash(account, send, cid);
     // The current table directly: `remember` stores a new id in the line this probe reads.
     const current = this.#current;
-    return current.read(current.find(this.#hi, this.#lo)) ?? this.#lookupPrevious();
+    return current.read(current.find(this.#hi, this.#lo, this.#home)) ?? this.#lookupPrevious();
   }
 
   /** Remembers a send; the oldest generation goes when the current one is full. */
@@ -195,7 +219,15 @@ export class RecentSends implements DuplicateIds {
     const generation = this.#current;
     // The sign carries `queued`: a time is never negative.
     const ts = sent.queued ? -sent.ts : sent.ts;
-    generation.put(generation.find(this.#hi, this.#lo), this.#hi, this.#lo, sent.id, ts);
+    const home = this.#home;
+    generation.put(
+      generation.find(this.#hi, this.#lo, home),
+      this.#hi,
+      this.#lo,
+      home,
+      sent.id,
+      ts,
+    );
   }
 
   /** How many ids are remembered now: between `window` and `2 × window` once that many were seen. */
@@ -212,18 +244,53 @@ export class RecentSends implements DuplicateIds {
   /** What the previous generation holds for the hash last computed: its filter first. */
   #lookupPrevious(): Sent | undefined {
     const previous = this.#previous;
-    const hi = this.#hi;
     const lo = this.#lo;
-    return previous.mayHold(hi, lo) ? previous.read(previous.find(hi, lo)) : undefined;
+    const home = this.#home;
+    return previous.mayHold(lo, home)
+      ? previous.read(previous.find(this.#hi, lo, home))
+      : undefined;
   }
 
   /**
    * Two 32-bit FNV-1a lanes over the UTF-16 units of `<account>\0<send>:<cid>`, with different
    * offsets and primes, each finished with MurmurHash3's mixer so every bit of the key reaches
-   * every bit of the hash.
+   * every bit of the hash; and the key's home slot (see `#home`). The lanes' state after the
+   * cid's stem is kept: the next cid of the same stem feeds only its counter's digits.
    */
   #hash(account: string, send: number, cid: string): void {
     if (account === this.#account && send === this.#send && cid === this.#cid) return;
+    // The counter: the cid's last digits, at most COUNTER_DIGITS of them (< 2^30).
+    const end = cid.length;
+    let stem = end;
+    let counter = 0;
+    for (let scale = 1; stem > 0 && end - stem < COUNTER_DIGITS; scale *= 10) {
+      const digit = cid.charCodeAt(stem - 1) - 48;
+      if (digit < 0 || digit > 9) break;
+      counter += digit * scale;
+      stem--;
+    }
+    if (
+      stem !== this.#stemLength || send !== this.#stemSend || account !== this.#stemAccount ||
+      !cid.startsWith(this.#stem)
+    ) this.#hashStem(account, send, cid, stem);
+    laneA = this.#stemA;
+    laneB = this.#stemB;
+    feed(cid, stem, end);
+    this.#account = account;
+    this.#send = send;
+    this.#cid = cid;
+    this.#hi = mix(laneA ^ (this.#stemUnits + end));
+    this.#lo = mix(laneB) || 1;
+    // Counters in blocks of BLOCK consecutive slots, each block where the stem's hash and the
+    // counter's block number put it; a cid with no counter goes where its own hash does.
+    this.#home = stem === end
+      ? this.#hi ^ this.#lo
+      : (mix(this.#stemA ^ Math.imul((counter >>> BLOCK_BITS) + 1, 0x9e3779b1)) << BLOCK_BITS) |
+        (counter & (BLOCK - 1));
+  }
+
+  /** Hashes `<account>\0<send>:` and the cid's first `stem` units, and keeps the lanes' state. */
+  #hashStem(account: string, send: number, cid: string, stem: number): void {
     const number = String(send); // a small integer's string is cached by V8
     laneA = 0x811c9dc5;
     laneB = 0x050c5d1f;
@@ -231,11 +298,13 @@ export class RecentSends implements DuplicateIds {
     feed("\u0000");
     feed(number);
     feed(":");
-    feed(cid);
-    this.#account = account;
-    this.#send = send;
-    this.#cid = cid;
-    this.#hi = mix(laneA ^ (account.length + number.length + cid.length + 2));
-    this.#lo = mix(laneB) || 1;
+    feed(cid, 0, stem);
+    this.#stemA = laneA;
+    this.#stemB = laneB;
+    this.#stemAccount = account;
+    this.#stemSend = send;
+    this.#stemLength = stem;
+    this.#stem = cid.slice(0, stem);
+    this.#stemUnits = account.length + number.length + 2;
   }
 }

@@ -80,3 +80,67 @@ Deno.test("RecentSends answers at a full window after many generations, filters 
   }
   assert.equal(stored, 12 * window, "no new id was taken for a re-send");
 });
+
+/** The window's rule kept in two Maps: what RecentSends must answer, key by key. */
+function mapModel(window: number) {
+  let current = new Map<string, { id: number; ts: number }>();
+  let previous = new Map<string, { id: number; ts: number }>();
+  const key = (account: string, send: number, cid: string) => `${account}\u0000${send}:${cid}`;
+  return {
+    get: (account: string, send: number, cid: string) =>
+      current.get(key(account, send, cid)) ?? previous.get(key(account, send, cid)),
+    remember(account: string, send: number, cid: string, sent: { id: number; ts: number }) {
+      if (current.size >= window) [previous, current] = [current, new Map()];
+      current.set(key(account, send, cid), sent);
+    },
+  };
+}
+
+Deno.test("RecentSends answers as the two-Map rule for every shape of cid, interleaved", () => {
+  const window = 3000;
+  const recent = new RecentSends(window);
+  const model = mapModel(window);
+  let seed = 7;
+  const random = (n: number) => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+  // Per client: its account, its prefix and its next counter (the bundled client's shape).
+  const clients = ["alice", "bob", "carol", "alice"].map((account, i) => ({
+    account,
+    prefix: ["3f9c1a7e-", "0b1d22aa-", "x", "3f9c1a7e-"][i], // alice twice: another connection
+    next: [1, 99_999_990, 0, 5][i],
+  }));
+  const shapes = [
+    (c: (typeof clients)[0]) => `${c.prefix}${c.next++}`, // in order
+    (c: (typeof clients)[0]) => `${c.prefix}${c.next + 3 - random(7)}`, // out of order, retries
+    (c: (typeof clients)[0]) => `${c.prefix}0${c.next}`, // a leading zero: another cid
+    (c: (typeof clients)[0]) => `${c.prefix}${12_345_678_900 + c.next}`, // over 9 digits
+    () => `msg-${random(50)}-x`, // no counter
+    () => String(random(100_000)), // only digits
+    () => `${random(3)}`, // one digit
+  ];
+  let id = 0;
+  for (let i = 0; i < 20 * window; i++) {
+    const client = clients[random(clients.length)];
+    const shape = shapes[random(10) < 7 ? 0 : random(shapes.length)];
+    const cid = shape(client);
+    const send = random(10) < 9 ? 0 : random(3);
+    const expected = model.get(client.account, send, cid);
+    assert.deepEqual(recent.get(client.account, send, cid), expected, `${i}: ${send}:${cid}`);
+    if (expected === undefined) {
+      const sent = { id: ++id, ts: 1_700_000_000_000 + id };
+      recent.remember(client.account, send, cid, sent);
+      model.remember(client.account, send, cid, sent);
+    }
+  }
+});
+
+Deno.test("RecentSends recognises a retry after a reconnect and a new connection's prefix apart", () => {
+  const recent = new RecentSends(100);
+  for (let n = 1; n <= 40; n++) recent.remember("alice", 0, `3f9c1a7e-${n}`, sent(n));
+  // The connection drops; the client keeps its prefix and re-sends its last two unanswered.
+  assert.deepEqual(recent.get("alice", 0, "3f9c1a7e-39"), sent(39));
+  assert.deepEqual(recent.get("alice", 0, "3f9c1a7e-40"), sent(40));
+  // Another client process of alice starts at 1 with its own prefix: nothing of the first matches.
+  for (let n = 1; n <= 40; n++) assert.equal(recent.get("alice", 0, `77aa01be-${n}`), undefined);
+  assert.equal(recent.get("alice", 0, "3f9c1a7e-41"), undefined);
+  assert.equal(recent.get("alice", 0, "3f9c1a7e-040"), undefined, "040 is not 40");
+});
