@@ -10,12 +10,15 @@ const RECEIVE_BUDGET = 256;
 /** The frames of one outgoing message: strings are sent as UTF-8. */
 export type OutFrames = (string | Uint8Array)[];
 
-/** What the loop uses of a zeromq Router or Dealer. */
+/**
+ * What the loop uses of a socket: a zeromq.js Router or Dealer (promises), or a libzmq socket of
+ * transport/libzmq.ts (answers at once; a failed send throws).
+ */
 export interface LoopSocket {
   readonly readable: boolean;
   readonly writable: boolean;
-  receive(): Promise<Uint8Array[]>;
-  send(frames: OutFrames): Promise<void>;
+  receive(): Promise<Uint8Array[]> | Uint8Array[];
+  send(frames: OutFrames): Promise<void> | void;
   close(): void;
 }
 
@@ -76,7 +79,11 @@ export function startSocketLoop(
       if (options.checkWritable && !socket.writable) break;
       const frames = queue[head];
       queue[head++] = undefined as unknown as OutFrames; // let the frames be collected
-      socket.send(frames).then(undefined, reportSendError(frames));
+      try {
+        socket.send(frames)?.then(undefined, reportSendError(frames));
+      } catch (error) {
+        onSendError(frames, error as SocketError);
+      }
     }
     if (head === queue.length) {
       queue = [];
@@ -93,7 +100,8 @@ export function startSocketLoop(
       while (!closed) {
         let received = 0;
         while (!closed && received < RECEIVE_BUDGET && socket.readable) {
-          const frames = await socket.receive();
+          const next = socket.receive();
+          const frames = Array.isArray(next) ? next : await next;
           received++;
           sinceYield++;
           try {

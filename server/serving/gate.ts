@@ -3,7 +3,7 @@
 // connection, so clients re-dial themselves (the chatz client library does, backing off to 8 s).
 // With CURVE it also remembers each client key's address, which the login flow asks for.
 
-import { Router } from "zeromq";
+import { ZMQ_ROUTER, type ZmqContext, ZmqOption } from "../../transport/libzmq.ts";
 import { startSocketLoop } from "../../transport/socket_loop.ts";
 import type { Logger } from "../log.ts";
 import type { Limiter } from "./shared_state.ts";
@@ -32,18 +32,26 @@ export interface Gate {
 }
 
 /**
- * Binds the ZAP handler; must run before the chat ROUTER binds, in the same thread. Every handshake
+ * Binds the ZAP handler in `context`, the chat ROUTER's (ZAP is an inproc:// endpoint of its
+ * context); must run before the chat ROUTER binds, in the same thread. Every handshake
  * is logged with its network address: zeromq.js cannot tie an address to a routing id. With CURVE
  * the client key ties them for logins, which name it (`addressOf`, docs/PROTOCOL.md 3.3).
  */
-export async function openGate(
+export function openGate(
+  context: ZmqContext,
   log: Logger,
   connectLimit: Limiter,
   bans?: Pick<BanList, "address">,
   openConnections?: AddressCap,
-): Promise<Gate> {
-  const socket = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
-  await socket.bind(ZAP_ENDPOINT);
+): Gate {
+  const socket = context.socket(ZMQ_ROUTER);
+  try {
+    socket.setInt32Option(ZmqOption.LINGER, 0);
+    socket.bind(ZAP_ENDPOINT);
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
   let paused = false;
   let refused = 0;
   const decoder = new TextDecoder();

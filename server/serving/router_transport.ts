@@ -1,21 +1,44 @@
 // The ZeroMQ ROUTER behind the transport seam: routing ids become peers, libzmq's connection notices
-// become connectionChanged, and failed sends (EHOSTUNREACH, EAGAIN) become sendFailed.
+// become connectionChanged, failed sends (EHOSTUNREACH, EAGAIN) become sendFailed, and each peer's
+// TCP connection is known by the descriptor its messages came from (ZMQ_SRCFD, transport/libzmq.ts).
 
-import type { Router } from "zeromq";
 import { isAutoRoutingId, isConnectionNotice } from "../../transport/routing_ids.ts";
 import { type SocketError, startSocketLoop } from "../../transport/socket_loop.ts";
+import type { ZmqSocket } from "../../transport/libzmq.ts";
 import type { PeerTransport, Recipient, SendFailure, TransportEvents } from "./peer_transport.ts";
 
+/** The ROUTER transport: a peer transport that also names the peer on each connection. */
+export interface RouterTransport extends PeerTransport {
+  /**
+   * The id of the peer whose messages came over the TCP connection with descriptor `fd`, until
+   * that peer's end notice; undefined when none did (a connection that never finished the
+   * handshake or never sent a message).
+   */
+  peerOn(fd: number): string | undefined;
+}
+
 /**
- * Runs a bound ROUTER (created with timeouts 0 and `mandatory`, so failed sends are reported) as a
- * peer transport delivering to `events`.
+ * Runs a bound ROUTER (with `ZMQ_ROUTER_MANDATORY`, so failed sends are reported, and connection
+ * notices) as a peer transport delivering to `events`.
  */
-export function startRouterTransport(router: Router, events: TransportEvents): PeerTransport {
+export function startRouterTransport(router: ZmqSocket, events: TransportEvents): RouterTransport {
+  /** Each peer's connection descriptor, and each descriptor's peer; both end with its notice. */
+  const fdOf = new Map<string, number>();
+  const peerOnFd = new Map<number, string>();
   const loop = startSocketLoop(router, {
     onMessage(frames) {
       const from = recipientOf(frames[0]);
       const rest = frames.slice(1);
-      if (isConnectionNotice(rest)) return events.connectionChanged(from);
+      if (isConnectionNotice(rest)) {
+        forget(from.id);
+        return events.connectionChanged(from);
+      }
+      // Notices carry no metadata; every message after the handshake does.
+      const fd = router.sourceFd;
+      if (fd >= 0 && fdOf.get(from.id) !== fd) {
+        fdOf.set(from.id, fd);
+        peerOnFd.set(fd, from.id);
+      }
       return events.received(from, rest, isAutoRoutingId(from.peer));
     },
     onDrained: () => events.drained(),
@@ -25,10 +48,20 @@ export function startRouterTransport(router: Router, events: TransportEvents): P
     },
     onHandlerError: (error) => events.handlerError(error),
   }, { checkWritable: false });
+
+  /** A connection ended: its descriptor may be reused by the next one libzmq accepts. */
+  function forget(id: string): void {
+    const fd = fdOf.get(id);
+    if (fd === undefined) return;
+    fdOf.delete(id);
+    if (peerOnFd.get(fd) === id) peerOnFd.delete(fd);
+  }
+
   return {
-    endpoint: router.lastEndpoint ?? "",
+    endpoint: router.lastEndpoint,
     send: (to, frames) => loop.send([to.peer, ...frames]),
     close: () => loop.close(),
+    peerOn: (fd) => peerOnFd.get(fd),
   };
 }
 

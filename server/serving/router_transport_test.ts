@@ -1,18 +1,23 @@
-// Runs the transport contract on the ZeroMQ ROUTER transport, with DEALER clients on loopback.
+// Runs the transport contract on the ZeroMQ ROUTER transport (libzmq through FFI), with zeromq.js
+// DEALER clients on loopback.
 
-import { Dealer, Router } from "zeromq";
+import { Dealer } from "zeromq";
+import { openContext, ZMQ_ROUTER, ZmqOption } from "../../transport/libzmq.ts";
 import { enableConnectionNotices } from "../../transport/routing_ids.ts";
 import { startSocketLoop } from "../../transport/socket_loop.ts";
 import { runTransportContract, type TestClient } from "./peer_transport_contract.ts";
 import { startRouterTransport } from "./router_transport.ts";
 
-runTransportContract("ROUTER", async (events) => {
-  const router = new Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0, mandatory: true });
+runTransportContract("ROUTER", (events) => {
+  const context = openContext();
+  const router = context.socket(ZMQ_ROUTER);
+  router.setInt32Option(ZmqOption.LINGER, 0);
+  router.setInt32Option(ZmqOption.ROUTER_MANDATORY, 1);
   enableConnectionNotices(router);
-  await router.bind("tcp://127.0.0.1:*");
+  router.bind("tcp://127.0.0.1:*");
   const transport = startRouterTransport(router, events);
-  const endpoint = router.lastEndpoint!;
-  return {
+  const endpoint = router.lastEndpoint;
+  return Promise.resolve({
     transport,
     connect(): Promise<TestClient> {
       const dealer = new Dealer({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
@@ -28,6 +33,9 @@ runTransportContract("ROUTER", async (events) => {
         close: () => loop.close(),
       });
     },
-    close: () => transport.close(),
-  };
+    close: async () => {
+      await transport.close();
+      await context.term();
+    },
+  });
 });

@@ -2,10 +2,16 @@
 // turn by turn (turns.ts); the operator's commands on it are in operator_surface.ts.
 
 import { join } from "node:path";
-import { Router } from "zeromq";
 import { MAX_FRAME_BYTES } from "../../protocol/mod.ts";
 import { setBatchSize } from "../../transport/batch_size.ts";
-import { CURVE_MESSAGE_OVERHEAD, curveServerOptions } from "../../transport/curve.ts";
+import { CURVE_MESSAGE_OVERHEAD } from "../../transport/curve.ts";
+import {
+  openContext,
+  ZMQ_ROUTER,
+  type ZmqContext,
+  ZmqOption,
+  type ZmqSocket,
+} from "../../transport/libzmq.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
 import {
   idlePeers,
@@ -165,9 +171,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     limit: () => options.limits.connectionsPerAddress,
     count: () => countConnections(chatPort, log),
   });
-  const gate = await openGate(log, connectLimit, bans, openConnections).catch((error) => {
-    throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
-  });
+  // One libzmq context for the gate and the chat ROUTER: ZAP is an inproc:// endpoint of it.
+  // Ended last, once both sockets are closed and the ROUTER's linger is over.
+  const context = openContext();
+  acquired.defer(() => context.term());
+  const gate = openGateOrThrow(context, log, connectLimit, bans, openConnections);
   acquired.defer(() => gate.close());
 
   const brokerDeps: BrokerDeps = {
@@ -212,8 +220,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   chat.moderation = operator.moderation;
   // Before the ROUTER binds: no login may be answered before "listening", and none waits on it.
   await hashing.catch((error) => log.warn("hashing_warm_up_failed", { error: String(error) }));
-  const router = await bindRouter(options);
-  const endpoint = router.lastEndpoint ?? options.bind;
+  const router = bindRouter(options, context);
+  const endpoint = router.lastEndpoint || options.bind;
   chatPort = Number(endpoint.slice(endpoint.lastIndexOf(":") + 1));
   const events = turns.events(broker);
   const transport = startRouterTransport(router, metrics ? metrics.countIn(events) : events);
@@ -377,27 +385,47 @@ function closeConnections(
   }
 }
 
-/** Creates the chat ROUTER and binds it; throws (the socket closed) when the bind fails. */
-async function bindRouter(options: ServerOptions): Promise<Router> {
+/** Binds the ZAP handler, saying what failed when it cannot. */
+function openGateOrThrow(...args: Parameters<typeof openGate>): Gate {
+  try {
+    return openGate(...args);
+  } catch (error) {
+    throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Creates the chat ROUTER in `context` (through transport/libzmq.ts, for ZMQ_SRCFD) and binds it;
+ * throws (the socket closed) when the bind fails.
+ */
+function bindRouter(options: ServerOptions, context: ZmqContext): ZmqSocket {
   const { log } = options;
   // Before the ROUTER exists: its routing-id counter starts from rand() (docs/REPORT.md, "Routing ids").
   seedRoutingIdCounter();
-  const router = new Router({
-    receiveTimeout: 0,
-    sendTimeout: 0,
-    mandatory: true, // sends to vanished or full peers fail loudly instead of vanishing
+  const router = context.socket(ZMQ_ROUTER);
+  try {
+    // Sends to vanished or full peers fail loudly instead of vanishing.
+    router.setInt32Option(ZmqOption.ROUTER_MANDATORY, 1);
     // libzmq checks the frame as it arrives, so CURVE's own bytes are added back: the same frames
     // pass with and without encryption.
-    maxMessageSize: MAX_FRAME_BYTES + 1024 + (options.curve ? CURVE_MESSAGE_OVERHEAD : 0),
-    receiveHighWaterMark: RECEIVE_QUEUE_FRAMES,
-    handshakeInterval: HANDSHAKE_MS,
-    sendHighWaterMark: options.limits.peerQueueFrames,
+    const overhead = options.curve ? CURVE_MESSAGE_OVERHEAD : 0;
+    router.setInt64Option(ZmqOption.MAXMSGSIZE, MAX_FRAME_BYTES + 1024 + overhead);
+    router.setInt32Option(ZmqOption.RCVHWM, RECEIVE_QUEUE_FRAMES);
+    router.setInt32Option(ZmqOption.HANDSHAKE_IVL, HANDSHAKE_MS);
+    router.setInt32Option(ZmqOption.SNDHWM, options.limits.peerQueueFrames);
     // No ZMTP heartbeats: libzmq answers a PING by itself, so with them a connection that never
     // logs in would never fall silent. Silent connections, dead or idle, are closed by idle_sweep.ts.
-    linger: LINGER_MS,
-    zapDomain: ZAP_DOMAIN, // every handshake passes the gate, which pause and resume control
-    ...(options.curve && curveServerOptions(options.curve.secretKey)),
-  });
+    router.setInt32Option(ZmqOption.LINGER, LINGER_MS);
+    // Every handshake passes the gate, which pause and resume control.
+    router.setStringOption(ZmqOption.ZAP_DOMAIN, ZAP_DOMAIN);
+    if (options.curve) {
+      router.setInt32Option(ZmqOption.CURVE_SERVER, 1);
+      router.setStringOption(ZmqOption.CURVE_SECRETKEY, options.curve.secretKey);
+    }
+  } catch (error) {
+    router.close();
+    throw error;
+  }
   if (!enableConnectionNotices(router)) {
     // Without notices a session outlives its connection, and a peer choosing its id could take it.
     log.error("connection_notices_unsupported", {});
@@ -406,7 +434,7 @@ async function bindRouter(options: ServerOptions): Promise<Router> {
     log.warn("batch_size_unsupported", { bytes: CONNECTION_BATCH_BYTES });
   }
   try {
-    await router.bind(options.bind);
+    router.bind(options.bind);
   } catch (error) {
     router.close();
     throw new Error(`Cannot listen on "${options.bind}": ${(error as Error).message}`);
