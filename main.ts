@@ -142,6 +142,12 @@ const serve = program.command("serve")
       .argParser(positiveInt).default(DEFAULT_LIMITS.lagLimitMs),
   )
   .addOption(
+    serveOption(
+      "--login-deadline <ms>",
+      "close a connection that has not logged in this long; 0: never",
+    ).argParser(nonNegativeInt).default(DEFAULT_LIMITS.loginDeadlineMs),
+  )
+  .addOption(
     serveOption("--connects-per-minute <n>", "new connections per minute per address; 0: no limit")
       .argParser(nonNegativeInt).default(DEFAULT_LIMITS.connectsPerMinute),
   )
@@ -217,6 +223,7 @@ function serveOptions(opts: ReturnType<typeof serve.opts>): ServeCliOptions {
     maxWaitingPerAccount: opts.offlineLimit,
     sessionTimeoutMs: opts.sessionTimeout,
     lagLimitMs: opts.lagLimit,
+    loginDeadlineMs: opts.loginDeadline,
     connectsPerMinute: opts.connectsPerMinute,
     connectionsPerAddress: opts.connectionsPerAddress,
     registrationsPerMinute: opts.registrationsPerMinute,

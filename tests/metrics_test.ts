@@ -87,6 +87,7 @@ Deno.test(
       assert.ok(after.has("chatz_event_loop_lag_seconds"));
       assert.equal(after.get("chatz_plugin_failures_total"), 0);
       assert.equal(after.get("chatz_idle_connections_closed_total"), 0);
+      assert.equal(after.get("chatz_login_deadline_closed_total"), 0);
       assert.equal(after.get("chatz_lagging_sessions"), 0);
 
       const missing = await fetch(url.replace("/metrics", "/other"));

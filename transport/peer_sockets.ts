@@ -1,5 +1,5 @@
 // Lists the process's open TCP connections on one local port (peer address, idle time) and shuts
-// idle ones down, through Deno FFI: libzmq tells a ROUTER's owner neither descriptor nor address.
+// chosen ones down, through Deno FFI: zeromq.js tells a ROUTER's owner neither descriptor nor address.
 //
 // Why FFI: zeromq.js's socket monitor drops the descriptor libzmq puts in its accept/disconnect
 // events (src/observer.cc), and Deno asks for --allow-all to list /proc/self/fd; libc's opendir,
@@ -50,7 +50,7 @@ const SYMBOLS = {
 
 let libc: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 const FD_FOLDER = new TextEncoder().encode("/proc/self/fd\0");
-const address = new Uint8Array(SOCKADDR_BYTES);
+const addressBytes = new Uint8Array(SOCKADDR_BYTES);
 const length = new Uint32Array(1);
 const host = new Uint8Array(HOST_BYTES);
 const decoder = new TextDecoder();
@@ -58,12 +58,17 @@ const tcpInfo = new Uint32Array(TCP_INFO_BYTES / 4); // host byte order, as the 
 const tcpInfoBytes = new Uint8Array(tcpInfo.buffer);
 type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** A connection that has received nothing for a while. */
-export interface IdlePeer {
-  /** Its descriptor, to name it to `shutdownIdlePeer`. */
+/** An established TCP connection of this process. */
+export interface PeerConnection {
+  /** Its descriptor, to name it to `shutdownConnection`. */
   fd: number;
   /** Its peer address, spelled as libzmq spells it in ZAP requests. */
   address: string;
+  /**
+   * Its peer address and port ("192.0.2.7:50312", "[::1]:50312"): no two open connections on one
+   * local port share it, so it tells a descriptor number reused by a later connection.
+   */
+  peer: string;
   /** Milliseconds since data last arrived on it (since it opened if none ever did). */
   idleMs: number;
 }
@@ -91,38 +96,44 @@ export function peersOnPort(localPort: number): Map<string, number> {
 }
 
 /**
- * The established TCP connections on `localPort` that have received no data for at least `idleMs`
- * milliseconds (the kernel's tcpi_last_data_recv; ZMTP heartbeats and any frame count as data).
- * Costs two system calls per open descriptor, four for each idle connection.
+ * The established TCP connections on `localPort`, with how long each has received no data (the
+ * kernel's tcpi_last_data_recv; ZMTP heartbeats and any frame count as data). Costs two system
+ * calls per open descriptor, four per connection on the port.
  *
  * @example
  * ```ts
- * import { idlePeers } from "./peer_sockets.ts";
+ * import { connectionsOnPort } from "./peer_sockets.ts";
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * idlePeers(listener.addr.port, 60_000); // [] until a connection stays silent for a minute
+ * connectionsOnPort(listener.addr.port); // [] until someone connects
  * listener.close();
  * ```
  */
-export function idlePeers(localPort: number, idleMs: number): IdlePeer[] {
-  const found: IdlePeer[] = [];
+export function connectionsOnPort(localPort: number): PeerConnection[] {
+  const found: PeerConnection[] = [];
   eachDescriptor((lib, fd) => {
-    const idle = idleFor(lib, fd, localPort);
-    if (idle === undefined || idle < idleMs) return;
+    const idleMs = idleFor(lib, fd, localPort);
+    if (idleMs === undefined) return;
     const address = peerOf(lib, fd, localPort);
-    if (address !== undefined) found.push({ fd, address, idleMs: idle });
+    if (address !== undefined) found.push({ fd, address, peer: peerText(address), idleMs });
   });
   return found;
 }
 
 /**
- * Shuts down (both directions, without closing the descriptor) the connection `fd` names when it
- * is still an established TCP connection on `localPort` idle for at least `idleMs`: checked again
- * first, as libzmq may have closed it since the scan and reused the number. Returns whether it did.
+ * Shuts down (both directions, without closing the descriptor) `connection` when its descriptor
+ * still holds it, an established TCP connection on `localPort` from the same peer address and
+ * port: checked again first, as libzmq may have closed it since the scan and reused the number.
+ * Returns whether it did.
  */
-export function shutdownIdlePeer(fd: number, localPort: number, idleMs: number): boolean {
+export function shutdownConnection(
+  connection: Pick<PeerConnection, "fd" | "peer">,
+  localPort: number,
+): boolean {
   const lib = openLibc();
-  const idle = idleFor(lib, fd, localPort);
-  if (idle === undefined || idle < idleMs) return false;
+  const { fd } = connection;
+  if (idleFor(lib, fd, localPort) === undefined) return false;
+  const address = peerOf(lib, fd, localPort);
+  if (address === undefined || peerText(address) !== connection.peer) return false;
   return lib.shutdown(fd, SHUT_RDWR) === 0;
 }
 
@@ -174,10 +185,10 @@ function eachDescriptor(visit: (lib: Libc, fd: number) => void): void {
 /** Whether `fd` is a TCP/IP socket whose local port is `localPort` (fills `address`). */
 function onPort(lib: Libc, fd: number, localPort: number): boolean {
   length[0] = SOCKADDR_BYTES;
-  if (lib.getsockname(fd, address, length) !== 0) return false; // not a socket
-  const family = address[0] | (address[1] << 8);
+  if (lib.getsockname(fd, addressBytes, length) !== 0) return false; // not a socket
+  const family = addressBytes[0] | (addressBytes[1] << 8);
   if (family !== AF_INET && family !== AF_INET6) return false;
-  return ((address[2] << 8) | address[3]) === localPort;
+  return ((addressBytes[2] << 8) | addressBytes[3]) === localPort;
 }
 
 /** Milliseconds since `fd`, an established TCP connection on `localPort`, last received data. */
@@ -191,14 +202,22 @@ function idleFor(lib: Libc, fd: number, localPort: number): number | undefined {
   return tcpInfo[LAST_DATA_RECV_WORD];
 }
 
+/** The peer address and port `peerOf` just read (the port is at bytes 2 and 3 of both families). */
+function peerText(address: string): string {
+  const port = (addressBytes[2] << 8) | addressBytes[3];
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
 /** The peer address of `fd` when it is a connected TCP socket on `localPort`. */
 function peerOf(lib: Libc, fd: number, localPort: number): string | undefined {
   if (!onPort(lib, fd, localPort)) return undefined;
-  const family = address[0] | (address[1] << 8);
+  const family = addressBytes[0] | (addressBytes[1] << 8);
   length[0] = SOCKADDR_BYTES;
-  if (lib.getpeername(fd, address, length) !== 0) return undefined; // a listener
-  if (family === AF_INET) return `${address[4]}.${address[5]}.${address[6]}.${address[7]}`;
-  if (lib.getnameinfo(address, length[0], host, HOST_BYTES, null, 0, NI_NUMERICHOST) !== 0) {
+  if (lib.getpeername(fd, addressBytes, length) !== 0) return undefined; // a listener
+  if (family === AF_INET) {
+    return `${addressBytes[4]}.${addressBytes[5]}.${addressBytes[6]}.${addressBytes[7]}`;
+  }
+  if (lib.getnameinfo(addressBytes, length[0], host, HOST_BYTES, null, 0, NI_NUMERICHOST) !== 0) {
     return undefined;
   }
   const end = host.indexOf(0);

@@ -1,8 +1,8 @@
-// Tests of peersOnPort(), idlePeers() and shutdownIdlePeer() against real loopback TCP connections
-// of this process.
+// Tests of peersOnPort(), connectionsOnPort() and shutdownConnection() against real loopback TCP
+// connections of this process.
 
 import assert from "node:assert/strict";
-import { idlePeers, peersOnPort, shutdownIdlePeer } from "./peer_sockets.ts";
+import { connectionsOnPort, peersOnPort, shutdownConnection } from "./peer_sockets.ts";
 
 Deno.test("peersOnPort() counts the connections accepted on one port by peer address", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -33,7 +33,7 @@ const JIFFY_SLACK_MS = 20;
 /** How long the test connection stays silent before it is looked at. */
 const SILENT_MS = 300;
 
-Deno.test("idlePeers() tells how long a connection has received nothing; shutdownIdlePeer() ends it", async () => {
+Deno.test("connectionsOnPort() tells how long a connection has received nothing; shutdownConnection() ends it", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const { port } = listener.addr;
   const client = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -43,33 +43,31 @@ Deno.test("idlePeers() tells how long a connection has received nothing; shutdow
     // Silent towards the server; data the server SENDS must not count as received.
     await new Promise((resolve) => setTimeout(resolve, SILENT_MS));
     await accepted.write(new Uint8Array([1]));
-    const [peer, ...others] = idlePeers(port, 0);
+    const [peer, ...others] = connectionsOnPort(port);
     const elapsed = performance.now() - opened;
     assert.deepEqual(others, [], "only the accepted end is on this port");
     assert.equal(peer.address, "127.0.0.1");
+    const clientPort = (client.localAddr as Deno.NetAddr).port;
+    assert.equal(peer.peer, `127.0.0.1:${clientPort}`, "address and port name the connection");
     assert.ok(peer.idleMs >= SILENT_MS - JIFFY_SLACK_MS, `idle ${peer.idleMs} ms`);
     assert.ok(peer.idleMs <= elapsed + JIFFY_SLACK_MS, `idle ${peer.idleMs} of ${elapsed} ms`);
-    assert.deepEqual(idlePeers(port, 3_600_000), [], "not idle for an hour");
 
     const sent = performance.now();
     await client.write(new Uint8Array([2]));
     assert.equal(await accepted.read(new Uint8Array(8)), 1);
-    const [fresh] = idlePeers(port, 0);
+    const [fresh] = connectionsOnPort(port);
     assert.ok(fresh.idleMs <= performance.now() - sent + JIFFY_SLACK_MS, "data received counts");
 
-    assert.equal(
-      shutdownIdlePeer(peer.fd, port, 3_600_000),
-      false,
-      "checked again: not idle enough",
-    );
-    assert.equal(shutdownIdlePeer(peer.fd, port + 1, 0), false, "checked again: another port");
-    assert.equal(shutdownIdlePeer(peer.fd, port, 0), true);
+    const other = { fd: peer.fd, peer: `127.0.0.1:${clientPort + 1}` };
+    assert.equal(shutdownConnection(other, port), false, "checked again: another peer port");
+    assert.equal(shutdownConnection(peer, port + 1), false, "checked again: another local port");
+    assert.equal(shutdownConnection(peer, port), true);
     // The owner of the descriptor reads EOF; the peer reads what was sent, then EOF.
     assert.equal(await accepted.read(new Uint8Array(8)), null);
     const buffer = new Uint8Array(8);
     assert.equal(await client.read(buffer), 1);
     assert.equal(await client.read(buffer), null);
-    assert.deepEqual(idlePeers(port, 0), [], "a shut connection is no longer listed");
+    assert.deepEqual(connectionsOnPort(port), [], "a shut connection is no longer listed");
   } finally {
     client.close();
     accepted.close();

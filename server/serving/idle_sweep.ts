@@ -1,5 +1,5 @@
-// Closes chat connections that have received nothing for several session timeouts: a logged-in
-// client sends at least once a timeout, so such a connection holds no session, only memory.
+// Closes chat connections that have received nothing for several session timeouts, or that have not
+// carried a logged-in session for the login deadline: either way they hold no session, only memory.
 
 import type { Logger } from "../log.ts";
 import { throttledWarning } from "./log_throttle.ts";
@@ -9,6 +9,7 @@ import { throttledWarning } from "./log_throttle.ts";
  * any) is ended (`timed_out`); the other three leave a client stalled for a moment (a suspended
  * laptop, a long garbage collection, a slow link) time to speak again on the same connection. A
  * client whose connection was closed re-dials and resumes with its token like after a network cut.
+ * The login deadline's default is the same span: a person at the password prompt gets a minute.
  */
 export const IDLE_SESSION_TIMEOUTS = 4;
 /**
@@ -25,54 +26,67 @@ const SCAN_COST_FACTOR = 20;
 /** Log lines per address: a burst, then one a minute; the ones held back are logged at debug. */
 const LINES_PER_ADDRESS = { burst: 10, perSecond: 1 / 60 };
 
-/** A connection found idle (transport/peer_sockets.ts). */
-export interface IdleConnection {
+/** An open chat connection (transport/peer_sockets.ts). */
+export interface ChatConnection {
   /** Its descriptor. */
   fd: number;
   /** Its peer's network address. */
   address: string;
+  /** Its peer's address and port: tells a descriptor number reused by a later connection. */
+  peer: string;
   /** Milliseconds since it last received data. */
   idleMs: number;
 }
 
-/** Where the sweep finds idle connections and shuts them; the real one is transport/peer_sockets.ts. */
-export interface IdleSockets {
-  /** The connections idle at least `idleMs`; throws when they cannot be listed. */
-  idle(idleMs: number): IdleConnection[];
-  /** Shuts one down if it is still idle at least `idleMs`; whether it did. */
-  shut(connection: IdleConnection, idleMs: number): boolean;
+/** Where the sweep finds chat connections and shuts them; the real one is transport/peer_sockets.ts. */
+export interface ChatSockets {
+  /** The established chat connections; throws when they cannot be listed. */
+  list(): ChatConnection[];
+  /** Shuts one down if its descriptor still holds it (the same peer); whether it did. */
+  shut(connection: ChatConnection): boolean;
 }
 
-/** What the sweep works with. */
+/** What the sweep works with. Limits are read at each sweep (reloads). */
 export interface IdleSweepOptions {
   /** The connections to look at. */
-  sockets: IdleSockets;
-  /** Milliseconds a connection may receive nothing; 0: never closed. Read at each sweep (reloads). */
+  sockets: ChatSockets;
+  /** Milliseconds a connection may receive nothing; 0: never closed for silence. */
   idleLimitMs(): number;
+  /** Milliseconds a connection may go without a logged-in session; 0: no deadline. */
+  loginDeadlineMs(): number;
+  /** Whether the connection with descriptor `fd` carries a logged-in session now. */
+  loggedIn(fd: number): boolean;
   /** Where closed connections are told. */
   log: Logger;
-  /** Milliseconds, for pacing and for the log's rate (default `performance.now`). */
+  /** Milliseconds, for pacing, deadlines and the log's rate (default `performance.now`). */
   now?: () => number;
 }
 
-/** The sweep: `sweep()` closes what is idle now and returns how many it closed. */
+/** The sweep: `sweep()` closes what is due now and returns how many it closed. */
 export interface IdleSweep {
-  /** Closes the connections idle past the limit now (unless a scan was too recent); how many. */
+  /** Closes the connections past either limit now (unless a scan was too recent); how many. */
   sweep(): number;
 }
 
 /**
- * The sweep. Each closed connection is logged at warning level (`connection_idle_closed`, with its
- * address and idle seconds), at most LINES_PER_ADDRESS per address; the rest at debug level.
- * When connections cannot be listed (no /proc, no FFI) it says so once and stops sweeping.
+ * The sweep. A connection is closed when it has received nothing for the idle limit, or when it
+ * has been seen without a logged-in session for the login deadline: counted from the first sweep
+ * that saw it so (its opening, or its session's end), so it closes up to one sweep late. Each is
+ * logged at warning level (`connection_idle_closed` with idle seconds, `connection_login_deadline`
+ * with the seconds it was seen without a session), at most LINES_PER_ADDRESS per address and
+ * event; the rest at debug level. When connections cannot be listed (no /proc, no FFI) it says so
+ * once and stops sweeping.
  *
  * @example
  * ```ts
  * import { createIdleSweep } from "./idle_sweep.ts";
  * const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+ * const connection = { fd: 9, address: "192.0.2.1", peer: "192.0.2.1:5000", idleMs: 70_000 };
  * const sweep = createIdleSweep({
- *   sockets: { idle: () => [{ fd: 9, address: "192.0.2.1", idleMs: 70_000 }], shut: () => true },
+ *   sockets: { list: () => [connection], shut: () => true },
  *   idleLimitMs: () => 60_000,
+ *   loginDeadlineMs: () => 60_000,
+ *   loggedIn: () => false,
  *   log: quiet,
  * });
  * sweep.sweep(); // 1
@@ -81,36 +95,68 @@ export interface IdleSweep {
 export function createIdleSweep(options: IdleSweepOptions): IdleSweep {
   const { sockets, log } = options;
   const now = options.now ?? (() => performance.now());
-  const lines = throttledWarning(log, "connection_idle_closed", LINES_PER_ADDRESS);
+  const idleLines = throttledWarning(log, "connection_idle_closed", LINES_PER_ADDRESS);
+  const deadlineLines = throttledWarning(log, "connection_login_deadline", LINES_PER_ADDRESS);
+  /** Connections seen without a session, by descriptor: which peer, and since when. */
+  let withoutSession = new Map<number, { peer: string; since: number }>();
   let nextScan = -Infinity;
   let failed = false;
+
+  /** Whether `connection` is past the deadline; notes it when first seen without a session. */
+  function pastDeadline(
+    connection: ChatConnection,
+    deadline: number,
+    at: number,
+    seen: typeof withoutSession,
+  ): number | undefined {
+    if (options.loggedIn(connection.fd)) return undefined;
+    const known = withoutSession.get(connection.fd);
+    const since = known?.peer === connection.peer ? known.since : at;
+    seen.set(connection.fd, { peer: connection.peer, since });
+    return at - since >= deadline ? at - since : undefined;
+  }
+
   return {
     sweep() {
-      const limit = options.idleLimitMs();
+      const idleLimit = options.idleLimitMs();
+      const deadline = options.loginDeadlineMs();
       const started = now();
-      if (failed || limit <= 0 || started < nextScan) return 0;
-      let idle: IdleConnection[];
+      if (failed || (idleLimit <= 0 && deadline <= 0) || started < nextScan) return 0;
+      let connections: ChatConnection[];
       try {
-        idle = sockets.idle(limit);
+        connections = sockets.list();
       } catch (error) {
         failed = true;
         log.warn("idle_sweep_failed", { error: String(error) });
         return 0;
       }
-      nextScan = started + SCAN_COST_FACTOR * (now() - started);
+      const at = now();
+      nextScan = started + SCAN_COST_FACTOR * (at - started);
+      const seen: typeof withoutSession = new Map();
       let closed = 0;
-      for (const connection of idle) {
-        if (!sockets.shut(connection, limit)) continue;
+      for (const connection of connections) {
+        const idle = idleLimit > 0 && connection.idleMs >= idleLimit;
+        const without = deadline > 0 && !idle
+          ? pastDeadline(connection, deadline, at, seen)
+          : undefined;
+        if (!idle && without === undefined) continue;
+        if (!sockets.shut(connection)) continue;
+        seen.delete(connection.fd);
         closed++;
-        logClosed(connection, now());
+        const { address } = connection;
+        if (idle) {
+          const idleSeconds = Math.floor(connection.idleMs / 1000);
+          idleLines.warn(address, { address, idleSeconds }, at);
+        } else {
+          const seconds = Math.floor(without! / 1000);
+          deadlineLines.warn(address, { address, seconds }, at);
+        }
       }
-      lines.prune(now());
+      // Descriptors not listed now are closed: a later connection on the number starts afresh.
+      withoutSession = seen;
+      idleLines.prune(at);
+      deadlineLines.prune(at);
       return closed;
     },
   };
-
-  function logClosed(connection: IdleConnection, at: number): void {
-    const idleSeconds = Math.floor(connection.idleMs / 1000);
-    lines.warn(connection.address, { address: connection.address, idleSeconds }, at);
-  }
 }

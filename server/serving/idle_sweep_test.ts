@@ -1,9 +1,9 @@
-// Tests of the idle-connection sweep over a simulated set of connections and a test clock: what it
-// closes, what it leaves, how it logs, paces its scans and copes with a system that cannot list them.
+// Tests of the connection sweep over a simulated set of connections and a test clock: what it closes
+// (silent, or never logged in), what it leaves, how it logs, paces its scans and copes with failure.
 
 import assert from "node:assert/strict";
 import type { Logger } from "../log.ts";
-import { createIdleSweep, type IdleConnection } from "./idle_sweep.ts";
+import { type ChatConnection, createIdleSweep } from "./idle_sweep.ts";
 
 interface Line {
   level: string;
@@ -11,10 +11,14 @@ interface Line {
   fields?: Record<string, unknown>;
 }
 
-/** Connections by descriptor with the time data last arrived, a clock and a recording log. */
-function world(limitMs = 60_000) {
-  const state = { time: 1_000_000, limitMs, scans: 0, scanMs: 0, broken: false };
-  const lastData = new Map<number, { address: string; at: number }>();
+/**
+ * Connections by descriptor with their peer and the time data last arrived, the descriptors with a
+ * logged-in session, a clock and a recording log. The login deadline is off unless given.
+ */
+function world(limitMs = 60_000, deadlineMs = 0) {
+  const state = { time: 1_000_000, limitMs, deadlineMs, scans: 0, scanMs: 0, broken: false };
+  const open = new Map<number, { address: string; peer: string; at: number }>();
+  const loggedIn = new Set<number>();
   const lines: Line[] = [];
   const record = (level: string) => (event: string, fields?: Record<string, unknown>) =>
     lines.push({ level, event, fields });
@@ -24,29 +28,43 @@ function world(limitMs = 60_000) {
     warn: record("warn"),
     error: record("error"),
   };
-  const idleOf = (fd: number) => state.time - lastData.get(fd)!.at;
+  let ports = 40_000;
   const sweep = createIdleSweep({
     log,
     idleLimitMs: () => state.limitMs,
+    loginDeadlineMs: () => state.deadlineMs,
+    loggedIn: (fd) => loggedIn.has(fd),
     now: () => state.time,
     sockets: {
-      idle(idleMs) {
+      list() {
         if (state.broken) throw new Error("no /proc");
         state.scans++;
         state.time += state.scanMs;
-        return [...lastData].filter(([fd]) => idleOf(fd) >= idleMs)
-          .map(([fd, { address }]): IdleConnection => ({ fd, address, idleMs: idleOf(fd) }));
+        return [...open].map(([fd, c]): ChatConnection => ({
+          fd,
+          address: c.address,
+          peer: c.peer,
+          idleMs: state.time - c.at,
+        }));
       },
-      shut(connection, idleMs) {
-        if (!lastData.has(connection.fd) || idleOf(connection.fd) < idleMs) return false;
-        lastData.delete(connection.fd);
+      shut(connection) {
+        if (open.get(connection.fd)?.peer !== connection.peer) return false;
+        open.delete(connection.fd);
+        loggedIn.delete(connection.fd);
         return true;
       },
     },
   });
-  const open = (fd: number, address = "192.0.2.1") => lastData.set(fd, { address, at: state.time });
-  const hear = (fd: number) => (lastData.get(fd)!.at = state.time);
-  return { state, lastData, lines, sweep, open, hear };
+  return {
+    state,
+    lastData: open,
+    loggedIn,
+    lines,
+    sweep,
+    open: (fd: number, address = "192.0.2.1") =>
+      open.set(fd, { address, peer: `${address}:${ports++}`, at: state.time }),
+    hear: (fd: number) => (open.get(fd)!.at = state.time),
+  };
 }
 
 Deno.test("createIdleSweep() closes connections silent past the limit and leaves the others", () => {
@@ -128,4 +146,73 @@ Deno.test("createIdleSweep() says once that connections cannot be listed, then s
     event: "idle_sweep_failed",
     fields: { error: "Error: no /proc" },
   }]);
+});
+
+Deno.test("createIdleSweep() closes a connection not logged in by the deadline, however much it sends", () => {
+  const w = world(60_000, 20_000);
+  w.open(10); // sends garbage forever, never logs in
+  w.open(11); // logs in at once
+  w.loggedIn.add(11);
+  assert.equal(w.sweep.sweep(), 0, "first seen now");
+  for (let i = 0; i < 3; i++) {
+    w.state.time += 5000;
+    w.hear(10);
+    w.hear(11);
+    assert.equal(w.sweep.sweep(), 0, `${(i + 1) * 5} s: within the deadline`);
+  }
+  w.state.time += 5000;
+  w.hear(10);
+  assert.equal(w.sweep.sweep(), 1);
+  assert.deepEqual([...w.lastData.keys()], [11], "the logged-in connection stays");
+  assert.deepEqual(w.lines, [{
+    level: "warn",
+    event: "connection_login_deadline",
+    fields: { address: "192.0.2.1", seconds: 20 },
+  }]);
+});
+
+Deno.test("createIdleSweep() starts a connection's deadline again when its session ends", () => {
+  const w = world(60_000, 20_000);
+  w.open(10);
+  w.loggedIn.add(10);
+  w.state.time += 600_000;
+  w.hear(10);
+  assert.equal(w.sweep.sweep(), 0, "logged in for ten minutes");
+  w.loggedIn.delete(10); // logout, kick
+  assert.equal(w.sweep.sweep(), 0, "its deadline starts now");
+  w.state.time += 15_000;
+  w.hear(10);
+  assert.equal(w.sweep.sweep(), 0);
+  w.state.time += 5000;
+  w.hear(10);
+  assert.equal(w.sweep.sweep(), 1);
+});
+
+Deno.test("createIdleSweep() gives a descriptor reused by a new connection a deadline of its own", () => {
+  const w = world(60_000, 20_000);
+  w.open(10);
+  assert.equal(w.sweep.sweep(), 0);
+  w.state.time += 15_000;
+  w.lastData.delete(10); // closed, and its number reused by the next connection
+  w.open(10);
+  assert.equal(w.sweep.sweep(), 0);
+  w.state.time += 10_000;
+  w.hear(10);
+  assert.equal(w.sweep.sweep(), 0, "25 s for the number, 10 s for this connection");
+  w.state.time += 10_000;
+  w.hear(10);
+  assert.equal(w.sweep.sweep(), 1);
+});
+
+Deno.test("createIdleSweep() follows a changed deadline; 0 closes nothing", () => {
+  const w = world(0, 0);
+  w.open(1);
+  w.state.time += 600_000;
+  assert.equal(w.sweep.sweep(), 0);
+  assert.equal(w.state.scans, 0, "no limit: no scan either");
+  w.state.deadlineMs = 1000;
+  w.hear(1);
+  assert.equal(w.sweep.sweep(), 0, "first seen without a session now");
+  w.state.time += 1000;
+  assert.equal(w.sweep.sweep(), 1);
 });

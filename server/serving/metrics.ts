@@ -98,6 +98,10 @@ export function createMetrics(): ServerMetrics {
     "chatz_idle_connections_closed_total",
     "Connections closed after receiving nothing for four session timeouts",
   );
+  const deadlineClosed = counter(
+    "chatz_login_deadline_closed_total",
+    "Connections closed for carrying no logged-in session for the login deadline",
+  );
   const framesIn = counter("chatz_frames_in_total", "ZeroMQ messages received from clients");
   const framesOut = counter("chatz_frames_out_total", "ZeroMQ messages sent to clients");
   const bytesIn = counter("chatz_bytes_in_total", "Payload bytes received (frames after the id)");
@@ -117,6 +121,7 @@ export function createMetrics(): ServerMetrics {
       refused.inc({ reason: REFUSAL_REASONS.has(reason) ? reason : "other" });
     } else if (event === "plugin_failed") pluginFailures.inc();
     else if (event === "connection_idle_closed") idleClosed.inc();
+    else if (event === "connection_login_deadline") deadlineClosed.inc();
   };
   return {
     attach(sources) {

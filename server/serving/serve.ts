@@ -14,9 +14,9 @@ import {
 } from "../../transport/libzmq.ts";
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
 import {
-  idlePeers,
+  connectionsOnPort,
   peersOnPort,
-  shutdownIdlePeer,
+  shutdownConnection,
   shutdownPeers,
 } from "../../transport/peer_sockets.ts";
 import { createAddressCap } from "./address_cap.ts";
@@ -241,12 +241,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const rate = new RateWindow();
   const idle = createIdleSweep({
     log,
-    // A login waiting for its password hash sent nothing since: in a storm of password logins the
-    // queue may outlast the limit, so the limit grows by the oldest wait.
+    // A login waiting for its password hash sent nothing since, and is not logged in yet: in a
+    // storm of password logins the queue may outlast either limit, so both grow by the oldest wait.
     idleLimitMs: () => IDLE_SESSION_TIMEOUTS * options.limits.sessionTimeoutMs + oldestHashWaitMs(),
+    loginDeadlineMs: () =>
+      options.limits.loginDeadlineMs > 0 ? options.limits.loginDeadlineMs + oldestHashWaitMs() : 0,
+    // Exact: the connection's messages named the peer (ZMQ_SRCFD), and that peer holds a session.
+    loggedIn: (fd) => {
+      const peer = transport.peerOn(fd);
+      return peer !== undefined && sessions.get(peer) !== undefined;
+    },
     sockets: {
-      idle: (idleMs) => idlePeers(chatPort, idleMs),
-      shut: (connection, idleMs) => shutdownIdlePeer(connection.fd, chatPort, idleMs),
+      list: () => connectionsOnPort(chatPort),
+      shut: (connection) => shutdownConnection(connection, chatPort),
     },
   });
   const timers = startTimers(options, { store, chat, broker, rate, log, now, turns, idle });
@@ -458,9 +465,10 @@ function startTimers(
 ): ReturnType<typeof setInterval>[] {
   const { store, chat, broker, rate, log, now, turns, idle } = parts;
   const idleLimitMs = IDLE_SESSION_TIMEOUTS * options.limits.sessionTimeoutMs;
+  const deadlineMs = options.limits.loginDeadlineMs || Infinity;
   return [
-    // A connection is closed between its idle limit and a quarter of it later.
-    setInterval(() => idle.sweep(), Math.min(IDLE_SWEEP_MS, idleLimitMs / 4)),
+    // A connection is closed between its limit and a quarter of it later.
+    setInterval(() => idle.sweep(), Math.min(IDLE_SWEEP_MS, idleLimitMs / 4, deadlineMs / 4)),
     setInterval(() => rate.sample(chat.stats.messages), 1000),
     setInterval(() => {
       broker.sweep();

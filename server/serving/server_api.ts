@@ -23,6 +23,12 @@ export interface ServerLimits {
   sessionTimeoutMs: number;
   /** A session whose queue stays full this long is ended (`too_slow`). */
   lagLimitMs: number;
+  /**
+   * A chat connection that has not carried a logged-in session for this long is closed (0: never):
+   * counted from its opening, or from its session's end (logout, kick). Grows by the oldest wait
+   * for a password hash, like the idle limit.
+   */
+  loginDeadlineMs: number;
   /** New connections per minute from one network address (0: no limit). */
   connectsPerMinute: number;
   /** Open connections one network address may hold; a handshake past it is refused (0: no limit). */
@@ -53,6 +59,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxWaitingPerAccount: 10_000,
   sessionTimeoutMs: 15_000,
   lagLimitMs: 60_000,
+  // As long as a silent connection lasts (4 default session timeouts): a minute at the password
+  // prompt; the bundled client then re-dials by itself.
+  loginDeadlineMs: 60_000,
   connectsPerMinute: 600,
   // A large office behind one NAT address, each person with a client or two; an address holding
   // that many idle connections costs about 10 MiB (39 KiB each) and 256 descriptors, not all of them.
