@@ -160,7 +160,7 @@ const serve = program.command("serve")
   .addOption(
     serveOption(
       "--registrations-per-minute <n>",
-      "accounts one address may register per minute (encrypted servers); 0: no limit",
+      "accounts one address may register per minute; 0: no limit",
     )
       .argParser(nonNegativeInt).default(DEFAULT_LIMITS.registrationsPerMinute),
   )

@@ -138,6 +138,14 @@ export function shutdownConnection(
 }
 
 /**
+ * The peer address of the TCP connection `fd` names when it is one on `localPort`, spelled as
+ * libzmq spells it in ZAP requests; undefined otherwise.
+ */
+export function peerAddress(fd: number, localPort: number): string | undefined {
+  return peerOf(openLibc(), fd, localPort);
+}
+
+/**
  * Shuts down (both directions, without closing the descriptor) every established TCP connection on
  * `localPort` whose peer address `matches`: libzmq then ends each as a lost connection. Returns how
  * many it shut down.

@@ -1,5 +1,5 @@
 // Which network address each CURVE client key last came from, as the handshake gate saw it: how the
-// login flow learns a connection's address (zeromq.js ties no address to a routing id).
+// login flow learns an encrypted connection's address (a login names its key).
 
 import { decodeZ85, isCurveKey } from "../../protocol/curve.ts";
 import { hex } from "../log.ts";

@@ -25,7 +25,7 @@ export interface Gate {
   /**
    * The network address of the latest admitted handshake made with this CURVE client public key
    * (Z85 text); undefined when no such handshake is remembered. Never set for `--no-curve`: the
-   * NULL mechanism has no key, so nothing ties a connection to its address there.
+   * NULL mechanism has no key (logins there take their socket's address, login_address.ts).
    */
   addressOf(key: string): string | undefined;
   close(): Promise<void>;
@@ -34,7 +34,7 @@ export interface Gate {
 /**
  * Binds the ZAP handler in `context`, the chat ROUTER's (ZAP is an inproc:// endpoint of its
  * context); must run before the chat ROUTER binds, in the same thread. Every handshake
- * is logged with its network address: zeromq.js cannot tie an address to a routing id. With CURVE
+ * is logged with its network address. With CURVE
  * the client key ties them for logins, which name it (`addressOf`, docs/PROTOCOL.md 3.3).
  */
 export function openGate(

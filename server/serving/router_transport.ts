@@ -15,6 +15,8 @@ export interface RouterTransport extends PeerTransport {
    * handshake or never sent a message).
    */
   peerOn(fd: number): string | undefined;
+  /** The descriptor of the TCP connection peer `id`'s messages came over, until its end notice. */
+  fdOf(id: string): number | undefined;
 }
 
 /**
@@ -62,6 +64,7 @@ export function startRouterTransport(router: ZmqSocket, events: TransportEvents)
     send: (to, frames) => loop.send([to.peer, ...frames]),
     close: () => loop.close(),
     peerOn: (fd) => peerOnFd.get(fd),
+    fdOf: (id) => fdOf.get(id),
   };
 }
 

@@ -15,6 +15,7 @@ import {
 import { enableConnectionNotices, seedRoutingIdCounter } from "../../transport/routing_ids.ts";
 import {
   connectionsOnPort,
+  peerAddress,
   peersOnPort,
   shutdownConnection,
   shutdownPeers,
@@ -192,7 +193,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throttle,
     addressThrottle: state.addressThrottle,
     registrationLimit: state.registrationLimit,
-    ...(options.curve ? { clientAddress: gate.addressOf } : {}),
+    ...(options.curve ? { clientAddress: gate.addressOf } : {
+      // Asked at logins, which only arrive once the transport below runs.
+      peerAddress: (id: string) => {
+        const fd = transport.fdOf(id);
+        return fd === undefined ? undefined : peerAddress(fd, chatPort);
+      },
+    }),
     commandLimit: state.commandLimit,
     sessionTimeoutMs: options.limits.sessionTimeoutMs,
     maxSessionsPerAccount: options.limits.maxSessionsPerAccount,

@@ -35,7 +35,6 @@ export interface ServerLimits {
   connectionsPerAddress: number;
   /**
    * Accounts one network address may register per minute, all at once if it likes (0: no limit).
-   * Counted on encrypted servers only, where a login's address is known.
    */
   registrationsPerMinute: number;
   /** Frames libzmq queues per peer before sends to it fail and the session counts as lagging. */

@@ -31,9 +31,14 @@ export interface BrokerDeps {
   registrationLimit: Limiter;
   /**
    * Encrypted servers: the network address of the handshake made with a CURVE client key (Z85), as
-   * the gate saw it, or undefined when it saw none. Absent without encryption (no key, no address).
+   * the gate saw it, or undefined when it saw none. Absent without encryption (no key).
    */
   clientAddress?: (key: string) => string | undefined;
+  /**
+   * Servers without encryption: the network address of the connection a peer's messages come over
+   * (the transport knows its socket), or undefined when it is gone.
+   */
+  peerAddress?: (peerId: string) => string | undefined;
   /** Commands per account: the flood limit. */
   commandLimit: Limiter;
   /** A session silent this long is ended with `timed_out`. */

@@ -68,9 +68,8 @@ function unknownAccountHash(): Promise<string> {
  */
 const LOGINS_PER_ACCOUNT = { burst: 60, perSecond: 1 };
 /**
- * Accounts one connection may register: one a minute. On an encrypted server, where a login's
- * address is known, an address may register `--registrations-per-minute`; without encryption new
- * connections per address are what is limited (`--connects-per-minute`).
+ * Accounts one connection may register: one a minute. An address may register
+ * `--registrations-per-minute` (login_address.ts says how a login's address is known).
  */
 const REGISTRATIONS_PER_CONNECTION = { burst: 1, perSecond: 1 / 60 };
 /** Logins between two prunings of the limiters' idle entries. */
@@ -120,7 +119,7 @@ export function createLogin(
       limits.registrations.prune(deps.now());
       refusals.prune(deps.now());
     }
-    const from = connectionAddress(deps, request);
+    const from = connectionAddress(deps, request, to);
     if ("code" in from) return refuse(to, request, from);
     const who: Who = {
       name: request.login,
@@ -391,7 +390,7 @@ function startSession(
     host: session.host,
     client: session.client,
     resumed: request.token !== undefined,
-    address: auth.address, // known on encrypted servers (docs/PROTOCOL.md 3.3)
+    address: auth.address, // docs/PROTOCOL.md 3.3
   });
 }
 

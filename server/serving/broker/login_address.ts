@@ -1,5 +1,6 @@
 // Where a login comes from, and what that address may still try: the CURVE client key the login
-// names gives the connection's address (the gate saw it), against which failures and logs count.
+// names (the gate saw its handshake), or without encryption the connection's own socket, gives the
+// address against which failures and logs count.
 
 import type { ErrorCode, LoginRequest } from "../../../protocol/mod.ts";
 import { hex } from "../../log.ts";
@@ -26,7 +27,7 @@ export interface Who {
   key: string;
   /** The connection's throttle key (`peer:<routing id>`). */
   peerKey: string;
-  /** The connection's network address, when known (encrypted servers, section 3.3). */
+  /** The connection's network address, when known (docs/PROTOCOL.md, section 3.3). */
   address?: string;
 }
 
@@ -43,13 +44,17 @@ function accountAtKey(account: string, address: string): string {
 /**
  * The connection's address, read from the gate by the login's CURVE client key, or the refusal of
  * a login on an encrypted server that names no key, or one the gate never saw (or forgot). On a
- * `--no-curve` server there is no key and no address: failures count per connection only.
+ * `--no-curve` server there is no key: the address is the peer's socket's (`peerAddress`).
  */
 export function connectionAddress(
   deps: BrokerDeps,
   request: LoginRequest,
+  to: Recipient,
 ): { address?: string } | Refusal {
-  if (!deps.clientAddress) return {};
+  if (!deps.clientAddress) {
+    const address = deps.peerAddress?.(to.id);
+    return address === undefined ? {} : { address };
+  }
   if (request.key === undefined) {
     return {
       code: "bad_request",
@@ -116,8 +121,8 @@ export function countSuccess(deps: BrokerDeps, who: Who): void {
 }
 
 /**
- * Registrations one address may make, when the address is known (encrypted servers): the
- * operator's `--registrations-per-minute`. The per-connection limit applies as well.
+ * Registrations one address may make, when the address is known: the operator's
+ * `--registrations-per-minute`. The per-connection limit applies as well.
  */
 export function registrationWait(deps: BrokerDeps, who: Who): number {
   return who.address === undefined
