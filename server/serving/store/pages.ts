@@ -16,13 +16,18 @@ export interface PendingPage {
   newestTs: number;
   events: string[];
   /**
-   * The client message ids of `events`, index for index (null for a message without one), once
-   * one of them has an id. Written as the page's `cids` column: a flat JSON array of strings
-   * encodes in a fraction of the time of `[index, cid]` pairs (issue #14, docs/REPORT.md 3.2),
-   * which older pages hold and `pageMessages` still reads.
+   * The page's `cids` column as it is built, once one of its messages has a client message id: per
+   * message `null` (none) or its stored client id, except that consecutive messages whose ids
+   * count up by one from a common stem (a client's `0:3f9c1a7e-41`, `0:3f9c1a7e-42`, …) share one
+   * run `[stem, first counter, count]`. A run grows in place, so the common case keeps no string
+   * per message until the commit and writes a few bytes per page (issue #14 item 6, docs/REPORT.md
+   * 3.2). `cidEntries` reads it, and the forms older pages hold.
    */
-  cids?: (string | null)[];
+  cids?: CidEntry[];
 }
+
+/** One entry of a page's `cids` column (see `PendingPage.cids`). */
+export type CidEntry = string | null | [stem: string, first: number, count: number];
 
 /** The two accounts of a direct conversation's key (the same one twice when someone wrote to themselves). */
 export function directParties(conv: string): [string, string] {
@@ -67,10 +72,69 @@ export function stageMessage(
   page.last = id;
   page.newestTs = Math.max(page.newestTs, message.ts);
   if (message.cid !== undefined) {
-    (page.cids ??= new Array<string | null>(page.events.length).fill(null)).push(message.cid);
+    stageCid(page.cids ??= new Array<CidEntry>(page.events.length).fill(null), message.cid);
   } else if (page.cids) page.cids.push(null);
   page.events.push(event);
   return stored;
+}
+
+/** Most trailing digits read as a counter: 9 keep it a small integer. */
+const COUNTER_DIGITS = 9;
+/** Where the stored client id last read by `readCounter` ends its stem; its counter, or -1. */
+let stemEnd = 0;
+let counterRead = -1;
+
+/**
+ * Reads `cid`'s counter: its last digits (at most COUNTER_DIGITS, written as `String(n)` writes
+ * them: no leading zero), into `stemEnd`/`counterRead`; `counterRead` is -1 when it has none.
+ */
+function readCounter(cid: string): void {
+  const end = cid.length;
+  let stem = end;
+  let counter = 0;
+  for (let scale = 1; stem > 0 && end - stem < COUNTER_DIGITS; scale *= 10) {
+    const digit = cid.charCodeAt(stem - 1) - 48;
+    if (digit < 0 || digit > 9) break;
+    counter += digit * scale;
+    stem--;
+  }
+  stemEnd = stem;
+  const leadingZero = cid.charCodeAt(stem) === 48 && end - stem > 1;
+  counterRead = stem === end || leadingZero ? -1 : counter;
+}
+
+/** Whether `a` and `b` have the same first `length` units. */
+function sameStart(a: string, b: string, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Adds a message's stored client id to a page's `cids`: it grows the run it continues, if any. */
+function stageCid(cids: CidEntry[], cid: string): void {
+  readCounter(cid);
+  const last = cids.length > 0 ? cids[cids.length - 1] : null;
+  if (counterRead > 0 && last !== null) {
+    if (typeof last !== "string") {
+      const [stem, first, count] = last;
+      if (
+        first + count === counterRead && stem.length === stemEnd && sameStart(stem, cid, stemEnd)
+      ) {
+        last[2] = count + 1;
+        return;
+      }
+    } else {
+      const stem = stemEnd;
+      const counter = counterRead;
+      readCounter(last);
+      if (counterRead === counter - 1 && stemEnd === stem && sameStart(last, cid, stem)) {
+        cids[cids.length - 1] = [cid.slice(0, stem), counterRead, 2];
+        return;
+      }
+    }
+  }
+  cids.push(cid);
 }
 
 let unreadable = 0;
@@ -122,19 +186,37 @@ export function pageClientIds(
 }
 
 /**
- * [index in the page, client message id] of a page's `cids` column, in either of its forms: a
- * flat array aligned with the events (null where a message has none; written since issue #14's
- * item 6) or the `[index, cid]` pairs of older pages. Throws on anything else.
+ * [index in the page, client message id] of a page's `cids` column, in any of its forms: entries
+ * aligned with the events, each `null`, a stored client id or a run `[stem, first, count]` of
+ * `count` messages (written since issue #14's item 6; flat strings alone before the runs), or the
+ * `[index, cid]` pairs of older pages. Throws on anything else.
  */
 export function cidEntries(cids: string): [number, string][] {
   const parsed: unknown = JSON.parse(cids);
   if (!Array.isArray(parsed)) throw new TypeError("a page's cids are not an array");
   const entries: [number, string][] = [];
-  parsed.forEach((entry: unknown, index) => {
-    if (typeof entry === "string") entries.push([index, entry]);
-    else if (Array.isArray(entry) && typeof entry[0] === "number" && typeof entry[1] === "string") {
-      entries.push([entry[0], entry[1]]);
-    } else if (entry !== null) throw new TypeError("a page's cids hold an unknown entry");
-  });
+  let index = 0;
+  for (const entry of parsed as unknown[]) {
+    if (entry === null) index++;
+    else if (typeof entry === "string") entries.push([index++, entry]);
+    else if (isPair(entry)) entries.push([entry[0], entry[1]]);
+    else if (isRun(entry)) {
+      const [stem, first, count] = entry;
+      for (let k = 0; k < count; k++) entries.push([index++, `${stem}${first + k}`]);
+    } else throw new TypeError("a page's cids hold an unknown entry");
+  }
   return entries;
+}
+
+/** An `[index, cid]` pair of the oldest form. */
+function isPair(entry: unknown): entry is [number, string] {
+  return Array.isArray(entry) && entry.length === 2 && Number.isSafeInteger(entry[0]) &&
+    typeof entry[1] === "string";
+}
+
+/** A run `[stem, first, count]`, within what a page holds. */
+function isRun(entry: unknown): entry is [string, number, number] {
+  return Array.isArray(entry) && entry.length === 3 && typeof entry[0] === "string" &&
+    Number.isSafeInteger(entry[1]) && entry[1] >= 0 && Number.isSafeInteger(entry[2]) &&
+    entry[2] >= 1 && entry[2] <= PAGE_MAX;
 }
