@@ -22,7 +22,14 @@ const ZMQ_SRCFD = 2;
 /** sizeof(zmq_msg_t): 64 bytes on every platform libzmq supports (include/zmq.h). */
 const MSG_BYTES = 64;
 /** errno values libzmq reports that callers act on (Linux). */
-const ERRNO_NAMES: Record<number, string> = { 11: "EAGAIN", 113: "EHOSTUNREACH", 4: "EINTR" };
+const EINTR = 4;
+const EAGAIN = 11;
+const EHOSTUNREACH = 113;
+const ERRNO_NAMES: Record<number, string> = {
+  [EINTR]: "EINTR",
+  [EAGAIN]: "EAGAIN",
+  [EHOSTUNREACH]: "EHOSTUNREACH",
+};
 /** Longest endpoint text libzmq writes back (a tcp:// IPv6 address with port fits). */
 const ENDPOINT_BYTES = 256;
 
@@ -86,20 +93,28 @@ function readMaps(): string {
 }
 
 /**
- * The path of the zeromq.js addon this process loaded, from /proc/self/maps: zeromq.js picks one
- * of several builds at run time (cmake-ts), and opening that same file again shares its libzmq.
+ * The native addons this process loaded, from /proc/self/maps, zeromq.js's first: zeromq.js picks
+ * one of several builds at run time (cmake-ts), and opening that same file again shares its libzmq.
  */
-function loadedAddonPath(): string {
+function loadedAddons(): string[] {
+  const paths = new Set<string>();
   for (const line of readMaps().split("\n")) {
-    const path = line.slice(line.indexOf("/"));
-    if (line.includes("/") && path.endsWith("addon.node") && path.includes("zeromq")) return path;
+    const slash = line.indexOf("/");
+    if (slash >= 0 && line.endsWith(".node")) paths.add(line.slice(slash));
   }
-  throw new Error("Cannot find libzmq: the zeromq addon is not loaded in this process");
+  return [...paths].sort((a, b) => Number(b.includes("zeromq")) - Number(a.includes("zeromq")));
 }
 
 function lib(): Lib {
-  library ??= Deno.dlopen(loadedAddonPath(), SYMBOLS);
-  return library.symbols;
+  if (library) return library.symbols;
+  // Another addon, or a build without the C API's exports, lacks a symbol: dlopen says so.
+  for (const path of loadedAddons()) {
+    try {
+      library = Deno.dlopen(path, SYMBOLS);
+      return library.symbols;
+    } catch { /* not libzmq: try the next */ }
+  }
+  throw new Error("Cannot find libzmq: no loaded addon exports its C API (is zeromq loaded?)");
 }
 
 /** An error from libzmq, with its POSIX-style code (as zeromq.js spells it). */
@@ -145,7 +160,9 @@ export function openContext(): ZmqContext {
  * which ZMQ_FD's edge requires); `receive()` hands it over and `sourceFd` then names its connection.
  */
 export interface ZmqSocket {
+  /** Whether a message is waiting (read ahead, so `receive` returns it). */
   readonly readable: boolean;
+  /** Whether a send would not block (ZMQ_POLLOUT). */
   readonly writable: boolean;
   /** The message `readable` found, frames in order; throws when there is none. */
   receive(): Uint8Array[];
@@ -155,12 +172,17 @@ export interface ZmqSocket {
   send(frames: (string | Uint8Array)[]): void;
   /** An integer option (the socket loop reads ZMQ_FD this way). */
   getInt32Option(option: number): number;
+  /** Sets an int option (throws a ZmqError naming it when libzmq refuses). */
   setInt32Option(option: number, value: number): void;
+  /** Sets an int64 option (ZMQ_MAXMSGSIZE). */
   setInt64Option(option: number, value: number): void;
+  /** Sets a text option (ZMQ_ZAP_DOMAIN, a Z85 CURVE key). */
   setStringOption(option: number, value: string): void;
+  /** Binds; throws a ZmqError whose message is libzmq's reason ("Address already in use"). */
   bind(endpoint: string): void;
   /** The endpoint the last bind resolved to (the port a `*` chose). */
   readonly lastEndpoint: string;
+  /** Closes the socket (its linger still sends what is queued); idempotent. */
   close(): void;
 }
 
@@ -188,7 +210,9 @@ function openSocket(context: Deno.PointerObject, type: number): ZmqSocket {
     if (closed) return false;
     let length = l.zmq_msg_recv(msg, socket, ZMQ_DONTWAIT);
     if (length < 0) {
-      if (l.zmq_errno() === 11) return false; // EAGAIN
+      // EAGAIN: nothing waiting; EINTR: a signal came first (the readiness wait polls again).
+      const errno = l.zmq_errno();
+      if (errno === EAGAIN || errno === EINTR) return false;
       throw zmqError("Cannot receive a ZeroMQ message");
     }
     // Every frame from a peer carries its connection's metadata; the first one's is enough.
