@@ -48,6 +48,14 @@ function filterBits(lo: number): number {
   return (1 << (lo & 31)) | (1 << ((lo >>> 5) & 31));
 }
 
+/** Whether `a` and `b` have the same first `length` units. */
+function sameStart(a: string, b: string, length: number): boolean {
+  for (let i = 0; i < length; i++) {
+    if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /** MurmurHash3's 32-bit finalizer. */
 function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -184,7 +192,8 @@ export class RecentSends implements DuplicateIds {
   /** The last stem hashed (`#hashStem`): its parts and the two lanes' state after it. */
   #stemAccount: string | undefined;
   #stemSend = -1;
-  #stem = "";
+  /** A cid that starts with the stem (the whole cid: a slice would be compared through it). */
+  #stemSource = "";
   #stemLength = -1;
   #stemUnits = 0;
   #stemA = 0;
@@ -271,7 +280,7 @@ export class RecentSends implements DuplicateIds {
     }
     if (
       stem !== this.#stemLength || send !== this.#stemSend || account !== this.#stemAccount ||
-      !cid.startsWith(this.#stem)
+      !sameStart(this.#stemSource, cid, stem)
     ) this.#hashStem(account, send, cid, stem);
     laneA = this.#stemA;
     laneB = this.#stemB;
@@ -304,7 +313,7 @@ export class RecentSends implements DuplicateIds {
     this.#stemAccount = account;
     this.#stemSend = send;
     this.#stemLength = stem;
-    this.#stem = cid.slice(0, stem);
+    this.#stemSource = cid;
     this.#stemUnits = account.length + number.length + 2;
   }
 }

@@ -9,9 +9,11 @@ import { ChatError } from "../../errors.ts";
 import {
   type AddedMessage,
   conversationOf,
+  type NewMessage,
   type Store,
   type StoredMessage,
 } from "../store/store.ts";
+import { type ClientIdSplit, newClientIdSplit, splitClientId } from "../store/pages.ts";
 import {
   DEDUP_WINDOW,
   type DuplicateIds,
@@ -28,24 +30,24 @@ export type Sends = Pick<CoreServices, "sendPublic" | "sendDirect" | "sendGroup"
   commitFailed(): void;
 };
 
+/** A send as `once` runs it: with the stored client id and its split for the page (`NewMessage`). */
+type SendOnce = (cid: string | undefined, cidStem: string | undefined, cidCounter: number) => Sent;
+
 /**
  * Sends once: `send` gets the stored form of the client id (the command's cid and the send's
- * number within the command, as a command may send several messages) and runs unless a send with
- * that id is remembered, whose result is returned instead.
+ * number within the command, as a command may send several messages), split as a page keeps it,
+ * and runs unless a send with that id is remembered, whose result is returned instead.
  */
-function once(
-  recentSends: DuplicateIds,
-  from: Actor,
-  send: (cid: string | undefined) => Sent,
-): Sent {
+function once(recentSends: DuplicateIds, split: ClientIdSplit, from: Actor, send: SendOnce): Sent {
   const cid = from.cid;
-  if (cid === undefined) return send(undefined);
+  if (cid === undefined) return send(undefined, undefined, -1);
   const n = from.sends ?? 0;
   from.sends = n + 1; // the actor is one command's: bound services make a new one per call
   const account = nameKey(from.login);
   const earlier = recentSends.get(account, n, cid);
   if (earlier) return earlier;
-  const result = send(storedClientId(n, cid));
+  splitClientId(split, n, cid);
+  const result = send(storedClientId(n, cid), split.stem, split.counter);
   recentSends.remember(account, n, cid, result);
   return result;
 }
@@ -82,6 +84,7 @@ export function createSends(
   /** Sent messages by account, client message id and send number within the command. */
   const recentSends = deps.duplicates;
   seedDuplicates(store, recentSends);
+  const split = newClientIdSplit();
 
   /** The sending session to leave out of a message's delivery, unless it asked for echoes. */
   function unlessEcho(from: Actor): string | undefined {
@@ -98,7 +101,7 @@ export function createSends(
    * Runs the deliver hooks on a new message, checks its text and stores it. The draft is built by
    * the caller as the stored fields in order and is the store's input as is (no copies on this path).
    */
-  function storeMessage(draft: Omit<StoredMessage, "id">): AddedMessage {
+  function storeMessage(draft: NewMessage): AddedMessage {
     vetDraft(hooks, draft);
     stats.messages++;
     return store.addMessage(draft);
@@ -106,7 +109,7 @@ export function createSends(
 
   return {
     sendPublic(from, text, opts = {}) {
-      return once(recentSends, from, (cid) => {
+      return once(recentSends, split, from, (cid, cidStem, cidCounter) => {
         const stored = storeMessage({
           ts: now(),
           conv: "p",
@@ -117,6 +120,8 @@ export function createSends(
           action: opts.action === true,
           text,
           cid,
+          cidStem,
+          cidCounter,
         });
         fanOut.pushEveryone(stored.event, unlessEcho(from));
         announce(from, stored);
@@ -128,7 +133,7 @@ export function createSends(
       const toKey = nameKey(to);
       const recipient = accountLogin(to);
       if (!recipient) throw new ChatError("no_such_user", `Cannot send to "${to}": no such user`);
-      return once(recentSends, from, (cid) => {
+      return once(recentSends, split, from, (cid, cidStem, cidCounter) => {
         const fromKey = nameKey(from.login);
         // Online on any node: a node gets its deliveries live, so nothing is kept for later.
         const online = sessions.of(toKey).length > 0 || deps.cluster?.onlineElsewhere(toKey);
@@ -144,6 +149,8 @@ export function createSends(
           action: opts.action === true,
           text,
           cid,
+          cidStem,
+          cidCounter,
         });
         if (!online) store.addUndelivered(toKey, stored);
         fanOut.pushToAccount(toKey, stored.event, unlessEcho(from));
@@ -156,7 +163,7 @@ export function createSends(
     sendGroup(from, name, text, opts = {}) {
       const group = requireGroup(groups, name, "send to");
       requireMember(group, from, "send to");
-      return once(recentSends, from, (cid) => {
+      return once(recentSends, split, from, (cid, cidStem, cidCounter) => {
         const conv = conversationOf({
           scope: "group",
           groupKey: group.key,
@@ -172,6 +179,8 @@ export function createSends(
           action: opts.action === true,
           text,
           cid,
+          cidStem,
+          cidCounter,
         });
         fanOut.pushToMembers(group, stored.event, unlessEcho(from));
         announce(from, stored);

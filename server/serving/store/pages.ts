@@ -3,7 +3,7 @@
 
 import type { MessageEvent } from "../../../protocol/mod.ts";
 import { encodeMessage, fromEvent } from "../message_event.ts";
-import type { AddedMessage, StoredMessage } from "./store.ts";
+import type { AddedMessage, NewMessage, StoredMessage } from "./store.ts";
 
 /** Most messages in one page: bounds what a history read parses to find a few messages. */
 export const PAGE_MAX = 256;
@@ -24,6 +24,9 @@ export interface PendingPage {
    * 3.2). `cidEntries` reads it, and the forms older pages hold.
    */
   cids?: CidEntry[];
+  /** The split of the id `cids` ends with, when that is a single id (`stageCid`). */
+  lastStem?: string;
+  lastCounter?: number;
 }
 
 /** One entry of a page's `cids` column (see `PendingPage.cids`). */
@@ -42,7 +45,7 @@ export function directParties(conv: string): [string, string] {
 export function stageMessage(
   pending: Map<string, PendingPage>,
   id: number,
-  message: Omit<StoredMessage, "id">,
+  message: NewMessage,
   writeFull: (page: PendingPage) => void,
 ): AddedMessage {
   // Built field by field: an object spread here costs more than the rest of the function.
@@ -72,7 +75,7 @@ export function stageMessage(
   page.last = id;
   page.newestTs = Math.max(page.newestTs, message.ts);
   if (message.cid !== undefined) {
-    stageCid(page.cids ??= new Array<CidEntry>(page.events.length).fill(null), message.cid);
+    stageCid(page, page.cids ??= new Array<CidEntry>(page.events.length).fill(null), message);
   } else if (page.cids) page.cids.push(null);
   page.events.push(event);
   return stored;
@@ -80,15 +83,30 @@ export function stageMessage(
 
 /** Most trailing digits read as a counter: 9 keep it a small integer. */
 const COUNTER_DIGITS = 9;
-/** Where the stored client id last read by `readCounter` ends its stem; its counter, or -1. */
-let stemEnd = 0;
-let counterRead = -1;
 
 /**
- * Reads `cid`'s counter: its last digits (at most COUNTER_DIGITS, written as `String(n)` writes
- * them: no leading zero), into `stemEnd`/`counterRead`; `counterRead` is -1 when it has none.
+ * A client id split for a page's runs by `splitClientId`: `stem` is the stored id's stem
+ * (`<send>:<the cid's stem>`), undefined when the cid has no counter, and the same string object
+ * while a client's sends come, so a page tells a run goes on without reading a character.
  */
-function readCounter(cid: string): void {
+export interface ClientIdSplit {
+  stem: string | undefined;
+  counter: number;
+  /** The last stem split, as the cid has it, and its send number: kept to reuse `stem`. */
+  cidStem: string;
+  send: number;
+}
+
+/** A split to reuse for every send of one chat core. */
+export function newClientIdSplit(): ClientIdSplit {
+  return { stem: undefined, counter: -1, cidStem: "", send: -1 };
+}
+
+/**
+ * Splits the stored client id `<send>:<cid>` into `split`: the counter is the cid's last digits (at
+ * most COUNTER_DIGITS, with no leading zero: as `String(n)` writes them), the stem all before.
+ */
+export function splitClientId(split: ClientIdSplit, send: number, cid: string): void {
   const end = cid.length;
   let stem = end;
   let counter = 0;
@@ -98,9 +116,20 @@ function readCounter(cid: string): void {
     counter += digit * scale;
     stem--;
   }
-  stemEnd = stem;
-  const leadingZero = cid.charCodeAt(stem) === 48 && end - stem > 1;
-  counterRead = stem === end || leadingZero ? -1 : counter;
+  if (stem === end || (cid.charCodeAt(stem) === 48 && end - stem > 1)) {
+    split.stem = undefined;
+    split.counter = -1;
+    return;
+  }
+  if (
+    send !== split.send || stem !== split.cidStem.length || !sameStart(split.cidStem, cid, stem) ||
+    split.stem === undefined
+  ) {
+    split.cidStem = cid.slice(0, stem);
+    split.send = send;
+    split.stem = `${send}:${split.cidStem}`;
+  }
+  split.counter = counter;
 }
 
 /** Whether `a` and `b` have the same first `length` units. */
@@ -111,30 +140,28 @@ function sameStart(a: string, b: string, length: number): boolean {
   return true;
 }
 
-/** Adds a message's stored client id to a page's `cids`: it grows the run it continues, if any. */
-function stageCid(cids: CidEntry[], cid: string): void {
-  readCounter(cid);
+/**
+ * Adds a message's stored client id to a page's `cids`; with its split (`NewMessage.cidStem`), it
+ * grows the run it continues, if any.
+ */
+function stageCid(page: PendingPage, cids: CidEntry[], message: NewMessage): void {
+  const stem = message.cidStem;
+  const counter = message.cidCounter ?? -1;
   const last = cids.length > 0 ? cids[cids.length - 1] : null;
-  if (counterRead > 0 && last !== null) {
+  if (stem !== undefined && last !== null) {
     if (typeof last !== "string") {
-      const [stem, first, count] = last;
-      if (
-        first + count === counterRead && stem.length === stemEnd && sameStart(stem, cid, stemEnd)
-      ) {
-        last[2] = count + 1;
+      if (last[0] === stem && last[1] + last[2] === counter) {
+        last[2]++;
         return;
       }
-    } else {
-      const stem = stemEnd;
-      const counter = counterRead;
-      readCounter(last);
-      if (counterRead === counter - 1 && stemEnd === stem && sameStart(last, cid, stem)) {
-        cids[cids.length - 1] = [cid.slice(0, stem), counterRead, 2];
-        return;
-      }
+    } else if (page.lastStem === stem && page.lastCounter === counter - 1) {
+      cids[cids.length - 1] = [stem, counter - 1, 2];
+      return;
     }
   }
-  cids.push(cid);
+  cids.push(message.cid!);
+  page.lastStem = stem;
+  page.lastCounter = counter;
 }
 
 let unreadable = 0;

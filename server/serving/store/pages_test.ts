@@ -2,10 +2,17 @@
 // form of the column read back as the ids each message was stored with.
 
 import assert from "node:assert/strict";
-import { cidEntries, type PendingPage, stageMessage } from "./pages.ts";
-import type { StoredMessage } from "./store.ts";
+import {
+  cidEntries,
+  newClientIdSplit,
+  type PendingPage,
+  splitClientId,
+  stageMessage,
+} from "./pages.ts";
+import type { NewMessage } from "./store.ts";
+import { parseStoredClientId } from "../shared_state.ts";
 
-const message = (cid: string | undefined): Omit<StoredMessage, "id"> => ({
+const message = (cid: string | undefined): NewMessage => ({
   ts: 1_700_000_000_000,
   conv: "p",
   scope: "public",
@@ -17,10 +24,26 @@ const message = (cid: string | undefined): Omit<StoredMessage, "id"> => ({
   cid,
 });
 
-/** Stages one message per cid on one page; the page and the cids as the column reads back. */
-function roundTrip(cids: (string | undefined)[]): { page: PendingPage; read: (string | null)[] } {
+/**
+ * Stages one message per stored cid on one page, split as the chat core splits them (or not, with
+ * `split` false); the page and the cids as the column reads back.
+ */
+function roundTrip(
+  cids: (string | undefined)[],
+  split = true,
+): { page: PendingPage; read: (string | null)[] } {
   const pending = new Map<string, PendingPage>();
-  cids.forEach((cid, i) => stageMessage(pending, i + 1, message(cid), () => assert.fail("full")));
+  const splitter = newClientIdSplit();
+  cids.forEach((cid, i) => {
+    const draft = message(cid);
+    const parts = cid === undefined ? undefined : parseStoredClientId(cid);
+    if (split && parts) {
+      splitClientId(splitter, parts.send, parts.cid);
+      draft.cidStem = splitter.stem;
+      draft.cidCounter = splitter.counter;
+    }
+    stageMessage(pending, i + 1, draft, () => assert.fail("the page is full"));
+  });
   const page = pending.get("p")!;
   const read = new Array<string | null>(cids.length).fill(null);
   if (page.cids) {
@@ -56,8 +79,27 @@ Deno.test("a page's cids read back as staged, whatever their shape and order", (
     '0:["quoted"]-3',
     undefined,
   ];
-  const { read } = roundTrip(cids);
-  assert.deepEqual(read, cids.map((cid) => cid ?? null));
+  for (const split of [true, false]) {
+    const { read } = roundTrip(cids, split);
+    assert.deepEqual(read, cids.map((cid) => cid ?? null), split ? "split" : "not split");
+  }
+});
+
+Deno.test("splitClientId keeps one stem string while a client's ids come", () => {
+  const split = newClientIdSplit();
+  splitClientId(split, 0, "3f9c1a7e-41");
+  const stem = split.stem;
+  assert.deepEqual([stem, split.counter], ["0:3f9c1a7e-", 41]);
+  splitClientId(split, 0, "3f9c1a7e-42");
+  assert.ok(split.stem === stem && split.counter === 42);
+  splitClientId(split, 1, "3f9c1a7e-42");
+  assert.deepEqual([split.stem, split.counter], ["1:3f9c1a7e-", 42]);
+  splitClientId(split, 1, "3f9c1a7e-042");
+  assert.equal(split.stem, undefined, "a leading zero: no counter");
+  splitClientId(split, 1, "3f9c1a7e-");
+  assert.equal(split.stem, undefined);
+  splitClientId(split, 0, "x-12345678901");
+  assert.deepEqual([split.stem, split.counter], ["0:x-12", 345678901]);
 });
 
 Deno.test("a client's counting ids take one run per page, not one string per message", () => {

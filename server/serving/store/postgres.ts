@@ -17,6 +17,7 @@ import { pgOperatorMethods } from "./postgres_operator.ts";
 import type {
   AccountRow,
   AddedMessage,
+  NewMessage,
   RecentClientId,
   Retention,
   Store,
@@ -380,7 +381,7 @@ function postgresStore(
 
     // ---- messages ----
 
-    addMessage(message: Omit<StoredMessage, "id">): AddedMessage {
+    addMessage(message: NewMessage): AddedMessage {
       lockIds();
       return stageMessage(pending, ++lastId, message, writePage);
     },

@@ -9,7 +9,7 @@ import { directParties, type PendingPage, stageMessage } from "./pages.ts";
 import { historyMethods } from "./sqlite_history.ts";
 import { identityMethods } from "./sqlite_identity.ts";
 import { OPERATOR_MIGRATION, operatorMethods } from "./sqlite_operator.ts";
-import type { AddedMessage, Store, StoredMessage, StoreOptions } from "./store.ts";
+import type { AddedMessage, NewMessage, Store, StoreOptions } from "./store.ts";
 
 /** The schema, one entry per version; a store migrates itself forward on open. Never edit a shipped entry. */
 export const MIGRATIONS: readonly string[] = [
@@ -275,7 +275,7 @@ export function openSqliteStore(dir: string, options: SqliteStoreOptions = {}): 
     // ---- messages ----
 
     /** Stores a message under the next id and returns it, with its event encoded. */
-    addMessage(message: Omit<StoredMessage, "id">): AddedMessage {
+    addMessage(message: NewMessage): AddedMessage {
       beginWrite();
       return stageMessage(pages.pending, ++lastId, message, pages.write);
     },

@@ -65,7 +65,7 @@ export interface Store {
    * Stores a message under the next id and returns it, with its event encoded once
    * (`encodeMessage`) for history and delivery. Ids only grow, also across restarts and pruning.
    */
-  addMessage(message: Omit<StoredMessage, "id">): AddedMessage;
+  addMessage(message: NewMessage): AddedMessage;
   /** The highest message id given so far (0 for none). */
   readonly lastMessageId: number;
   messageCount(): number;
@@ -270,6 +270,13 @@ export interface StoredMessage {
   /** The sender's client message id, when the client gave one. */
   cid?: string;
 }
+
+/**
+ * A message to store. `cidStem` and `cidCounter`, when given, split its `cid` as `cidStem` +
+ * `String(cidCounter)` (see pages.ts `splitClientId`): a page keeps a client's counting ids as one
+ * run from them without reading the strings.
+ */
+export type NewMessage = Omit<StoredMessage, "id"> & { cidStem?: string; cidCounter?: number };
 
 /** A message just stored, with its event encoded once for the page and for delivery. */
 export type AddedMessage = StoredMessage & { event: string };
