@@ -187,6 +187,20 @@ export interface ZmqSocket {
 }
 
 const encoder = new TextEncoder();
+/** Attempts of a call that a signal keeps interrupting (EINTR) before its error is reported. */
+const EINTR_ATTEMPTS = 100;
+
+/**
+ * After a libzmq call failed (-1): runs it again while it failed with EINTR, boundedly; what the
+ * last attempt returned (-1 when the failure was another, still in zmq_errno).
+ */
+function afterInterrupts(call: () => number): number {
+  let result = -1;
+  for (let i = 0; i < EINTR_ATTEMPTS && result < 0 && lib().zmq_errno() === EINTR; i++) {
+    result = call();
+  }
+  return result;
+}
 
 function openSocket(context: Deno.PointerObject, type: number): ZmqSocket {
   const l = lib();
@@ -225,6 +239,7 @@ function openSocket(context: Deno.PointerObject, type: number): ZmqSocket {
       if (l.zmq_msg_more(msg) === 0) break;
       // The rest of a message is already in libzmq: a multipart message arrives whole.
       length = l.zmq_msg_recv(msg, socket, ZMQ_DONTWAIT);
+      if (length < 0) length = afterInterrupts(() => l.zmq_msg_recv(msg, socket, ZMQ_DONTWAIT));
       if (length < 0) throw zmqError("Cannot receive a ZeroMQ message part");
     }
     next = frames;
@@ -273,7 +288,12 @@ function openSocket(context: Deno.PointerObject, type: number): ZmqSocket {
         const bytes = typeof frame === "string" ? encoder.encode(frame) : frame;
         const flags = ZMQ_DONTWAIT | (i < last ? ZMQ_SNDMORE : 0);
         // A ROUTER refuses a message at its first frame (unknown peer, full queue), never later.
-        if (l.zmq_send(socket, bytes, BigInt(bytes.byteLength), flags) < 0) {
+        const size = BigInt(bytes.byteLength);
+        // A frame interrupted by a signal is sent again: a message must never be left half sent.
+        if (
+          l.zmq_send(socket, bytes, size, flags) < 0 &&
+          afterInterrupts(() => l.zmq_send(socket, bytes, size, flags)) < 0
+        ) {
           throw zmqError("Cannot send a ZeroMQ message");
         }
       }
