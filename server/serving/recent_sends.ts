@@ -2,6 +2,7 @@
 // Two generations of hash tables in typed arrays: constant time, and nothing for the collector.
 
 import type { Sent } from "../../protocol/plugin.ts";
+import { type ClientIdSplit, newClientIdSplit, splitClientId } from "./client_ids.ts";
 import type { DuplicateIds } from "./shared_state.ts";
 
 /**
@@ -48,14 +49,6 @@ function filterBits(lo: number): number {
   return (1 << (lo & 31)) | (1 << ((lo >>> 5) & 31));
 }
 
-/** Whether `a` and `b` have the same first `length` units. */
-function sameStart(a: string, b: string, length: number): boolean {
-  for (let i = 0; i < length; i++) {
-    if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 /** MurmurHash3's 32-bit finalizer. */
 function mix(h: number): number {
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -70,8 +63,6 @@ function mix(h: number): number {
  */
 const BLOCK_BITS = 4;
 const BLOCK = 1 << BLOCK_BITS;
-/** Most trailing digits read as a cid's counter: 9 keep it under 2^30. */
-const COUNTER_DIGITS = 9;
 
 /** Words per slot: the hash's two halves, then the id and the time as two 64-bit floats. */
 const SLOT_WORDS = 6;
@@ -120,6 +111,13 @@ class Generation {
     }
   }
 
+  /** Whether `slot` is empty or holds the hash: where a `find` for it may have stopped. */
+  holdsOrFree(slot: number, hi: number, lo: number): boolean {
+    const at = slot * SLOT_WORDS;
+    const slotLo = this.words[at + 1];
+    return slotLo === 0 || (slotLo === lo && this.words[at] === hi);
+  }
+
   /** Stores the hash with its send in `slot` (from `find` with the same `home`). */
   put(slot: number, hi: number, lo: number, home: number, id: number, ts: number): void {
     const at = slot * SLOT_WORDS;
@@ -162,13 +160,15 @@ class Generation {
  * machine fault, and the arrays are never traced.
  *
  * Cost per send (issue #14 item 6): a new id is hashed once (`remember` right after `get` with the
- * same parts reuses the hash) from its parts as they came, and only the counter's digits when the
- * cid's stem (all before its last digits: the bundled client's per-connection prefix) is the one
- * hashed last. Where a key is probed from keeps a client's counters together: each run of 16
- * consecutive counters of a stem fills one block of slots, at a place chosen by the stem's hash
- * and the run, and the previous generation's filter has one word per such block. A client's sends
- * so walk a few cache lines in turn where a random slot of a 6 MiB table missed the caches every
- * time (the message path's allocations evict it); the window's rule is the same for every cid.
+ * same parts reuses the hash and the slot `get` found). A cid that ends in a counter (the bundled
+ * client's per-connection prefix and a number, see client_ids.ts) is hashed from its stem and the
+ * counter, and the stem's lanes are kept: the next id of the same client hashes no character,
+ * and the chat core passes the split it makes for the store anyway. Where a key is probed from
+ * keeps a client's counters together: each run of 16 consecutive counters of a stem fills one
+ * block of slots, at a place chosen by the stem's hash and the run, and the previous generation's
+ * filter has one word per such block. A client's sends so walk a few cache lines in turn where a
+ * random slot of a 6 MiB table missed the caches every time (the message path's allocations evict
+ * it); the window's rule is the same for every cid.
  *
  * @example
  * ```ts
@@ -189,15 +189,15 @@ export class RecentSends implements DuplicateIds {
   #lo = 0;
   /** Where the key last hashed starts probing (`#hash`). */
   #home = 0;
-  /** The last stem hashed (`#hashStem`): its parts and the two lanes' state after it. */
+  /** The last stem hashed: its account, the stored stem (`ClientIdSplit.stem`), the lanes after it. */
   #stemAccount: string | undefined;
-  #stemSend = -1;
-  /** A cid that starts with the stem (the whole cid: a slice would be compared through it). */
-  #stemSource = "";
-  #stemLength = -1;
-  #stemUnits = 0;
+  #stem: string | undefined;
   #stemA = 0;
   #stemB = 0;
+  /** The split `#hash` makes when the caller gives none. */
+  readonly #split = newClientIdSplit();
+  /** The current table's slot that `get` found for the key last hashed, for `remember`. */
+  #slot = -1;
 
   /** Remembers at least the last `window` ids; `window` is at least 1. */
   constructor(readonly window: number) {
@@ -208,35 +208,38 @@ export class RecentSends implements DuplicateIds {
     this.#previous = new Generation(slots, bits);
   }
 
-  /** What the send returned, while it is within the window. */
-  get(account: string, send: number, cid: string): Sent | undefined {
-    this.#hash(account, send, cid);
-    // The current table directly: `remember` stores a new id in the line this probe reads.
+  /** What the send returned, while it is within the window. `split`: see `DuplicateIds`. */
+  get(account: string, send: number, cid: string, split?: ClientIdSplit): Sent | undefined {
+    this.#hash(account, send, cid, split);
+    // The current table directly: `remember` stores a new id in the slot this probe found.
     const current = this.#current;
-    return current.read(current.find(this.#hi, this.#lo, this.#home)) ?? this.#lookupPrevious();
+    const slot = this.#slot = current.find(this.#hi, this.#lo, this.#home);
+    return current.read(slot) ?? this.#lookupPrevious();
   }
 
   /** Remembers a send; the oldest generation goes when the current one is full. */
-  remember(account: string, send: number, cid: string, sent: Sent): void {
+  remember(account: string, send: number, cid: string, sent: Sent, split?: ClientIdSplit): void {
+    let slot = this.#slot;
     if (this.#current.size >= this.window) {
       const emptied = this.#previous;
       emptied.clear();
       this.#previous = this.#current;
       this.#current = emptied;
+      slot = -1;
     }
-    this.#hash(account, send, cid);
+    const hi = this.#hi;
+    const lo = this.#lo;
+    this.#hash(account, send, cid, split);
     const generation = this.#current;
+    const home = this.#home;
+    // The slot `get` found for this key, unless another key was hashed or stored since.
+    if (slot < 0 || hi !== this.#hi || lo !== this.#lo || !generation.holdsOrFree(slot, hi, lo)) {
+      slot = generation.find(this.#hi, this.#lo, home);
+    }
+    this.#slot = -1;
     // The sign carries `queued`: a time is never negative.
     const ts = sent.queued ? -sent.ts : sent.ts;
-    const home = this.#home;
-    generation.put(
-      generation.find(this.#hi, this.#lo, home),
-      this.#hi,
-      this.#lo,
-      home,
-      sent.id,
-      ts,
-    );
+    generation.put(slot, this.#hi, this.#lo, home, sent.id, ts);
   }
 
   /** How many ids are remembered now: between `window` and `2 × window` once that many were seen. */
@@ -248,6 +251,7 @@ export class RecentSends implements DuplicateIds {
   clear(): void {
     this.#current.clear();
     this.#previous.clear();
+    this.#slot = -1;
   }
 
   /** What the previous generation holds for the hash last computed: its filter first. */
@@ -261,59 +265,52 @@ export class RecentSends implements DuplicateIds {
   }
 
   /**
-   * Two 32-bit FNV-1a lanes over the UTF-16 units of `<account>\0<send>:<cid>`, with different
-   * offsets and primes, each finished with MurmurHash3's mixer so every bit of the key reaches
-   * every bit of the hash; and the key's home slot (see `#home`). The lanes' state after the
-   * cid's stem is kept: the next cid of the same stem feeds only its counter's digits.
+   * The key's 64-bit hash and home slot. A cid with a counter (see client_ids.ts) is hashed as two
+   * 32-bit FNV-1a lanes over `<account>\0<stored stem>`, with different offsets and primes, each
+   * mixed with the counter by MurmurHash3's finalizer; the lanes of the last stem are kept, so the
+   * next id of the same client hashes no character. Other cids: the lanes over
+   * `<account>\0<send>:<cid>`, each finished with the mixer. Each key has one form, so one hash.
    */
-  #hash(account: string, send: number, cid: string): void {
+  #hash(account: string, send: number, cid: string, given?: ClientIdSplit): void {
     if (account === this.#account && send === this.#send && cid === this.#cid) return;
-    // The counter: the cid's last digits, at most COUNTER_DIGITS of them (< 2^30).
-    const end = cid.length;
-    let stem = end;
-    let counter = 0;
-    for (let scale = 1; stem > 0 && end - stem < COUNTER_DIGITS; scale *= 10) {
-      const digit = cid.charCodeAt(stem - 1) - 48;
-      if (digit < 0 || digit > 9) break;
-      counter += digit * scale;
-      stem--;
-    }
-    if (
-      stem !== this.#stemLength || send !== this.#stemSend || account !== this.#stemAccount ||
-      !sameStart(this.#stemSource, cid, stem)
-    ) this.#hashStem(account, send, cid, stem);
-    laneA = this.#stemA;
-    laneB = this.#stemB;
-    feed(cid, stem, end);
     this.#account = account;
     this.#send = send;
     this.#cid = cid;
-    this.#hi = mix(laneA ^ (this.#stemUnits + end));
-    this.#lo = mix(laneB) || 1;
+    this.#slot = -1;
+    let split = given;
+    if (split === undefined) splitClientId(split = this.#split, send, cid);
+    const stem = split.stem;
+    if (stem === undefined) {
+      const number = String(send); // a small integer's string is cached by V8
+      laneA = 0x811c9dc5;
+      laneB = 0x050c5d1f;
+      feed(account);
+      feed("\u0000");
+      feed(number);
+      feed(":");
+      feed(cid);
+      this.#hi = mix(laneA ^ (account.length + number.length + cid.length + 2));
+      this.#lo = mix(laneB) || 1;
+      this.#home = this.#hi ^ this.#lo;
+      return;
+    }
+    if (stem !== this.#stem || account !== this.#stemAccount) {
+      laneA = 0x2f9be6dd;
+      laneB = 0x7a3c5e01;
+      feed(account);
+      feed("\u0000");
+      feed(stem);
+      this.#stemA = laneA;
+      this.#stemB = laneB;
+      this.#stem = stem;
+      this.#stemAccount = account;
+    }
+    const counter = split.counter;
+    this.#hi = mix(this.#stemA ^ mix(counter ^ 0x9e3779b9));
+    this.#lo = mix(this.#stemB ^ mix(counter ^ 0x85ebca6b)) || 1;
     // Counters in blocks of BLOCK consecutive slots, each block where the stem's hash and the
-    // counter's block number put it; a cid with no counter goes where its own hash does.
-    this.#home = stem === end
-      ? this.#hi ^ this.#lo
-      : (mix(this.#stemA ^ Math.imul((counter >>> BLOCK_BITS) + 1, 0x9e3779b1)) << BLOCK_BITS) |
-        (counter & (BLOCK - 1));
-  }
-
-  /** Hashes `<account>\0<send>:` and the cid's first `stem` units, and keeps the lanes' state. */
-  #hashStem(account: string, send: number, cid: string, stem: number): void {
-    const number = String(send); // a small integer's string is cached by V8
-    laneA = 0x811c9dc5;
-    laneB = 0x050c5d1f;
-    feed(account);
-    feed("\u0000");
-    feed(number);
-    feed(":");
-    feed(cid, 0, stem);
-    this.#stemA = laneA;
-    this.#stemB = laneB;
-    this.#stemAccount = account;
-    this.#stemSend = send;
-    this.#stemLength = stem;
-    this.#stemSource = cid;
-    this.#stemUnits = account.length + number.length + 2;
+    // counter's block number put it.
+    this.#home = (mix(this.#stemA ^ Math.imul((counter >>> BLOCK_BITS) + 1, 0x9e3779b1)) <<
+      BLOCK_BITS) | (counter & (BLOCK - 1));
   }
 }

@@ -2,6 +2,7 @@
 // sessions and presence, groups, duplicate ids, the login throttle and the rate limits.
 
 import type { OnlineUser, Sent } from "../../protocol/plugin.ts";
+import type { ClientIdSplit } from "./client_ids.ts";
 import type { Group, LeaveOutcome } from "./groups.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import type { Session } from "./sessions.ts";
@@ -50,8 +51,12 @@ export interface GroupDirectory {
  * request carried it. The parts are passed apart: the message path never joins them into a key.
  */
 export interface DuplicateIds {
-  get(account: string, send: number, cid: string): Sent | undefined;
-  remember(account: string, send: number, cid: string, sent: Sent): void;
+  /**
+   * What the send returned while it is remembered. `split`, when given, is `splitClientId`'s split
+   * of this send and cid (the chat core splits each once for the store too); it changes nothing.
+   */
+  get(account: string, send: number, cid: string, split?: ClientIdSplit): Sent | undefined;
+  remember(account: string, send: number, cid: string, sent: Sent, split?: ClientIdSplit): void;
   /** Forgets everything, for a commit that failed after sends were remembered. */
   clear(): void;
 }

@@ -13,7 +13,7 @@ import {
   type Store,
   type StoredMessage,
 } from "../store/store.ts";
-import { type ClientIdSplit, newClientIdSplit, splitClientId } from "../store/pages.ts";
+import { type ClientIdSplit, newClientIdSplit, splitClientId } from "../client_ids.ts";
 import {
   DEDUP_WINDOW,
   type DuplicateIds,
@@ -44,11 +44,14 @@ function once(recentSends: DuplicateIds, split: ClientIdSplit, from: Actor, send
   const n = from.sends ?? 0;
   from.sends = n + 1; // the actor is one command's: bound services make a new one per call
   const account = nameKey(from.login);
-  const earlier = recentSends.get(account, n, cid);
-  if (earlier) return earlier;
   splitClientId(split, n, cid);
-  const result = send(storedClientId(n, cid), split.stem, split.counter);
-  recentSends.remember(account, n, cid, result);
+  const earlier = recentSends.get(account, n, cid, split);
+  if (earlier) return earlier;
+  const { stem, counter } = split;
+  const result = send(storedClientId(n, cid), stem, counter);
+  // A deliver hook may have sent meanwhile, through this split: then it is not this cid's any more.
+  const still = split.stem === stem && split.counter === counter;
+  recentSends.remember(account, n, cid, result, still ? split : undefined);
   return result;
 }
 

@@ -81,65 +81,6 @@ export function stageMessage(
   return stored;
 }
 
-/** Most trailing digits read as a counter: 9 keep it a small integer. */
-const COUNTER_DIGITS = 9;
-
-/**
- * A client id split for a page's runs by `splitClientId`: `stem` is the stored id's stem
- * (`<send>:<the cid's stem>`), undefined when the cid has no counter, and the same string object
- * while a client's sends come, so a page tells a run goes on without reading a character.
- */
-export interface ClientIdSplit {
-  stem: string | undefined;
-  counter: number;
-  /** The last stem split, as the cid has it, and its send number: kept to reuse `stem`. */
-  cidStem: string;
-  send: number;
-}
-
-/** A split to reuse for every send of one chat core. */
-export function newClientIdSplit(): ClientIdSplit {
-  return { stem: undefined, counter: -1, cidStem: "", send: -1 };
-}
-
-/**
- * Splits the stored client id `<send>:<cid>` into `split`: the counter is the cid's last digits (at
- * most COUNTER_DIGITS, with no leading zero: as `String(n)` writes them), the stem all before.
- */
-export function splitClientId(split: ClientIdSplit, send: number, cid: string): void {
-  const end = cid.length;
-  let stem = end;
-  let counter = 0;
-  for (let scale = 1; stem > 0 && end - stem < COUNTER_DIGITS; scale *= 10) {
-    const digit = cid.charCodeAt(stem - 1) - 48;
-    if (digit < 0 || digit > 9) break;
-    counter += digit * scale;
-    stem--;
-  }
-  if (stem === end || (cid.charCodeAt(stem) === 48 && end - stem > 1)) {
-    split.stem = undefined;
-    split.counter = -1;
-    return;
-  }
-  if (
-    send !== split.send || stem !== split.cidStem.length || !sameStart(split.cidStem, cid, stem) ||
-    split.stem === undefined
-  ) {
-    split.cidStem = cid.slice(0, stem);
-    split.send = send;
-    split.stem = `${send}:${split.cidStem}`;
-  }
-  split.counter = counter;
-}
-
-/** Whether `a` and `b` have the same first `length` units. */
-function sameStart(a: string, b: string, length: number): boolean {
-  for (let i = 0; i < length; i++) {
-    if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
-  }
-  return true;
-}
-
 /**
  * Adds a message's stored client id to a page's `cids`; with its split (`NewMessage.cidStem`), it
  * grows the run it continues, if any.

@@ -2,13 +2,8 @@
 // form of the column read back as the ids each message was stored with.
 
 import assert from "node:assert/strict";
-import {
-  cidEntries,
-  newClientIdSplit,
-  type PendingPage,
-  splitClientId,
-  stageMessage,
-} from "./pages.ts";
+import { cidEntries, type PendingPage, stageMessage } from "./pages.ts";
+import { newClientIdSplit, splitClientId } from "../client_ids.ts";
 import type { NewMessage } from "./store.ts";
 import { parseStoredClientId } from "../shared_state.ts";
 
@@ -83,23 +78,6 @@ Deno.test("a page's cids read back as staged, whatever their shape and order", (
     const { read } = roundTrip(cids, split);
     assert.deepEqual(read, cids.map((cid) => cid ?? null), split ? "split" : "not split");
   }
-});
-
-Deno.test("splitClientId keeps one stem string while a client's ids come", () => {
-  const split = newClientIdSplit();
-  splitClientId(split, 0, "3f9c1a7e-41");
-  const stem = split.stem;
-  assert.deepEqual([stem, split.counter], ["0:3f9c1a7e-", 41]);
-  splitClientId(split, 0, "3f9c1a7e-42");
-  assert.ok(split.stem === stem && split.counter === 42);
-  splitClientId(split, 1, "3f9c1a7e-42");
-  assert.deepEqual([split.stem, split.counter], ["1:3f9c1a7e-", 42]);
-  splitClientId(split, 1, "3f9c1a7e-042");
-  assert.equal(split.stem, undefined, "a leading zero: no counter");
-  splitClientId(split, 1, "3f9c1a7e-");
-  assert.equal(split.stem, undefined);
-  splitClientId(split, 0, "x-12345678901");
-  assert.deepEqual([split.stem, split.counter], ["0:x-12", 345678901]);
 });
 
 Deno.test("a client's counting ids take one run per page, not one string per message", () => {
