@@ -31,19 +31,25 @@ export interface Gate {
   close(): Promise<void>;
 }
 
+/** What the gate checks handshakes against, and where it logs them. */
+export interface GateOptions {
+  log: Logger;
+  /** New connections per address. */
+  connectLimit: Limiter;
+  /** Banned address ranges: refused for good. */
+  bans?: Pick<BanList, "address">;
+  /** Open connections per address. */
+  openConnections?: AddressCap;
+}
+
 /**
  * Binds the ZAP handler in `context`, the chat ROUTER's (ZAP is an inproc:// endpoint of its
- * context); must run before the chat ROUTER binds, in the same thread. Every handshake
- * is logged with its network address. With CURVE
- * the client key ties them for logins, which name it (`addressOf`, docs/PROTOCOL.md 3.3).
+ * context); must run before the chat ROUTER binds, in the same thread. Every handshake is logged
+ * with its network address. With CURVE the client key ties the address to logins, which name it
+ * (`addressOf`, docs/PROTOCOL.md 3.3). Throws when the handler cannot bind.
  */
-export function openGate(
-  context: ZmqContext,
-  log: Logger,
-  connectLimit: Limiter,
-  bans?: Pick<BanList, "address">,
-  openConnections?: AddressCap,
-): Gate {
+export function openGate(context: ZmqContext, options: GateOptions): Gate {
+  const { log, connectLimit, bans, openConnections } = options;
   const socket = context.socket(ZMQ_ROUTER);
   try {
     socket.setInt32Option(ZmqOption.LINGER, 0);

@@ -176,7 +176,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // Ended last, once both sockets are closed and the ROUTER's linger is over.
   const context = openContext();
   acquired.defer(() => context.term());
-  const gate = openGateOrThrow(context, log, connectLimit, bans, openConnections);
+  const gate = openGateOrThrow(context, { log, connectLimit, bans, openConnections });
   acquired.defer(() => gate.close());
 
   const brokerDeps: BrokerDeps = {
