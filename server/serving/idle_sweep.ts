@@ -102,7 +102,10 @@ export function createIdleSweep(options: IdleSweepOptions): IdleSweep {
   let nextScan = -Infinity;
   let failed = false;
 
-  /** Whether `connection` is past the deadline; notes it when first seen without a session. */
+  /**
+   * How long `connection` has gone without a session when that is past the deadline, else
+   * undefined; notes in `seen` since when it has gone without one (now, when first seen so).
+   */
   function pastDeadline(
     connection: ChatConnection,
     deadline: number,
