@@ -43,6 +43,20 @@ export interface DialProgress {
   connectedAt: number;
 }
 
+/** Where a watch reports. Several sockets in turn (a client link's re-dials) can share one. */
+export interface WatchSink {
+  readonly failed: PromiseWithResolvers<HandshakeFailure>;
+  readonly progress: DialProgress;
+}
+
+/** A sink with nothing reported yet. */
+export function createWatchSink(): WatchSink {
+  return {
+    failed: Promise.withResolvers<HandshakeFailure>(),
+    progress: { connected: false, admitted: false, refusedDials: 0, connectedAt: 0 },
+  };
+}
+
 /** Watches a socket's handshakes until stopped. */
 export interface HandshakeWatch {
   /** Resolves with the first failure seen; never, when none happens before `stop()`. */
@@ -59,7 +73,8 @@ export interface HandshakeWatch {
 /**
  * Starts watching `socket`'s events for a failed security handshake. The caller stops the watch
  * once the connection works (a login answered) or the socket is closed. `onDisconnect`, when
- * given, hears of every established connection that drops, until the socket closes.
+ * given, hears of every established connection that drops, until the socket closes. `sink`, when
+ * given, is where the failure and the progress go (shared with the watches of earlier sockets).
  *
  * @example
  * ```ts
@@ -74,17 +89,12 @@ export interface HandshakeWatch {
 export function watchHandshake(
   socket: Socket,
   onDisconnect?: (address: string) => void,
+  sink: WatchSink = createWatchSink(),
 ): HandshakeWatch {
-  const failed = Promise.withResolvers<HandshakeFailure>();
+  const { failed, progress } = sink;
   const events = socket.events;
   let stopped = false;
   let hangUps = 0;
-  const progress: DialProgress = {
-    connected: false,
-    admitted: false,
-    refusedDials: 0,
-    connectedAt: 0,
-  };
   (async () => {
     while (!events.closed) {
       const event = await events.receive();

@@ -46,8 +46,11 @@ export interface SocketLoop {
   send(frames: OutFrames): void;
   /** Messages queued and not yet handed to the socket. */
   readonly pending: number;
-  /** Drops the messages not yet handed to the socket, for a connection that is being replaced. */
-  discardQueued(): void;
+  /**
+   * Removes and returns the messages not yet handed to the socket, for a connection that is being
+   * replaced: the caller drops them or queues them on the new one.
+   */
+  takeQueued(): OutFrames[];
   /** Stops the loop and closes the socket; resolves when both are done. */
   close(): Promise<void>;
   /** Settles when the loop has stopped. */
@@ -159,9 +162,11 @@ export function startSocketLoop(
     get pending() {
       return queue.length - head;
     },
-    discardQueued() {
+    takeQueued() {
+      const taken = queue.slice(head);
       queue = [];
       head = 0;
+      return taken;
     },
     close() {
       if (!closed) {
