@@ -272,3 +272,43 @@ export async function machineInfo(): Promise<Record<string, unknown>> {
     loadAverageAtStart: Deno.loadavg(),
   };
 }
+
+/**
+ * Scenario S's verdict in one line: the rate with a cid on every message over the rate without
+ * (both CURVE), as the table's median ratio and run by run (the sides run interleaved, so each run
+ * pair met the same load), and the server's CPU time per message on each side, which other work
+ * on the machine disturbs less than the rate. Undefined when S did not run on both sides.
+ *
+ * @example
+ * ```ts
+ * import { sustainedSummary } from "./report.ts";
+ * declare const results: import("./context.ts").ScenarioResult[];
+ * const line = sustainedSummary(results);
+ * if (line) console.log(line);
+ * ```
+ */
+export function sustainedSummary(results: ScenarioResult[]): string | undefined {
+  const s = results.find((r) => r.id === "S");
+  if (!s || s.chatz.length === 0 || s.baseline.length === 0) return undefined;
+  const rateOf = (run: ScenarioResult["chatz"][0]) => run.metrics.perSecond;
+  const cpuPerMessage = (runs: ScenarioResult["chatz"]) => {
+    const values = runs.flatMap((run) => {
+      const cores = (run.detail.cpuCores as CpuUse | undefined)?.target;
+      return cores !== undefined && rateOf(run) > 0 ? [(cores * 1e6) / rateOf(run)] : [];
+    });
+    return values.length > 0 ? spread(values).median : undefined;
+  };
+  const ratio = spread(s.chatz.map(rateOf)).median / spread(s.baseline.map(rateOf)).median;
+  const pairs = s.chatz.flatMap((run, i) =>
+    s.baseline[i] ? [(rateOf(run) / rateOf(s.baseline[i])).toFixed(2)] : []
+  );
+  const withCid = cpuPerMessage(s.chatz);
+  const without = cpuPerMessage(s.baseline);
+  const cpu = withCid !== undefined && without !== undefined
+    ? `; server CPU per message ${withCid.toFixed(2)} µs with cid, ${
+      without.toFixed(2)
+    } µs without (${(without / withCid).toFixed(2)}×)`
+    : "";
+  return `S, a cid on every message ÷ the same without (both CURVE): rate ${ratio.toFixed(3)}× ` +
+    `(target ≥ 0.90×: ${ratio >= 0.9 ? "met" : "not met"}); run by run ${pairs.join(", ")}${cpu}`;
+}

@@ -16,7 +16,7 @@ import { historyRun } from "./history.ts";
 import type { Dialect } from "./load_protocol.ts";
 import type { CpuUse } from "./proc_stats.ts";
 import { choosePinning, type Encryption, policyLimitArgs, ProcessSet, ROOT } from "./procs.ts";
-import { formatTable, machineInfo, tableRows } from "./report.ts";
+import { formatTable, machineInfo, sustainedSummary, tableRows } from "./report.ts";
 import { seedPublicHistory } from "./seed.ts";
 import { buildTemplate, hashMemory, idleMemory, reconnectStorm } from "./sessions.ts";
 import { directRelay, groupFanOut, latency, manyPairs, sustainedRelay } from "./traffic.ts";
@@ -290,6 +290,8 @@ async function main(): Promise<number> {
   const seconds = (performance.now() - started) / 1000;
   const rows = tableRows(results);
   console.log(formatTable(rows));
+  const sustained = sustainedSummary(results);
+  if (sustained) console.log(sustained);
   const problems = results.flatMap((r) => [
     ...(r.error ? [`${r.id}: error: ${r.error}`] : []),
     ...SIDES.flatMap((side) =>
