@@ -1077,3 +1077,43 @@ Deno.test(
     });
   },
 );
+
+Deno.test("counting cids stored as page runs are recognised after a restart and caught up", async () => {
+  await withWorld((world) => {
+    const a = world.login("alice", "a1");
+    const b = world.login("bob", "b1");
+    const seen = world.chat.sendPublic(a.caller, "seen live").id;
+    // Over a page (256) of alice's counting ids, bob's own counting ids and plain sends between.
+    const sent: { who: "alice" | "bob"; cid?: string; id: number }[] = [];
+    for (let n = 1; n <= 300; n++) {
+      const cid = `3f9c1a7e-${n}`;
+      sent.push({ who: "alice", cid, id: world.chat.sendPublic({ ...a.caller, cid }, `a${n}`).id });
+      if (n % 7 === 0) {
+        const bobs = `77aa01be-${n / 7}`;
+        const call = { ...b.caller, cid: bobs };
+        sent.push({ who: "bob", cid: bobs, id: world.chat.sendPublic(call, `b${n}`).id });
+      }
+      if (n % 50 === 0) {
+        sent.push({ who: "alice", id: world.chat.sendPublic(a.caller, "plain").id });
+      }
+    }
+    world.store.commit();
+    const after = world.restart();
+    const again = {
+      alice: after.login("alice", "a2").caller,
+      bob: after.login("bob", "b2").caller,
+    };
+    for (const send of sent.filter((s) => s.cid !== undefined)) {
+      const resent = after.chat.sendPublic({ ...again[send.who], cid: send.cid }, "again");
+      assert.equal(resent.id, send.id, `${send.who} ${send.cid}`);
+    }
+    after.drain();
+    const back = after.login("alice", "a3", after.chat.missedBy("alice", seen));
+    const caught = messages(after.drain().get(back.session.id));
+    assert.deepEqual(
+      caught.map((m) => [m.id, m.cid]),
+      sent.map((s) => [s.id, s.who === "alice" ? s.cid : undefined]),
+      "alice's own sends carry their cid, bob's none",
+    );
+  });
+});
