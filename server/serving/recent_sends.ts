@@ -210,6 +210,8 @@ export class RecentSends implements DuplicateIds {
 
   /** What the send returned, while it is within the window. `split`: see `DuplicateIds`. */
   get(account: string, send: number, cid: string, split?: ClientIdSplit): Sent | undefined {
+    // Hashed anew: the memo's check would compare this cid with the last one character by
+    // character (same length, different last digits); `remember` finds the same cid object.
     this.#hash(account, send, cid, split);
     // The current table directly: `remember` stores a new id in the slot this probe found.
     const current = this.#current;
@@ -229,7 +231,9 @@ export class RecentSends implements DuplicateIds {
     }
     const hi = this.#hi;
     const lo = this.#lo;
-    this.#hash(account, send, cid, split);
+    if (account !== this.#account || send !== this.#send || cid !== this.#cid) {
+      this.#hash(account, send, cid, split);
+    }
     const generation = this.#current;
     const home = this.#home;
     // The slot `get` found for this key, unless another key was hashed or stored since.
@@ -272,7 +276,6 @@ export class RecentSends implements DuplicateIds {
    * `<account>\0<send>:<cid>`, each finished with the mixer. Each key has one form, so one hash.
    */
   #hash(account: string, send: number, cid: string, given?: ClientIdSplit): void {
-    if (account === this.#account && send === this.#send && cid === this.#cid) return;
     this.#account = account;
     this.#send = send;
     this.#cid = cid;

@@ -43,7 +43,7 @@ function once(recentSends: DuplicateIds, split: ClientIdSplit, from: Actor, send
   if (cid === undefined) return send(undefined, undefined, -1);
   const n = from.sends ?? 0;
   from.sends = n + 1; // the actor is one command's: bound services make a new one per call
-  const account = nameKey(from.login);
+  const account = keyOf(from.login);
   splitClientId(split, n, cid);
   const earlier = recentSends.get(account, n, cid, split);
   if (earlier) return earlier;
@@ -53,6 +53,19 @@ function once(recentSends: DuplicateIds, split: ClientIdSplit, from: Actor, send
   const still = split.stem === stem && split.counter === counter;
   recentSends.remember(account, n, cid, result, still ? split : undefined);
   return result;
+}
+
+/** The last login `keyOf` was asked for and its name key: a session's sends come in runs. */
+let lastLogin = "";
+let lastKey = "";
+
+/** `nameKey(login)`, without lower-casing the same login again and again. */
+function keyOf(login: string): string {
+  if (login !== lastLogin) {
+    lastKey = nameKey(login);
+    lastLogin = login;
+  }
+  return lastKey;
 }
 
 /** Runs the deliver hooks on a draft (a hook may rewrite its text or drop it) and checks its text. */
@@ -137,7 +150,7 @@ export function createSends(
       const recipient = accountLogin(to);
       if (!recipient) throw new ChatError("no_such_user", `Cannot send to "${to}": no such user`);
       return once(recentSends, split, from, (cid, cidStem, cidCounter) => {
-        const fromKey = nameKey(from.login);
+        const fromKey = keyOf(from.login);
         // Online on any node: a node gets its deliveries live, so nothing is kept for later.
         const online = sessions.of(toKey).length > 0 || deps.cluster?.onlineElsewhere(toKey);
         if (!online) refuseWhenFull(store, deps.maxWaitingPerAccount, toKey, recipient);
