@@ -99,15 +99,18 @@ class Generation {
     return (this.filter[(home >>> BLOCK_BITS) & this.filterMask] & bits) === bits;
   }
 
-  /** The slot holding the hash, probing from its `home`, or the empty slot where it would go. */
-  find(hi: number, lo: number, home: number): number {
+  /**
+   * The slot holding the hash, probing from its `home` by `step` (odd: the probe visits every slot,
+   * and the table is never full), or the empty slot where it would go.
+   */
+  find(hi: number, lo: number, home: number, step: number): number {
     const words = this.words;
     let slot = home & this.slotMask;
     for (;;) {
       const at = slot * SLOT_WORDS;
       const slotLo = words[at + 1];
       if (slotLo === 0 || (slotLo === lo && words[at] === hi)) return slot;
-      slot = (slot + 1) & this.slotMask;
+      slot = (slot + step) & this.slotMask;
     }
   }
 
@@ -187,8 +190,9 @@ export class RecentSends implements DuplicateIds {
   #cid: string | undefined;
   #hi = 0;
   #lo = 0;
-  /** Where the key last hashed starts probing (`#hash`). */
+  /** Where the key last hashed starts probing, and its probe's step (`#hash`). */
   #home = 0;
+  #step = 1;
   /** The last stem hashed: its account, the stored stem (`ClientIdSplit.stem`), the lanes after it. */
   #stemAccount: string | undefined;
   #stem: string | undefined;
@@ -215,7 +219,7 @@ export class RecentSends implements DuplicateIds {
     this.#hash(account, send, cid, split);
     // The current table directly: `remember` stores a new id in the slot this probe found.
     const current = this.#current;
-    const slot = this.#slot = current.find(this.#hi, this.#lo, this.#home);
+    const slot = this.#slot = current.find(this.#hi, this.#lo, this.#home, this.#step);
     return current.read(slot) ?? this.#lookupPrevious();
   }
 
@@ -238,7 +242,7 @@ export class RecentSends implements DuplicateIds {
     const home = this.#home;
     // The slot `get` found for this key, unless another key was hashed or stored since.
     if (slot < 0 || hi !== this.#hi || lo !== this.#lo || !generation.holdsOrFree(slot, hi, lo)) {
-      slot = generation.find(this.#hi, this.#lo, home);
+      slot = generation.find(this.#hi, this.#lo, home, this.#step);
     }
     this.#slot = -1;
     // The sign carries `queued`: a time is never negative.
@@ -264,7 +268,7 @@ export class RecentSends implements DuplicateIds {
     const lo = this.#lo;
     const home = this.#home;
     return previous.mayHold(lo, home)
-      ? previous.read(previous.find(this.#hi, lo, home))
+      ? previous.read(previous.find(this.#hi, lo, home, this.#step))
       : undefined;
   }
 
@@ -295,6 +299,7 @@ export class RecentSends implements DuplicateIds {
       this.#hi = mix(laneA ^ (account.length + number.length + cid.length + 2));
       this.#lo = mix(laneB) || 1;
       this.#home = this.#hi ^ this.#lo;
+      this.#step = this.#hi | 1;
       return;
     }
     if (stem !== this.#stem || account !== this.#stemAccount) {
@@ -312,8 +317,11 @@ export class RecentSends implements DuplicateIds {
     this.#hi = mix(this.#stemA ^ mix(counter ^ 0x9e3779b9));
     this.#lo = mix(this.#stemB ^ mix(counter ^ 0x85ebca6b)) || 1;
     // Counters in blocks of BLOCK consecutive slots, each block where the stem's hash and the
-    // counter's block number put it.
-    this.#home = (mix(this.#stemA ^ Math.imul((counter >>> BLOCK_BITS) + 1, 0x9e3779b1)) <<
-      BLOCK_BITS) | (counter & (BLOCK - 1));
+    // counter's block number put it. A block that finds its place taken moves on whole, by a step
+    // of its own that keeps its counters side by side (BLOCK × n + 1): linear probing walked each
+    // of its counters through the other block's run, some 8 slots a send at a full window.
+    const block = mix(this.#stemA ^ Math.imul((counter >>> BLOCK_BITS) + 1, 0x9e3779b1));
+    this.#home = (block << BLOCK_BITS) | (counter & (BLOCK - 1));
+    this.#step = ((block >>> 16) << BLOCK_BITS) | 1;
   }
 }
