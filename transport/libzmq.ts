@@ -202,6 +202,11 @@ function afterInterrupts(call: () => number): number {
   return result;
 }
 
+/**
+ * A socket of `type` in `context`. One closure on purpose (about 130 lines): its methods share the
+ * socket handle, the one reused `zmq_msg_t`, the scratch buffers of the option calls and the message
+ * read ahead, which separate functions would pass around on every frame.
+ */
 function openSocket(context: Deno.PointerObject, type: number): ZmqSocket {
   const l = lib();
   const socket = l.zmq_socket(context, type);
