@@ -10,7 +10,8 @@ const STABLE_PORTS = { first: 20_000, count: 12_000 };
 /** Random picks before giving up: the stable range is mostly free on a test machine. */
 const PICKS = 100;
 
-function bindable(port: number): boolean {
+/** Whether loopback `port` can be bound now: nothing listens on it (Deno reads /proc only with -A). */
+export function bindable(port: number): boolean {
   try {
     Deno.listen({ hostname: "127.0.0.1", port }).close();
     return true;

@@ -1,7 +1,7 @@
 // Throwaway PostgreSQL and nats-server instances for tests: real servers from Debian's packages on
 // free loopback ports, in temporary folders, run detached (no handle for Deno's test sanitizers).
 
-import { stablePort } from "./ports.ts";
+import { bindable, stablePort } from "./ports.ts";
 
 /** How long a server may take to come up or go down on a loaded machine before the test gives up. */
 const START_MS = 60_000;
@@ -241,16 +241,6 @@ function natsProgram(): string {
   return found;
 }
 
-/** Whether something listens on loopback `port` (Deno reads /proc only with --allow-all). */
-function listening(port: number): boolean {
-  try {
-    Deno.listen({ hostname: "127.0.0.1", port }).close();
-    return false;
-  } catch {
-    return true;
-  }
-}
-
 /** Starts a nats-server on a free loopback port, detached, logging into a temporary folder. */
 export async function startNats(): Promise<Nats> {
   const program = natsProgram();
@@ -283,7 +273,7 @@ export async function startNats(): Promise<Nats> {
       // already gone
     }
     pid = 0;
-    await waitUntil(() => !listening(port), "nats-server to stop");
+    await waitUntil(() => bindable(port), "nats-server to stop");
   };
   return {
     port,
