@@ -43,7 +43,7 @@ export function splitClientId(split: ClientIdSplit, send: number, cid: string): 
     return;
   }
   if (
-    send !== split.send || stem !== split.cidStem.length || !sameStart(split.cidStem, cid, stem) ||
+    send !== split.send || stem !== split.cidStem.length || !cid.startsWith(split.cidStem) ||
     split.stem === undefined
   ) {
     split.cidStem = cid.slice(0, stem);
@@ -51,12 +51,4 @@ export function splitClientId(split: ClientIdSplit, send: number, cid: string): 
     split.stem = `${send}:${split.cidStem}`;
   }
   split.counter = counter;
-}
-
-/** Whether `a` and `b` have the same first `length` units. */
-export function sameStart(a: string, b: string, length: number): boolean {
-  for (let i = 0; i < length; i++) {
-    if (a.charCodeAt(i) !== b.charCodeAt(i)) return false;
-  }
-  return true;
 }
