@@ -6,6 +6,7 @@ import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
 import { startNats, startPostgres } from "../tests/services.ts";
 import { type Bench, removeDir, type Run, tempDir } from "./context.ts";
 import { startChatz, type Target } from "./procs.ts";
+import { CURVE_KEY_FILE } from "../server/main_thread/curve_keys.ts";
 import { percentiles } from "./stats.ts";
 
 /** Messages of the relay and the fan-out parts: a full run and a quick one. */
@@ -19,7 +20,10 @@ const WINDOW = 256;
 const SETUP_MS = 60_000;
 const DELIVERY_MS = 120_000;
 
-/** Scenario K, one run: relay and fan-out rates across two nodes, then the failover time. */
+/**
+ * Scenario K, one run: relay and fan-out rates across two nodes, then the failover time, in the
+ * bench's current encryption (both nodes on one CURVE key, or both `--no-curve`).
+ */
 export async function clusterRun(bench: Bench): Promise<Run> {
   const size = bench.plan.quick ? "quick" : "full";
   await using pg = await startPostgres();
@@ -33,15 +37,21 @@ export async function clusterRun(bench: Bench): Promise<Run> {
   const conns: Connection[] = [];
   try {
     for (const dataDir of dirs) {
+      // Every node of a cluster serves one CURVE key (README, "Running a cluster"): the first
+      // makes it, the others start with a copy, so a client that moves meets the key it trusts.
+      if (nodes.length > 0 && bench.encryption === "curve") {
+        await Deno.copyFile(`${dirs[0]}/${CURVE_KEY_FILE}`, `${dataDir}/${CURVE_KEY_FILE}`);
+      }
       nodes.push(
         await startChatz(bench.procs, {
           dataDir,
           bind: "tcp://127.0.0.1:*",
           extraArgs: [...bench.serverArgs, "--store", store, "--bus", nats.url],
-          encryption: "plaintext", // the nodes would share one key; what this measures is the relay
+          encryption: bench.encryption,
         }),
       );
     }
+    const serverKey = nodes[0].serverKey;
     const open: Open = async (login, node, events, onStatus) => {
       const conn = await connect({
         server: nodes.map((n) => n.endpoint).slice(node).concat(
@@ -53,6 +63,7 @@ export async function clusterRun(bench: Bench): Promise<Run> {
         reconnect: true,
         onEvent: events,
         onStatus,
+        ...(serverKey === undefined ? {} : { curve: { serverKey } }),
       });
       conns.push(conn);
       return conn;

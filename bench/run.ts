@@ -73,7 +73,6 @@ const SCENARIOS: Scenario[] = [
     id: "K",
     title: "cluster: two nodes, relay and group fan-out across them, failover time",
     chatz: clusterRun,
-    once: true,
   },
   {
     id: "H",
