@@ -3,6 +3,7 @@
 
 import { isCurveKey, KEY_PROTOCOL_VERSION, keyEndpointFor } from "../protocol/curve.ts";
 import { requestOnce } from "../transport/request_reply.ts";
+import { listedEndpoints } from "./endpoints.ts";
 import { knownServersPath, lookupKnownServer, rememberServer } from "./known_servers.ts";
 import type { FirstUseDecision } from "./trust_prompt.ts";
 
@@ -35,7 +36,10 @@ export class TrustError extends Error {
 
 /** What `trustServerKey` needs. */
 export interface TrustOptions {
-  /** The chat endpoint, as given with --server: also the known-servers file's key. */
+  /**
+   * The chat endpoint as given with --server, or several comma-separated (the nodes of a cluster,
+   * which serve one key): each is a line of the known-servers file.
+   */
   server: string;
   /** --server-key: trusted as given. */
   serverKey?: string;
@@ -91,31 +95,14 @@ export async function trustServerKey(options: TrustOptions): Promise<TrustedKey>
   let known: string | undefined;
   try {
     file = options.knownServersFile ?? knownServersPath();
-    known = lookupKnownServer(file, server);
+    known = rememberedKey(file, server);
   } catch (error) {
+    if (error instanceof TrustError) throw error;
     throw new TrustError("no_server_key", (error as Error).message);
   }
-  if (known !== undefined) {
-    if (!isCurveKey(known)) {
-      throw new TrustError(
-        "bad_server_key",
-        `Cannot use the key remembered for "${server}" in "${file}": not a CURVE key; ` +
-          `fix or remove its line`,
-      );
-    }
-    return { key: known, source: "known", file };
-  }
+  if (known !== undefined) return { key: known, source: "known", file };
 
-  const endpoint = keyEndpointOf(options);
-  const key = await fetchServerKey(endpoint, options.timeoutMs);
-  if (key === undefined) {
-    throw new TrustError(
-      "no_server_key",
-      `Cannot get the CURVE key of "${server}": its key endpoint "${endpoint}" did not answer ` +
-        `within ${options.timeoutMs} ms (is the server running, and serving its key there?); ` +
-        `give the key with --server-key, or the key endpoint with --key-endpoint`,
-    );
-  }
+  const { key, endpoint } = await firstUseKey(options);
   options.warn(`WARNING: The authenticity of server "${server}" cannot be established.`);
   options.warn(
     `Its CURVE key is ${key} (as told, unencrypted, by its key endpoint "${endpoint}").`,
@@ -134,11 +121,74 @@ export async function trustServerKey(options: TrustOptions): Promise<TrustedKey>
   }
   options.warn(`Trusting it on first use and remembering it in "${file}".`);
   try {
-    rememberServer(file, server, key);
+    for (const listed of listedEndpoints(server)) rememberServer(file, listed, key);
   } catch (error) {
     throw new TrustError("no_server_key", (error as Error).message);
   }
   return { key, source: "first_use", file };
+}
+
+/**
+ * The key remembered for the endpoints `server` lists, or undefined when none is. Several listed
+ * endpoints are one cluster with one key: endpoints remembered with different keys are refused.
+ */
+function rememberedKey(file: string, server: string): string | undefined {
+  const known = new Map<string, string>();
+  for (const endpoint of listedEndpoints(server)) {
+    const key = lookupKnownServer(file, endpoint);
+    if (key === undefined) continue;
+    if (!isCurveKey(key)) {
+      throw new TrustError(
+        "bad_server_key",
+        `Cannot use the key remembered for "${endpoint}" in "${file}": not a CURVE key; ` +
+          `fix or remove its line`,
+      );
+    }
+    known.set(key, endpoint);
+  }
+  if (known.size > 1) {
+    throw new TrustError(
+      "bad_server_key",
+      `Cannot connect to "${server}": its endpoints are remembered with different CURVE keys in ` +
+        `"${file}" (${[...known].map(([key, at]) => `${at} ${key}`).join(", ")}); the nodes ` +
+        `of one chat serve one key: remove the wrong line`,
+    );
+  }
+  return known.keys().next().value;
+}
+
+/**
+ * The key the server's key endpoints tell, for trust on first use: every listed node is asked at
+ * once, and nodes that tell different keys are refused (a cluster's nodes share one key).
+ */
+async function firstUseKey(
+  options: { server: string; keyEndpoint?: string; timeoutMs: number },
+): Promise<{ key: string; endpoint: string }> {
+  const { server } = options;
+  const endpoints = keyEndpointsOf(options);
+  const told = (await askKeyEndpoints(endpoints, options.timeoutMs, { throwIfNone: true }))
+    .filter((answer): answer is { endpoint: string; key: string } => answer.key !== undefined);
+  if (told.length === 0) {
+    const which = endpoints.length === 1
+      ? `its key endpoint "${endpoints[0]}" did not answer`
+      : `none of its key endpoints (${endpoints.map((e) => `"${e}"`).join(", ")}) answered`;
+    throw new TrustError(
+      "no_server_key",
+      `Cannot get the CURVE key of "${server}": ${which} within ${options.timeoutMs} ms (is the ` +
+        `server running, and serving its key there?); give the key with --server-key, or the ` +
+        `key endpoint with --key-endpoint`,
+    );
+  }
+  if (told.some((answer) => answer.key !== told[0].key)) {
+    throw new TrustError(
+      "bad_server_key",
+      `Cannot trust "${server}": its nodes tell different CURVE keys (${
+        told.map((a) => `"${a.endpoint}" ${a.key}`).join(", ")
+      }); every node of a cluster must serve the same key (copy the first node's curve.key into ` +
+        `the others' data folders)`,
+    );
+  }
+  return told[0];
 }
 
 /**
@@ -160,27 +210,33 @@ export async function explainUnansweredLogin(
     );
   }
   const { server } = options;
-  let endpoint: string | undefined;
-  let reported: string | undefined;
+  let endpoints: string[] = [];
+  let answers: { endpoint: string; key?: string }[] = [];
   try {
-    endpoint = keyEndpointOf(options);
-    reported = await fetchServerKey(endpoint, Math.min(options.timeoutMs, DIAGNOSIS_TIMEOUT_MS));
+    endpoints = keyEndpointsOf(options);
+    answers = await askKeyEndpoints(
+      endpoints,
+      Math.min(options.timeoutMs, DIAGNOSIS_TIMEOUT_MS),
+    );
   } catch {
     // No usable key endpoint: nothing to compare with, so the hint below is all there is.
   }
-  if (reported === trusted.key) return new TrustError("unreachable", timeoutMessage);
-  if (reported === undefined) {
+  const other = answers.find((a) => a.key !== undefined && a.key !== trusted.key);
+  if (!other && answers.some((a) => a.key === trusted.key)) {
+    return new TrustError("unreachable", timeoutMessage);
+  }
+  if (!other) {
     const which = trusted.source === "given"
       ? '--server-key is not the key the server printed ("CURVE public key:")'
       : `the server's key changed since it was remembered in "${trusted.file}"`;
+    const asked = endpoints.map((e) => `"${e}" `).join("");
     return new TrustError(
       "unreachable",
       `${timeoutMessage}; the CURVE handshake may have failed: perhaps ${which}, or the server ` +
-        `runs with --no-curve (its key endpoint ${
-          endpoint ? `"${endpoint}" ` : ""
-        }did not answer to tell)`,
+        `runs with --no-curve (its key endpoint ${asked}did not answer to tell)`,
     );
   }
+  const { endpoint, key: reported } = other;
   if (trusted.source === "given") {
     return new TrustError(
       "wrong_server_key",
@@ -206,6 +262,25 @@ export async function explainUnansweredLogin(
 }
 
 /**
+ * Whether the server's key endpoint still reports the trusted key: when it does, a CURVE handshake
+ * that keeps failing is a refusal (a paused server hangs up too), not a wrong key. False when no
+ * endpoint answers in time or one reports another key.
+ */
+export async function serverKeyMatches(
+  trusted: TrustedKey,
+  options: { server: string; keyEndpoint?: string; timeoutMs: number },
+): Promise<boolean> {
+  try {
+    const timeout = Math.min(options.timeoutMs, DIAGNOSIS_TIMEOUT_MS);
+    const answers = await askKeyEndpoints(keyEndpointsOf(options), timeout);
+    return answers.some((a) => a.key === trusted.key) &&
+      answers.every((a) => a.key === undefined || a.key === trusted.key);
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Asks a key endpoint for the server's public key. Resolves with the key, or undefined when nobody
  * answered in time; throws a TrustError for an answer that is not a key or an unusable endpoint.
  *
@@ -215,24 +290,6 @@ export async function explainUnansweredLogin(
  * const key = await fetchServerKey("tcp://chat.example.org:5556", 5000);
  * ```
  */
-/**
- * Whether the server's key endpoint still reports the trusted key: when it does, a CURVE handshake
- * that keeps failing is a refusal (a paused server hangs up too), not a wrong key. False when the
- * endpoint does not answer in time or reports another key.
- */
-export async function serverKeyMatches(
-  trusted: TrustedKey,
-  options: { server: string; keyEndpoint?: string; timeoutMs: number },
-): Promise<boolean> {
-  try {
-    const endpoint = keyEndpointOf(options);
-    const timeout = Math.min(options.timeoutMs, DIAGNOSIS_TIMEOUT_MS);
-    return await fetchServerKey(endpoint, timeout) === trusted.key;
-  } catch {
-    return false;
-  }
-}
-
 export async function fetchServerKey(
   endpoint: string,
   timeoutMs: number,
@@ -272,13 +329,39 @@ export async function fetchServerKey(
   return result;
 }
 
-function keyEndpointOf(options: { server: string; keyEndpoint?: string }): string {
-  const endpoint = options.keyEndpoint ?? keyEndpointFor(options.server);
-  if (!endpoint) {
+/** The key endpoints to ask: `--key-endpoint`, else each listed server's (its port + 1), in order. */
+function keyEndpointsOf(options: { server: string; keyEndpoint?: string }): string[] {
+  if (options.keyEndpoint !== undefined) return [options.keyEndpoint];
+  const endpoints = listedEndpoints(options.server).map(keyEndpointFor)
+    .filter((endpoint): endpoint is string => endpoint !== undefined);
+  if (endpoints.length === 0) {
     throw new TrustError(
       "no_server_key",
       `Cannot find the key endpoint of "${options.server}": give --key-endpoint or --server-key`,
     );
   }
-  return endpoint;
+  return [...new Set(endpoints)];
+}
+
+/**
+ * Asks every key endpoint at once; each answer is a key, or none when that endpoint did not answer
+ * in time or could not be asked. With `throwIfNone`, when no endpoint could be asked or answered
+ * usably, throws the first one's error (a single endpoint keeps its own error).
+ */
+async function askKeyEndpoints(
+  endpoints: string[],
+  timeoutMs: number,
+  options: { throwIfNone?: boolean } = {},
+): Promise<{ endpoint: string; key?: string }[]> {
+  const settled = await Promise.allSettled(
+    endpoints.map((endpoint) => fetchServerKey(endpoint, timeoutMs)),
+  );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (options.throwIfNone && failed && settled.every((s) => s.status === "rejected")) {
+    throw failed.reason;
+  }
+  return settled.map((s, i) => ({
+    endpoint: endpoints[i],
+    key: s.status === "fulfilled" ? s.value : undefined,
+  }));
 }

@@ -30,7 +30,7 @@ export async function expandEndpoints(
   resolve: Resolver = resolveHost,
 ): Promise<string[]> {
   const found: string[] = [];
-  for (const item of server.split(",").map((s) => s.trim()).filter((s) => s.length > 0)) {
+  for (const item of listedEndpoints(server)) {
     const parts = tcpParts(item);
     const addresses = parts && !isAddress(parts.host) ? await resolve(parts.host) : [];
     if (parts && addresses.length > 1) {
@@ -40,6 +40,18 @@ export async function expandEndpoints(
     } else found.push(item);
   }
   return [...new Set(found)];
+}
+
+/**
+ * The endpoints `server` lists, as written: comma-separated, trimmed, empty items dropped (no DNS).
+ *
+ * @example
+ * ```ts
+ * listedEndpoints("tcp://a:5555, tcp://b:5555"); // ["tcp://a:5555", "tcp://b:5555"]
+ * ```
+ */
+export function listedEndpoints(server: string): string[] {
+  return server.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
 /** The IPv4 and IPv6 addresses of `host`, from DNS; none when it cannot be looked up here. */
