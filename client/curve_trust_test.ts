@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { curveKeyPair } from "zeromq";
 import { openKeyEndpoint } from "../server/main_thread/key_endpoint.ts";
 import { closedPort, stablePort } from "../tests/ports.ts";
-import { serverKeyMatches, TrustError, trustServerKey } from "./curve_trust.ts";
+import { serverKeyMatches, type TrustError, trustServerKey } from "./curve_trust.ts";
 import { lookupKnownServer, rememberServer } from "./known_servers.ts";
 
 /** How long a key endpoint that is not there is waited for. */
