@@ -9,6 +9,9 @@ import { otherParties } from "./rows.ts";
 import type { OperatorSql } from "./sqlite_operator.ts";
 import { pageClientIds, pageMessages } from "./pages.ts";
 
+/** The history methods that keep and drop stored messages: offline copies and retention (the rest read). */
+export type UpkeepMethod = "addUndelivered" | "takeUndelivered" | "undeliveredCount" | "prune";
+
 /** The Store methods this module implements. */
 export type HistoryMethods = Pick<
   Store,
@@ -18,10 +21,7 @@ export type HistoryMethods = Pick<
   | "messagesBetween"
   | "recentClientIds"
   | "messageCount"
-  | "addUndelivered"
-  | "takeUndelivered"
-  | "undeliveredCount"
-  | "prune"
+  | UpkeepMethod
 >;
 
 /**

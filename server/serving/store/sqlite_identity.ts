@@ -5,9 +5,8 @@ import type { AccountRow, Store, StoredGroup } from "./store.ts";
 import { groupsFromRows } from "./rows.ts";
 import type { OperatorSql } from "./sqlite_operator.ts";
 
-/** The Store methods this module implements. */
-export type IdentityMethods = Pick<
-  Store,
+/** The identity methods about accounts and their session tokens (the rest: groups, plugin storage). */
+export type CredentialMethod =
   | "account"
   | "createAccount"
   | "setPassword"
@@ -15,7 +14,12 @@ export type IdentityMethods = Pick<
   | "saveToken"
   | "tokenAccount"
   | "dropTokens"
-  | "dropToken"
+  | "dropToken";
+
+/** The Store methods this module implements. */
+export type IdentityMethods = Pick<
+  Store,
+  | CredentialMethod
   | "loadGroups"
   | "createGroup"
   | "deleteGroup"

@@ -31,6 +31,17 @@ export interface OperatorSql {
   forgetWaiting(): void;
 }
 
+/** The operator methods about access: bans, invitations and group policies (the rest: accounts). */
+export type AccessMethod =
+  | "addBan"
+  | "removeBan"
+  | "bans"
+  | "createInvite"
+  | "useInvite"
+  | "invites"
+  | "setGroupPolicy"
+  | "groupPolicies";
+
 export type OperatorMethods = Pick<
   Store,
   | "listAccounts"
@@ -40,14 +51,7 @@ export type OperatorMethods = Pick<
   | "deleteAccount"
   | "addDeletedLogin"
   | "deletedLogins"
-  | "addBan"
-  | "removeBan"
-  | "bans"
-  | "createInvite"
-  | "useInvite"
-  | "invites"
-  | "setGroupPolicy"
-  | "groupPolicies"
+  | AccessMethod
 >;
 
 const SUMMARY = "SELECT key, login, created, last_seen, role FROM accounts";
