@@ -9,7 +9,7 @@ import { otherParties } from "./rows.ts";
 import type { OperatorSql } from "./sqlite_operator.ts";
 import { pageClientIds, pageMessages } from "./pages.ts";
 
-/** The history methods that keep and drop stored messages: offline copies and retention (the rest read). */
+/** The history methods that keep or drop messages: offline copies and retention (the rest read). */
 export type UpkeepMethod = "addUndelivered" | "takeUndelivered" | "undeliveredCount" | "prune";
 
 /** The Store methods this module implements. */
@@ -24,28 +24,27 @@ export type HistoryMethods = Pick<
   | UpkeepMethod
 >;
 
-/**
- * The history methods; `lastId` tells the highest message id given so far. Long only as a list of
- * short methods over the same statements: each fits on a screen, and they read as the interface.
- */
-export function historyMethods(
-  db: Pick<OperatorSql, "sql" | "write" | "flushPages" | "forgetWaiting"> & {
-    lastId(): number;
-    /** Undelivered messages per account, where counted (the store forgets them on a rollback). */
-    waiting: Map<string, number>;
-  },
-): HistoryMethods {
-  const { sql, write, flushPages, waiting } = db;
-  /** Adds `delta` to an account's count of undelivered messages, when it is known. */
-  const recount = (account: string, delta: number) => {
-    const known = waiting.get(account);
-    if (known !== undefined) waiting.set(account, known + delta);
-  };
+/** What the history methods need from the SQLite store. */
+type HistorySql = Pick<OperatorSql, "sql" | "write" | "flushPages" | "forgetWaiting"> & {
+  /** The highest message id given so far. */
+  lastId(): number;
+  /** Undelivered messages per account, where counted (the store forgets them on a rollback). */
+  waiting: Map<string, number>;
+};
 
-  /** The messages of a page row, oldest first; with their client message ids when the row has `cids`. */
-  const messagesOf = (row: Record<string, SQLInputValue>): StoredMessage[] =>
-    pageMessages(String(row.conv), String(row.body), row.cids);
+/** The history methods of the SQLite store: its reads, and its upkeep of what it keeps. */
+export function historyMethods(db: HistorySql): HistoryMethods {
+  return { ...historyReads(db), ...upkeepMethods(db) };
+}
 
+/** The messages of a page row, oldest first; with their client message ids when the row has `cids`. */
+function messagesOf(row: Record<string, SQLInputValue>): StoredMessage[] {
+  return pageMessages(String(row.conv), String(row.body), row.cids);
+}
+
+/** History, catch-up, messages in an id range, recent client ids, direct contacts and counts. */
+function historyReads(db: HistorySql): Omit<HistoryMethods, UpkeepMethod> {
+  const { sql, flushPages } = db;
   return {
     /** The accounts `account` has a direct conversation with, itself left out. */
     directContacts(account: string): string[] {
@@ -84,11 +83,7 @@ export function historyMethods(
       return newestFirst.reverse();
     },
 
-    /**
-     * What an account missed after message `after`, oldest first, at most `limit`: the public
-     * room, the given group conversations, and its direct conversations. Each carries its stored
-     * client message id (`cid`), if it has one.
-     */
+    /** Every conversation's messages with ids above `after` and up to `upTo`, oldest first. */
     messagesBetween(after: number, upTo: number): StoredMessage[] {
       flushPages();
       const found: StoredMessage[] = [];
@@ -103,6 +98,11 @@ export function historyMethods(
       return found.sort((a, b) => a.id - b.id);
     },
 
+    /**
+     * What an account missed after message `after`, oldest first, at most `limit`: the public
+     * room, the given group conversations, and its direct conversations. Each carries its stored
+     * client message id (`cid`), if it has one.
+     */
     missed(
       after: number,
       account: { key: string; groupConvs: readonly string[] },
@@ -153,7 +153,19 @@ export function historyMethods(
       flushPages();
       return Number(sql("SELECT coalesce(sum(count), 0) AS n FROM pages").get()?.n ?? 0);
     },
+  };
+}
 
+/** Undelivered messages kept for offline accounts, and retention. */
+function upkeepMethods(db: HistorySql): Pick<HistoryMethods, UpkeepMethod> {
+  const { sql, write, flushPages, waiting } = db;
+  /** Adds `delta` to an account's count of undelivered messages, when it is known. */
+  const recount = (account: string, delta: number) => {
+    const known = waiting.get(account);
+    if (known !== undefined) waiting.set(account, known + delta);
+  };
+
+  return {
     /** Keeps a stored message for an account that is offline, until it logs in. */
     addUndelivered(account: string, message: AddedMessage): void {
       const { changes } = write(
