@@ -32,11 +32,15 @@ export type IdentityMethods = Pick<
   | "pluginKeys"
 >;
 
-/**
- * The identity methods over the store's statements and turn transaction. Long only as a list of
- * short methods over the same statements: each fits on a screen, and they read as the interface.
- */
+/** The identity methods over the store's statements and turn transaction. */
 export function identityMethods(db: Pick<OperatorSql, "sql" | "write">): IdentityMethods {
+  return { ...credentialMethods(db), ...groupMethods(db) };
+}
+
+/** Accounts and session tokens. */
+function credentialMethods(
+  db: Pick<OperatorSql, "sql" | "write">,
+): Pick<IdentityMethods, CredentialMethod> {
   const { sql, write } = db;
   return {
     // ---- accounts ----
@@ -90,7 +94,15 @@ export function identityMethods(db: Pick<OperatorSql, "sql" | "write">): Identit
     dropToken(hash: string): void {
       write("DELETE FROM tokens WHERE hash = ?", hash);
     },
+  };
+}
 
+/** Groups and their members, and the plugins' key-value storage. */
+function groupMethods(
+  db: Pick<OperatorSql, "sql" | "write">,
+): Omit<IdentityMethods, CredentialMethod> {
+  const { sql, write } = db;
+  return {
     // ---- groups ----
 
     loadGroups(): StoredGroup[] {

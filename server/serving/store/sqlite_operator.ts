@@ -56,11 +56,13 @@ export type OperatorMethods = Pick<
 
 const SUMMARY = "SELECT key, login, created, last_seen, role FROM accounts";
 
-/**
- * The operator methods of the SQLite store. Long only as a list of short methods over the same
- * statements: each fits on a screen, and they read as the interface.
- */
+/** The operator methods of the SQLite store: its accounts' and its access rules'. */
 export function operatorMethods(db: OperatorSql): OperatorMethods {
+  return { ...accountMethods(db), ...accessMethods(db) };
+}
+
+/** Account summaries, roles, deletion and the deleted logins. */
+function accountMethods(db: OperatorSql): Omit<OperatorMethods, AccessMethod> {
   const { sql, write } = db;
   return {
     listAccounts: () => sql(`${SUMMARY} ORDER BY key`).all().map(summary),
@@ -112,7 +114,13 @@ export function operatorMethods(db: OperatorSql): OperatorMethods {
         "SELECT key, login, deleted, reserved_until, last_message FROM deleted_logins " +
           "ORDER BY rowid",
       ).all().map(deletedLogin),
+  };
+}
 
+/** Who may come in and where: bans, invitations and group policies. */
+function accessMethods(db: OperatorSql): Pick<OperatorMethods, AccessMethod> {
+  const { sql, write } = db;
+  return {
     addBan(entry) {
       write(
         "INSERT OR REPLACE INTO bans (kind, target, reason, by, created, expires) " +
