@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { encodeMessage } from "../message_event.ts";
 import { runOperatorContract } from "./contract_operator.ts";
-import type { StoreSite } from "./contract_site.ts";
+import type { ContractHelpers, StoreSite } from "./contract_site.ts";
 import { type AddedMessage, conversationOf, type Store, type StoredMessage } from "./store.ts";
 
 export type { StoreSite } from "./contract_site.ts";
@@ -14,8 +14,8 @@ const T0 = 1_700_000_000_000;
 
 /**
  * Registers the contract's tests (`Deno.test`) for one implementation, each test named
- * `<name>: …`. `makeSite` gives each test a fresh, empty site. Long on purpose: it only
- * registers the tests, each a function of its own, so every implementation runs the same list.
+ * `<name>: …`. `makeSite` gives each test a fresh, empty site. The tests are registered by area,
+ * in this order, so every implementation runs the same list.
  *
  * @example
  * ```ts
@@ -55,6 +55,21 @@ export function runStoreContract(
     });
   }
 
+  const helpers = { withSite, withStore };
+  accountContract(name, helpers);
+  groupContract(name, helpers);
+  messageContract(name, helpers);
+  undeliveredContract(name, helpers);
+  retentionContract(name, helpers);
+  wipeContract(name, helpers);
+  transactionContract(name, helpers);
+  pageContract(name, helpers);
+  crossCheckContract(name, helpers);
+  runOperatorContract(name, helpers);
+}
+
+/** Accounts, session tokens and the plugins' key-value storage. */
+function accountContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store accounts are created, found by key and updated`, async () => {
     await withStore((store) => {
       assert.equal(store.account("alice"), undefined);
@@ -142,7 +157,10 @@ export function runStoreContract(
       });
     });
   });
+}
 
+/** Groups and their memberships. */
+function groupContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store groups and members load back in join order after reopening`, async () => {
     await withSite(async (site) => {
       const store = await site.open();
@@ -204,7 +222,10 @@ export function runStoreContract(
       ]);
     });
   });
+}
 
+/** Message ids, the fields a message keeps, and paging back through a conversation's history. */
+function messageContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store.addMessage() gives increasing ids that survive reopening`, async () => {
     await withSite(async (site) => {
       const store = await site.open();
@@ -300,7 +321,10 @@ export function runStoreContract(
       });
     });
   });
+}
 
+/** Messages kept for offline accounts, and how many wait for each. */
+function undeliveredContract(name: string, { withSite }: ContractHelpers): void {
   Deno.test(`${name}: store.takeUndelivered() returns an account's queued messages once, oldest first`, async () => {
     await withSite(async (site) => {
       const store = await site.open();
@@ -379,7 +403,10 @@ export function runStoreContract(
       }
     });
   });
+}
 
+/** Retention: pruning by count and by age, and ids that never repeat after it. */
+function retentionContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store.prune() deletes history past the message count limit`, async () => {
     await withStore((store) => {
       for (let i = 1; i <= 10; i++) addTurn(store, publicMessage(`m${i}`));
@@ -464,7 +491,10 @@ export function runStoreContract(
       }
     });
   });
+}
 
+/** Wiping the identities: what `clearIdentities` takes and what it leaves. */
+function wipeContract(name: string, { withSite }: ContractHelpers): void {
   Deno.test(`${name}: store.clearIdentities() wipes identities and private history, keeps the public room`, async () => {
     await withSite(async (site) => {
       const store = await site.open();
@@ -502,7 +532,10 @@ export function runStoreContract(
       }
     });
   });
+}
 
+/** The commit discipline within one store: a turn's transaction, rolled back or closed. */
+function transactionContract(name: string, { withSite }: ContractHelpers): void {
   Deno.test(`${name}: store.rollback() undoes the open transaction's writes`, async (t) => {
     await withSite(async (site) => {
       let writes = 0;
@@ -588,7 +621,13 @@ export function runStoreContract(
       }
     });
   });
+}
 
+/**
+ * A turn's messages written as pages at commit, and read back across them: history, catch-up
+ * (`missed`), id ranges (`messagesBetween`).
+ */
+function pageContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store.addMessage() buffers a turn's messages and writes them as pages at commit`, async (t) => {
     await withSite(async (site) => {
       const store = await site.open();
@@ -688,7 +727,13 @@ export function runStoreContract(
       ]]);
     });
   });
+}
 
+/**
+ * Recent client ids (duplicate suppression after a restart), and reads checked against something
+ * outside them: a plain list, a second store on the same site, the other side of a conversation.
+ */
+function crossCheckContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store.recentClientIds() returns the client ids of recent messages`, async () => {
     await withStore((store) => {
       store.addMessage(publicMessage("no cid, first in its page"));
@@ -786,8 +831,6 @@ export function runStoreContract(
       assert.deepEqual(store.directContacts("bob").sort(), ["alice", "carol"]);
     });
   });
-
-  runOperatorContract(name, { withSite, withStore });
 }
 
 function publicMessage(text: string, ts = T0): Omit<StoredMessage, "id"> {

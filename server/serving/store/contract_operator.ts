@@ -3,16 +3,10 @@
 
 import assert from "node:assert/strict";
 import { conversationOf, type Store, type StoredMessage } from "./store.ts";
-import type { StoreSite } from "./contract_site.ts";
+import type { ContractHelpers } from "./contract_site.ts";
 
 const T0 = 1_700_000_000_000;
 const HOUR = 3_600_000;
-
-/** Helpers of runStoreContract: a fresh site, or a store on one, removed afterwards. */
-export interface ContractHelpers {
-  withSite(fn: (site: StoreSite) => void | Promise<void>): Promise<void>;
-  withStore(fn: (store: Store) => void | Promise<void>): Promise<void>;
-}
 
 function account(store: Store, key: string, created = T0): void {
   store.createAccount({ key, login: key.toUpperCase(), password: "h", created });

@@ -13,3 +13,9 @@ export interface StoreSite {
   /** Deletes the site's data; called once every store opened on it is closed. */
   remove(): void | Promise<void>;
 }
+
+/** Helpers of runStoreContract: a fresh site, or a store on one, removed afterwards. */
+export interface ContractHelpers {
+  withSite(fn: (site: StoreSite) => void | Promise<void>): Promise<void>;
+  withStore(fn: (store: Store) => void | Promise<void>): Promise<void>;
+}
