@@ -1,7 +1,12 @@
 // Built-in plugin: group chats. Create, join, leave, list, members, talk, and the owner's kick, ban,
 // topic, invitations and hand-over. A joiner sees the latest messages, shown on the group_join event.
 
-import { ChatError, type ChatServices, type Plugin } from "../protocol/plugin.ts";
+import {
+  ChatError,
+  type ChatServices,
+  type Plugin,
+  type PluginContext,
+} from "../protocol/plugin.ts";
 import { plural } from "../protocol/plural.ts";
 
 const GROUP = [{ name: "group", kind: "group" }] as const;
@@ -16,184 +21,8 @@ const plugin: Plugin = {
     ctx.on("group_join", (event, chat) => {
       chat.showHistory({ scope: "group", group: event.group }, { limit: JOIN_HISTORY });
     });
-    // /group create <group>
-    ctx.command({
-      name: "group create",
-      summary: "Create a group and become its owner and first member",
-      params: GROUP,
-      examples: ["/group create ops"],
-      handler(call) {
-        const group = call.chat.createGroup(call.args.group);
-        return call.ok(`Created group ${group.name}`, group);
-      },
-    });
-    // /group join <group>
-    ctx.command({
-      name: "group join",
-      aliases: ["join"],
-      summary: "Join a group; its recent messages are shown as history",
-      params: GROUP,
-      examples: ["/group join ops"],
-      handler(call) {
-        const group = joinOrSayHow(call.chat, call.args.group);
-        const topic = group.topic ? `; topic: ${group.topic}` : "";
-        return call.ok(
-          `Joined group ${group.name} (${plural(group.members, "member")})${topic}`,
-          group,
-        );
-      },
-    });
-    // /group leave <group>
-    ctx.command({
-      name: "group leave",
-      aliases: ["part"],
-      summary: "Leave a group",
-      params: GROUP,
-      examples: ["/group leave ops"],
-      handler(call) {
-        // The group may go with its last member: its spelling is read first.
-        const shown = call.chat.group(call.args.group)?.name ?? call.args.group;
-        call.chat.leaveGroup(call.args.group);
-        return call.ok(`Left group ${shown}`);
-      },
-    });
-    // /group list
-    ctx.command({
-      name: "group list",
-      summary: "List every group with its member count, marking yours",
-      handler(call) {
-        const mine = new Set(call.chat.groupsOf(call.caller.login));
-        const groups = call.chat.groups().map((g) => ({ ...g, member: mine.has(g.name) }));
-        const lines = groups.map((g) =>
-          `${g.member ? "*" : " "} ${g.name} (${plural(g.members, "member")}, owner ${g.owner}${
-            g.inviteOnly ? ", invite-only" : ""
-          })${g.topic ? `: ${g.topic}` : ""}`
-        );
-        const text = groups.length === 0
-          ? "No groups yet; /group create NAME starts one"
-          : ["Groups (* = yours):", ...lines].join("\n");
-        return call.ok(text, { groups });
-      },
-    });
-    // /group members <group>
-    ctx.command({
-      name: "group members",
-      aliases: ["members"],
-      summary: "List the members of a group",
-      params: GROUP,
-      examples: ["/group members ops"],
-      handler(call) {
-        const group = call.chat.group(call.args.group);
-        const members = call.chat.members(call.args.group);
-        return call.ok(`${group?.name} (owner ${group?.owner}): ${members.join(", ")}`, {
-          group: group?.name,
-          owner: group?.owner,
-          members,
-        });
-      },
-    });
-    // /group say <group> <text>
-    ctx.command({
-      name: "group say",
-      aliases: ["g"],
-      summary: "Send a message to a group you are in",
-      params: [...GROUP, { name: "text", kind: "text" }],
-      examples: ["/g ops deploy is done"],
-      handler(call) {
-        const sent = call.chat.sendGroup(call.args.group, call.args.text);
-        return call.ok(undefined, sent);
-      },
-    });
-    // /group kick <group> <login>
-    ctx.command({
-      name: "group kick",
-      summary: "Owner: remove a member, who cannot rejoin until /group unban",
-      params: [...GROUP, { name: "login", kind: "login" }],
-      examples: ["/group kick ops mallory"],
-      handler(call) {
-        call.chat.kickFromGroup(call.args.group, call.args.login);
-        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-        return call.ok(`Removed ${login} from ${group}`);
-      },
-    });
-    // /group ban <group> <login>
-    ctx.command({
-      name: "group ban",
-      summary: "Owner: remove a login from a group and keep it out until /group unban",
-      params: [...GROUP, { name: "login", kind: "login" }],
-      examples: ["/group ban ops mallory"],
-      handler(call) {
-        call.chat.banFromGroup(String(call.args.group), String(call.args.login));
-        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-        return call.ok(`Banned ${login} from ${group}`);
-      },
-    });
-    // /group unban <group> <login>
-    ctx.command({
-      name: "group unban",
-      summary: "Owner: let a banned (or kicked) login join again",
-      params: [...GROUP, { name: "login", kind: "login" }],
-      examples: ["/group unban ops mallory"],
-      handler(call) {
-        call.chat.unbanFromGroup(String(call.args.group), String(call.args.login));
-        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-        return call.ok(`${login} may join ${group} again`);
-      },
-    });
-    // /group topic <group> [topic]
-    ctx.command({
-      name: "group topic",
-      summary: "Owner: set the topic shown at join and in /group list (none given: clear it)",
-      params: [...GROUP, { name: "topic", kind: "text", optional: true }],
-      examples: ["/group topic ops deploys and incidents"],
-      handler(call) {
-        const topic = String(call.args.topic ?? "");
-        call.chat.setGroupTopic(String(call.args.group), topic);
-        return call.ok(
-          topic.trim() ? `Topic of ${call.args.group} set` : `Topic of ${call.args.group} cleared`,
-        );
-      },
-    });
-    // /group invite <group> <login>
-    ctx.command({
-      name: "group invite",
-      summary: "Owner: invite a login; the group becomes invite-only (/group open undoes it)",
-      params: [...GROUP, { name: "login", kind: "login" }],
-      examples: ["/group invite ops alice"],
-      handler(call) {
-        const done = call.chat.inviteToGroup(
-          String(call.args.group),
-          String(call.args.login),
-        );
-        const note = done.madeInviteOnly ? `; ${call.args.group} is now invite-only` : "";
-        return call.ok(`Invited ${done.login} to ${call.args.group}${note}`, done);
-      },
-    });
-    // /group open <group>
-    ctx.command({
-      name: "group open",
-      summary: "Owner: let anyone join again (ends invite-only)",
-      params: GROUP,
-      examples: ["/group open ops"],
-      handler(call) {
-        const changed = call.chat.openGroup(String(call.args.group));
-        return call.ok(
-          changed ? `${call.args.group} is open to all` : `${call.args.group} was open already`,
-        );
-      },
-    });
-    // /group owner <group> <login>
-    ctx.command({
-      name: "group owner",
-      summary: "Hand a group you own over to another member",
-      params: [...GROUP, { name: "login", kind: "login" }],
-      examples: ["/group owner ops alice"],
-      handler(call) {
-        call.chat.transferGroup(call.args.group, call.args.login);
-        const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-        return call.ok(`${login} now owns ${group}`);
-      },
-    });
+    memberCommands(ctx);
+    ownerCommands(ctx);
   },
 };
 
@@ -206,6 +35,192 @@ function spelled(chat: ChatServices, group: string, login: string): [string, str
 }
 
 export default plugin;
+
+/** What every member does: create, join, leave, list, members, and talk. */
+function memberCommands(ctx: PluginContext) {
+  // /group create <group>
+  ctx.command({
+    name: "group create",
+    summary: "Create a group and become its owner and first member",
+    params: GROUP,
+    examples: ["/group create ops"],
+    handler(call) {
+      const group = call.chat.createGroup(call.args.group);
+      return call.ok(`Created group ${group.name}`, group);
+    },
+  });
+  // /group join <group>
+  ctx.command({
+    name: "group join",
+    aliases: ["join"],
+    summary: "Join a group; its recent messages are shown as history",
+    params: GROUP,
+    examples: ["/group join ops"],
+    handler(call) {
+      const group = joinOrSayHow(call.chat, call.args.group);
+      const topic = group.topic ? `; topic: ${group.topic}` : "";
+      return call.ok(
+        `Joined group ${group.name} (${plural(group.members, "member")})${topic}`,
+        group,
+      );
+    },
+  });
+  // /group leave <group>
+  ctx.command({
+    name: "group leave",
+    aliases: ["part"],
+    summary: "Leave a group",
+    params: GROUP,
+    examples: ["/group leave ops"],
+    handler(call) {
+      // The group may go with its last member: its spelling is read first.
+      const shown = call.chat.group(call.args.group)?.name ?? call.args.group;
+      call.chat.leaveGroup(call.args.group);
+      return call.ok(`Left group ${shown}`);
+    },
+  });
+  // /group list
+  ctx.command({
+    name: "group list",
+    summary: "List every group with its member count, marking yours",
+    handler(call) {
+      const mine = new Set(call.chat.groupsOf(call.caller.login));
+      const groups = call.chat.groups().map((g) => ({ ...g, member: mine.has(g.name) }));
+      const lines = groups.map((g) =>
+        `${g.member ? "*" : " "} ${g.name} (${plural(g.members, "member")}, owner ${g.owner}${
+          g.inviteOnly ? ", invite-only" : ""
+        })${g.topic ? `: ${g.topic}` : ""}`
+      );
+      const text = groups.length === 0
+        ? "No groups yet; /group create NAME starts one"
+        : ["Groups (* = yours):", ...lines].join("\n");
+      return call.ok(text, { groups });
+    },
+  });
+  // /group members <group>
+  ctx.command({
+    name: "group members",
+    aliases: ["members"],
+    summary: "List the members of a group",
+    params: GROUP,
+    examples: ["/group members ops"],
+    handler(call) {
+      const group = call.chat.group(call.args.group);
+      const members = call.chat.members(call.args.group);
+      return call.ok(`${group?.name} (owner ${group?.owner}): ${members.join(", ")}`, {
+        group: group?.name,
+        owner: group?.owner,
+        members,
+      });
+    },
+  });
+  // /group say <group> <text>
+  ctx.command({
+    name: "group say",
+    aliases: ["g"],
+    summary: "Send a message to a group you are in",
+    params: [...GROUP, { name: "text", kind: "text" }],
+    examples: ["/g ops deploy is done"],
+    handler(call) {
+      const sent = call.chat.sendGroup(call.args.group, call.args.text);
+      return call.ok(undefined, sent);
+    },
+  });
+}
+
+/** What a group's owner does: kick, ban, unban, topic, invitations, and handing the group over. */
+function ownerCommands(ctx: PluginContext) {
+  // /group kick <group> <login>
+  ctx.command({
+    name: "group kick",
+    summary: "Owner: remove a member, who cannot rejoin until /group unban",
+    params: [...GROUP, { name: "login", kind: "login" }],
+    examples: ["/group kick ops mallory"],
+    handler(call) {
+      call.chat.kickFromGroup(call.args.group, call.args.login);
+      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+      return call.ok(`Removed ${login} from ${group}`);
+    },
+  });
+  // /group ban <group> <login>
+  ctx.command({
+    name: "group ban",
+    summary: "Owner: remove a login from a group and keep it out until /group unban",
+    params: [...GROUP, { name: "login", kind: "login" }],
+    examples: ["/group ban ops mallory"],
+    handler(call) {
+      call.chat.banFromGroup(String(call.args.group), String(call.args.login));
+      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+      return call.ok(`Banned ${login} from ${group}`);
+    },
+  });
+  // /group unban <group> <login>
+  ctx.command({
+    name: "group unban",
+    summary: "Owner: let a banned (or kicked) login join again",
+    params: [...GROUP, { name: "login", kind: "login" }],
+    examples: ["/group unban ops mallory"],
+    handler(call) {
+      call.chat.unbanFromGroup(String(call.args.group), String(call.args.login));
+      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+      return call.ok(`${login} may join ${group} again`);
+    },
+  });
+  // /group topic <group> [topic]
+  ctx.command({
+    name: "group topic",
+    summary: "Owner: set the topic shown at join and in /group list (none given: clear it)",
+    params: [...GROUP, { name: "topic", kind: "text", optional: true }],
+    examples: ["/group topic ops deploys and incidents"],
+    handler(call) {
+      const topic = String(call.args.topic ?? "");
+      call.chat.setGroupTopic(String(call.args.group), topic);
+      return call.ok(
+        topic.trim() ? `Topic of ${call.args.group} set` : `Topic of ${call.args.group} cleared`,
+      );
+    },
+  });
+  // /group invite <group> <login>
+  ctx.command({
+    name: "group invite",
+    summary: "Owner: invite a login; the group becomes invite-only (/group open undoes it)",
+    params: [...GROUP, { name: "login", kind: "login" }],
+    examples: ["/group invite ops alice"],
+    handler(call) {
+      const done = call.chat.inviteToGroup(
+        String(call.args.group),
+        String(call.args.login),
+      );
+      const note = done.madeInviteOnly ? `; ${call.args.group} is now invite-only` : "";
+      return call.ok(`Invited ${done.login} to ${call.args.group}${note}`, done);
+    },
+  });
+  // /group open <group>
+  ctx.command({
+    name: "group open",
+    summary: "Owner: let anyone join again (ends invite-only)",
+    params: GROUP,
+    examples: ["/group open ops"],
+    handler(call) {
+      const changed = call.chat.openGroup(String(call.args.group));
+      return call.ok(
+        changed ? `${call.args.group} is open to all` : `${call.args.group} was open already`,
+      );
+    },
+  });
+  // /group owner <group> <login>
+  ctx.command({
+    name: "group owner",
+    summary: "Hand a group you own over to another member",
+    params: [...GROUP, { name: "login", kind: "login" }],
+    examples: ["/group owner ops alice"],
+    handler(call) {
+      call.chat.transferGroup(call.args.group, call.args.login);
+      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+      return call.ok(`${login} now owns ${group}`);
+    },
+  });
+}
 
 /**
  * Joins `name`; a group that does not exist is refused with the command that makes it, since
