@@ -17,11 +17,14 @@ function direct(from: string, to: string, text: string): Omit<StoredMessage, "id
   return { ts: T0, conv, scope: "direct", from, to, action: false, text };
 }
 
-/**
- * Registers the operator part of the contract for one implementation. Long only as a list of
- * `Deno.test` registrations, each test a function of its own.
- */
-export function runOperatorContract(name: string, { withSite, withStore }: ContractHelpers): void {
+/** Registers the operator part of the contract for one implementation: accounts, then access rules. */
+export function runOperatorContract(name: string, helpers: ContractHelpers): void {
+  operatorAccountContract(name, helpers);
+  accessContract(name, helpers);
+}
+
+/** Account summaries and roles, deleting an account, and the deleted logins kept. */
+function operatorAccountContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store account summaries carry role and last seen, and survive reopening`, async () => {
     await withSite(async (site) => {
       const store = await site.open();
@@ -111,7 +114,10 @@ export function runOperatorContract(name: string, { withSite, withStore }: Contr
       }
     });
   });
+}
 
+/** Who may come in and where: bans, invitations and group policies. */
+function accessContract(name: string, { withSite, withStore }: ContractHelpers): void {
   Deno.test(`${name}: store bans are listed until they expire and lifted by kind and target`, async () => {
     await withStore((store) => {
       const forever = {
