@@ -25,6 +25,7 @@ import {
   SYSTEM_CLOCK,
   type Timer,
 } from "./link.ts";
+import { encryptionMismatch, nothingListening } from "./dial_messages.ts";
 import { expandEndpoints } from "./endpoints.ts";
 
 /** How often an idle client pings until the server says otherwise (its login reply does). */
@@ -447,7 +448,7 @@ function unanswered(options: ConnectOptions, progress: DialProgress): ChatzError
   if (!progress.connected) {
     return new ChatzError(
       "unreachable",
-      `${where}: nothing is listening there (connection refused ${within})`,
+      nothingListening(options.server, options.timeoutMs),
       "no_listener",
     );
   }
@@ -810,18 +811,10 @@ function handshakeError(failure: HandshakeFailure, options: ConnectOptions): Cha
       `${server}: the server hung up during the CURVE handshake`,
     );
   }
-  return options.curve
-    ? new ChatzError(
-      "encryption_mismatch",
-      `${server}: the server does not encrypt (it runs with --no-curve) and this client does; ` +
-        `ask its operator to drop --no-curve, or connect with --no-curve to talk in clear ` +
-        `(your password readable on the network)`,
-    )
-    : new ChatzError(
-      "encryption_mismatch",
-      `${server}: the server encrypts (CURVE) and this client does not (--no-curve); connect ` +
-        `without --no-curve`,
-    );
+  return new ChatzError(
+    "encryption_mismatch",
+    encryptionMismatch(options.server, options.curve !== undefined),
+  );
 }
 
 /** A reply that says the connection has no session: a command refused, or a ping that says so. */

@@ -2,7 +2,9 @@
 // the known-servers file, or, on first use, the one the server's key endpoint tells (then remembered).
 
 import { isCurveKey, KEY_PROTOCOL_VERSION, keyEndpointFor } from "../protocol/curve.ts";
+import { probeGreeting } from "../transport/handshake.ts";
 import { requestOnce } from "../transport/request_reply.ts";
+import { encryptionMismatch, nothingListening } from "./dial_messages.ts";
 import { listedEndpoints } from "./endpoints.ts";
 import { knownServersPath, lookupKnownServer, rememberServer } from "./known_servers.ts";
 import type { FirstUseDecision } from "./trust_prompt.ts";
@@ -14,7 +16,8 @@ const MAX_KEY_REPLY_BYTES = 4096;
 
 /** Codes of the client's own encryption failures; like `unreachable`, they never travel on the wire. */
 export type TrustErrorCode =
-  | "unreachable" // the login went unanswered, and nothing better explains why
+  | "unreachable" // the login went unanswered, or nothing listens at the server's address
+  | "encryption_mismatch" // met for the first time, the server turns out not to encrypt
   | "no_server_key" // no key known, and none could be fetched or remembered
   | "bad_server_key" // a key that is not 40 Z85 characters
   | "unknown_server_key" // a key met for the first time, and trusting it on first use refused
@@ -53,6 +56,8 @@ export interface TrustOptions {
   warn(line: string): void;
   /** Decides about a key met for the first time, after the warning; default: trust it. */
   firstUse?: (key: string) => Promise<FirstUseDecision>;
+  /** Told, on first use, that nothing listens at the server's address yet (the key is awaited). */
+  onWaiting?: (why: "no_listener") => void;
 }
 
 /** The key to encrypt with, and how the client came to trust it. */
@@ -102,7 +107,18 @@ export async function trustServerKey(options: TrustOptions): Promise<TrustedKey>
   }
   if (known !== undefined) return { key: known, source: "known", file };
 
-  const { key, endpoint } = await firstUseKey(options);
+  // A plaintext server has no key endpoint, and a closed port no server: say so, not "no key".
+  if ((await chatPortProblem(options)) === "refused") options.onWaiting?.("no_listener");
+  let told: { key: string; endpoint: string };
+  try {
+    told = await firstUseKey(options);
+  } catch (error) {
+    if (error instanceof TrustError && (await chatPortProblem(options)) === "refused") {
+      throw new TrustError("unreachable", nothingListening(server, options.timeoutMs));
+    }
+    throw error;
+  }
+  const { key, endpoint } = told;
   options.warn(`WARNING: The authenticity of server "${server}" cannot be established.`);
   options.warn(
     `Its CURVE key is ${key} (as told, unencrypted, by its key endpoint "${endpoint}").`,
@@ -189,6 +205,18 @@ async function firstUseKey(
     );
   }
   return told[0];
+}
+
+/**
+ * What the chat ports' greetings tell before a key is asked for: throws `encryption_mismatch` when
+ * a listed endpoint speaks plaintext; "refused" when nothing listens at any of them; else undefined.
+ */
+async function chatPortProblem(options: { server: string }): Promise<"refused" | undefined> {
+  const greetings = await Promise.all(listedEndpoints(options.server).map(probeGreeting));
+  if (greetings.some((g) => g.kind === "mechanism" && g.mechanism === "NULL")) {
+    throw new TrustError("encryption_mismatch", encryptionMismatch(options.server, true));
+  }
+  return greetings.every((g) => g.kind === "refused") ? "refused" : undefined;
 }
 
 /**

@@ -126,6 +126,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
         ...trust,
         warn: (line) => console.error(`chatz: ${line}`),
         firstUse: (key) => decideFirstUse(key, options.trustOnFirstUse),
+        onWaiting: (why) => console.error(`chatz: ${WAITING[why]}`),
       });
     } catch (error) {
       if (error instanceof TrustError) return failTrust(error);

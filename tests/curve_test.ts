@@ -232,6 +232,23 @@ Deno.test(
         );
         assert.equal(jsonLines(stdout)[0].code, "encryption_mismatch");
       });
+      await t.step("a default client meeting a --no-curve server for the first time", async () => {
+        // No key known and no --server-key: the plaintext server serves no key endpoint to ask.
+        const { code, stdout, stderr } = await runCli(
+          connectArgs(plaintext.endpoint, "gus", ...timeout),
+          { env: { ...env, CHATZ_CONFIG_DIR: await configDir() } },
+        );
+        assert.equal(code, 1);
+        assert.ok(
+          stderr.includes(
+            `Cannot connect to "${plaintext.endpoint}": the server does not encrypt (it runs ` +
+              `with --no-curve) and this client does`,
+          ),
+          stderr,
+        );
+        assert.doesNotMatch(stderr, /key endpoint/, "no guess about the key endpoint");
+        assert.equal(jsonLines(stdout)[0].code, "encryption_mismatch");
+      });
     } finally {
       await encrypted.stop();
       await plaintext.stop();

@@ -284,25 +284,26 @@ Deno.test(
 Deno.test(
   "chatz connect to a closed port says nothing listens, before it asks for a password",
   opts,
-  async () => {
+  async (t) => {
     const endpoint = `tcp://127.0.0.1:${closedPort()}`;
-    const run = await runCli([
-      "connect",
-      "--login",
-      "erin",
-      "--server",
-      endpoint,
-      "--timeout",
-      "2000",
-      "--password-file",
-      "/nonexistent/chatz-password",
-      // In clear: an encrypted connect would first fetch the server's key, which has its own error.
-      "--no-curve",
-    ]);
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": nothing is listening/);
-    assert.doesNotMatch(run.stderr, /password file/i, "the password was not read yet");
-    assert.doesNotMatch(run.stderr, /CURVE|server-key|key endpoint/, "no encryption hint");
+    const args = ["connect", "--login", "erin", "--server", endpoint, "--timeout", "2000"];
+    const noPassword = ["--password-file", "/nonexistent/chatz-password"];
+    const nothingListens = (stderr: string) => {
+      assert.match(stderr, /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": nothing is listening/);
+      assert.doesNotMatch(stderr, /password file/i, "the password was not read yet");
+      assert.doesNotMatch(stderr, /CURVE|server-key|key endpoint/, "no encryption hint");
+    };
+    await t.step("in clear (--no-curve)", async () => {
+      const run = await runCli([...args, ...noPassword, "--no-curve"]);
+      assert.equal(run.code, 1);
+      nothingListens(run.stderr);
+    });
+    await t.step("encrypted, the default: no key known, none to ask for", async () => {
+      const run = await runCli([...args, ...noPassword, "--json"]);
+      assert.equal(run.code, 1);
+      nothingListens(run.stderr);
+      assert.equal(JSON.parse(run.stdout.trim().split("\n")[0]).code, "unreachable");
+    });
   },
 );
 

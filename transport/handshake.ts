@@ -162,33 +162,80 @@ async function hangUpFailure(
  * ```
  */
 export async function probeMechanism(endpoint: string): Promise<string | undefined> {
+  const greeting = await probeGreeting(endpoint);
+  return greeting.kind === "mechanism" ? greeting.mechanism : undefined;
+}
+
+/**
+ * What a greeting probe found: the server's mechanism; `refused` when nothing listens there (the
+ * TCP connection was refused); `none` when the endpoint is not TCP, or no greeting came in time.
+ */
+export type GreetingProbe =
+  | { kind: "mechanism"; mechanism: string }
+  | { kind: "refused" }
+  | { kind: "none" };
+
+/**
+ * Reads a ZeroMQ server's greeting as `probeMechanism` does, telling apart a port nothing listens
+ * on: a client that has to ask a key endpoint first can name a closed port or a plaintext server
+ * at once instead of waiting for a key endpoint that will never answer.
+ *
+ * @example
+ * ```ts
+ * import { probeGreeting } from "./handshake.ts";
+ * const found = await probeGreeting("tcp://127.0.0.1:5555");
+ * if (found.kind === "refused") console.error("nothing is listening there");
+ * ```
+ */
+export async function probeGreeting(endpoint: string): Promise<GreetingProbe> {
   const target = tcpTarget(endpoint);
-  if (!target) return undefined;
+  if (!target) return { kind: "none" };
   let conn: Deno.TcpConn | undefined;
-  const timer = setTimeout(() => conn?.close(), PROBE_TIMEOUT_MS);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // One deadline for the whole probe: a dial into a silent network can take the system's minutes.
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => {
+      conn?.close();
+      resolve("late");
+    }, PROBE_TIMEOUT_MS);
+  });
+  const dialling = Deno.connect(target);
   try {
-    conn = await Deno.connect(target);
+    const dialled = await Promise.race([
+      dialling.then((tcp) => ({ tcp }), (error: unknown) => ({ error })),
+      late,
+    ]);
+    if (dialled === "late") {
+      dialling.then((tcp) => tcp.close(), () => {});
+      return { kind: "none" };
+    }
+    if ("error" in dialled) {
+      const refused = dialled.error instanceof Deno.errors.ConnectionRefused;
+      return refused ? { kind: "refused" } : { kind: "none" };
+    }
+    conn = dialled.tcp;
     await conn.write(GREETING_START);
     const greeting = new Uint8Array(MECHANISM_END);
     let got = 0;
-    // Bounded: each read adds at least one byte or ends the loop.
+    // Bounded: each read adds at least one byte or ends the loop (the deadline closes conn).
     while (got < MECHANISM_END) {
       const n = await conn.read(greeting.subarray(got));
-      if (n === null) return undefined;
+      if (n === null) return { kind: "none" };
       got += n;
     }
-    if (greeting[0] !== 0xff || greeting[10] < 3) return undefined;
+    if (greeting[0] !== 0xff || greeting[10] < 3) return { kind: "none" };
     const name = greeting.subarray(MECHANISM_AT, MECHANISM_END);
     const end = name.indexOf(0);
-    return new TextDecoder().decode(end < 0 ? name : name.subarray(0, end));
+    const mechanism = new TextDecoder().decode(end < 0 ? name : name.subarray(0, end));
+    return { kind: "mechanism", mechanism };
   } catch {
-    return undefined; // refused, reset or closed by the timer: no answer to give
+    return { kind: "none" }; // reset, or closed at the deadline: no answer to give
   } finally {
     clearTimeout(timer);
     try {
       conn?.close();
     } catch {
-      // already closed by the timer
+      // already closed at the deadline
     }
   }
 }

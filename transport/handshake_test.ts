@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { curveKeyPair, Router } from "zeromq";
-import { probeMechanism } from "./handshake.ts";
+import { probeGreeting, probeMechanism } from "./handshake.ts";
 import { curveServerOptions } from "./curve.ts";
 
 /** A bound ROUTER and its endpoint; closed by the caller. */
@@ -36,6 +36,15 @@ Deno.test("probeMechanism() reads the mechanism from the server's greeting", asy
       assert.equal(await probeMechanism(`tcp://127.0.0.1:${port}`), undefined);
       assert.equal(await probeMechanism("ipc:///tmp/chatz-none.sock"), undefined);
       assert.equal(await probeMechanism("tcp://127.0.0.1:99999"), undefined);
+    });
+    await t.step("probeGreeting() tells a refused connection from no answer", async () => {
+      const port = plain.endpoint.split(":").pop();
+      assert.deepEqual(await probeGreeting(`tcp://127.0.0.1:${port}`), { kind: "refused" });
+      assert.deepEqual(await probeGreeting("ipc:///tmp/chatz-none.sock"), { kind: "none" });
+      assert.deepEqual(await probeGreeting(curve.endpoint), {
+        kind: "mechanism",
+        mechanism: "CURVE",
+      });
     });
   } finally {
     if (!plain.socket.closed) plain.socket.close();
