@@ -34,22 +34,23 @@ import { BanList } from "./bans.ts";
 import { DEFAULT_RESERVE_DAYS } from "./deleted_logins.ts";
 import { type Gate, openGate, ZAP_DOMAIN } from "./gate.ts";
 import { createLoginAccess } from "./login_access.ts";
-import { createMetrics } from "./metrics.ts";
+import { createMetrics, type MetricSources, type ServerMetrics } from "./metrics.ts";
 import { createOperatorServices } from "./operator_services.ts";
 import type { Logger } from "../log.ts";
 import { importPluginDir, type LoadReport, type SetupDeps, setupPlugins } from "./plugin_loader.ts";
 import { connectRate, operatorSurface, registrationRate } from "./operator_surface.ts";
 import { oldestHashWaitMs, startHashing, stopHashing } from "./passwords.ts";
 import { RateWindow } from "./rate_window.ts";
-import { startRouterTransport } from "./router_transport.ts";
+import { type RouterTransport, startRouterTransport } from "./router_transport.ts";
 import { createLocalState } from "./local_state.ts";
+import type { SessionDirectory } from "./shared_state.ts";
 import { openSqliteStore } from "./store/sqlite.ts";
 import { openPostgresStore } from "./store/postgres.ts";
 import type { Store } from "./store/store.ts";
 import { readGroupsOnMiss } from "./cluster/group_reads.ts";
 import { watchGroupWrites } from "./cluster/group_writes.ts";
-import type { ControlAction } from "./cluster/relay.ts";
-import { joinCluster } from "./cluster/node.ts";
+import type { ControlAction, Relay } from "./cluster/relay.ts";
+import { type ClusterNode, joinCluster } from "./cluster/node.ts";
 import { sharedDuplicates } from "./cluster/duplicates.ts";
 import { createTurns, type Turns } from "./turns.ts";
 
@@ -106,34 +107,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const hashing = startHashing();
   acquired.defer(stopHashing);
   const turns = createTurns(log);
-  const unmeasured = options.store
-    ? openPostgresStore(options.store, {
-      onWrite: turns.requestFlush,
-      // A node delivers in id order by the counter's values (cluster/id_order.ts).
-      onIdsLocked: (after) => relay?.idsLocked(after),
-      onIdsCommitted: (last) => relay?.idsCommitted(last),
-    })
-    : openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
-  const opened = metrics ? metrics.measureStore(unmeasured) : unmeasured;
-  acquired.defer(() => opened.close());
-  const clusterNode = options.bus
-    ? await joinCluster(options.bus, { log, now, store: opened, turns })
-    : undefined;
-  const relay = clusterNode?.relay;
-  if (relay) acquired.defer(() => relay.close());
-  const store: Store = relay ? watchGroupWrites(opened, relay.groupsChanged) : opened;
-  // Mutable: a reloaded configuration changes these objects in place (see operator_surface.ts).
-  const state = createLocalState({
-    command: { burst: options.limits.commandBurst, perSecond: options.limits.commandsPerSecond },
-    connect: connectRate(options.limits.connectsPerMinute),
-    register: registrationRate(options.limits.registrationsPerMinute),
+  const { store, clusterNode, relay } = await openStorage(options, {
+    log,
+    now,
+    turns,
+    metrics,
+    acquired,
   });
-  const ownDuplicates = state.duplicates;
-  if (relay) {
-    state.duplicates = sharedDuplicates(ownDuplicates, relay);
-    // A group another node created is usable here before its turn's batch arrives.
-    state.groups = readGroupsOnMiss(state.groups, store);
-  }
+  const { state, ownDuplicates } = sharedState(options.limits, store, relay);
   const coreOptions = {
     log,
     now,
@@ -153,69 +134,37 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     control: (action) => clusterControl(action, { broker, gate, chat, log }),
   });
   const bans = new BanList(store.bans(now()));
-  metrics?.attach({
-    sessions,
-    store,
-    storeFiles: options.store
-      ? []
-      : ["chatz.db", "chatz.db-wal"].map((file) => join(options.dataDir, file)),
-    deliveries: () => ({ total: chat.stats.deliveries, byScope: chat.stats.delivered }),
-  });
-  if (metrics) acquired.defer(() => metrics.close());
+  if (metrics) attachMetrics(metrics, options, { sessions, store, chat, acquired });
 
   const plugins = await loadPlugins(options, { registry, hooks, chat, store });
 
   const connectLimit = state.connectLimit;
   // The chat port is known once the ROUTER is bound; no handshake reaches the gate before that.
   let chatPort = 0;
-  const openConnections = createAddressCap({
-    limit: () => options.limits.connectionsPerAddress,
-    count: () => countConnections(chatPort, log),
-  });
-  // One libzmq context for the gate and the chat ROUTER: ZAP is an inproc:// endpoint of it.
-  // Ended last, once both sockets are closed and the ROUTER's linger is over.
-  const context = openContext();
-  acquired.defer(() => context.term());
-  const gate = openGateOrThrow(context, { log, connectLimit, bans, openConnections });
-  acquired.defer(() => gate.close());
-
-  const brokerDeps: BrokerDeps = {
-    registry,
-    chat,
-    sessions,
-    store,
-    outbox,
+  const { context, gate } = openHandshakes(options.limits, {
     log,
-    registration: options.registration,
-    version: options.version,
-    now,
-    requestFlush: turns.requestFlush,
+    connectLimit,
+    bans,
+    chatPort: () => chatPort,
+    acquired,
+  });
+
+  // What the broker and the operator's services both work with.
+  const parts = { registry, chat, sessions, store, outbox, log, now, bans, deletedLogins };
+  const brokerDeps = brokerDepsFor(options, {
+    ...parts,
     throttle,
-    addressThrottle: state.addressThrottle,
-    registrationLimit: state.registrationLimit,
-    ...(options.curve ? { clientAddress: gate.addressOf } : {
-      // Asked at logins, which only arrive once the transport below runs.
-      peerAddress: (id: string) => {
-        const fd = transport.fdOf(id);
-        return fd === undefined ? undefined : peerAddress(fd, chatPort);
-      },
-    }),
-    commandLimit: state.commandLimit,
-    sessionTimeoutMs: options.limits.sessionTimeoutMs,
-    maxSessionsPerAccount: options.limits.maxSessionsPerAccount,
-    cluster: relay,
-    handlerTimeoutMs: options.limits.pluginTimeoutMs,
-    access: createLoginAccess({ bans, deletedLogins, store, now }),
-  };
+    state,
+    relay,
+    requestFlush: turns.requestFlush,
+    gate,
+    // Asked at logins, which only arrive once the transport below runs.
+    connectionOf: (id) => transport.fdOf(id),
+    chatPort: () => chatPort,
+  });
   const broker = createBroker(brokerDeps);
   const operator = createOperatorServices({
-    store,
-    sessions,
-    chat,
-    bans,
-    deletedLogins,
-    log,
-    now,
+    ...parts,
     endSessions: (account, code, message, reason) => {
       const ended = broker.endAccount(account, code, message, reason);
       turns.requestFlush();
@@ -246,13 +195,182 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   const rate = new RateWindow();
-  const idle = createIdleSweep({
+  const idle = idleSweep(options.limits, { log, transport, sessions, chatPort });
+  const timers = startTimers(options, { store, chat, broker, rate, log, now, turns, idle });
+  store.prune(options.retention, now());
+  turns.flush();
+  log.info("listening", { endpoint, version: options.version });
+
+  return runningServer({
+    endpoint,
+    startedAt,
+    now,
     log,
+    options,
+    store,
+    sessions,
+    chat,
+    gate,
+    broker,
+    live: { core: coreOptions, broker: brokerDeps, connectLimit },
+    rate,
+    operator,
+    requestFlush: turns.requestFlush,
+    flush: turns.flush,
+    cluster: relay,
+  }, { plugins, metrics, timers, release: acquired.move() });
+}
+
+/** Lets the metrics read the sessions, the store and its files, and the deliveries; closed last. */
+function attachMetrics(
+  metrics: ServerMetrics,
+  options: ServerOptions,
+  parts: {
+    sessions: MetricSources["sessions"];
+    store: Store;
+    chat: ChatCore;
+    acquired: AsyncDisposableStack;
+  },
+): void {
+  const { chat } = parts;
+  metrics.attach({
+    sessions: parts.sessions,
+    store: parts.store,
+    storeFiles: options.store
+      ? []
+      : ["chatz.db", "chatz.db-wal"].map((file) => join(options.dataDir, file)),
+    deliveries: () => ({ total: chat.stats.deliveries, byScope: chat.stats.delivered }),
+  });
+  parts.acquired.defer(() => metrics.close());
+}
+
+/**
+ * What the broker works with: the serving parts, the limits, and how a login's address is found
+ * (the gate's record of its CURVE key, or, without encryption, its connection's peer address).
+ */
+function brokerDepsFor(
+  options: ServerOptions,
+  parts:
+    & Pick<
+      BrokerDeps,
+      "registry" | "chat" | "sessions" | "store" | "outbox" | "log" | "now" | "throttle"
+    >
+    & {
+      state: ReturnType<typeof createLocalState>;
+      relay: Relay | undefined;
+      bans: BanList;
+      deletedLogins: Parameters<typeof createLoginAccess>[0]["deletedLogins"];
+      requestFlush: () => void;
+      gate: Pick<Gate, "addressOf">;
+      connectionOf: (id: string) => number | undefined;
+      chatPort: () => number;
+    },
+): BrokerDeps {
+  const { state, relay, bans, deletedLogins, store, now, gate, connectionOf, chatPort } = parts;
+  const { limits } = options;
+  return {
+    registry: parts.registry,
+    chat: parts.chat,
+    sessions: parts.sessions,
+    store,
+    outbox: parts.outbox,
+    log: parts.log,
+    registration: options.registration,
+    version: options.version,
+    now,
+    requestFlush: parts.requestFlush,
+    throttle: parts.throttle,
+    addressThrottle: state.addressThrottle,
+    registrationLimit: state.registrationLimit,
+    ...(options.curve ? { clientAddress: gate.addressOf } : {
+      peerAddress: (id: string) => {
+        const fd = connectionOf(id);
+        return fd === undefined ? undefined : peerAddress(fd, chatPort());
+      },
+    }),
+    commandLimit: state.commandLimit,
+    sessionTimeoutMs: limits.sessionTimeoutMs,
+    maxSessionsPerAccount: limits.maxSessionsPerAccount,
+    cluster: relay,
+    handlerTimeoutMs: limits.pluginTimeoutMs,
+    access: createLoginAccess({ bans, deletedLogins, store, now }),
+  };
+}
+
+/**
+ * The store (SQLite in the data folder, or PostgreSQL for a cluster node, measured when metrics
+ * are on) and, with a bus, the cluster node; each released through `acquired` if startup fails.
+ */
+async function openStorage(
+  options: ServerOptions,
+  parts: {
+    log: Logger;
+    now: () => number;
+    turns: Turns;
+    metrics: ServerMetrics | undefined;
+    acquired: AsyncDisposableStack;
+  },
+): Promise<{ store: Store; clusterNode: ClusterNode | undefined; relay: Relay | undefined }> {
+  const { log, now, turns, metrics, acquired } = parts;
+  // Set once the node has joined: a node delivers in id order by the counter's values
+  // (cluster/id_order.ts), which the store reports from its first commit on.
+  const joinedNode: { relay?: Relay } = {};
+  const unmeasured = options.store
+    ? openPostgresStore(options.store, {
+      onWrite: turns.requestFlush,
+      onIdsLocked: (after) => joinedNode.relay?.idsLocked(after),
+      onIdsCommitted: (last) => joinedNode.relay?.idsCommitted(last),
+    })
+    : openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
+  const opened = metrics ? metrics.measureStore(unmeasured) : unmeasured;
+  acquired.defer(() => opened.close());
+  const clusterNode = options.bus
+    ? await joinCluster(options.bus, { log, now, store: opened, turns })
+    : undefined;
+  if (!clusterNode) return { store: opened, clusterNode, relay: undefined };
+  const relay = joinedNode.relay = clusterNode.relay;
+  acquired.defer(() => relay.close());
+  return { store: watchGroupWrites(opened, relay.groupsChanged), clusterNode, relay };
+}
+
+/**
+ * The state two server processes would share (shared_state.ts), in process; on a cluster node its
+ * duplicate ids and groups also reach the other nodes. Mutable: a reloaded configuration changes
+ * these objects in place (see operator_surface.ts).
+ */
+function sharedState(limits: ServerOptions["limits"], store: Store, relay: Relay | undefined) {
+  const state = createLocalState({
+    command: { burst: limits.commandBurst, perSecond: limits.commandsPerSecond },
+    connect: connectRate(limits.connectsPerMinute),
+    register: registrationRate(limits.registrationsPerMinute),
+  });
+  const ownDuplicates = state.duplicates;
+  if (relay) {
+    state.duplicates = sharedDuplicates(ownDuplicates, relay);
+    // A group another node created is usable here before its turn's batch arrives.
+    state.groups = readGroupsOnMiss(state.groups, store);
+  }
+  return { state, ownDuplicates };
+}
+
+/** The sweep that closes silent connections and those that never log in, on the chat port. */
+function idleSweep(
+  limits: ServerOptions["limits"],
+  parts: {
+    log: Logger;
+    transport: Pick<RouterTransport, "peerOn">;
+    sessions: Pick<SessionDirectory, "get">;
+    chatPort: number;
+  },
+): IdleSweep {
+  const { transport, sessions, chatPort } = parts;
+  return createIdleSweep({
+    log: parts.log,
     // A login waiting for its password hash sent nothing since, and is not logged in yet: in a
     // storm of password logins the queue may outlast either limit, so both grow by the oldest wait.
-    idleLimitMs: () => IDLE_SESSION_TIMEOUTS * options.limits.sessionTimeoutMs + oldestHashWaitMs(),
+    idleLimitMs: () => IDLE_SESSION_TIMEOUTS * limits.sessionTimeoutMs + oldestHashWaitMs(),
     loginDeadlineMs: () =>
-      options.limits.loginDeadlineMs > 0 ? options.limits.loginDeadlineMs + oldestHashWaitMs() : 0,
+      limits.loginDeadlineMs > 0 ? limits.loginDeadlineMs + oldestHashWaitMs() : 0,
     // Exact: the connection's messages named the peer (ZMQ_SRCFD), and that peer holds a session.
     loggedIn: (fd) => {
       const peer = transport.peerOn(fd);
@@ -263,35 +381,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       shut: (connection) => shutdownConnection(connection, chatPort),
     },
   });
-  const timers = startTimers(options, { store, chat, broker, rate, log, now, turns, idle });
-  store.prune(options.retention, now());
-  turns.flush();
-  log.info("listening", { endpoint, version: options.version });
+}
 
-  const release = acquired.move();
+/** The running server: its operator surface, and a stop() that ends sessions and releases all. */
+function runningServer(
+  surface: Parameters<typeof operatorSurface>[0],
+  parts: {
+    plugins: LoadReport;
+    metrics: ServerMetrics | undefined;
+    timers: ReturnType<typeof setInterval>[];
+    release: AsyncDisposableStack;
+  },
+): RunningServer {
+  const { endpoint, log, gate, broker, flush } = surface;
+  const { metrics, timers, release } = parts;
   let stopping: Promise<void> | undefined;
   return {
     endpoint,
-    plugins,
+    plugins: parts.plugins,
     metrics: () => metrics ? metrics.render() : Promise.resolve(undefined),
-    ...operatorSurface({
-      endpoint,
-      startedAt,
-      now,
-      log,
-      options,
-      store,
-      sessions,
-      chat,
-      gate,
-      broker,
-      live: { core: coreOptions, broker: brokerDeps, connectLimit },
-      rate,
-      operator,
-      requestFlush: turns.requestFlush,
-      flush: turns.flush,
-      cluster: relay,
-    }),
+    ...operatorSurface(surface),
     stop(reason = "") {
       stopping ??= (async () => {
         for (const timer of timers) clearInterval(timer);
@@ -299,7 +408,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const told = broker.shutdown(
           reason ? `Server shutting down: ${reason}` : "Server shutting down",
         );
-        turns.flush();
+        flush();
         // The byes are in libzmq's queues; its I/O thread writes them unless the process exits
         // first, and a process exit skips the socket's linger. Give it a moment when anyone is told.
         if (told > 0) await new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS));
@@ -399,13 +508,33 @@ function closeConnections(
   }
 }
 
-/** Binds the ZAP handler, saying what failed when it cannot. */
-function openGateOrThrow(...args: Parameters<typeof openGate>): Gate {
+/**
+ * The libzmq context of the gate and the chat ROUTER (ZAP is an inproc:// endpoint of it) and the
+ * gate, which admits or refuses every handshake; released through `acquired`, the context last,
+ * once both sockets are closed and the ROUTER's linger is over.
+ */
+function openHandshakes(
+  limits: ServerOptions["limits"],
+  parts: Pick<Parameters<typeof openGate>[1], "log" | "connectLimit" | "bans"> & {
+    chatPort: () => number;
+    acquired: AsyncDisposableStack;
+  },
+): { context: ZmqContext; gate: Gate } {
+  const { log, connectLimit, bans, chatPort, acquired } = parts;
+  const openConnections = createAddressCap({
+    limit: () => limits.connectionsPerAddress,
+    count: () => countConnections(chatPort(), log),
+  });
+  const context = openContext();
+  acquired.defer(() => context.term());
+  let gate: Gate;
   try {
-    return openGate(...args);
+    gate = openGate(context, { log, connectLimit, bans, openConnections });
   } catch (error) {
     throw new Error(`Cannot open the handshake gate: ${(error as Error).message}`);
   }
+  acquired.defer(() => gate.close());
+  return { context, gate };
 }
 
 /**
