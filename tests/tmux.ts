@@ -50,8 +50,9 @@ export async function startPane(
     "env",
     ...env,
     ...command.map(shellQuote),
-    // Keeps the pane (and its last screen) after the program exits.
-    "; echo; echo EXITED $?; sleep 600",
+    // Keeps the pane (and its last screen) after the program exits, with its exit code: printf's
+    // arguments are read before it runs, so $? is the program's (after an `echo` it was echo's 0).
+    `; printf '\\nEXITED %s\\n' $?; sleep 600`,
   ].join(" ");
   await tmux(
     "-f",
