@@ -101,6 +101,8 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     return fail({ type: "error", code: error.code, message: error.message });
   };
 
+  const warnings = heldWarnings();
+
   // Encryption first, as SSH checks the host key before asking for a password.
   const trust = {
     server: options.server,
@@ -163,7 +165,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
         ...(passwordRead ? { password } : { getPassword: readPassword }),
         onWaiting: (why) => console.error(`chatz: ${WAITING[why]}`),
         keyStillValid: trusted && (() => serverKeyMatches(trusted!, trust)),
-        keyChanged: trusted && (() => keyChangedWarning(trusted!, trust)),
+        keyChanged: trusted && (() => keyChangedWarning(trusted!, trust, warnings.warn)),
         register,
         invite: options.invite,
         timeoutMs: options.timeoutMs,
@@ -203,6 +205,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
     events,
     subscribeStatus: (handler) => statusHandler = handler,
     encrypted: trusted !== undefined,
+    warnings,
   });
 }
 
@@ -250,13 +253,16 @@ async function runMode(
     events: ReturnType<typeof createEventFeed>;
     subscribeStatus: (handler: (status: ConnectionStatus) => void) => void;
     encrypted: boolean;
+    warnings: ReturnType<typeof heldWarnings>;
   },
 ): Promise<number> {
   const { events } = parts;
   const color = options.color !== false && Deno.stdout.isTerminal() &&
     (Deno.env.get("NO_COLOR") ?? "") === "";
   if (Deno.stdin.isTerminal() && Deno.stdout.isTerminal() && !options.json && !options.plain) {
+    parts.warnings.hold(); // stderr written now would vanish with the screen
     return await runFullScreen(connection, {
+      heldWarnings: parts.warnings.take,
       subscribe: events.subscribe,
       subscribeStatus: parts.subscribeStatus,
       color,
@@ -307,6 +313,7 @@ async function confirmNewAccount(
 async function keyChangedWarning(
   trusted: TrustedKey,
   trust: { server: string; serverKey?: string; keyEndpoint?: string; timeoutMs: number },
+  warn: (line: string) => void,
 ) {
   const error = await explainUnansweredLogin(
     `Cannot reconnect to "${trust.server}"`,
@@ -314,8 +321,29 @@ async function keyChangedWarning(
     trust,
   );
   if (error.code !== "server_key_changed" && error.code !== "wrong_server_key") return undefined;
-  for (const line of error.warning) console.error(`chatz: ${line}`);
+  for (const line of error.warning) warn(line);
   return { code: error.code, message: error.message };
+}
+
+/**
+ * Warning lines for stderr during a session: printed at once, or, once `hold()` was called (the
+ * full screen owns the terminal and would wipe them), kept until `take()`.
+ */
+function heldWarnings() {
+  let holding = false;
+  const held: string[] = [];
+  return {
+    warn(line: string): void {
+      if (holding) held.push(line);
+      else console.error(`chatz: ${line}`);
+    },
+    hold(): void {
+      holding = true;
+    },
+    take(): string[] {
+      return held.splice(0);
+    },
+  };
 }
 
 /** What the first dial says while it waits (on stderr: the UI has not started). */

@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { CHATZ_PERMISSIONS, client, ROOT, startServerProcess, TEST_CONFIG_DIR } from "./harness.ts";
+import { stablePort } from "./ports.ts";
 import { hasTmux, startPane, type TmuxPane } from "./tmux.ts";
 
 /** Messages sent before anyone logs in: more than the backlog shows, so /history has work. */
@@ -219,6 +220,43 @@ Deno.test({
     } finally {
       for (const pane of panes) await pane.close();
       await dave.close();
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "full-screen client whose server's key changed leaves the WARNING on the terminal",
+  ignore: !hasTmux() && Deno.env.get("CI") !== "true",
+  async fn() {
+    const bind = ["--bind", `tcp://127.0.0.1:${stablePort(2)}`]; // the key endpoint takes port + 1
+    let server = await startServerProcess({ args: bind });
+    const pane = await startPane(chatz(server.endpoint, "ivan"), {
+      columns: 80,
+      rows: 24,
+      env: { CHATZ_PASSWORD: "pw-ivan", CHATZ_CONFIG_DIR: TEST_CONFIG_DIR },
+      cwd: ROOT,
+    });
+    try {
+      await pane.waitFor((s) => statusOf(s).includes("[ivan]"), "ivan's screen");
+      await server.stop();
+      // The same address served from a new data folder: a new CURVE key.
+      for (let attempt = 1;; attempt++) {
+        try {
+          server = await startServerProcess({ args: bind });
+          break;
+        } catch (error) {
+          // Another test's socket may hold port + 1 meanwhile: a fixed port races the suite.
+          if (attempt >= 3 || !/Address already in use/.test(String(error))) throw error;
+        }
+      }
+      const screen = await pane.waitFor(has("EXITED 1"), "ivan's client ending", 90_000);
+      // The full screen is gone: the loud part a fresh connect prints must be on the terminal.
+      assert.ok(has("WARNING: the CURVE key of server")(screen), screen.join("\n"));
+      assert.ok(has("@".repeat(72))(screen), screen.join("\n"));
+      assert.ok(has("session ended")(screen), screen.join("\n"));
+    } finally {
+      await pane.close();
       await server.stop();
     }
   },

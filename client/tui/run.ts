@@ -22,6 +22,8 @@ export interface FullScreenOptions {
   server: string;
   /** Whether the connection is encrypted with CURVE, for the title line. */
   encrypted: boolean;
+  /** Warning lines for stderr kept while the screen was up (a changed server key's banner). */
+  heldWarnings?: () => readonly string[];
 }
 
 /** How often the status line's clock is redrawn. */
@@ -56,13 +58,14 @@ export function runFullScreen(connection: Connection, options: FullScreenOptions
     scheduled = true;
     setTimeout(draw, 0);
   };
-  const leave = async (code: number, logout: boolean) => {
+  const leave = async (code: number, logout: boolean, farewell?: () => void) => {
     if (finished) return;
     finished = true;
     clearInterval(clock);
     clearInterval(lag);
     screen.close();
     await connection.close({ logout });
+    farewell?.();
     resolveExit(code);
   };
 
@@ -100,7 +103,9 @@ export function runFullScreen(connection: Connection, options: FullScreenOptions
     if (event.type === "bye") {
       // Show why, then give the terminal back.
       draw();
-      void leave(1, false).then(() => {
+      // Printed on the terminal given back, before the exit code is: nothing can cut it off.
+      void leave(1, false, () => {
+        for (const line of options.heldWarnings?.() ?? []) console.error(`chatz: ${line}`);
         console.error(`chatz: session ended: ${oneLine(event.message)} (${oneLine(event.code)})`);
       });
     }
