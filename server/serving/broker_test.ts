@@ -95,6 +95,8 @@ async function brokerBench(
     now?: () => number;
     /** As an encrypted server's gate answers: the address of a CURVE client key. */
     clientAddress?: (key: string) => string | undefined;
+    /** Default 4. */
+    maxSessionsPerAccount?: number;
   } = {},
 ) {
   const dir = await Deno.makeTempDir({ prefix: "chatz_broker_test_" });
@@ -127,7 +129,7 @@ async function brokerBench(
     addressThrottle: new LoginThrottle(ADDRESS_POLICY),
     registrationLimit: new RateLimiter({ burst: 1, perSecond: 0 }),
     sessionTimeoutMs: 15_000,
-    maxSessionsPerAccount: 4,
+    maxSessionsPerAccount: options.maxSessionsPerAccount ?? 4,
     access: createLoginAccess({
       bans: new BanList(),
       deletedLogins: core.deletedLogins,
@@ -325,6 +327,28 @@ Deno.test("broker: failures make the guesser's address wait, never the owner els
       assert.equal((await login({ password: "right" })).code, "bad_request");
       assert.equal((await login({ password: "right", key: KEY_UNSEEN })).code, "unknown_key");
     });
+  } finally {
+    await bench.close();
+  }
+});
+
+Deno.test("broker refuses a session past the limit, counting in the singular", async () => {
+  const bench = await brokerBench({ maxSessionsPerAccount: 1 });
+  try {
+    bench.peer("first").send({ op: "login", id: 1, login: "alice", password: "secret" });
+    await bench.until(() => bench.core.sessions.of("alice").length === 1, "the first session");
+    const second = bench.peer("second");
+    second.send({ op: "login", id: 1, login: "alice", password: "secret" });
+    const replies: Record<string, unknown>[] = [];
+    await bench.until(() => {
+      replies.push(...bench.sent().get(second.to.id) ?? []);
+      return replies.length > 0;
+    }, "a reply");
+    assert.equal(replies[0].code, "limit_reached");
+    assert.equal(
+      replies[0].message,
+      'Cannot log in as "alice": it has 1 session, the most allowed',
+    );
   } finally {
     await bench.close();
   }

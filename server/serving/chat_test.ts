@@ -42,13 +42,13 @@ class World {
   readonly chat: ChatCore;
   time = T0;
 
-  constructor(readonly store: Store) {
+  constructor(readonly store: Store, readonly maxGroups = 3) {
     this.chat = this.#core();
   }
 
   /** A second core over the same store, as after a restart; the first must not be used after. */
   restart(): World {
-    return new World(this.store);
+    return new World(this.store, this.maxGroups);
   }
 
   #core(): ChatCore {
@@ -62,7 +62,7 @@ class World {
       log: createLogger("error", () => {}),
       now: () => this.time,
       throttle: new LoginThrottle(),
-      maxGroupsPerUser: 3,
+      maxGroupsPerUser: this.maxGroups,
       maxWaitingPerAccount: 3,
       deletedLogins: new DeletedLoginTable(this.store.deletedLogins()),
     });
@@ -117,11 +117,14 @@ class World {
 }
 
 /** Runs `fn` over a fresh world in a temporary directory, removed afterwards. */
-async function withWorld(fn: (world: World) => void | Promise<void>): Promise<void> {
+async function withWorld(
+  fn: (world: World) => void | Promise<void>,
+  maxGroups?: number,
+): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "chatz_chat_test_" });
   const store = openSqliteStore(dir);
   try {
-    await fn(new World(store));
+    await fn(new World(store, maxGroups));
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
@@ -1018,6 +1021,17 @@ Deno.test("chat.createGroup() and joinGroup() refuse past the groups-per-user li
     world.chat.createGroup(b.caller, "bobs");
     assertChatError(() => world.chat.joinGroup(a.caller, "bobs"), "limit_reached");
   });
+});
+
+Deno.test("the groups-per-user limit of 1 is told in the singular", async () => {
+  await withWorld((world) => {
+    const a = world.login("alice", "a1");
+    world.chat.createGroup(a.caller, "g1");
+    assert.throws(
+      () => world.chat.createGroup(a.caller, "g2"),
+      /^ChatError: Cannot create group "g2": you are in 1 group, the most allowed$/,
+    );
+  }, 1);
 });
 
 Deno.test("a command that sends twice is deduplicated per send, also after a restart", async () => {

@@ -7,6 +7,7 @@ import {
   type LoginRequest,
   NAME_RULE,
   nameKey,
+  plural,
   PROTOCOL_VERSION,
 } from "../../../protocol/mod.ts";
 import { MAX_CATCHUP } from "../chat.ts";
@@ -211,8 +212,9 @@ function sessionLimit(deps: BrokerDeps, who: Who): Refusal | undefined {
   if (sessions < deps.maxSessionsPerAccount) return undefined;
   return {
     code: "limit_reached",
-    message:
-      `Cannot log in as "${who.name}": it has ${deps.maxSessionsPerAccount} sessions, the most allowed`,
+    message: `Cannot log in as "${who.name}": it has ${
+      plural(deps.maxSessionsPerAccount, "session")
+    }, the most allowed`,
     reason: "too_many_sessions",
   };
 }

@@ -1,7 +1,7 @@
 // Groups as the chat services offer them: create, join, leave, kick, hand over, list.
 // Membership lives in the group table (memory) and the store (disk); members hear of every change.
 
-import { type GroupEvent, isValidName, NAME_RULE, nameKey } from "../../../protocol/mod.ts";
+import { type GroupEvent, isValidName, NAME_RULE, nameKey, plural } from "../../../protocol/mod.ts";
 import type { Caller, GroupInfo } from "../../../protocol/plugin.ts";
 import type { CoreServices } from "../bound_services.ts";
 import { ChatError } from "../../errors.ts";
@@ -256,7 +256,7 @@ function requireRoom(
   if (deps.groups.groupsOf(account).length >= deps.maxGroupsPerUser) {
     throw new ChatError(
       "limit_reached",
-      `Cannot ${action}: you are in ${deps.maxGroupsPerUser} groups, the most allowed`,
+      `Cannot ${action}: you are in ${plural(deps.maxGroupsPerUser, "group")}, the most allowed`,
     );
   }
 }
