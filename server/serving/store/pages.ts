@@ -113,6 +113,24 @@ export function unreadablePages(): number {
 }
 
 /**
+ * The messages of page rows (their `conv`, `body` and `cids`) with ids above `after` and up to
+ * `upTo`, in id order: what a read over pages that may overlap the range keeps of them.
+ */
+export function messagesInRange(
+  rows: Iterable<Record<string, unknown>>,
+  after: number,
+  upTo = Infinity,
+): StoredMessage[] {
+  const found: StoredMessage[] = [];
+  for (const row of rows) {
+    for (const message of pageMessages(String(row.conv), String(row.body), row.cids)) {
+      if (message.id > after && message.id <= upTo) found.push(message);
+    }
+  }
+  return found.sort((a, b) => a.id - b.id);
+}
+
+/**
  * The messages of a stored page (`body`, a JSON array of events), oldest first; each with its
  * client message id when the page's `cids` has one.
  */

@@ -1,7 +1,7 @@
 // The PostgreSQL store's history reads and upkeep: history pages, catch-up, recent client ids, message
 // counts, undelivered messages and retention. Reads stage the turn's buffered pages first.
 
-import { pageClientIds, pageMessages } from "./pages.ts";
+import { messagesInRange, pageClientIds, pageMessages } from "./pages.ts";
 import {
   flushPages,
   forgetWaiting,
@@ -73,13 +73,7 @@ function historyReads(turn: PgTurn): Omit<HistoryMethods, UpkeepMethod> {
         "SELECT conv, body, cids FROM pages WHERE last > $1 AND first <= $2 ORDER BY first",
         [after, upTo],
       );
-      const found: StoredMessage[] = [];
-      for (const row of rows) {
-        for (const message of pageMessages(String(row.conv), String(row.body), row.cids)) {
-          if (message.id > after && message.id <= upTo) found.push(message);
-        }
-      }
-      return found.sort((a, b) => a.id - b.id);
+      return messagesInRange(rows, after, upTo);
     },
 
     missed(
@@ -107,13 +101,7 @@ function historyReads(turn: PgTurn): Omit<HistoryMethods, UpkeepMethod> {
           limit + 1 + account.groupConvs.length + Number(n),
         ],
       );
-      const found: StoredMessage[] = [];
-      for (const row of rows) {
-        for (const message of pageMessages(String(row.conv), String(row.body), row.cids)) {
-          if (message.id > after) found.push(message);
-        }
-      }
-      return found.sort((a, b) => a.id - b.id).slice(0, limit);
+      return messagesInRange(rows, after).slice(0, limit);
     },
 
     directContacts(account: string): string[] {

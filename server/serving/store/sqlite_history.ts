@@ -7,7 +7,7 @@ import { fromEvent } from "../message_event.ts";
 import type { AddedMessage, RecentClientId, Retention, Store, StoredMessage } from "./store.ts";
 import { otherParties } from "./rows.ts";
 import type { OperatorSql } from "./sqlite_operator.ts";
-import { pageClientIds, pageMessages } from "./pages.ts";
+import { messagesInRange, pageClientIds, pageMessages } from "./pages.ts";
 
 /** The history methods that keep or drop messages: offline copies and retention (the rest read). */
 export type UpkeepMethod = "addUndelivered" | "takeUndelivered" | "undeliveredCount" | "prune";
@@ -86,16 +86,10 @@ function historyReads(db: HistorySql): Omit<HistoryMethods, UpkeepMethod> {
     /** Every conversation's messages with ids above `after` and up to `upTo`, oldest first. */
     messagesBetween(after: number, upTo: number): StoredMessage[] {
       flushPages();
-      const found: StoredMessage[] = [];
       const rows = sql(
         "SELECT conv, body, cids FROM pages WHERE last > ? AND first <= ? ORDER BY first",
       ).all(after, upTo);
-      for (const row of rows) {
-        for (const message of messagesOf(row)) {
-          if (message.id > after && message.id <= upTo) found.push(message);
-        }
-      }
-      return found.sort((a, b) => a.id - b.id);
+      return messagesInRange(rows, after, upTo);
     },
 
     /**
