@@ -8,6 +8,7 @@ import type { PgRequest, Row } from "./postgres_worker.ts";
 import { pgHistoryMethods } from "./postgres_history.ts";
 import { pgIdentityMethods } from "./postgres_identity.ts";
 import { pgOperatorMethods } from "./postgres_operator.ts";
+import { pgSessionClaims, type SessionClaims } from "./postgres_claims.ts";
 import {
   commit,
   flushPages,
@@ -37,6 +38,12 @@ export interface PostgresStoreOptions extends StoreOptions, IdCounterHooks {
   timeoutMs?: number;
 }
 
+/** The store in PostgreSQL, which a cluster node also keeps its session claims in. */
+export interface PostgresStore extends Store {
+  /** The session claims of node `node` (postgres_claims.ts), written with this store's turns. */
+  sessionClaims(node: string): SessionClaims;
+}
+
 /** The database could not be reached or failed a request: the caller gets `store_unavailable`. */
 export class StoreUnavailableError extends ChatError {
   constructor(message: string, cause?: unknown) {
@@ -61,7 +68,10 @@ export function redactUrl(url: string): string {
  * given in commit order across every node, so a client's resume cursor skips nothing (a sequence
  * would hand out ids in call order, and a reader could see id 6 committed before 5).
  */
-export function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
+export function openPostgresStore(
+  url: string,
+  options: PostgresStoreOptions = {},
+): PostgresStore {
   const worker = startBlockingWorker(new URL("./postgres_worker.ts", import.meta.url), {
     timeoutMs: options.timeoutMs ?? ANSWER_TIMEOUT_MS,
   });
@@ -99,9 +109,10 @@ function postgresStore(
   ask: (request: PgRequest) => Row[],
   terminate: () => void,
   options: PostgresStoreOptions,
-): Store {
+): PostgresStore {
   const turn = newTurn(ask, options);
   return {
+    sessionClaims: (node) => pgSessionClaims(turn, node),
     ...pgOperatorMethods(turn),
     ...pgIdentityMethods(turn),
     ...pgHistoryMethods(turn),

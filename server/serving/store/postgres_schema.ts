@@ -35,6 +35,13 @@ export const PG_MIGRATIONS: readonly string[] = [
      by text NOT NULL, created bigint NOT NULL, expires bigint, PRIMARY KEY (kind, target));
    CREATE TABLE invites (hash text COLLATE "C" PRIMARY KEY, uses integer NOT NULL,
      created bigint NOT NULL, expires bigint, by text NOT NULL);`,
+  // Version 2: which node holds each session, so --max-sessions is exact across nodes
+  // (postgres_claims.ts). Nothing to copy: sessions live only while their node runs.
+  `CREATE TABLE cluster_nodes (node text PRIMARY KEY, seen_at bigint NOT NULL);
+   CREATE TABLE session_claims (token_hash text PRIMARY KEY, account text NOT NULL,
+     node text NOT NULL);
+   CREATE INDEX session_claims_account ON session_claims (account);
+   CREATE INDEX session_claims_node ON session_claims (node);`,
 ];
 
 /** The advisory lock key nodes take while migrating (any constant; "chatz" in ASCII). */

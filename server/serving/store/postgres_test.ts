@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { runStoreContract } from "./contract.ts";
 import { ChatError } from "../../../protocol/errors.ts";
+import postgres from "postgres";
 import { openPostgresStore, StoreUnavailableError } from "./postgres.ts";
+import { CLAIMS_LIVE_MS } from "./postgres_claims.ts";
 import type { StoredMessage } from "./store.ts";
 import { stablePort } from "../../../tests/ports.ts";
 import { type Postgres, startPostgres } from "../../../tests/services.ts";
@@ -165,6 +167,94 @@ Deno.test("openPostgresStore() fails with store_unavailable while PostgreSQL is 
     ]);
   } finally {
     store.close();
+  }
+});
+
+Deno.test("sessionClaims() counts an account's sessions on the other live nodes, exactly", async () => {
+  const url = await pg.createDatabase(`claims_${++databases}`);
+  const [sa, sb] = [openPostgresStore(url), openPostgresStore(url)];
+  const [a, b] = [sa.sessionClaims("a"), sb.sessionClaims("b")];
+  // A client of its own, as a test looks at the tables and the locks from outside both nodes.
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const age = (node: string, ms: number) =>
+    sql`UPDATE cluster_nodes SET seen_at = seen_at - ${ms} WHERE node = ${node}`;
+  const counted = (on: typeof a, store: typeof sa, token = "other") => {
+    const n = on.countElsewhere("alice", token);
+    store.commit();
+    return n;
+  };
+  try {
+    for (const [claims, store] of [[a, sa], [b, sb]] as const) {
+      claims.seen(() => []);
+      store.commit();
+    }
+    b.claim({ account: "alice", tokenHash: "t1" });
+    b.claim({ account: "alice", tokenHash: "t2" });
+    sb.commit();
+    assert.equal(counted(a, sa), 2, "b's two sessions");
+    assert.equal(counted(b, sb), 0, "a node's own sessions are not counted (it knows them)");
+    assert.equal(counted(a, sa, "t1"), 1, "the client with t1, moving to a, is not counted twice");
+
+    // The count's lock is held until the turn commits: another node's login of alice waits.
+    a.countElsewhere("alice", "other");
+    const tryLock = () =>
+      sql.begin(async (tx) =>
+        (await tx`SELECT pg_try_advisory_xact_lock(${0x7373}, hashtext(${"alice"})) AS got`)[0].got
+      );
+    assert.equal(await tryLock(), false, "alice's lock, held by a's open turn");
+    assert.equal(
+      await sql`SELECT pg_try_advisory_xact_lock(${0x7373}, hashtext(${"bob"}))
+      AS got`.then((r) => r[0].got),
+      true,
+      "bob's is free",
+    );
+    sa.commit();
+    assert.equal(await tryLock(), true, "released by a's commit");
+
+    // t1 moves to a (fail-over): b's later release of it leaves a's claim alone.
+    a.claim({ account: "alice", tokenHash: "t1" });
+    sa.commit();
+    b.release("t1");
+    sb.commit();
+    assert.equal(counted(b, sb), 1, "t1, now a's");
+    assert.equal(counted(a, sa), 1, "t2, still b's");
+
+    // A node unseen for CLAIMS_LIVE_MS holds nothing that counts, until it is seen again.
+    await age("b", CLAIMS_LIVE_MS + 1000);
+    assert.equal(counted(a, sa), 0, "b went silent");
+    b.seen(() => []);
+    sb.commit();
+    assert.equal(counted(a, sa), 1, "b is back");
+
+    // Forgotten after a minute with its claims; seen again, it claims its sessions anew, except
+    // one another node took over meanwhile.
+    await age("b", 120_000);
+    a.seen(() => []);
+    sa.commit();
+    assert.equal(
+      Number((await sql`SELECT count(*) AS n FROM session_claims WHERE node = 'b'`)[0].n),
+      0,
+    );
+    b.seen(() => [{ account: "alice", tokenHash: "t2" }, { account: "alice", tokenHash: "t1" }]);
+    sb.commit();
+    assert.equal(counted(a, sa), 1, "t2 claimed again by b");
+    assert.equal(counted(b, sb), 1, "t1 stays a's");
+
+    a.release("t1");
+    b.leave();
+    sa.commit();
+    sb.commit();
+    assert.equal(counted(a, sa), 0);
+    assert.equal(counted(b, sb), 0);
+    assert.deepEqual(
+      (await sql`SELECT node FROM cluster_nodes ORDER BY node`).map((r) => r.node),
+      ["a"],
+      "a node that stops leaves no row",
+    );
+  } finally {
+    await sql.end();
+    sa.close();
+    sb.close();
   }
 });
 
