@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import type { MessageEvent, ServerEvent } from "../protocol/mod.ts";
-import { connect, type ConnectionStatus } from "../client/connection.ts";
+import { ChatzError, connect, type ConnectionStatus } from "../client/connection.ts";
 import {
   client,
   loginError,
@@ -26,6 +26,12 @@ const LIST_POLLS = 100;
 
 /** Sessions one account may have across the cluster in these tests. */
 const MAX_SESSIONS = 2;
+
+/**
+ * Times two nodes race to log in one account that has one session fewer than its limit: on the
+ * heartbeat-counted limit of before, most rounds let both in.
+ */
+const LOGIN_RACES = 5;
 
 /** Messages each side sends while a node is killed under it. */
 const FAILOVER_MESSAGES = 30;
@@ -98,6 +104,32 @@ async function movingClient(
     cmd: (c, a = "") => conn.command(c, a),
     close: () => conn.close(),
   };
+}
+
+/** A client logged in at `endpoint` with `token`, or the code its login was refused with. */
+async function tokenClientOrCode(
+  endpoint: string,
+  login: string,
+  token: string,
+): Promise<TestClient | string> {
+  try {
+    const conn = await connect({
+      server: endpoint,
+      login,
+      token,
+      timeoutMs: WAIT_MS,
+      curve: testCurve(endpoint),
+    });
+    return {
+      conn,
+      events: new Recorder<ServerEvent>(),
+      cmd: (c, a = "") => conn.command(c, a),
+      close: () => conn.close({ logout: true }),
+    };
+  } catch (error) {
+    if (error instanceof ChatzError) return error.code;
+    throw error;
+  }
 }
 
 function messageWith(text: string) {
@@ -224,6 +256,47 @@ Deno.test(
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
           assert.equal(await loginError(nodes[2].endpoint, "gina", "pw-gina"), "limit_reached");
+        },
+      );
+
+      await t.step(
+        "two nodes racing to log in an account one session below its limit: one gets in, " +
+          "the other limit_reached",
+        async () => {
+          // Tokens to race with: a token login is answered without a password check, so the two
+          // logins meet within a millisecond or two. Each session ends with its connection.
+          const tokens: string[] = [];
+          const ended = (l: string) =>
+            l.includes(" logout ") && l.includes("login=rita") && l.includes("disconnected");
+          for (let i = 0; i < 2 * LOGIN_RACES; i++) {
+            const conn = await connect({
+              server: nodes[2].endpoint,
+              login: "rita",
+              password: "pw-rita",
+              timeoutMs: WAIT_MS,
+              curve: testCurve(nodes[2].endpoint),
+            });
+            tokens.push(conn.session.token);
+            await conn.close();
+            await nodes[2].log.waitFor(
+              (_l, index) => nodes[2].log.items.slice(0, index + 1).filter(ended).length > i,
+              "rita's session ending with its connection",
+            );
+          }
+          clients.push(await client(nodes[2].endpoint, "rita")); // MAX_SESSIONS - 1 sessions
+          const rounds: string[] = [];
+          for (let round = 0; round < LOGIN_RACES; round++) {
+            const outcomes = await Promise.all(
+              [nodes[0], nodes[1]].map((node, i) =>
+                tokenClientOrCode(node.endpoint, "rita", tokens[2 * round + i])
+              ),
+            );
+            rounds.push(outcomes.map((o) => typeof o === "string" ? o : "ok").sort().join(" "));
+            // A logout is answered once its session's end is committed: the next round starts
+            // from MAX_SESSIONS - 1 again.
+            for (const o of outcomes) if (typeof o !== "string") await o.close();
+          }
+          assert.deepEqual(rounds, Array(LOGIN_RACES).fill("limit_reached ok"));
         },
       );
 
@@ -372,10 +445,13 @@ Deno.test(
       );
 
       await t.step(
-        "a node killed under traffic: its client moves to another, nothing lost or repeated",
+        "a node killed under traffic: its client moves to another, nothing lost or repeated, " +
+          "and is not refused for the session limit the dead node's session filled",
         async () => {
           const erinClient = await movingClient(nodes, "erin");
           clients.push(erinClient);
+          // Erin at her limit: her moving session's claim moves with her token.
+          clients.push(await client(nodes[2].endpoint, "erin"));
           const { conn: erin, events: erinEvents, status: erinStatus } = erinClient;
           const finn = await client(nodes[1].endpoint, "finn");
           clients.push(finn);
@@ -453,6 +529,13 @@ Deno.test(
           );
           assert.deepEqual(heard(erinEvents.items, "erin"), [], "erin's own never replayed to her");
           assert.equal(new Set(erinIds).size, FAILOVER_MESSAGES, "a re-sent command stored once");
+          assert.deepEqual(
+            erinStatus.items.filter((s) =>
+              s.state === "reconnecting" && s.reason.includes("the most allowed")
+            ),
+            [],
+            "erin's move refused for her session limit",
+          );
           // She moved because her socket saw the connection drop, not after three silent pings.
           const moved = erinStatus.items.find((s) => s.state === "reconnecting");
           assert.deepEqual(

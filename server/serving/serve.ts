@@ -155,7 +155,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...parts,
     throttle,
     state,
-    relay,
+    clusterNode,
     requestFlush: turns.requestFlush,
     gate,
     // Asked at logins, which only arrive once the transport below runs.
@@ -257,7 +257,7 @@ function brokerDepsFor(
     >
     & {
       state: ReturnType<typeof createLocalState>;
-      relay: Relay | undefined;
+      clusterNode: ClusterNode | undefined;
       bans: BanList;
       deletedLogins: Parameters<typeof createLoginAccess>[0]["deletedLogins"];
       requestFlush: () => void;
@@ -266,7 +266,8 @@ function brokerDepsFor(
       chatPort: () => number;
     },
 ): BrokerDeps {
-  const { state, relay, bans, deletedLogins, store, now, gate, connectionOf, chatPort } = parts;
+  const { state, clusterNode, bans, deletedLogins, store, now, gate, connectionOf, chatPort } =
+    parts;
   const { limits } = options;
   return {
     registry: parts.registry,
@@ -291,7 +292,7 @@ function brokerDepsFor(
     commandLimit: state.commandLimit,
     sessionTimeoutMs: limits.sessionTimeoutMs,
     maxSessionsPerAccount: limits.maxSessionsPerAccount,
-    cluster: relay,
+    sessionCount: clusterNode?.sessionCount,
     handlerTimeoutMs: limits.pluginTimeoutMs,
     access: createLoginAccess({ bans, deletedLogins, store, now }),
   };
@@ -315,21 +316,32 @@ async function openStorage(
   // Set once the node has joined: a node delivers in id order by the counter's values
   // (cluster/id_order.ts), which the store reports from its first commit on.
   const joinedNode: { relay?: Relay } = {};
-  const unmeasured = options.store
+  const postgres = options.store
     ? openPostgresStore(options.store, {
       onWrite: turns.requestFlush,
       onIdsLocked: (after) => joinedNode.relay?.idsLocked(after),
       onIdsCommitted: (last) => joinedNode.relay?.idsCommitted(last),
     })
-    : openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
+    : undefined;
+  const unmeasured = postgres ??
+    openSqliteStore(options.dataDir, { sync: options.sync, onWrite: turns.requestFlush });
   const opened = metrics ? metrics.measureStore(unmeasured) : unmeasured;
   acquired.defer(() => opened.close());
-  const clusterNode = options.bus
-    ? await joinCluster(options.bus, { log, now, store: opened, turns })
+  // run_serve.ts lets no node have a bus without a PostgreSQL store.
+  const clusterNode = options.bus && postgres
+    ? await joinCluster(options.bus, {
+      log,
+      now,
+      store: opened,
+      turns,
+      claims: (node) => postgres.sessionClaims(node),
+    })
     : undefined;
   if (!clusterNode) return { store: opened, clusterNode, relay: undefined };
   const relay = joinedNode.relay = clusterNode.relay;
   acquired.defer(() => relay.close());
+  // Before the store closes, which commits the node's leaving.
+  acquired.defer(() => clusterNode.sessionCount.stop());
   return { store: watchGroupWrites(opened, relay.groupsChanged), clusterNode, relay };
 }
 

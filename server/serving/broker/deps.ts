@@ -2,7 +2,7 @@
 // The parts (login, requests) are put together in ../broker.ts.
 
 import type { ChatCore } from "../chat.ts";
-import type { ClusterLink } from "../cluster/link.ts";
+import type { SessionCount } from "../cluster/session_count.ts";
 import type { Logger } from "../../log.ts";
 import type { Outbox } from "../outbox.ts";
 import type { Registry } from "../registry.ts";
@@ -43,8 +43,8 @@ export interface BrokerDeps {
   commandLimit: Limiter;
   /** A session silent this long is ended with `timed_out`. */
   sessionTimeoutMs: number;
-  /** The other nodes of a cluster: their sessions count against the limit below. */
-  cluster?: ClusterLink;
+  /** In a cluster: the account's sessions on the other nodes, counted against the limit below. */
+  sessionCount?: SessionCount;
   /** Most sessions one account may have at once. */
   maxSessionsPerAccount: number;
   /** An async command handler not settled after this long answers `plugin_failed`. */

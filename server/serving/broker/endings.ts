@@ -44,6 +44,7 @@ export function createEndings(deps: BrokerDeps): Endings {
     ended.delete(peerKey); // a logout, say: no bye to repeat
     const removed = sessions.remove(peerKey);
     if (!removed) return;
+    deps.sessionCount?.ended(removed.session);
     chat.sessionEnded(removed.session, removed.last, reason);
     if (removed.last) deps.store.touchAccount(removed.session.account, now());
     log.info("logout", {

@@ -142,7 +142,7 @@ export function createLogin(
         reason: "login_rate",
       }, who);
     }
-    const full = sessionLimit(deps, who);
+    const full = sessionLimit(deps, who, tokenHash(auth.token));
     if (full) return refuse(to, request, full, who);
     if (state.cancelled.has(to.id)) return; // the connection that asked is gone
     // The password check waited: the server may have begun shutting down meanwhile.
@@ -203,13 +203,19 @@ function admission(
   return deps.access.barred(key, name);
 }
 
-/** The session limit, checked once the caller proved who it is: a stranger learns nothing. */
-function sessionLimit(deps: BrokerDeps, who: Who): Refusal | undefined {
-  // In a cluster, with the sessions the other nodes' last heartbeats reported (a login racing on
-  // two nodes within one heartbeat may still pass on both).
-  const sessions = deps.sessions.of(who.key).length +
-    (deps.cluster?.sessionsElsewhere(who.key) ?? 0);
-  if (sessions < deps.maxSessionsPerAccount) return undefined;
+/**
+ * The session limit, checked once the caller proved who it is: a stranger learns nothing. In a
+ * cluster, with the account's sessions on the other nodes, counted exactly: under a lock on the
+ * account held until this turn commits with the claim `startSession` stages, so a login of the
+ * account on another node waits and then counts this session (cluster/session_count.ts). A client
+ * moving here with its token (`hash`) is not counted twice.
+ */
+function sessionLimit(deps: BrokerDeps, who: Who, hash: string): Refusal | undefined {
+  const here = deps.sessions.of(who.key).length;
+  if (
+    here < deps.maxSessionsPerAccount &&
+    here + (deps.sessionCount?.elsewhere(who.key, hash) ?? 0) < deps.maxSessionsPerAccount
+  ) return undefined;
   return {
     code: "limit_reached",
     message: `Cannot log in as "${who.name}": it has ${
@@ -370,6 +376,7 @@ function startSession(
     tokenHash: tokenHash(auth.token),
   };
   const first = sessions.add(session);
+  deps.sessionCount?.started(session);
   store.touchAccount(session.account, now());
   const data: Omit<LoginData, "catalog"> = {
     login: account.login,

@@ -20,8 +20,6 @@ export interface ClusterLink {
   onlineElsewhere(account: string): boolean;
   /** The login of an account online on another node (no database read on the message path). */
   loginOf(account: string): string | undefined;
-  /** How many sessions an account has on the other live nodes, as their last heartbeats said. */
-  sessionsElsewhere(account: string): number;
   /** A send with a client id was stored: the other nodes answer its re-sends from now on. */
   sent(key: string, sent: Sent): void;
   /**

@@ -7,9 +7,11 @@ import { MAX_CATCHUP } from "../chat/catchup.ts";
 import { seedDuplicates } from "../chat/sends.ts";
 import { type DuplicateIds, parseSendKey, type SessionDirectory } from "../shared_state.ts";
 import type { Store } from "../store/store.ts";
+import type { SessionClaims } from "../store/postgres_claims.ts";
 import type { Turns } from "../turns.ts";
 import { connectNatsBus } from "./nats_bus.ts";
 import { type ControlAction, type Relay, startRelay } from "./relay.ts";
+import { type SessionCount, startSessionCount } from "./session_count.ts";
 
 /** What a node joining the cluster works with from the start. */
 export interface ClusterNodeDeps {
@@ -17,6 +19,8 @@ export interface ClusterNodeDeps {
   now: () => number;
   store: Store;
   turns: Pick<Turns, "requestFlush">;
+  /** The session claims of this node, by its name (the store's: `PostgresStore.sessionClaims`). */
+  claims(node: string): SessionClaims;
 }
 
 /** What the node works with once the serving parts exist (they need the relay to be made). */
@@ -32,6 +36,8 @@ export interface ClusterNodeParts {
 /** A node in the cluster: its relay, and `attach` for the parts made after it. */
 export interface ClusterNode {
   relay: Relay;
+  /** The account's sessions across nodes, for `--max-sessions`; stop it before the store closes. */
+  sessionCount: SessionCount;
   /** Must be called before the first turn: the bus's events need the parts. */
   attach(parts: ClusterNodeParts): void;
 }
@@ -74,8 +80,15 @@ export async function joinCluster(url: string, deps: ClusterNodeDeps): Promise<C
     catchUp: catchUp.fillGap,
   });
   catchUp.deliveredUpTo = () => relay.knownId;
+  const sessionCount = startSessionCount({
+    claims: deps.claims(node),
+    log,
+    sessions: () => attached?.sessions,
+    requestFlush: turns.requestFlush,
+  });
   return {
     relay,
+    sessionCount,
     attach(given) {
       attached = given;
     },

@@ -144,7 +144,6 @@ export function startRelay(deps: RelayDeps): Relay {
     },
     onlineElsewhere: directory.onlineElsewhere,
     loginOf: directory.loginOf,
-    sessionsElsewhere: directory.sessionsElsewhere,
     online: directory.online,
     usersElsewhere: directory.usersElsewhere,
     nodes: directory.nodes,

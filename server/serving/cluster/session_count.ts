@@ -1,0 +1,80 @@
+// A cluster node's part in `--max-sessions`: its sessions' claims in the store, the others' counted
+// under the account's lock at each login, and a beat that tells the store this node is alive.
+
+import type { Logger } from "../../log.ts";
+import type { Session } from "../sessions.ts";
+import type { SessionDirectory } from "../shared_state.ts";
+import type { ClaimedSession, SessionClaims } from "../store/postgres_claims.ts";
+
+/** How often a node tells the store it is alive: its claims count while it has lately. */
+const SEEN_EVERY_MS = 1000;
+
+/** What the login flow and the session endings ask of the cluster about an account's sessions. */
+export interface SessionCount {
+  /**
+   * The account's sessions on the other live nodes, exactly: counted under a lock on the account
+   * held until this turn commits, so another node's login of it waits for this one's outcome. A
+   * session logged in with the token whose hash is `tokenHash` does not count: it is this client,
+   * moving here.
+   */
+  elsewhere(account: string, tokenHash: string): number;
+  /** A session started here: its claim is written with the turn. */
+  started(session: Session): void;
+  /** A session ended here: its claim goes, unless another session here has the same token. */
+  ended(session: Session): void;
+  /** Stops the beat; this node's claims go with the store's next commit. */
+  stop(): void;
+}
+
+/** What the session count works with. */
+export interface SessionCountDeps {
+  claims: SessionClaims;
+  log: Logger;
+  /** This node's sessions; undefined until the serving parts exist. */
+  sessions(): SessionDirectory | undefined;
+  /** Something was written outside a turn: commit it soon. */
+  requestFlush(): void;
+}
+
+/** Starts the node's beat in the store and returns the count the login flow uses. */
+export function startSessionCount(deps: SessionCountDeps): SessionCount {
+  const { claims, log } = deps;
+  const held = function* (): Iterable<ClaimedSession> {
+    for (const session of deps.sessions()?.all() ?? []) {
+      if (session.tokenHash) yield { account: session.account, tokenHash: session.tokenHash };
+    }
+  };
+  let unseen = false;
+  const beat = () => {
+    try {
+      claims.seen(held);
+      if (unseen) log.info("cluster_seen_again", {});
+      unseen = false;
+    } catch (error) {
+      // The database is away: logins fail with store_unavailable meanwhile; the next beat retries.
+      if (!unseen) log.warn("cluster_seen_failed", { error: (error as Error).message });
+      unseen = true;
+    }
+    deps.requestFlush();
+  };
+  beat();
+  const timer = setInterval(beat, SEEN_EVERY_MS);
+  return {
+    elsewhere: (account, tokenHash) => claims.countElsewhere(account, tokenHash),
+    started(session) {
+      if (session.tokenHash) {
+        claims.claim({ account: session.account, tokenHash: session.tokenHash });
+      }
+    },
+    ended(session) {
+      const hash = session.tokenHash;
+      const here = deps.sessions()?.of(session.account) ?? [];
+      if (!hash || here.some((s) => s.tokenHash === hash)) return;
+      claims.release(hash);
+    },
+    stop() {
+      clearInterval(timer);
+      claims.leave();
+    },
+  };
+}
