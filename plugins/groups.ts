@@ -26,12 +26,38 @@ const plugin: Plugin = {
   },
 };
 
+/** An owner's command on one member or login of a group: the chat call, then its reply. */
+function onLogin(ctx: PluginContext, command: {
+  name: string;
+  summary: string;
+  example: string;
+  act: (chat: ChatServices, group: string, login: string) => void;
+  says: (login: string, group: string) => string;
+}) {
+  ctx.command({
+    name: command.name,
+    summary: command.summary,
+    params: [...GROUP, { name: "login", kind: "login" }],
+    examples: [command.example],
+    handler(call) {
+      command.act(call.chat, call.args.group, call.args.login);
+      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
+      return call.ok(command.says(login, group));
+    },
+  });
+}
+
+/** A group's name as the server spells it (PROTOCOL.md §3.1), or as given when it has none. */
+function groupName(chat: ChatServices, group: string): string {
+  return chat.group(group)?.name ?? group;
+}
+
 /**
  * A group and a login as the server spells them: replies use the display spelling (PROTOCOL.md
  * §3.1), not what was typed.
  */
 function spelled(chat: ChatServices, group: string, login: string): [string, string] {
-  return [chat.group(group)?.name ?? group, chat.account(login) ?? login];
+  return [groupName(chat, group), chat.account(login) ?? login];
 }
 
 export default plugin;
@@ -130,41 +156,26 @@ function memberCommands(ctx: PluginContext) {
 
 /** What a group's owner does: kick, ban, unban, topic, invitations, and handing the group over. */
 function ownerCommands(ctx: PluginContext) {
-  // /group kick <group> <login>
-  ctx.command({
+  onLogin(ctx, {
     name: "group kick",
     summary: "Owner: remove a member, who cannot rejoin until /group unban",
-    params: [...GROUP, { name: "login", kind: "login" }],
-    examples: ["/group kick ops mallory"],
-    handler(call) {
-      call.chat.kickFromGroup(call.args.group, call.args.login);
-      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-      return call.ok(`Removed ${login} from ${group}`);
-    },
+    example: "/group kick ops mallory",
+    act: (chat, group, login) => chat.kickFromGroup(group, login),
+    says: (login, group) => `Removed ${login} from ${group}`,
   });
-  // /group ban <group> <login>
-  ctx.command({
+  onLogin(ctx, {
     name: "group ban",
     summary: "Owner: remove a login from a group and keep it out until /group unban",
-    params: [...GROUP, { name: "login", kind: "login" }],
-    examples: ["/group ban ops mallory"],
-    handler(call) {
-      call.chat.banFromGroup(String(call.args.group), String(call.args.login));
-      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-      return call.ok(`Banned ${login} from ${group}`);
-    },
+    example: "/group ban ops mallory",
+    act: (chat, group, login) => chat.banFromGroup(group, login),
+    says: (login, group) => `Banned ${login} from ${group}`,
   });
-  // /group unban <group> <login>
-  ctx.command({
+  onLogin(ctx, {
     name: "group unban",
     summary: "Owner: let a banned (or kicked) login join again",
-    params: [...GROUP, { name: "login", kind: "login" }],
-    examples: ["/group unban ops mallory"],
-    handler(call) {
-      call.chat.unbanFromGroup(String(call.args.group), String(call.args.login));
-      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-      return call.ok(`${login} may join ${group} again`);
-    },
+    example: "/group unban ops mallory",
+    act: (chat, group, login) => chat.unbanFromGroup(group, login),
+    says: (login, group) => `${login} may join ${group} again`,
   });
   // /group topic <group> [topic]
   ctx.command({
@@ -174,10 +185,9 @@ function ownerCommands(ctx: PluginContext) {
     examples: ["/group topic ops deploys and incidents"],
     handler(call) {
       const topic = String(call.args.topic ?? "");
-      call.chat.setGroupTopic(String(call.args.group), topic);
-      return call.ok(
-        topic.trim() ? `Topic of ${call.args.group} set` : `Topic of ${call.args.group} cleared`,
-      );
+      call.chat.setGroupTopic(call.args.group, topic);
+      const group = groupName(call.chat, call.args.group);
+      return call.ok(topic.trim() ? `Topic of ${group} set` : `Topic of ${group} cleared`);
     },
   });
   // /group invite <group> <login>
@@ -187,12 +197,10 @@ function ownerCommands(ctx: PluginContext) {
     params: [...GROUP, { name: "login", kind: "login" }],
     examples: ["/group invite ops alice"],
     handler(call) {
-      const done = call.chat.inviteToGroup(
-        String(call.args.group),
-        String(call.args.login),
-      );
-      const note = done.madeInviteOnly ? `; ${call.args.group} is now invite-only` : "";
-      return call.ok(`Invited ${done.login} to ${call.args.group}${note}`, done);
+      const done = call.chat.inviteToGroup(call.args.group, call.args.login);
+      const group = groupName(call.chat, call.args.group);
+      const note = done.madeInviteOnly ? `; ${group} is now invite-only` : "";
+      return call.ok(`Invited ${done.login} to ${group}${note}`, done);
     },
   });
   // /group open <group>
@@ -202,23 +210,17 @@ function ownerCommands(ctx: PluginContext) {
     params: GROUP,
     examples: ["/group open ops"],
     handler(call) {
-      const changed = call.chat.openGroup(String(call.args.group));
-      return call.ok(
-        changed ? `${call.args.group} is open to all` : `${call.args.group} was open already`,
-      );
+      const changed = call.chat.openGroup(call.args.group);
+      const group = groupName(call.chat, call.args.group);
+      return call.ok(changed ? `${group} is open to all` : `${group} was open already`);
     },
   });
-  // /group owner <group> <login>
-  ctx.command({
+  onLogin(ctx, {
     name: "group owner",
     summary: "Hand a group you own over to another member",
-    params: [...GROUP, { name: "login", kind: "login" }],
-    examples: ["/group owner ops alice"],
-    handler(call) {
-      call.chat.transferGroup(call.args.group, call.args.login);
-      const [group, login] = spelled(call.chat, call.args.group, call.args.login);
-      return call.ok(`${login} now owns ${group}`);
-    },
+    example: "/group owner ops alice",
+    act: (chat, group, login) => chat.transferGroup(group, login),
+    says: (login, group) => `${login} now owns ${group}`,
   });
 }
 

@@ -45,6 +45,14 @@ Deno.test("PROTOCOL.md and the server agree on replies and the login data", opts
         assert.equal(await text(bob, "join", "#geeks"), "Joined group Geeks (2 members)");
         assert.equal(await text(alice, "group", "owner #GEEKS bob"), "BoB now owns Geeks");
         assert.equal(await text(bob, "group", "kick geeks alice"), "Removed Alice from Geeks");
+        assert.equal(await text(bob, "group", "ban GEEKS alice"), "Banned Alice from Geeks");
+        assert.equal(await text(bob, "group", "unban geeks ALICE"), "Alice may join Geeks again");
+        assert.equal(await text(bob, "group", "topic gEEKs the best"), "Topic of Geeks set");
+        assert.equal(
+          await text(bob, "group", "invite #GEEKS alice"),
+          "Invited Alice to Geeks; Geeks is now invite-only",
+        );
+        assert.equal(await text(bob, "group", "open geeks"), "Geeks is open to all");
         replyData(await bob.cmd("g", "#geeks hello geeks"));
         assert.match(await text(bob, "history", "#GEEKS"), /^1 message of #Geeks$/);
         replyData(await alice.cmd("msg", "bob hi"));
