@@ -113,7 +113,9 @@ export async function trustServerKey(options: TrustOptions): Promise<TrustedKey>
   try {
     told = await firstUseKey(options);
   } catch (error) {
-    if (error instanceof TrustError && (await chatPortProblem(options)) === "refused") {
+    // No key endpoint answered: when nothing listens at the chat port either, that is the cause.
+    const unanswered = error instanceof TrustError && error.code === "no_server_key";
+    if (unanswered && (await chatPortProblem(options)) === "refused") {
       throw new TrustError("unreachable", nothingListening(server, options.timeoutMs));
     }
     throw error;
