@@ -452,6 +452,9 @@ Deno.test(
           clients.push(erinClient);
           // Erin at her limit: her moving session's claim moves with her token.
           clients.push(await client(nodes[2].endpoint, "erin"));
+          // Ivy at her limit too, one of her sessions on the node that dies (and dies with it).
+          const ivyOnDeadNode = await client(nodes[0].endpoint, "ivy");
+          clients.push(await client(nodes[2].endpoint, "ivy"));
           const { conn: erin, events: erinEvents, status: erinStatus } = erinClient;
           const finn = await client(nodes[1].endpoint, "finn");
           clients.push(finn);
@@ -494,6 +497,10 @@ Deno.test(
             "finn caught up from the store",
             WAIT_MS * 3,
           );
+          // The dead node's session no longer counts against ivy's limit once node 1 took it as
+          // dead (not only once its last beat in the store is 10 s old).
+          await ivyOnDeadNode.conn.close();
+          clients.push(await client(nodes[1].endpoint, "ivy"));
           // In id order as they arrived, what node 0 stored but never relayed before it died
           // included: node 1 held its later ids back until it had caught finn up from the store.
           const ids = (events: ServerEvent[]) =>

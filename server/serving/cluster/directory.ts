@@ -50,8 +50,11 @@ export interface DirectoryDeps {
   reseedDuplicates(): void;
   /** The last message id this node knows to be stored. */
   lastMessageId(): number;
-  /** A node died: this node's sessions catch up from the store after message `after`. */
-  nodeLost(after: number): void;
+  /**
+   * Node `node` died: this node's sessions catch up from the store after message `after`, and the
+   * dead node's sessions stop counting against `--max-sessions`.
+   */
+  nodeLost(after: number, node: string): void;
 }
 
 /** The other live nodes and their online accounts, as their heartbeats said. */
@@ -120,7 +123,7 @@ export function startDirectory(deps: DirectoryDeps): Directory {
       directory.delete(id);
       log.warn("node_lost", { node: id, accounts: entry.online.length });
       deps.reseedDuplicates();
-      deps.nodeLost(entry.after);
+      deps.nodeLost(entry.after, id);
       const local = new Set(deps.localOnline().map((u) => nameKey(u.login)));
       for (const user of entry.online) {
         const account = nameKey(user.login);

@@ -76,7 +76,10 @@ export async function joinCluster(url: string, deps: ClusterNodeDeps): Promise<C
     reseedDuplicates: () => seedDuplicates(store, parts().ownDuplicates),
     control: (action) => parts().control(action),
     lastMessageId: catchUp.knownLastId,
-    nodeLost: (after) => catchUp.all(after, "node_lost_catchup"),
+    nodeLost(after, lost) {
+      catchUp.all(after, "node_lost_catchup");
+      sessionCount.nodeLost(lost);
+    },
     catchUp: catchUp.fillGap,
   });
   catchUp.deliveredUpTo = () => relay.knownId;

@@ -22,6 +22,12 @@ export interface SessionCount {
   started(session: Session): void;
   /** A session ended here: its claim goes, unless another session here has the same token. */
   ended(session: Session): void;
+  /**
+   * Another node was taken as dead (silent on the bus): its claims go with the turn, so its
+   * sessions stop counting now rather than once its last beat in the store is old. Were it alive
+   * after all, its next beat finds its row gone and claims its sessions again.
+   */
+  nodeLost(node: string): void;
   /** Stops the beat; this node's claims go with the store's next commit. */
   stop(): void;
 }
@@ -72,6 +78,7 @@ export function startSessionCount(deps: SessionCountDeps): SessionCount {
       if (!hash || here.some((s) => s.tokenHash === hash)) return;
       claims.release(hash);
     },
+    nodeLost: (node) => claims.forget(node),
     stop() {
       clearInterval(timer);
       claims.leave();

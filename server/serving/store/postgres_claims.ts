@@ -45,6 +45,8 @@ export interface SessionClaims {
    * forgotten (it stalled that long), its sessions are claimed again, unless taken over meanwhile.
    */
   seen(held: () => Iterable<ClaimedSession>): void;
+  /** Stages the removal of another node's row and claims: it was taken as dead. */
+  forget(other: string): void;
   /** Stages the removal of this node's row and claims: it stops. */
   leave(): void;
 }
@@ -113,9 +115,13 @@ export function pgSessionClaims(turn: PgTurn, node: string): SessionClaims {
       }
     },
 
-    leave() {
-      write(turn, "DELETE FROM session_claims WHERE node = $1", node);
-      write(turn, "DELETE FROM cluster_nodes WHERE node = $1", node);
-    },
+    forget: (other) => forget(turn, other),
+    leave: () => forget(turn, node),
   };
+}
+
+/** Stages the removal of a node's claims and row. */
+function forget(turn: PgTurn, node: string): void {
+  write(turn, "DELETE FROM session_claims WHERE node = $1", node);
+  write(turn, "DELETE FROM cluster_nodes WHERE node = $1", node);
 }

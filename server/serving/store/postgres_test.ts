@@ -240,6 +240,15 @@ Deno.test("sessionClaims() counts an account's sessions on the other live nodes,
     assert.equal(counted(a, sa), 1, "t2 claimed again by b");
     assert.equal(counted(b, sb), 1, "t1 stays a's");
 
+    // Taken as dead by a (silent on the bus): b's claims and row go; alive after all, b's next
+    // beat claims its sessions again.
+    a.forget("b");
+    sa.commit();
+    assert.equal(counted(a, sa), 0, "b taken as dead");
+    b.seen(() => [{ account: "alice", tokenHash: "t2" }]);
+    sb.commit();
+    assert.equal(counted(a, sa), 1, "b back with its session");
+
     a.release("t1");
     b.leave();
     sa.commit();
