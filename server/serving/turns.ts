@@ -79,7 +79,12 @@ export function createTurns(log: Logger): Turns {
       // of its replies becomes `storage_failed` (the full-disk case in docs/REPORT.md).
       log.error("commit_failed", { error: (error as Error).message });
       parts.store.rollback();
-      parts.commitFailed();
+      try {
+        parts.commitFailed();
+      } catch (failure) {
+        // Reading the store back failed too (the database is away): the replies must still fail.
+        log.error("commit_failed_recovery", { error: (failure as Error).message });
+      }
       parts.outbox.failReplies(storageFailed);
       parts.outbox.drain(parts.send);
       return;
