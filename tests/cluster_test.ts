@@ -145,6 +145,8 @@ Deno.test(
     const store = await pg.createDatabase("cluster");
     const nodes = await startNodes(3, store, nats.url);
     const clients: TestClient[] = [];
+    /** Gina's session on node 1, with one on node 0: at her limit. */
+    let ginaOnNode1: TestClient | undefined;
     try {
       const alice = await client(nodes[0].endpoint, "alice");
       const bob = await client(nodes[1].endpoint, "bob");
@@ -248,6 +250,7 @@ Deno.test(
           const first = await client(nodes[0].endpoint, "gina");
           const second = await client(nodes[1].endpoint, "gina");
           clients.push(first, second);
+          ginaOnNode1 = second;
           for (let i = 0; i < LIST_POLLS; i++) {
             const { users } = replyData<{ users: { login: string; sessions: number }[] }>(
               await carol.cmd("list"),
@@ -434,13 +437,24 @@ Deno.test(
       await t.step(
         "PostgreSQL restarted: requests fail with store_unavailable, then work again",
         async () => {
+          const renewedBefore = nodes[1].log.items.length;
           await pg.stop();
           const refused = await alice.cmd("say", "nowhere to keep this");
           assert.equal(refused.ok, false);
           assert.equal(replyCode(refused), "store_unavailable");
+          // Gina (at her limit) logs out of node 1 meanwhile: the release of her session's claim
+          // fails with its turn's commit.
+          await ginaOnNode1!.close();
           await pg.start();
           replyData(await alice.cmd("say", "the database is back"));
           await bob.events.waitFor(messageWith("the database is back"), "bob hearing alice");
+          // Node 1 makes its claims anew once the database is back: gina has one session left.
+          await nodes[1].log.waitFor(
+            (l, index) => index >= renewedBefore && l.includes("session_claims_renewed"),
+            "node 1 renewing its session claims",
+            WAIT_MS * 3,
+          );
+          clients.push(await client(nodes[2].endpoint, "gina"));
         },
       );
 

@@ -186,8 +186,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     store,
     outbox,
     commitFailed() {
-      chat.commitFailed();
+      clusterNode?.sessionCount.commitFailed();
       relay?.discard();
+      chat.commitFailed(); // reads the groups back: throws while the database is away
     },
     // After the commit: other nodes deliver only what is stored.
     committed: relay?.flush,

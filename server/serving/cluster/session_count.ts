@@ -28,6 +28,11 @@ export interface SessionCount {
    * after all, its next beat finds its row gone and claims its sessions again.
    */
   nodeLost(node: string): void;
+  /**
+   * A turn's commit failed: the claims and releases it staged are lost, while its sessions began
+   * and ended here all the same. The next beat makes this node's claims anew.
+   */
+  commitFailed(): void;
   /** Stops the beat; this node's claims go with the store's next commit. */
   stop(): void;
 }
@@ -51,9 +56,15 @@ export function startSessionCount(deps: SessionCountDeps): SessionCount {
     }
   };
   let unseen = false;
+  let stale = false;
   const beat = () => {
     try {
       claims.seen(held);
+      if (stale) {
+        stale = false; // set again if this turn's commit fails too
+        claims.resync(held());
+        log.info("session_claims_renewed", { sessions: deps.sessions()?.sessionCount ?? 0 });
+      }
       if (unseen) log.info("cluster_seen_again", {});
       unseen = false;
     } catch (error) {
@@ -79,6 +90,9 @@ export function startSessionCount(deps: SessionCountDeps): SessionCount {
       claims.release(hash);
     },
     nodeLost: (node) => claims.forget(node),
+    commitFailed() {
+      stale = true;
+    },
     stop() {
       clearInterval(timer);
       claims.leave();

@@ -45,6 +45,11 @@ export interface SessionClaims {
    * forgotten (it stalled that long), its sessions are claimed again, unless taken over meanwhile.
    */
   seen(held: () => Iterable<ClaimedSession>): void;
+  /**
+   * Stages this node's claims made anew from the sessions it holds, after a turn whose claims or
+   * releases were lost with its failed commit; a claim another node has taken over stays its.
+   */
+  resync(held: Iterable<ClaimedSession>): void;
   /** Stages the removal of another node's row and claims: it was taken as dead. */
   forget(other: string): void;
   /** Stages the removal of this node's row and claims: it stops. */
@@ -103,21 +108,31 @@ export function pgSessionClaims(turn: PgTurn, node: string): SessionClaims {
       );
       if (updated.length > 0) return;
       write(turn, `INSERT INTO cluster_nodes (node, seen_at) VALUES ($1, ${DB_NOW_MS})`, node);
-      for (const session of held()) {
-        write(
-          turn,
-          `INSERT INTO session_claims (token_hash, account, node) VALUES ($1,$2,$3)
-             ON CONFLICT (token_hash) DO NOTHING`,
-          session.tokenHash,
-          session.account,
-          node,
-        );
-      }
+      claimAll(turn, node, held());
+    },
+
+    resync(held) {
+      write(turn, "DELETE FROM session_claims WHERE node = $1", node);
+      claimAll(turn, node, held);
     },
 
     forget: (other) => forget(turn, other),
     leave: () => forget(turn, node),
   };
+}
+
+/** Stages claims on `held` for `node`, leaving those another node holds. */
+function claimAll(turn: PgTurn, node: string, held: Iterable<ClaimedSession>): void {
+  for (const session of held) {
+    write(
+      turn,
+      `INSERT INTO session_claims (token_hash, account, node) VALUES ($1,$2,$3)
+         ON CONFLICT (token_hash) DO NOTHING`,
+      session.tokenHash,
+      session.account,
+      node,
+    );
+  }
 }
 
 /** Stages the removal of a node's claims and row. */

@@ -249,6 +249,25 @@ Deno.test("sessionClaims() counts an account's sessions on the other live nodes,
     sb.commit();
     assert.equal(counted(a, sa), 1, "b back with its session");
 
+    // b's claims made anew from what it holds: a claim it no longer holds goes (t9), one it holds
+    // and had lost comes back (t3), one another node took over stays that node's (t1).
+    b.claim({ account: "alice", tokenHash: "t9" });
+    sb.commit();
+    b.resync([
+      { account: "alice", tokenHash: "t2" },
+      { account: "alice", tokenHash: "t3" },
+      { account: "alice", tokenHash: "t1" },
+    ]);
+    sb.commit();
+    assert.deepEqual(
+      (await sql`SELECT token_hash, node FROM session_claims ORDER BY token_hash`).map((r) =>
+        `${r.token_hash}@${r.node}`
+      ),
+      ["t1@a", "t2@b", "t3@b"],
+    );
+    b.release("t3");
+    sb.commit();
+
     a.release("t1");
     b.leave();
     sa.commit();
