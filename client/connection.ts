@@ -88,7 +88,7 @@ export const REDIAL_BACKOFF: BackoffOptions = { firstMs: 1000, maxMs: 8000 };
  * refused by the server rather than slow: its ZAP handler answers "300, retry later" while paused.
  */
 const NOT_ADMITTED_AFTER_MS = 1500;
-/** Unanswered re-logins in a row after which the server's key is checked (keyChanged). */
+/** Unanswered re-logins in a row after which the server is checked for a change (serverChanged). */
 const UNANSWERED_BEFORE_KEY_CHECK = 3;
 /** How often the first dial's progress is looked at, to tell the user why it waits. */
 const WAIT_PROBE_MS = 250;
@@ -155,12 +155,13 @@ export interface ConnectOptions {
    */
   keyStillValid?: () => Promise<boolean>;
   /**
-   * Asked while re-dialling an encrypted server that does not answer (every
-   * UNANSWERED_BEFORE_KEY_CHECK attempts): the reason to give up with when the server's key has
-   * changed (its key endpoint reports another key), else undefined. A changed key never passes
-   * the handshake, so without this the client would re-dial forever without saying why.
+   * Asked while re-dialling a server that does not answer (every UNANSWERED_BEFORE_KEY_CHECK
+   * attempts): the reason to give up with when the server changed so that this client cannot get
+   * in again (its key endpoint reports another key, or it came back in the other mode, CURVE or
+   * plaintext), else undefined. Such a server never passes the handshake, so without this the
+   * client would re-dial forever without saying why.
    */
-  keyChanged?: () => Promise<{ code: ClientErrorCode; message: string } | undefined>;
+  serverChanged?: () => Promise<{ code: ClientErrorCode; message: string } | undefined>;
   /** The link to the server; default: a DEALER socket on `server` (tests pass a fake). */
   openLink?: OpenLink;
   /** The clock timers and timeouts run on; default: the system's (tests pass a fake). */
@@ -717,7 +718,7 @@ async function reconnect(
     if (outcome === "online" || outcome === "ended") return;
     if (outcome === "unanswered") {
       reason = "no answer yet";
-      if (++unanswered % UNANSWERED_BEFORE_KEY_CHECK === 0 && await keyHasChanged(conn)) return;
+      if (++unanswered % UNANSWERED_BEFORE_KEY_CHECK === 0 && await serverHasChanged(conn)) return;
     } else {
       unanswered = 0;
       reason = outcome.refused;
@@ -726,9 +727,9 @@ async function reconnect(
   }
 }
 
-/** Ends the session when the server's key changed (a new key never passes the handshake). */
-async function keyHasChanged(conn: Conn): Promise<boolean> {
-  const changed = await conn.options.keyChanged?.();
+/** Ends the session when the server changed so that its handshake can never pass (serverChanged). */
+async function serverHasChanged(conn: Conn): Promise<boolean> {
+  const changed = await conn.options.serverChanged?.();
   if (!changed || conn.state !== "reconnecting") return false;
   conn.state = "ended";
   for (const [id, waiter] of conn.pending) waiter.resolve(lost(id));

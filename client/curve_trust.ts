@@ -2,7 +2,7 @@
 // the known-servers file, or, on first use, the one the server's key endpoint tells (then remembered).
 
 import { isCurveKey, KEY_PROTOCOL_VERSION, keyEndpointFor } from "../protocol/curve.ts";
-import { probeGreeting } from "../transport/handshake.ts";
+import { type GreetingProbe, probeGreeting } from "../transport/handshake.ts";
 import { requestOnce } from "../transport/request_reply.ts";
 import { encryptionMismatch, nothingListening } from "./dial_messages.ts";
 import { listedEndpoints } from "./endpoints.ts";
@@ -215,10 +215,41 @@ async function firstUseKey(
  */
 async function chatPortProblem(options: { server: string }): Promise<"refused" | undefined> {
   const greetings = await Promise.all(listedEndpoints(options.server).map(probeGreeting));
-  if (greetings.some((g) => g.kind === "mechanism" && g.mechanism === "NULL")) {
-    throw new TrustError("encryption_mismatch", encryptionMismatch(options.server, true));
-  }
+  const mismatch = mismatchOf(greetings, options.server, true);
+  if (mismatch) throw new TrustError("encryption_mismatch", mismatch);
   return greetings.every((g) => g.kind === "refused") ? "refused" : undefined;
+}
+
+/**
+ * Whether the server at `server` (every listed endpoint) speaks the other mode than the client
+ * (`clientEncrypts`): the message that says so, read from the greetings of the endpoints that
+ * answer, or undefined when none answers or one speaks the client's mode.
+ *
+ * @example
+ * ```ts
+ * import { modeMismatch } from "./curve_trust.ts";
+ * const message = await modeMismatch("tcp://chat.example.org:5555", true);
+ * if (message) console.error(message); // '… the server does not encrypt …'
+ * ```
+ */
+export async function modeMismatch(
+  server: string,
+  clientEncrypts: boolean,
+): Promise<string | undefined> {
+  const greetings = await Promise.all(listedEndpoints(server).map(probeGreeting));
+  return mismatchOf(greetings, server, clientEncrypts);
+}
+
+function mismatchOf(
+  greetings: GreetingProbe[],
+  server: string,
+  clientEncrypts: boolean,
+): string | undefined {
+  const ours = clientEncrypts ? "CURVE" : "NULL";
+  const spoken = greetings.flatMap((g) => g.kind === "mechanism" ? [g.mechanism] : []);
+  const other = spoken.length > 0 && spoken.every((m) => m !== ours) &&
+    spoken.includes(clientEncrypts ? "NULL" : "CURVE");
+  return other ? encryptionMismatch(server, clientEncrypts) : undefined;
 }
 
 /**

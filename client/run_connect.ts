@@ -7,6 +7,7 @@ import { plural, type ServerEvent } from "../protocol/mod.ts";
 import { ChatzError, connect, type Connection, type ConnectionStatus } from "./connection.ts";
 import {
   explainUnansweredLogin,
+  modeMismatch,
   serverKeyMatches,
   type TrustedKey,
   TrustError,
@@ -165,7 +166,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
         ...(passwordRead ? { password } : { getPassword: readPassword }),
         onWaiting: (why) => console.error(`chatz: ${WAITING[why]}`),
         keyStillValid: trusted && (() => serverKeyMatches(trusted!, trust)),
-        keyChanged: trusted && (() => keyChangedWarning(trusted!, trust, warnings.warn)),
+        serverChanged: () => serverChangedWarning(trusted, trust, warnings.warn),
         register,
         invite: options.invite,
         timeoutMs: options.timeoutMs,
@@ -307,14 +308,18 @@ async function confirmNewAccount(
 }
 
 /**
- * While re-dialling: when the server's key endpoint now reports another key, prints the same
- * WARNING a fresh connect gives and returns the reason to end the session with.
+ * While re-dialling: when the server came back in the other mode (CURVE or plaintext), or its key
+ * endpoint now reports another key (then with the same WARNING a fresh connect gives), returns the
+ * reason to end the session with.
  */
-async function keyChangedWarning(
-  trusted: TrustedKey,
+async function serverChangedWarning(
+  trusted: TrustedKey | undefined,
   trust: { server: string; serverKey?: string; keyEndpoint?: string; timeoutMs: number },
   warn: (line: string) => void,
 ) {
+  const mismatch = await modeMismatch(trust.server, trusted !== undefined);
+  if (mismatch) return { code: "encryption_mismatch" as const, message: mismatch };
+  if (!trusted) return undefined;
   const error = await explainUnansweredLogin(
     `Cannot reconnect to "${trust.server}"`,
     trusted,

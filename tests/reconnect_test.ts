@@ -468,3 +468,52 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "a connected client whose server came back in the other mode stops with the mismatch",
+  opts,
+  async (t) => {
+    const bind = ["--bind", `tcp://127.0.0.1:${stablePort(2)}`]; // the key endpoint takes port + 1
+    const dataDir = await Deno.makeTempDir({ prefix: "chatz-mode-" });
+    /** Connects `login`, has it logged in, restarts the server with `then`, waits for the end. */
+    const switched = async (
+      login: string,
+      first: string[],
+      then: string[],
+      clientArgs: string[],
+    ) => {
+      let server = await restart(dataDir, [...bind, ...first]);
+      const cli = spawnCli(
+        ["connect", "--login", login, "--server", server.endpoint, "--json", ...clientArgs],
+        { CHATZ_PASSWORD: `pw-${login}` },
+      );
+      try {
+        await cli.type("/list");
+        await cli.stdout.waitFor((l) => l.includes('"type":"reply"'), `${login} logged in`, 30_000);
+        await server.stop();
+        server = await restart(dataDir, [...bind, ...then]);
+        await cli.stdout.waitFor(
+          (l) => l.includes('"code":"encryption_mismatch"'),
+          `${login}'s session ended with the mismatch`,
+          60_000,
+        );
+        assert.equal((await cli.end()).code, 1);
+        return cli.stdout.items.join("\n");
+      } finally {
+        try {
+          cli.signal("SIGKILL");
+        } catch { /* already gone */ }
+        await cli.end();
+        await server.stop();
+      }
+    };
+    await t.step("encrypted client, server restarted with --no-curve", async () => {
+      const out = await switched("bob", [], ["--no-curve"], []);
+      assert.match(out, /the server does not encrypt \(it runs with --no-curve\) and this client/);
+    });
+    await t.step("--no-curve client, server restarted encrypted", async () => {
+      const out = await switched("carl", ["--no-curve"], [], ["--no-curve"]);
+      assert.match(out, /the server encrypts \(CURVE\) and this client does not/);
+    });
+  },
+);
