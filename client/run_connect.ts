@@ -129,7 +129,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
         ...trust,
         warn: (line) => console.error(`chatz: ${line}`),
         firstUse: (key) => decideFirstUse(key, options.trustOnFirstUse),
-        onWaiting: (why) => console.error(`chatz: ${WAITING[why]}`),
+        onWaiting: (why) => console.error(`chatz: ${waiting(why, options.timeoutMs)}`),
       });
     } catch (error) {
       if (error instanceof TrustError) return failTrust(error);
@@ -164,7 +164,7 @@ export async function runConnect(options: ConnectCliOptions): Promise<number> {
         login: options.login,
         // Asked once the server answered: nobody types a password for a server that is not there.
         ...(passwordRead ? { password } : { getPassword: readPassword }),
-        onWaiting: (why) => console.error(`chatz: ${WAITING[why]}`),
+        onWaiting: (why) => console.error(`chatz: ${waiting(why, options.timeoutMs)}`),
         keyStillValid: trusted && (() => serverKeyMatches(trusted!, trust)),
         serverChanged: () => serverChangedWarning(trusted, trust, warnings.warn),
         register,
@@ -351,11 +351,13 @@ function heldWarnings() {
   };
 }
 
-/** What the first dial says while it waits (on stderr: the UI has not started). */
-const WAITING = {
-  no_listener: "Nothing is listening at the server's address yet; retrying until --timeout…",
-  not_admitted: "Server is not admitting connections; retrying until --timeout…",
-} as const;
+/** What the first dial says while it waits (on stderr: the UI has not started), and how long. */
+function waiting(why: "no_listener" | "not_admitted", timeoutMs: number): string {
+  const until = `retrying for up to ${Number((timeoutMs / 1000).toFixed(1))} s (--timeout)…`;
+  return why === "no_listener"
+    ? `Nothing is listening at the server's address yet; ${until}`
+    : `Server is not admitting connections; ${until}`;
+}
 
 /** A connection status change as a notice line, so both the terminal and scripts see it. */
 export function statusNotice(status: ConnectionStatus): ServerEvent {

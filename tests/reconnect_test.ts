@@ -243,8 +243,8 @@ Deno.test(
     );
     try {
       await carol.stderr.waitFor(
-        (l) => /Server is not admitting connections; retrying/.test(l),
-        "carol saying she waits",
+        (l) => /Server is not admitting connections; retrying for up to 60 s \(--timeout\)/.test(l),
+        "carol saying she waits, and how long",
       );
       assert.match((await admin("resume")).stdout, /^Listening again/);
       await carol.type("/say in at last");
@@ -290,6 +290,7 @@ Deno.test(
     const noPassword = ["--password-file", "/nonexistent/chatz-password"];
     const nothingListens = (stderr: string) => {
       assert.match(stderr, /Cannot connect to "tcp:\/\/127\.0\.0\.1:\d+": nothing is listening/);
+      assert.match(stderr, /Nothing is listening .*; retrying for up to 2 s \(--timeout\)/);
       assert.doesNotMatch(stderr, /password file/i, "the password was not read yet");
       assert.doesNotMatch(stderr, /CURVE|server-key|key endpoint/, "no encryption hint");
     };
