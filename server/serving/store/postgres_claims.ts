@@ -1,7 +1,7 @@
 // Session claims in PostgreSQL: which cluster node holds each session (by its token's hash), so
 // `--max-sessions` is exact across nodes. A login counts the others' claims under a per-account lock.
 
-import { type PgTurn, query, write } from "./postgres_turn.ts";
+import { type PgTurn, query, write, writeLast } from "./postgres_turn.ts";
 
 /**
  * A node not seen for this long holds no session that counts: it died (`kill -9`, a lost host)
@@ -85,7 +85,10 @@ export function pgSessionClaims(turn: PgTurn, node: string): SessionClaims {
     },
 
     release(tokenHash) {
-      write(
+      // Last in the turn: a node claiming this token (its client moving there) may hold the
+      // message id counter; this turn must not hold the row while it waits for the counter to store
+      // a message, or each would wait for the other.
+      writeLast(
         turn,
         "DELETE FROM session_claims WHERE token_hash = $1 AND node = $2",
         tokenHash,

@@ -268,6 +268,19 @@ Deno.test("sessionClaims() counts an account's sessions on the other live nodes,
     b.release("t3");
     sb.commit();
 
+    // A release is sent last, with the commit: until then its turn does not hold the claim's row
+    // (a node claiming it for the client moving there never waits for a turn that waits for it).
+    b.claim({ account: "alice", tokenHash: "t5" });
+    sb.commit();
+    b.release("t5");
+    b.countElsewhere("bob", "other"); // a read: the turn's other writes go with it, not the release
+    const free = await sql.begin((tx) =>
+      tx`SELECT token_hash FROM session_claims WHERE token_hash = 't5' FOR UPDATE NOWAIT`
+    );
+    assert.equal(free.length, 1, "t5's row not held by b's open turn");
+    sb.commit();
+    assert.equal(counted(a, sa), 1, "t5 released with b's commit");
+
     a.release("t1");
     b.leave();
     sa.commit();

@@ -27,6 +27,11 @@ export interface PgTurn {
   readonly hooks: StoreOptions & IdCounterHooks;
   /** Writes of this turn not yet sent: they go with the next read or the commit. */
   staged: Statement[];
+  /**
+   * Writes sent only with the commit, after every other: the row locks they take are held by a
+   * transaction that waits for nothing more (see `writeLast`).
+   */
+  last: Statement[];
   /** This turn has written (so a commit must follow). */
   inTurn: boolean;
   /** A transaction is open on the server. */
@@ -58,6 +63,7 @@ export function newTurn(
     ask,
     hooks,
     staged: [],
+    last: [],
     inTurn: false,
     open: false,
     holdsIds: false,
@@ -82,6 +88,16 @@ export function markWrite(turn: PgTurn): void {
 export function write(turn: PgTurn, text: string, ...params: Param[]): void {
   markWrite(turn);
   turn.staged.push({ text, params });
+}
+
+/**
+ * Stages a write that goes with the commit, after the turn's other statements: a delete of a row
+ * another node may be writing under a lock of its own (a session claim under the message id
+ * counter's lock), so this turn never holds that row while it waits for such a lock.
+ */
+export function writeLast(turn: PgTurn, text: string, ...params: Param[]): void {
+  markWrite(turn);
+  turn.last.push({ text, params });
 }
 
 /** Runs a read after the staged writes, in the open transaction when there is one. */
@@ -172,6 +188,7 @@ export function lastMessageId(turn: PgTurn): number {
 
 function endTurn(turn: PgTurn): void {
   turn.staged = [];
+  turn.last = [];
   turn.inTurn = turn.open = turn.holdsIds = false;
   forgetWaiting(turn);
 }
@@ -187,7 +204,7 @@ export function commit(turn: PgTurn): void {
   const request: PgRequest = {
     op: "run",
     begin: !turn.open,
-    statements: turn.staged,
+    statements: [...turn.staged, ...turn.last],
     end: "commit",
   };
   endTurn(turn);
