@@ -138,8 +138,8 @@ function claimAll(turn: PgTurn, node: string, held: Iterable<ClaimedSession>): v
   }
 }
 
-/** Stages the removal of a node's claims and row. */
+/** Stages the removal of a node's claims and row, sent last as a release is (see `release`). */
 function forget(turn: PgTurn, node: string): void {
-  write(turn, "DELETE FROM session_claims WHERE node = $1", node);
-  write(turn, "DELETE FROM cluster_nodes WHERE node = $1", node);
+  writeLast(turn, "DELETE FROM session_claims WHERE node = $1", node);
+  writeLast(turn, "DELETE FROM cluster_nodes WHERE node = $1", node);
 }
