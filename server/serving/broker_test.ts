@@ -353,3 +353,36 @@ Deno.test("broker refuses a session past the limit, counting in the singular", a
     await bench.close();
   }
 });
+
+Deno.test("a logout after /passwd revokes the token the password change gave", async () => {
+  const bench = await brokerBench();
+  try {
+    const first = bench.peer("first");
+    const replies: Record<string, unknown>[] = [];
+    const until = (re: number) =>
+      bench.until(() => {
+        replies.push(...bench.sent().get(first.to.id) ?? []);
+        return replies.some((r) => r.re === re);
+      }, `the reply to ${re}`);
+    first.send({ op: "login", id: 1, login: "alice", password: "secret" });
+    await until(1);
+    first.send({ op: "cmd", id: 2, cmd: "passwd", args: "secret changed" });
+    await until(2);
+    const changed = replies.find((r) => r.re === 2)!;
+    assert.equal(changed.ok, true, JSON.stringify(changed));
+    const token = (changed.data as { token: string }).token;
+    first.send({ op: "logout", id: 3 });
+    await until(3);
+
+    const again = bench.peer("again");
+    const answers: Record<string, unknown>[] = [];
+    again.send({ op: "login", id: 1, login: "alice", token });
+    await bench.until(() => {
+      answers.push(...bench.sent().get(again.to.id) ?? []);
+      return answers.length > 0;
+    }, "the token login's reply");
+    assert.equal(answers[0].ok, false, "the logged-out session's token no longer logs in");
+  } finally {
+    await bench.close();
+  }
+});

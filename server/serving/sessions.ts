@@ -22,6 +22,11 @@ export interface Session {
   readonly echo?: boolean;
   /** The hash of the session token this session logged in with or was given: a logout revokes it. */
   readonly tokenHash?: string;
+  /**
+   * The hash of the token a password change (`/passwd`) gave this session, every other token being
+   * dropped: a logout revokes it too. `tokenHash` stays the login's, which cluster claims are under.
+   */
+  passwdTokenHash?: string;
   lastSeen: number;
   /**
    * A lag episode: its queue filled at `since`, most recently at `last`. While `active`, nothing is

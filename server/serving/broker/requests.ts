@@ -155,6 +155,7 @@ export function createRequests(deps: BrokerDeps, parts: RequestParts): Requests 
         // A token outlives its session by design (a client resumes with it); a logout says the
         // user is done, so it must not log in again from a copy of it (a stolen one included).
         if (session.tokenHash) deps.store.dropToken(session.tokenHash);
+        if (session.passwdTokenHash) deps.store.dropToken(session.passwdTokenHash);
         return parts.endSession(to.id, "logout");
       case "login":
         return login(to, session, request);

@@ -59,6 +59,8 @@ export function createAccountServices(deps: ChatDeps): AccountServices {
       // Every other session must log in again; the one that changed the password goes on.
       const token = newToken();
       store.saveToken(tokenHash(token), key, now(), now() + TOKEN_LIFETIME_MS);
+      const own = sessions.get(caller.session);
+      if (own?.account === key) own.passwdTokenHash = tokenHash(token);
       log.info("passwd", { login: caller.login });
       return token;
     },
