@@ -304,6 +304,19 @@ Deno.test(
       );
 
       await t.step(
+        "a session that changed its password frees its --max-sessions claim at its logout",
+        async () => {
+          const paula = await client(nodes[0].endpoint, "paula");
+          replyData(await paula.cmd("passwd", "pw-paula pw-new"));
+          await paula.conn.close({ logout: true });
+          // Both sessions fit on node 1: node 0 holds no claim for paula any more.
+          for (let i = 0; i < MAX_SESSIONS; i++) {
+            clients.push(await client(nodes[1].endpoint, "paula", "pw-new"));
+          }
+        },
+      );
+
+      await t.step(
         "chatz admin status on a node names it and the other nodes it hears",
         async () => {
           const run = await runCli(["admin", "--data", nodes[1].dataDir, "status"]);
