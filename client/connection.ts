@@ -63,6 +63,10 @@ const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set([
   "limit_reached",
   "server_shutdown",
   "unknown_key", // the server forgot this connection's handshake: the next attempt re-dials
+  // A cluster node whose database is away (or failed this turn's commit): it answers again once
+  // the database is back, and the session resumes from its cursor then.
+  "store_unavailable",
+  "storage_failed",
 ]);
 
 /**

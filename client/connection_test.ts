@@ -185,6 +185,33 @@ Deno.test("an unanswered re-login is tried again on a fresh connection, waiting 
   await connection.close();
 });
 
+Deno.test("a re-login refused while the server's database is away is tried again, then resumes", async () => {
+  const events: { type?: string; code?: string }[] = [];
+  const { clock, link, connecting, statuses } = start({ reconnect: true, events });
+  await settle();
+  const fake = link();
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData() });
+  const connection = await connecting;
+  fake.deliver({ type: "bye", code: "timed_out", message: "Session timed out" });
+  await settle();
+  for (const code of ["store_unavailable", "storage_failed"]) {
+    const logins = fake.sent.filter((r) => r.op === "login").length;
+    fake.deliver({ re: fake.last("login").id, ok: false, code, message: `Cannot log in: ${code}` });
+    await settle();
+    assert.equal(statuses.at(-1)?.state, "reconnecting", `${code} does not end the session`);
+    assert.ok(!events.some((e) => e.code === code), `no bye ${code}`);
+    await clock.advance(15_000); // past the longest back-off
+    assert.ok(
+      fake.sent.filter((r) => r.op === "login").length > logins,
+      `tried again after ${code}`,
+    );
+  }
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData({ token: "token-2" }) });
+  await settle();
+  assert.equal(statuses.at(-1)?.state, "online");
+  await connection.close();
+});
+
 Deno.test("a lower id arriving after a higher one (another node's) is taken once; repeats are dropped", async () => {
   const events: unknown[] = [];
   const { link, connecting } = start({ events });
