@@ -124,6 +124,18 @@ Deno.test(
               .test(l),
           "a refused login logged with its address",
         );
+        // Asking a person to confirm a new account is no failure: logged, but not as a warning.
+        const asked = await request(open("127.0.0.5"), {
+          op: "login",
+          login: "newcomer",
+          password: "pw",
+          register: false,
+        });
+        assert.equal(asked.code, "new_account", JSON.stringify(asked));
+        await server.log.waitFor(
+          (l) => / INFO login_refused login=newcomer .*reason=new_account/.test(l),
+          "the new account's question logged at info",
+        );
       });
 
       await t.step("a login naming a key the server never saw is refused", async () => {

@@ -9,8 +9,16 @@ const HELD_BACK_KEPT = 10_000;
 
 /** A warning that one noisy source cannot repeat into the log at will. */
 export interface ThrottledWarning {
-  /** Logs `event` with `fields` for `source`: a warning while its rate allows, else at debug. */
-  warn(source: string, fields: Record<string, unknown>, now: number): void;
+  /**
+   * Logs `event` with `fields` for `source`: at `level` (a warning unless told) while its rate
+   * allows, else at debug.
+   */
+  warn(
+    source: string,
+    fields: Record<string, unknown>,
+    now: number,
+    level?: "warn" | "info",
+  ): void;
   /** Forgets sources quiet long enough to have their whole burst again. */
   prune(now: number): void;
 }
@@ -30,7 +38,7 @@ export function throttledWarning(log: Logger, event: string, limit: RateLimit): 
   const lines = new RateLimiter(limit);
   const heldBack = new Map<string, number>();
   return {
-    warn(source, fields, now) {
+    warn(source, fields, now, level = "warn") {
       if (lines.take(source, now) > 0) {
         if (heldBack.size >= HELD_BACK_KEPT) heldBack.clear();
         heldBack.set(source, (heldBack.get(source) ?? 0) + 1);
@@ -39,7 +47,7 @@ export function throttledWarning(log: Logger, event: string, limit: RateLimit): 
       }
       const held = heldBack.get(source);
       heldBack.delete(source);
-      log.warn(event, held === undefined ? fields : { ...fields, suppressed: held });
+      log[level](event, held === undefined ? fields : { ...fields, suppressed: held });
     },
     prune: (now) => lines.prune(now),
   };

@@ -151,7 +151,8 @@ export function refusalLog(deps: BrokerDeps): {
         address: who?.address ?? "unknown",
         reason,
       };
-      lines.warn(source, fields, deps.now());
+      // A login that only asks a person to confirm their new account is no failure: not a warning.
+      lines.warn(source, fields, deps.now(), reason === "new_account" ? "info" : "warn");
     },
     prune: (now) => lines.prune(now),
   };

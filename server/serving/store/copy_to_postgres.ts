@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { openSqliteStore } from "./sqlite.ts";
 import { migrateSchema, PG_TYPES } from "./postgres_schema.ts";
 import { redactUrl } from "./postgres.ts";
+import { plural } from "../../../protocol/plural.ts";
 
 /** Rows sent per INSERT: few round trips, well under PostgreSQL's 65,535 parameters per statement. */
 const BATCH_ROWS = 1000;
@@ -110,9 +111,9 @@ async function refuseNonEmpty(tx: postgres.TransactionSql, url: string): Promise
     (SELECT count(*) FROM pages) AS pages, (SELECT count(*) FROM groups) AS groups`;
   if (Number(row.accounts) + Number(row.pages) + Number(row.groups) > 0) {
     throw new Error(
-      `Cannot migrate into ${
-        redactUrl(url)
-      }: it already holds chatz data (${row.accounts} accounts, ${row.pages} history pages, ${row.groups} groups)`,
+      `Cannot migrate into ${redactUrl(url)}: it already holds chatz data (${
+        plural(Number(row.accounts), "account")
+      }, ${plural(Number(row.pages), "history page")}, ${plural(Number(row.groups), "group")})`,
     );
   }
 }
