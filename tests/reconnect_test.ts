@@ -402,7 +402,14 @@ Deno.test(
         await aliceSays("m4 after the restart");
         await bobSays("b4 after the restart");
       });
-      await step("each message once, in order; bob's own never replayed as missed", () => {
+      await step("each message once, in order; bob's own never replayed as missed", async () => {
+        // Bob's reply to b4 and alice's copy of it leave the server in one turn, to two processes:
+        // wait for hers before counting.
+        await alice.events.waitFor(
+          (e) => e.type === "message" && e.text === "b4 after the restart",
+          "b4 at alice",
+          30_000,
+        );
         const events = bob.stdout.items.map(json).filter((e) => e.type === "message");
         assert.deepEqual(events.filter((e) => e.from === "alice").map((e) => e.id), sentToBob);
         assert.deepEqual(events.filter((e) => e.from === "bob"), [], "no own message as an event");
