@@ -27,6 +27,11 @@ let idleTimer: ReturnType<typeof setTimeout> | undefined;
 /** Started by a server: kept for the server's life, its memory counted from the start. */
 let kept = false;
 let nextId = 1;
+/**
+ * The derivation that finished last: how long it had waited, and when it finished. Its login's
+ * answer is on its way then, and the client has not spoken since it asked (oldestHashWaitMs).
+ */
+let lastDone = { waitedMs: 0, at: -Infinity };
 /** Derivations asked for and not done, oldest first (ids grow; a Map keeps insertion order). */
 const waiting = new Map<
   number,
@@ -40,6 +45,10 @@ function hashingThread(): Worker {
   worker.onmessage = ({ data }: MessageEvent<HashResult>) => {
     const waiter = waiting.get(data.id);
     waiting.delete(data.id);
+    if (waiter) {
+      const at = performance.now();
+      lastDone = { waitedMs: at - waiter.since, at };
+    }
     if (data.ok) waiter?.resolve(Buffer.from(data.key));
     else waiter?.reject(new Error(`Cannot hash the password: ${data.error}`));
     if (waiting.size === 0 && !kept) idleTimer = setTimeout(stopHashing, HASHER_IDLE_MS);
@@ -94,10 +103,14 @@ function derive(password: string, salt: Buffer, cost: typeof SCRYPT): Promise<Bu
 /**
  * How long the oldest password hash still waiting was asked for before `now` (`performance.now()`
  * milliseconds), 0 when none waits: a login or registration waits at most this long for its hash.
+ * When the hash that finished last did so within `withinMs` and had waited longer, its wait: its
+ * client asked before it and has had no answer to speak again after until just now, so a limit on
+ * silence grown by this gives that connection its whole limit from the answer.
  */
-export function oldestHashWaitMs(now: number = performance.now()): number {
+export function oldestHashWaitMs(withinMs = 0, now: number = performance.now()): number {
   const oldest = waiting.values().next();
-  return oldest.done ? 0 : Math.max(0, now - oldest.value.since);
+  const waited = oldest.done ? 0 : Math.max(0, now - oldest.value.since);
+  return now - lastDone.at < withinMs ? Math.max(waited, lastDone.waitedMs) : waited;
 }
 
 /** Hashes a password as `scrypt$N$r$p$salt$hash` (salt and hash in base64). */

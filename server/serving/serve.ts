@@ -377,13 +377,15 @@ function idleSweep(
   },
 ): IdleSweep {
   const { transport, sessions, chatPort } = parts;
+  const grown = (limitMs: number) => limitMs + oldestHashWaitMs(limitMs);
   return createIdleSweep({
     log: parts.log,
     // A login waiting for its password hash sent nothing since, and is not logged in yet: in a
-    // storm of password logins the queue may outlast either limit, so both grow by the oldest wait.
-    idleLimitMs: () => IDLE_SESSION_TIMEOUTS * limits.sessionTimeoutMs + oldestHashWaitMs(),
-    loginDeadlineMs: () =>
-      limits.loginDeadlineMs > 0 ? limits.loginDeadlineMs + oldestHashWaitMs() : 0,
+    // storm of password logins the queue may outlast either limit, so both grow by the oldest wait
+    // (and, until a limit has passed since, by the wait of the hash that finished last: its answer
+    // is on its way to a client that has not spoken since it asked).
+    idleLimitMs: () => grown(IDLE_SESSION_TIMEOUTS * limits.sessionTimeoutMs),
+    loginDeadlineMs: () => limits.loginDeadlineMs > 0 ? grown(limits.loginDeadlineMs) : 0,
     // Exact: the connection's messages named the peer (ZMQ_SRCFD), and that peer holds a session.
     loggedIn: (fd) => {
       const peer = transport.peerOn(fd);
