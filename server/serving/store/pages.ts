@@ -2,6 +2,7 @@
 // holding their encoded events. This module stages messages into pages; each store writes them.
 
 import type { MessageEvent } from "../../../protocol/mod.ts";
+import { joinBatch } from "../../../protocol/wire.ts";
 import { encodeMessage, fromEvent } from "../message_event.ts";
 import type { AddedMessage, NewMessage, StoredMessage } from "./store.ts";
 
@@ -27,6 +28,24 @@ export interface PendingPage {
   /** The split of the id `cids` ends with, when that is a single id (`stageCid`). */
   lastStem?: string;
   lastCounter?: number;
+}
+
+/**
+ * A page's row as both stores write it, in their `pages` columns' order: last, conv, first,
+ * newest_ts, count, body (the events as one JSON array), cids.
+ */
+export function pageRow(
+  page: PendingPage,
+): [number, string, number, number, number, string, string | null] {
+  return [
+    page.last,
+    page.conv,
+    page.first,
+    page.newestTs,
+    page.events.length,
+    joinBatch(page.events),
+    page.cids ? JSON.stringify(page.cids) : null,
+  ];
 }
 
 /** One entry of a page's `cids` column (see `PendingPage.cids`). */

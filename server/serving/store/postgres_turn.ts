@@ -1,8 +1,7 @@
 // The PostgreSQL store's turn: what one event-loop turn staged (writes, pages, counts), its open
 // transaction and its hold on the message id counter; and the functions that send, commit and roll back.
 
-import { joinBatch } from "../../../protocol/wire.ts";
-import { directParties, type PendingPage } from "./pages.ts";
+import { directParties, pageRow, type PendingPage } from "./pages.ts";
 import type { Param, PgRequest, Row, Statement } from "./postgres_worker.ts";
 import type { StoreOptions } from "./store.ts";
 
@@ -126,13 +125,7 @@ function stagePage(turn: PgTurn, page: PendingPage): void {
     turn,
     `INSERT INTO pages (last, conv, first, newest_ts, count, body, cids)
        VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-    page.last,
-    page.conv,
-    page.first,
-    page.newestTs,
-    page.events.length,
-    joinBatch(page.events),
-    page.cids ? JSON.stringify(page.cids) : null,
+    ...pageRow(page),
   );
   if (page.conv.startsWith("d:") && !turn.noted.has(page.conv)) {
     const [a, b] = directParties(page.conv);

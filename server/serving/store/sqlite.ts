@@ -4,8 +4,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { joinBatch } from "../../../protocol/wire.ts";
-import { directParties, type PendingPage, stageMessage } from "./pages.ts";
+import { directParties, pageRow, type PendingPage, stageMessage } from "./pages.ts";
 import { historyMethods } from "./sqlite_history.ts";
 import { identityMethods } from "./sqlite_identity.ts";
 import { OPERATOR_MIGRATION, operatorMethods } from "./sqlite_operator.ts";
@@ -141,13 +140,7 @@ function pageWriter(
   const writePage = (page: PendingPage) => {
     write(
       "INSERT INTO pages (last, conv, first, newest_ts, count, body, cids) VALUES (?,?,?,?,?,?,?)",
-      page.last,
-      page.conv,
-      page.first,
-      page.newestTs,
-      page.events.length,
-      joinBatch(page.events),
-      page.cids ? JSON.stringify(page.cids) : null,
+      ...pageRow(page),
     );
     if (page.conv.startsWith("d:") && !noted.has(page.conv)) {
       const [a, b] = directParties(page.conv);
