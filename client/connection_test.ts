@@ -78,6 +78,18 @@ function start(options: { reconnect?: boolean; events?: unknown[] } = {}) {
   return { clock, link: () => link, connecting, statuses };
 }
 
+/** Starts connect() over fakes and answers its login: the connection is online. */
+async function startOnline(
+  options: { reconnect?: boolean; events?: unknown[] } = {},
+  data: Partial<LoginData> = {},
+) {
+  const { clock, link, connecting, statuses } = start(options);
+  await settle();
+  const fake = link();
+  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData(data) });
+  return { clock, fake, statuses, connection: await connecting };
+}
+
 Deno.test("connect() re-dials a login that cannot get out, waiting twice as long each time", async () => {
   const { clock, link, connecting } = start();
   await settle();
@@ -116,11 +128,7 @@ Deno.test("a first login names the link's key, and re-dials when the server answ
 });
 
 Deno.test("a silent server is left: the client resumes with its token and re-sends the command", async (t) => {
-  const { clock, link, connecting, statuses } = start({ reconnect: true });
-  await settle();
-  const fake = link();
-  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData() });
-  const connection = await connecting;
+  const { clock, statuses, fake, connection } = await startOnline({ reconnect: true });
 
   const sending = connection.command("say", "hello");
   await settle();
@@ -163,11 +171,7 @@ Deno.test("a silent server is left: the client resumes with its token and re-sen
 });
 
 Deno.test("an unanswered re-login is tried again on a fresh connection, waiting longer", async () => {
-  const { clock, link, connecting, statuses } = start({ reconnect: true });
-  await settle();
-  const fake = link();
-  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData() });
-  const connection = await connecting;
+  const { clock, statuses, fake, connection } = await startOnline({ reconnect: true });
   fake.deliver({ type: "bye", code: "timed_out", message: "Session timed out" });
   await settle();
   assert.equal(fake.redials, 1);
@@ -187,11 +191,7 @@ Deno.test("an unanswered re-login is tried again on a fresh connection, waiting 
 
 Deno.test("a re-login refused while the server's database is away is tried again, then resumes", async () => {
   const events: { type?: string; code?: string }[] = [];
-  const { clock, link, connecting, statuses } = start({ reconnect: true, events });
-  await settle();
-  const fake = link();
-  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData() });
-  const connection = await connecting;
+  const { clock, statuses, fake, connection } = await startOnline({ reconnect: true, events });
   fake.deliver({ type: "bye", code: "timed_out", message: "Session timed out" });
   await settle();
   for (const code of ["store_unavailable", "storage_failed"]) {
@@ -214,11 +214,7 @@ Deno.test("a re-login refused while the server's database is away is tried again
 
 Deno.test("a lower id arriving after a higher one (another node's) is taken once; repeats are dropped", async () => {
   const events: unknown[] = [];
-  const { link, connecting } = start({ events });
-  await settle();
-  const fake = link();
-  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData({ cursor: 5 }) });
-  const connection = await connecting;
+  const { fake, connection } = await startOnline({ events }, { cursor: 5 });
   const message = (id: number) => ({
     type: "message",
     scope: "public",
@@ -236,11 +232,7 @@ Deno.test("a lower id arriving after a higher one (another node's) is taken once
 
 Deno.test("a delayed copy of a message taken live is dropped; an old delayed one is taken", async () => {
   const events: unknown[] = [];
-  const { link, connecting } = start({ events });
-  await settle();
-  const fake = link();
-  fake.deliver({ re: fake.last("login").id, ok: true, data: loginData({ cursor: 5 }) });
-  const connection = await connecting;
+  const { fake, connection } = await startOnline({ events }, { cursor: 5 });
   const message = (id: number, delayed = false) => ({
     type: "message",
     scope: "direct",

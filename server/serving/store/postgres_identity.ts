@@ -5,6 +5,7 @@ import { ChatError } from "../../../protocol/errors.ts";
 import { groupsFromRows } from "./rows.ts";
 import type { CredentialMethod, IdentityMethods } from "./sqlite_identity.ts";
 import { markWrite, type PgTurn, query, write } from "./postgres_turn.ts";
+import type { Param } from "./postgres_worker.ts";
 import type { AccountRow, StoredGroup } from "./store.ts";
 
 /** The identity methods of the PostgreSQL store. */
@@ -27,17 +28,12 @@ function credentialMethods(turn: PgTurn): Pick<IdentityMethods, CredentialMethod
     },
 
     createAccount(row: AccountRow): void {
-      // Sent now, not at commit, so a taken key throws here; DO NOTHING keeps the turn's
-      // transaction alive. A node racing for the same key waits here until the other commits.
-      markWrite(turn);
-      const created = query(
+      const created = insertNow(
         turn,
-        `INSERT INTO accounts (key, login, password, created) VALUES ($1,$2,$3,$4)
-           ON CONFLICT DO NOTHING RETURNING key`,
+        "INSERT INTO accounts (key, login, password, created) VALUES ($1,$2,$3,$4)",
         [row.key, row.login, row.password, row.created],
-        true,
       );
-      if (created.length === 0) {
+      if (!created) {
         // Another node registered it since this one looked: the login's answer to such a race.
         throw new ChatError(
           "wrong_password",
@@ -94,17 +90,12 @@ function groupMethods(turn: PgTurn): Omit<IdentityMethods, CredentialMethod> {
     },
 
     createGroup(group: { key: string; name: string; ownerKey: string; created: number }): void {
-      // Sent now, as createAccount: a node racing for the name waits for the other's commit, then
-      // learns the name is taken while its turn goes on.
-      markWrite(turn);
-      const created = query(
+      const created = insertNow(
         turn,
-        `INSERT INTO groups (key, name, owner, created) VALUES ($1,$2,$3,$4)
-           ON CONFLICT DO NOTHING RETURNING key`,
+        "INSERT INTO groups (key, name, owner, created) VALUES ($1,$2,$3,$4)",
         [group.key, group.name, group.ownerKey, group.created],
-        true,
       );
-      if (created.length === 0) {
+      if (!created) {
         throw new ChatError(
           "group_exists",
           `Cannot create group "${group.name}": it already exists`,
@@ -171,4 +162,14 @@ function groupMethods(turn: PgTurn): Omit<IdentityMethods, CredentialMethod> {
       ).map((row) => String(row.key));
     },
   };
+}
+
+/**
+ * Inserts a row keyed by its first column now, not at commit, and says whether it was new: a taken
+ * key leaves the turn's transaction alive (ON CONFLICT DO NOTHING), and a node inserting the same
+ * key at once waits here for the other's commit, then finds it taken.
+ */
+function insertNow(turn: PgTurn, insert: string, params: Param[]): boolean {
+  markWrite(turn);
+  return query(turn, `${insert} ON CONFLICT DO NOTHING RETURNING key`, params, true).length > 0;
 }
